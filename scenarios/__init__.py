@@ -1,0 +1,1 @@
+"""Scenarios shipped with neuroevo (one Scenario subclass per file)."""
