@@ -1,0 +1,72 @@
+"""Observers: read-only watchers of a Simulation (per-minute statistics, periodic checkpoints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .state import CAUSES, K_BIRTHS, K_DEATHS, K_LIFE_SUM
+
+REPORTED_CAUSES = ("edge", "cursor")  # always present in per-minute rows; other causes appear when they occur
+
+
+class MinuteStats:
+    """One row per simulated minute: deaths by cause, births, lifetimes (see README for each field)."""
+
+    def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None) -> None:
+        self.every = max(1, int(round(60.0 / sim.settings.world.dt)))
+        self.dt = sim.settings.world.dt
+        self.rows: list[dict[str, Any]] = list(rows or [])
+        self._last = sim.state.counters.copy()
+
+    def observe(self, sim: Any) -> None:
+        c = sim.state.counters
+        d = c - self._last
+        self._last = c.copy()
+        s = sim.state
+        ages = s.age[s.alive]
+        deaths = {name: int(d[K_DEATHS + i]) for i, name in enumerate(CAUSES) if i > 0}
+        deaths = {k: v for k, v in deaths.items() if k in REPORTED_CAUSES or v > 0}
+        n_dead = int(sum(deaths.values()))
+        self.rows.append({
+            "minute": int(round(sim.step_count / self.every)),
+            "deaths": deaths,
+            "births": int(d[K_BIRTHS]),
+            "mean_lifetime_s": round(float(ages.mean()) * self.dt, 4) if ages.size else 0.0,
+            "max_lifetime_s": round(float(ages.max()) * self.dt, 4) if ages.size else 0.0,
+            "mean_lifetime_at_death_s": round(float(d[K_LIFE_SUM]) * self.dt / n_dead, 4) if n_dead else None,
+        })
+
+
+class Checkpointer:
+    """Saves the population (atomically) every `minutes` simulated minutes, with the metrics rows so far."""
+
+    def __init__(self, sim: Any, path: str | Path, minutes: float, stats: MinuteStats) -> None:
+        self.every = max(1, int(round(minutes * 60.0 / sim.settings.world.dt)))
+        self.path = Path(path)
+        self.stats = stats
+
+    def observe(self, sim: Any) -> None:
+        sim.save(self.path, extra={"per_minute": self.stats.rows})
+
+
+def rows_to_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Flatten per-minute rows (deaths.<cause> columns) into a CSV file."""
+    import csv
+
+    causes = sorted({k for r in rows for k in r["deaths"]}, key=lambda c: CAUSES.index(c))
+    cols = ["minute", *[f"deaths_{c}" for c in causes], "births", "mean_lifetime_s", "max_lifetime_s",
+            "mean_lifetime_at_death_s"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([r["minute"], *[r["deaths"].get(c, 0) for c in causes], r["births"], r["mean_lifetime_s"],
+                        r["max_lifetime_s"], "" if r["mean_lifetime_at_death_s"] is None else
+                        r["mean_lifetime_at_death_s"]])
+
+
+def deaths_per_minute(rows: list[dict[str, Any]], cause: str) -> np.ndarray:
+    return np.array([r["deaths"].get(cause, 0) for r in rows], dtype=np.int64)
