@@ -1,12 +1,13 @@
 """Sensors: world state -> the inputs of every agent's net (1/d to edges and cursor by default; raw d as ablation).
 
-Input vector of one agent (N_INPUTS = 11):
-  0-3  edges: ego frame -> along rays ahead, left, behind, right; world frame -> left, right, top, bottom wall
-  4    cursor distance
-  5-6  cursor direction: ego -> (ahead, left) components; world -> (x, y) components; 0 without a cursor
-  7    1 while a click is coming (the hunter has committed), else 0
-  8    own speed scaled to [-1, 1]
-  9-10 own heading (cos, sin) in world axes
+Input vector of one agent (N_INPUTS = 12):
+  0-4  edges: ego frame -> along rays ahead, 45 deg left, 45 deg right, 90 deg left, 90 deg right;
+       world frame -> left, right, top, bottom wall, and the nearest of the four
+  5    cursor distance
+  6-7  cursor direction: ego -> (ahead, left) components; world -> (x, y) components; 0 without a cursor
+  8    1 while a click is coming (the hunter has committed), else 0
+  9    own speed scaled to [-1, 1]
+  10-11 own heading (cos, sin) in world axes
 Distances d are to the wall the agent's body would touch (centre to wall minus radius). With encoding "inverse" an
 input is min(inv_scale / d, 1): near things are loud, far things fade to 0. With "raw" it is min(d / raw_scale, 1).
 """
@@ -20,11 +21,13 @@ import numpy as np
 
 from .config import Params
 
-N_INPUTS = 11
+N_INPUTS = 12
+N_EDGE = 5
 INPUT_NAMES = (
-    "edge ahead/left", "edge left/right", "edge behind/top", "edge right/bottom", "cursor dist",
-    "cursor dir 1", "cursor dir 2", "click coming", "speed", "cos heading", "sin heading",
+    "edge ahead/left", "edge ahead-left/right", "edge ahead-right/top", "edge left/bottom", "edge right/nearest",
+    "cursor dist", "cursor dir 1", "cursor dir 2", "click coming", "speed", "cos heading", "sin heading",
 )
+DIAG = math.sqrt(0.5)
 BIG = 1.0e9
 
 
@@ -68,24 +71,28 @@ def sense_one(
     c = math.cos(h)
     s = math.sin(h)
     if p.frame == 0:
+        # left of the heading (c, s) is (s, -c) with y pointing down the screen
         d0 = ray_to_wall(x, y, c, s, lo_x, hi_x, lo_y, hi_y)
-        d1 = ray_to_wall(x, y, s, -c, lo_x, hi_x, lo_y, hi_y)
-        d2 = ray_to_wall(x, y, -c, -s, lo_x, hi_x, lo_y, hi_y)
-        d3 = ray_to_wall(x, y, -s, c, lo_x, hi_x, lo_y, hi_y)
+        d1 = ray_to_wall(x, y, DIAG * (c + s), DIAG * (s - c), lo_x, hi_x, lo_y, hi_y)
+        d2 = ray_to_wall(x, y, DIAG * (c - s), DIAG * (s + c), lo_x, hi_x, lo_y, hi_y)
+        d3 = ray_to_wall(x, y, s, -c, lo_x, hi_x, lo_y, hi_y)
+        d4 = ray_to_wall(x, y, -s, c, lo_x, hi_x, lo_y, hi_y)
     else:
         d0 = max(x - lo_x, 0.0)
         d1 = max(hi_x - x, 0.0)
         d2 = max(y - lo_y, 0.0)
         d3 = max(hi_y - y, 0.0)
+        d4 = min(min(d0, d1), min(d2, d3))
     out[0] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
     out[1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
     out[2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
     out[3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
+    out[4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
     if c_present > 0.0:
         dx = cx - x
         dy = cy - y
         d = math.sqrt(dx * dx + dy * dy)
-        out[4] = encode(d, p.encoding, p.inv_scale, p.raw_scale)
+        out[5] = encode(d, p.encoding, p.inv_scale, p.raw_scale)
         if d > 1e-6:
             ux = dx / d
             uy = dy / d
@@ -93,21 +100,21 @@ def sense_one(
             ux = 0.0
             uy = 0.0
         if p.frame == 0:
-            out[5] = ux * c + uy * s
-            out[6] = ux * s - uy * c
+            out[6] = ux * c + uy * s
+            out[7] = ux * s - uy * c
         else:
-            out[5] = ux
-            out[6] = uy
-        out[7] = 1.0 if c_armed > 0.0 else 0.0
+            out[6] = ux
+            out[7] = uy
+        out[8] = 1.0 if c_armed > 0.0 else 0.0
     else:
-        out[4] = 0.0 if p.encoding == 0 else 1.0
-        out[5] = 0.0
+        out[5] = 0.0 if p.encoding == 0 else 1.0
         out[6] = 0.0
         out[7] = 0.0
+        out[8] = 0.0
     span = p.max_speed - p.min_speed
-    out[8] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
-    out[9] = c
-    out[10] = s
+    out[9] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
+    out[10] = c
+    out[11] = s
 
 
 def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params) -> np.ndarray:
@@ -135,25 +142,27 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
 
     out = np.zeros((pos.shape[0], N_INPUTS))
     if p.frame == 0:
-        dists = [ray(c, s), ray(s, -c), ray(-c, -s), ray(-s, c)]
+        dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)), ray(s, -c),
+                 ray(-s, c)]
     else:
         dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0), np.maximum(hi_y - y, 0)]
+        dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
     for k, d in enumerate(dists):
         out[:, k] = enc(d)
     cx, cy, present, armed = cursor
     if present > 0:
         dx, dy = cx - x, cy - y
         d = np.hypot(dx, dy)
-        out[:, 4] = enc(d)
+        out[:, 5] = enc(d)
         safe = np.where(d > 1e-6, d, 1.0)
         ux, uy = np.where(d > 1e-6, dx / safe, 0.0), np.where(d > 1e-6, dy / safe, 0.0)
         if p.frame == 0:
-            out[:, 5], out[:, 6] = ux * c + uy * s, ux * s - uy * c
+            out[:, 6], out[:, 7] = ux * c + uy * s, ux * s - uy * c
         else:
-            out[:, 5], out[:, 6] = ux, uy
-        out[:, 7] = 1.0 if armed > 0 else 0.0
+            out[:, 6], out[:, 7] = ux, uy
+        out[:, 8] = 1.0 if armed > 0 else 0.0
     else:
-        out[:, 4] = 0.0 if p.encoding == 0 else 1.0
-    out[:, 8] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
-    out[:, 9], out[:, 10] = c, s
+        out[:, 5] = 0.0 if p.encoding == 0 else 1.0
+    out[:, 9] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
+    out[:, 10], out[:, 11] = c, s
     return out.astype(np.float32)

@@ -1,0 +1,61 @@
+"""World behaviour: edges kill, births replace deaths, cursor clicks kill, the hunter works."""
+
+import numpy as np
+
+from neuroevo.config import Settings, override
+from neuroevo.cursor import external_rows
+from neuroevo.sim import Simulation
+from neuroevo.state import CURSOR, EDGE, K_BIRTHS, K_DEATHS
+
+
+def test_agent_flying_into_edge_dies_and_is_replaced():
+    s = override(Settings(), {"agents": 5})
+    sim = Simulation(s, seed=1)
+    st = sim.state
+    st.pos[0] = (1280 - 9.0, 360)
+    st.heading[0] = 0.0  # straight at the right wall
+    st.speed[0] = 300.0
+    sim.genomes[0] = 0.0  # no turning, no thrust
+    old_id = st.genome_id[0]
+    sim.step()
+    assert st.cause[0] == EDGE
+    assert st.counters[K_DEATHS + EDGE] >= 1 and st.counters[K_BIRTHS] >= 1
+    assert st.genome_id[0] != old_id and st.age[0] == 0 and st.alive[0]
+    assert st.parent_id[0] in set(st.genome_id.tolist()) | {old_id}
+    # the newborn appears inside the spawn box
+    assert 0.2 * 1280 <= st.pos[0, 0] <= 0.8 * 1280
+
+
+def test_click_kills_within_radius_only():
+    s = override(Settings(), {"agents": 3, "cursor.source": "external"})
+    sim = Simulation(s, seed=2)
+    st = sim.state
+    st.pos[:] = [[600, 300], [615, 300], [700, 300]]
+    st.speed[:] = 20.0
+    sim.genomes[:] = 0.0
+    ids = st.genome_id.copy()
+    sim.run(1, external_rows(1, 600, 300, present=True, click_first=True))
+    assert st.cause[0] == CURSOR and st.cause[1] == CURSOR and st.genome_id[2] == ids[2]
+    assert st.counters[K_DEATHS + CURSOR] == 2
+
+
+def test_hunter_catches_still_agents():
+    """A hunter against agents that cannot move away kills them (the bot is not a no-op)."""
+    s = override(Settings(), {"agents": 10, "cursor.source": "hunter", "min_speed": 0.0, "birth_speed": 0.0,
+                              "max_accel": 0.0})
+    sim = Simulation(s, seed=3)
+    sim.run(600)
+    assert sim.state.counters[K_DEATHS + CURSOR] >= 5
+
+
+def test_learning_edges_short():
+    """A short headless run already cuts edge deaths sharply (minute 1 vs minute 4)."""
+    from neuroevo.observers import MinuteStats
+    from neuroevo.scenario import load_scenario
+
+    sim = Simulation(load_scenario("edges").settings(), seed=1, scenario="edges")
+    stats = MinuteStats(sim)
+    sim.add_observer(stats)
+    sim.run(4 * 3600)
+    edge = [r["deaths"]["edge"] for r in stats.rows]
+    assert edge[3] * 4 < edge[0]
