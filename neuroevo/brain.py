@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+U = np.uint64  # unsigned index type (see forward_one)
 TANH_CLIP = np.float32(4.97)  # beyond this the rational approximation below reaches +-1
 _P0, _P1, _P2 = np.float32(135135.0), np.float32(17325.0), np.float32(378.0)
 _Q1, _Q2, _Q3 = np.float32(62370.0), np.float32(3150.0), np.float32(28.0)
@@ -87,47 +88,50 @@ def init_genomes(layout: Layout, n: int, sigma: float, rng: np.random.Generator)
     return g
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy", boundscheck=False)
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def forward_one(genomes: np.ndarray, acts: np.ndarray, k: int, sizes: np.ndarray, offsets: np.ndarray) -> None:
     """Forward agent k in place: reads acts[k, :n_in], writes every later layer of acts[k]; tanh everywhere.
 
-    Units are computed in blocks of 8 held in scalar accumulators (no stores inside the input loop, so LLVM keeps
-    them in one vector register); a layer's leftover units (e.g. the 2 outputs) use one accumulator each. Direct
-    2-D indexing instead of per-layer views: views and runtime-length inner loops ran 2-3x slower.
+    Units are computed in blocks of 8 held in scalar accumulators (no stores inside the input loop, so LLVM packs
+    them into one vector register); a layer's leftover units (e.g. the 2 outputs) use one accumulator each.
+    Indices are unsigned on purpose: numba then skips its negative-index wraparound, which otherwise hides the
+    consecutive loads from the vectorizer (measured: 88 vs 188 ns per agent for 12-16-2).
     """
-    p = 0
+    p = U(0)
+    k = U(k)
     for layer in range(sizes.shape[0] - 1):
-        n_prev = sizes[layer]
-        n_next = sizes[layer + 1]
-        src = offsets[layer]
-        dst = offsets[layer + 1]
+        n_prev = U(sizes[layer])
+        n_next = U(sizes[layer + 1])
+        src = U(offsets[layer])
+        dst = U(offsets[layer + 1])
         bias = p + n_prev * n_next
-        j0 = 0
-        while j0 + 8 <= n_next:
+        j0 = U(0)
+        while j0 + U(8) <= n_next:
             b = bias + j0
-            a0, a1, a2, a3 = genomes[k, b], genomes[k, b + 1], genomes[k, b + 2], genomes[k, b + 3]
-            a4, a5, a6, a7 = genomes[k, b + 4], genomes[k, b + 5], genomes[k, b + 6], genomes[k, b + 7]
+            a0, a1, a2, a3 = genomes[k, b], genomes[k, b + U(1)], genomes[k, b + U(2)], genomes[k, b + U(3)]
+            a4, a5, a6, a7 = genomes[k, b + U(4)], genomes[k, b + U(5)], genomes[k, b + U(6)], genomes[k, b + U(7)]
             for i in range(n_prev):
-                xi = acts[k, src + i]
-                r = p + i * n_next + j0
+                xi = acts[k, src + U(i)]
+                r = p + U(i) * n_next + j0
                 a0 += xi * genomes[k, r]
-                a1 += xi * genomes[k, r + 1]
-                a2 += xi * genomes[k, r + 2]
-                a3 += xi * genomes[k, r + 3]
-                a4 += xi * genomes[k, r + 4]
-                a5 += xi * genomes[k, r + 5]
-                a6 += xi * genomes[k, r + 6]
-                a7 += xi * genomes[k, r + 7]
+                a1 += xi * genomes[k, r + U(1)]
+                a2 += xi * genomes[k, r + U(2)]
+                a3 += xi * genomes[k, r + U(3)]
+                a4 += xi * genomes[k, r + U(4)]
+                a5 += xi * genomes[k, r + U(5)]
+                a6 += xi * genomes[k, r + U(6)]
+                a7 += xi * genomes[k, r + U(7)]
             d = dst + j0
-            acts[k, d], acts[k, d + 1] = fast_tanh(a0), fast_tanh(a1)
-            acts[k, d + 2], acts[k, d + 3] = fast_tanh(a2), fast_tanh(a3)
-            acts[k, d + 4], acts[k, d + 5] = fast_tanh(a4), fast_tanh(a5)
-            acts[k, d + 6], acts[k, d + 7] = fast_tanh(a6), fast_tanh(a7)
-            j0 += 8
+            acts[k, d], acts[k, d + U(1)] = fast_tanh(a0), fast_tanh(a1)
+            acts[k, d + U(2)], acts[k, d + U(3)] = fast_tanh(a2), fast_tanh(a3)
+            acts[k, d + U(4)], acts[k, d + U(5)] = fast_tanh(a4), fast_tanh(a5)
+            acts[k, d + U(6)], acts[k, d + U(7)] = fast_tanh(a6), fast_tanh(a7)
+            j0 += U(8)
         for j in range(j0, n_next):
+            j = U(j)
             a = genomes[k, bias + j]
             for i in range(n_prev):
-                a += acts[k, src + i] * genomes[k, p + i * n_next + j]
+                a += acts[k, src + U(i)] * genomes[k, p + U(i) * n_next + j]
             acts[k, dst + j] = fast_tanh(a)
         p = bias + n_next
 

@@ -35,7 +35,7 @@ class Brain:
     frame: str = "ego"  # "ego": distances along rays relative to the heading; "world": fixed world axes
     inv_scale: float = 20.0  # px; inverse inputs are min(inv_scale/d, 1)
     raw_scale: float = 720.0  # px; raw inputs are min(d/raw_scale, 1)
-    init_sigma: float = 0.5  # std of the initial random weights
+    init_sigma: float = 2.0  # scale of the initial random weights and biases (see brain.init_genomes)
 
 
 @dataclass(frozen=True)

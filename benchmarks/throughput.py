@@ -1,0 +1,86 @@
+"""Agent-steps per second of the whole compiled step against a plain numpy step, side by side in one run.
+
+The whole step: sensors, forward pass, physics, hazards, and births (selection + copy + mutation) of the dead.
+    python benchmarks/throughput.py [--agents 50 1000 10000] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numba
+import numpy as np
+
+from neuroevo.brain import forward_np
+from neuroevo.config import make_params
+from neuroevo.evolution import mutate_np
+from neuroevo.physics import hazards_np, move_np
+from neuroevo.scenario import load_scenario
+from neuroevo.sensors import sense_np
+from neuroevo.sim import Simulation
+
+
+def numpy_step(sim: Simulation, rng: np.random.Generator) -> None:
+    """The same step written with numpy arrays only (no numba): the baseline."""
+    st, p = sim.state, make_params(sim.settings)
+    inputs = sense_np(st.pos, st.heading, st.speed, (0.0, 0.0, 0.0, 0.0), p)
+    out = forward_np(sim.layout, sim.genomes, inputs)[-1]
+    pos, h, v = move_np(st.pos, st.heading, st.speed, out, p)
+    st.pos[:], st.heading[:], st.speed[:] = pos, h, v
+    dead = np.nonzero(hazards_np(st.pos, (0.0, 0.0), False, p))[0]
+    st.age += 1
+    if dead.size:
+        st.age[dead] = 0
+        fit = st.age.astype(np.float64)
+        fit[dead] = 0.0
+        prob = fit / fit.sum() if fit.sum() > 0 else None
+        parents = rng.choice(st.n, size=dead.size, p=prob)
+        for d, par in zip(dead, parents):
+            sim.genomes[d] = mutate_np(sim.genomes[par], p.mutation_rate, p.sigma, rng)
+        m = p.spawn_margin
+        st.pos[dead] = rng.uniform([m * p.width, m * p.height], [(1 - m) * p.width, (1 - m) * p.height],
+                                   (dead.size, 2))
+        st.heading[dead] = rng.uniform(-np.pi, np.pi, dead.size)
+        st.speed[dead] = p.birth_speed
+
+
+def measure(fn, seconds: float, steps_per_call: int) -> float:
+    """Steps per second of fn(steps_per_call), run for about `seconds`."""
+    fn(steps_per_call)  # warm up
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn(steps_per_call)
+        n += steps_per_call
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, nargs="+", default=[50, 1000, 10000])
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    settings = load_scenario("edges").settings()
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, numba {numba.__version__}, "
+          f"threads {numba.get_num_threads()}")
+    rows = []
+    for n in args.agents:
+        s = type(settings)(world=type(settings.world)(**{**settings.world.__dict__, "agents": n}),
+                           brain=settings.brain, evolution=settings.evolution, cursor=settings.cursor)
+        sim = Simulation(s, seed=1, scenario="edges")
+        sim.run(600)  # past the first burst of deaths, like a real run
+        calls = max(1, 200_000 // n)
+        compiled = measure(sim.run, args.seconds, calls) * n
+        ref = Simulation(s, seed=1, scenario="edges")
+        rng = np.random.default_rng(1)
+        baseline = measure(lambda k: [numpy_step(ref, rng) for _ in range(k)], args.seconds, max(1, 2000 // n)) * n
+        rows.append((n, compiled, baseline))
+        layer = numba.threading_layer() if sim.parallel else "serial kernel"
+        print(f"agents {n:>6}: compiled {compiled / 1e6:7.2f} M agent-steps/s | numpy {baseline / 1e6:6.3f} M | "
+              f"ratio {compiled / baseline:6.1f}x | {layer}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
