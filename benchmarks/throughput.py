@@ -75,7 +75,8 @@ def main() -> None:
         compiled = measure(sim.run, args.seconds, calls) * n
         ref = Simulation(s, seed=1, scenario="edges")
         rng = np.random.default_rng(1)
-        baseline = measure(lambda k: [numpy_step(ref, rng) for _ in range(k)], args.seconds, max(1, 2000 // n)) * n
+        baseline = measure(lambda k, ref=ref, rng=rng: [numpy_step(ref, rng) for _ in range(k)], args.seconds,
+                           max(1, 2000 // n)) * n
         rows.append((n, compiled, baseline))
         layer = numba.threading_layer() if sim.parallel else "serial kernel"
         print(f"agents {n:>6}: compiled {compiled / 1e6:7.2f} M agent-steps/s | numpy {baseline / 1e6:6.3f} M | "

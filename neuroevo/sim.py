@@ -23,15 +23,28 @@ import numba
 import numpy as np
 
 from . import __version__
-from .brain import U, Layout, forward_one, init_genomes
+from .brain import Layout, U, forward_one, init_genomes
 from .config import Params, Settings, SettingsError, make_params
 from .cursor import EXT_COLUMNS, cursor_update, reset_cursor
 from .evolution import hof_offer, make_child, select
 from .physics import hazard_one, move_one
 from .sensors import N_INPUTS, sense_one
 from .state import (
-    C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_BIRTHS, K_DEATHS, K_GEN_STEP, K_GENERATION, K_LIFE_MAX, K_LIFE_SUM,
-    K_NEXT_ID, K_STEP, NONE, WorldState,
+    C_ARMED,
+    C_CLICK,
+    C_PRESENT,
+    CX,
+    CY,
+    K_BIRTHS,
+    K_DEATHS,
+    K_GEN_STEP,
+    K_GENERATION,
+    K_LIFE_MAX,
+    K_LIFE_SUM,
+    K_NEXT_ID,
+    K_STEP,
+    NONE,
+    WorldState,
 )
 
 N_OUTPUTS = 2  # turn, thrust
@@ -146,9 +159,11 @@ def run_chunk(
         cx, cy = cursor[CX], cursor[CY]
         pr, ar, cl = cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
         if parallel:
-            _agents_parallel(genomes, pos, heading, speed, alive, acts, cause_now, sizes, offsets, cx, cy, pr, ar, cl, p)
+            _agents_parallel(genomes, pos, heading, speed, alive, acts, cause_now, sizes, offsets, cx, cy, pr, ar, cl,
+                             p)
         else:
-            _agents_serial(genomes, pos, heading, speed, alive, acts, cause_now, sizes, offsets, cx, cy, pr, ar, cl, p)
+            _agents_serial(genomes, pos, heading, speed, alive, acts, cause_now, sizes, offsets, cx, cy, pr, ar, cl,
+                           p)
         k = 0
         for i in range(n):
             if not alive[i]:

@@ -59,3 +59,32 @@ def test_learning_edges_short():
     sim.run(4 * 3600)
     edge = [r["deaths"]["edge"] for r in stats.rows]
     assert edge[3] * 4 < edge[0]
+
+
+def test_generational_mode_rebuilds_population_each_generation():
+    from neuroevo.state import K_GENERATION
+
+    s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 2.0, "elites": 2})
+    sim = Simulation(s, seed=4)
+    sim.run(3 * 120 + 1)
+    assert sim.state.counters[K_GENERATION] >= 3  # every 2 s, or sooner when all are dead
+    assert sim.state.counters[K_BIRTHS] >= 3 * 20
+
+
+def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
+    s = override(Settings(), {"agents": 30, "crossover": 0.5, "hof_size": 4, "hof_prob": 0.5, "hidden": "8,8",
+                              "selection": "tournament"})
+    a, b = Simulation(s, seed=9), Simulation(s, seed=9)
+    a.run(1200)
+    b.run(1200)
+    assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.hof, b.hof)
+    assert (a.hof_fit > 0).all()  # the hall of fame filled up with real lifetimes
+    assert a.genomes.shape[1] == a.layout.n_params == (12 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)
+
+
+def test_generational_dead_stay_dead_until_the_generation_ends():
+    s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 1000.0, "init_sigma": 0.1})
+    sim = Simulation(s, seed=4)
+    sim.run(600)
+    died = int(sim.state.counters[K_DEATHS + EDGE])
+    assert died > 0 and int((~sim.state.alive).sum()) == died
