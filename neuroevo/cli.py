@@ -23,24 +23,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {v}")
-    return v
+def _int_at_least(lowest: int):
+    """argparse type: a whole number >= lowest."""
 
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < lowest:
+            raise argparse.ArgumentTypeError(f"must be at least {lowest}, got {v}")
+        return v
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {v}")
-    return v
+    return parse
 
 
 def _positive_float(text: str) -> float:
@@ -63,10 +58,11 @@ def build_parser() -> Parser:
         "metrics.json, metrics.csv, learning.png and population.npz to --out.",
     )
     r.add_argument("scenario", help="scenario name from scenarios/ (edges, cursor, ...) or a path to a .py file")
-    r.add_argument("--seed", type=_nonneg_int, default=None, help="random seed (default 1; with --resume: the file's)")
+    r.add_argument("--seed", type=_int_at_least(0), default=None,
+                   help="random seed (default 1; with --resume: the file's)")
     r.add_argument("--minutes", type=_positive_float, default=10.0,
                    help="simulated minutes to run (with --resume: minutes to add); default 10")
-    r.add_argument("--agents", type=_positive_int, default=None, help="population size (default 50)")
+    r.add_argument("--agents", type=_int_at_least(1), default=None, help="population size (default 50)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default replays/<scenario>-<seed>/)")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set encoding=raw --set evolution.sigma=0.1 (README lists keys)")
