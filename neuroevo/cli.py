@@ -1,4 +1,4 @@
-"""Command line: `neuroevo run SCENARIO ...` (headless evolution with metrics, plots and checkpoints)."""
+"""Command line: `neuroevo run` (headless evolution with metrics, plots, checkpoints) and `neuroevo live` (window)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,41 @@ def build_parser() -> Parser:
                    help="also save population.npz every this many simulated minutes (default 5)")
     r.add_argument("--no-plot", action="store_true", help="skip learning.png")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    v = sub.add_parser(
+        "live", help="watch the smileys learn in a window and hunt them with the mouse",
+        description="Open a window onto a live simulation. Your mouse is the cursor the smileys sense; a left "
+        "click kills the agents under it. H shows the controls.",
+    )
+    v.add_argument("scenario", nargs="?", default="edges",
+                   help="scenario name from scenarios/ or a path to a .py file (default: edges)")
+    v.add_argument("--seed", type=_int_at_least(0), default=None, help="random seed (default 1)")
+    v.add_argument("--agents", type=_int_at_least(1), default=None, help="population size (default 50)")
+    v.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting (README lists keys)")
+    v.add_argument("--load", type=Path, default=None, metavar="FILE",
+                   help="start from a population.npz (saved by S, by autosave or by `neuroevo run`)")
+    v.add_argument("--out", type=Path, default=None,
+                   help="where S, autosave and P write (default replays/live-<scenario>-<seed>/)")
+    v.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH",
+                   help="initial window size in pixels (default 1280x720; the window is resizable)")
+    v.add_argument("--speed", type=int, choices=(1, 2, 4, 8, 16, 32, 64), default=1,
+                   help="initial speed: simulation steps per frame (default 1)")
+    v.add_argument("--bot", action="store_true",
+                   help="start with the hunter bot as the cursor instead of your mouse (C toggles)")
+    v.add_argument("--no-autosave", action="store_true", help="do not save the population on quit")
     return p
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if not sep or min(size) < 200:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 200x200, got {text!r}")
+    return size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,10 +114,44 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "live":
+            return cmd_live(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 2
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from .config import SettingsError, parse_set
+    from .scenario import ScenarioError, load_scenario
+    from .sim import CheckpointError, Simulation
+
+    try:
+        overrides: dict[str, Any] = parse_set(args.sets)
+        if args.agents is not None:
+            overrides["world.agents"] = args.agents
+        scenario = load_scenario(args.scenario)
+        if args.load is not None:
+            sim, _ = Simulation.load(args.load, overrides)
+        else:
+            sim = Simulation(scenario.settings(overrides), seed=1 if args.seed is None else args.seed,
+                             scenario=scenario.name)
+    except (SettingsError, ScenarioError, CheckpointError) as e:
+        raise UsageError(str(e)) from None
+    from .viewer import Viewer, display_available
+
+    why = display_available()
+    if why is not None:
+        raise UsageError(f"{why}; the live viewer needs a screen. For headless evolution use "
+                         f"`neuroevo run {args.scenario}`")
+    viewer = Viewer(sim, size=args.size, out_dir=args.out, load_path=args.load, autosave=not args.no_autosave,
+                    speed=args.speed, human=False if args.bot else None)
+    try:
+        return viewer.run()
+    except KeyboardInterrupt:
+        viewer.close()
+        return 130
 
 
 def _prepare(args: argparse.Namespace):

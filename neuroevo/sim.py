@@ -278,6 +278,9 @@ class Simulation:
         """
         if ext is not None and ext.shape != (n_steps, EXT_COLUMNS):
             raise ValueError(f"ext must have shape ({n_steps}, {EXT_COLUMNS})")
+        if n_steps == 0:
+            self._advance(0, None, None)  # compiles (or loads from the cache) without stepping
+            return
         done = 0
         while done < n_steps:
             todo = n_steps - done

@@ -1,0 +1,78 @@
+"""Frames per second of the live viewer (simulation step + drawing + HUD + chart), dummy video driver.
+
+    python benchmarks/render.py [--agents 50 1000 5000 20000] [--frames 300]
+
+Each frame runs one simulation step (speed 1x) and draws everything the window shows: world, smileys, effects,
+HUD and the live chart (and, for the first size, also a run with the brain inspector open). FPS here is uncapped:
+the window itself is capped at 60.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from neuroevo.scenario import load_scenario  # noqa: E402
+from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.viewer import Viewer  # noqa: E402
+
+
+def measure(n: int, frames: int, inspect: bool, scenario: str) -> dict[str, float]:
+    sc = load_scenario(scenario)
+    sim = Simulation(sc.settings({"world.agents": n}), seed=1, scenario=sc.name)
+    v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-render-bench")
+    v.open()
+    sim.run(600)  # some history for the chart, agents spread out
+    if inspect:
+        v.inspect_at(*sim.state.pos[int(np.argmax(sim.state.alive))])
+    for _ in range(20):
+        v.frame()
+    t_sim = t_draw = 0.0
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        a = time.perf_counter()
+        v.advance()
+        b = time.perf_counter()
+        v.draw()
+        import pygame
+
+        pygame.event.pump()
+        pygame.display.flip()
+        t_draw += time.perf_counter() - b
+        t_sim += b - a
+    wall = time.perf_counter() - t0
+    v.close()
+    return {"fps": frames / wall, "sim_ms": 1e3 * t_sim / frames, "draw_ms": 1e3 * t_draw / frames}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, nargs="+", default=[50, 1000, 5000, 20000])
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--scenario", default="cursor")
+    args = ap.parse_args()
+    print(f"numba threads {numba.get_num_threads()}, threading layer ", end="")
+    try:
+        print(numba.threading_layer())
+    except ValueError:
+        print("(not yet chosen)")
+    targets = {50: 60, 5000: 60, 20000: 30}
+    print(f"{'agents':>7} {'extra':>10} {'FPS':>7} {'sim ms':>7} {'draw ms':>8}  target")
+    for i, n in enumerate(args.agents):
+        for inspect in ([False, True] if i == 0 else [False]):
+            r = measure(n, args.frames, inspect, args.scenario)
+            goal = targets.get(n)
+            verdict = "" if goal is None else f">= {goal}: {'met' if r['fps'] >= goal else 'MISSED'}"
+            print(f"{n:>7} {'inspector' if inspect else '':>10} {r['fps']:>7.0f} {r['sim_ms']:>7.2f} "
+                  f"{r['draw_ms']:>8.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

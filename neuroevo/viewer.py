@@ -1,0 +1,872 @@
+"""Live viewer: a pygame-ce window onto a running Simulation (smileys, mouse cursor, HUD, chart, brain inspector).
+
+Only this module imports pygame, and only the `live` command imports this module, so headless runs never load it.
+The simulation advances by whole fixed-dt steps (k per frame at speed k); rendering never changes what happens.
+Mouse input is collected from events (not from pygame.mouse.get_pos), so posted test events and a real mouse
+drive the world the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+
+from .cursor import AIM, COOLDOWN  # noqa: E402
+from .sensors import INPUT_NAMES  # noqa: E402
+from .state import (  # noqa: E402
+    C_ARMED,
+    C_PHASE,
+    C_PRESENT,
+    CAUSES,
+    CX,
+    CY,
+    K_BIRTHS,
+    K_DEATHS,
+    K_LIFE_MAX,
+    N_CAUSES,
+)
+
+# ---- look ------------------------------------------------------------------------------------------------------
+BG = (18, 20, 26)  # outside the world (letterbox)
+WORLD_BG = (30, 33, 42)  # the world's floor
+WORLD_EDGE = (88, 94, 112)
+TEXT = (226, 230, 238)
+TEXT_DIM = (150, 156, 170)
+PANEL = (12, 14, 20, 210)
+LINEAGE_TINTS = (
+    (255, 205, 60), (255, 150, 80), (240, 100, 110), (235, 120, 200), (170, 130, 250), (110, 150, 255),
+    (80, 200, 240), (80, 210, 160), (140, 220, 90), (210, 230, 80), (250, 180, 150), (200, 200, 212),
+)
+TEAM_TINTS = ((90, 170, 255), (255, 110, 90), (120, 220, 120), (230, 200, 80))
+CAUSE_COLOURS = {
+    "edge": (255, 140, 60), "cursor": (190, 120, 255), "icon": (255, 210, 80), "crowd": (90, 200, 255),
+    "team": (255, 100, 170),
+}
+LIFETIME_COLOUR = (120, 220, 120)
+HAPPY, UNEASY, SCARED = range(3)
+N_EXPR = 3
+N_ROT = 36  # heading bins of the pre-rendered sprites (10 degrees each)
+SCARED_PX = 110.0  # a face is scared while the cursor is this close (world px)
+UNEASY_PX = 36.0  # ... and uneasy while its body is this close to an edge
+SPEEDS = (1, 2, 4, 8, 16, 32, 64, 0)  # steps per frame; 0 = turbo (fill a frame's time budget with steps)
+TURBO_BUDGET_S = 0.030
+CHART_BIN_S = 10.0  # sim seconds per point of the live chart
+MAX_EFFECTS = 256  # death markers and click rings on screen at once (big crowds die faster than we can mark)
+
+
+# ---- geometry --------------------------------------------------------------------------------------------------
+@dataclass
+class View:
+    """World px <-> window px: the world is scaled to fit the window and centred (letterboxed)."""
+
+    world_w: float
+    world_h: float
+    win_w: int
+    win_h: int
+    scale: float = 1.0
+    ox: float = 0.0
+    oy: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.fit(self.win_w, self.win_h)
+
+    def fit(self, win_w: int, win_h: int) -> None:
+        self.win_w, self.win_h = int(win_w), int(win_h)
+        self.scale = min(self.win_w / self.world_w, self.win_h / self.world_h)
+        self.ox = 0.5 * (self.win_w - self.world_w * self.scale)
+        self.oy = 0.5 * (self.win_h - self.world_h * self.scale)
+
+    def to_screen(self, x: float, y: float) -> tuple[float, float]:
+        return float(x) * self.scale + self.ox, float(y) * self.scale + self.oy
+
+    def to_world(self, sx: float, sy: float) -> tuple[float, float]:
+        return (float(sx) - self.ox) / self.scale, (float(sy) - self.oy) / self.scale
+
+    def rect(self) -> pygame.Rect:
+        return pygame.Rect(round(self.ox), round(self.oy), round(self.world_w * self.scale),
+                           round(self.world_h * self.scale))
+
+
+# ---- sprites ---------------------------------------------------------------------------------------------------
+def _shade(c: tuple[int, int, int], f: float) -> tuple[int, int, int]:
+    return tuple(max(0, min(255, int(v * f))) for v in c)  # type: ignore[return-value]
+
+
+def draw_face(size: int, tint: tuple[int, int, int], expr: int) -> pygame.Surface:
+    """One upright smiley (forehead up) at `size` px, drawn large; callers rotate and shrink it."""
+    s = pygame.Surface((size, size), pygame.SRCALPHA)
+    r = size / 2.0
+    c = (r, r)
+    ink = (34, 26, 22)
+    pygame.draw.circle(s, _shade(tint, 0.55), c, r)
+    pygame.draw.circle(s, tint, c, r * 0.88)
+    ex, ey = 0.34 * r, -0.22 * r
+    if expr == SCARED:
+        for sx in (-1, 1):
+            pygame.draw.circle(s, (250, 250, 250), (r + sx * ex, r + ey), 0.24 * r)
+            pygame.draw.circle(s, ink, (r + sx * ex, r + ey - 0.06 * r), 0.12 * r)
+        pygame.draw.ellipse(s, ink, pygame.Rect(r - 0.2 * r, r + 0.25 * r, 0.4 * r, 0.42 * r))
+    else:
+        for sx in (-1, 1):
+            pygame.draw.circle(s, ink, (r + sx * ex, r + ey), 0.15 * r)
+        if expr == HAPPY:
+            box = pygame.Rect(r - 0.5 * r, r - 0.35 * r, r, 0.95 * r)
+            pygame.draw.arc(s, ink, box, math.pi + 0.35, 2 * math.pi - 0.35, max(1, int(0.14 * r)))
+        else:
+            w = max(1, int(0.13 * r))
+            pygame.draw.line(s, ink, (r - 0.34 * r, r + 0.42 * r), (r + 0.34 * r, r + 0.34 * r), w)
+    return s
+
+
+class SpriteBank:
+    """Pre-rendered faces for every (tint, expression, heading bin) at one pixel size; index with `index()`."""
+
+    OVERSAMPLE = 4
+
+    def __init__(self, tints: tuple[tuple[int, int, int], ...], diameter_px: int) -> None:
+        self.tints = tints
+        self.size = max(5, int(diameter_px)) + 2  # a 1 px margin keeps the rotated outline whole
+        big = self.size * self.OVERSAMPLE
+        surfaces: list[pygame.Surface] = []
+        for tint in tints:
+            for expr in range(N_EXPR):
+                face = draw_face(big, tint, expr)
+                for k in range(N_ROT):
+                    # heading h (y down) points the forehead along (cos h, sin h): rotate by -(h + 90) degrees
+                    angle = -(360.0 * k / N_ROT + 90.0)
+                    rot = pygame.transform.rotozoom(face, angle, 1.0 / self.OVERSAMPLE)
+                    tile = pygame.Surface((self.size, self.size), pygame.SRCALPHA)
+                    tile.blit(rot, rot.get_rect(center=(self.size / 2, self.size / 2)))
+                    surfaces.append(tile.convert_alpha() if pygame.display.get_surface() else tile)
+        self.table = np.empty(len(surfaces), dtype=object)
+        self.table[:] = surfaces
+
+    @staticmethod
+    def index(tint: np.ndarray, expr: np.ndarray, heading: np.ndarray) -> np.ndarray:
+        rot = np.rint(heading * (N_ROT / (2.0 * math.pi))).astype(np.int64) % N_ROT
+        return (tint.astype(np.int64) * N_EXPR + expr) * N_ROT + rot
+
+
+# ---- input -----------------------------------------------------------------------------------------------------
+@dataclass
+class MouseInput:
+    """The human cursor as built from events: position, whether it is over the window, pending clicks."""
+
+    pos: tuple[float, float] = (0.0, 0.0)  # window px
+    inside: bool = False
+    clicks: deque = field(default_factory=deque)  # window px of left clicks not yet applied
+    inspects: deque = field(default_factory=deque)  # window px of right clicks
+
+    def handle(self, ev: pygame.event.Event) -> None:
+        if ev.type == pygame.MOUSEMOTION:
+            self.pos = ev.pos
+            self.inside = True
+        elif ev.type == pygame.MOUSEBUTTONDOWN:
+            self.pos = ev.pos
+            self.inside = True
+            if ev.button == 1:
+                self.clicks.append(ev.pos)
+            elif ev.button == 3:
+                self.inspects.append(ev.pos)
+        elif ev.type == pygame.WINDOWLEAVE:  # back inside with the next motion, which also tells where
+            self.inside = False
+
+
+# ---- lineage ---------------------------------------------------------------------------------------------------
+class Lineage:
+    """Founder of every living genome (children inherit their parent's founder), for colouring families."""
+
+    def __init__(self, state: Any) -> None:
+        self.founder_of: dict[int, int] = {}
+        self.last_id = np.full(state.n, -2, np.int64)
+        self.founder = np.zeros(state.n, np.int64)
+        self.update(state)
+
+    def update(self, state: Any) -> np.ndarray:
+        """Slots whose genome changed since the last call (each such slot had a death)."""
+        gid = state.genome_id
+        changed = np.flatnonzero(gid != self.last_id)
+        for i in changed.tolist():
+            g, p = int(gid[i]), int(state.parent_id[i])
+            f = self.founder_of.get(p, p) if p >= 0 else g
+            self.founder_of[g] = f
+            self.founder[i] = f
+        self.last_id[:] = gid
+        if len(self.founder_of) > 20 * state.n + 10_000:  # forget genomes no living agent descends from
+            keep = set(gid.tolist())
+            self.founder_of = {g: f for g, f in self.founder_of.items() if g in keep}
+        return changed
+
+
+# ---- chart data -----------------------------------------------------------------------------------------------
+class RateHistory:
+    """Simulation observer: every CHART_BIN_S sim seconds, deaths/min by cause and the mean age of the living."""
+
+    def __init__(self, sim: Any) -> None:
+        self.every = max(1, int(round(CHART_BIN_S / sim.settings.world.dt)))
+        self.dt = sim.settings.world.dt
+        self._last = sim.state.counters.copy()
+        self.t: list[float] = []  # sim minutes at the end of each bin
+        self.rates: list[np.ndarray] = []  # (N_CAUSES,) deaths per minute
+        self.lifetime: list[float] = []  # mean age of the living, s
+        self.version = 0
+
+    def observe(self, sim: Any) -> None:
+        c = sim.state.counters
+        d = (c[K_DEATHS: K_DEATHS + N_CAUSES] - self._last[K_DEATHS: K_DEATHS + N_CAUSES]).astype(np.float64)
+        self._last = c.copy()
+        s = sim.state
+        ages = s.age[s.alive]
+        self.t.append(sim.sim_seconds / 60.0)
+        self.rates.append(d * (60.0 / CHART_BIN_S))
+        self.lifetime.append(float(ages.mean()) * self.dt if ages.size else 0.0)
+        self.version += 1
+
+
+# ---- the viewer ------------------------------------------------------------------------------------------------
+@dataclass
+class Toast:
+    text: str
+    until: float
+
+
+@dataclass
+class Effect:
+    x: float  # world px
+    y: float
+    born: float  # wall seconds
+    kind: str  # "click" or a death cause
+    life: float = 0.5
+
+
+class Viewer:
+    """Owns the window and drives one Simulation: events -> steps -> drawing, once per frame."""
+
+    def __init__(self, sim: Any, *, size: tuple[int, int] = (1280, 720), fps: int = 60,
+                 out_dir: str | Path | None = None, load_path: str | Path | None = None,
+                 autosave: bool = True, speed: int = 1, human: bool | None = None,
+                 scenario_label: str | None = None) -> None:
+        self.sim = sim
+        self.fps = fps
+        self.size = size
+        self.out_dir = Path(out_dir) if out_dir else Path("replays") / f"live-{sim.scenario}-{sim.seed}"
+        self.save_path = self.out_dir / "population.npz"
+        self.load_path = Path(load_path) if load_path else None
+        self.autosave = autosave
+        self.scenario_label = scenario_label or sim.scenario
+        src = sim.settings.cursor.source
+        self.bot_source = src if src in ("hunter", "random") else "hunter"
+        self.human = (src not in ("hunter", "random")) if human is None else human
+        self.speed_i = SPEEDS.index(speed) if speed in SPEEDS else 0
+        self.paused = False
+        self.single_steps = 0
+        self.show_help = False
+        self.inspect_slot: int | None = None
+        self.inspect_gid = -1
+        self.inspect_dead: tuple[str, float] | None = None
+        self.running = True
+        self.mouse = MouseInput()
+        self.toasts: list[Toast] = []
+        self.effects: list[Effect] = []
+        self.frame_times: deque = deque(maxlen=60)
+        self.steps_per_s = 0.0
+        self._turbo_steps = 64
+        self._hud_cache: tuple[float, list[pygame.Surface]] = (-1.0, [])
+        self._chart_cache: tuple[int, tuple[int, int], pygame.Surface | None] = (-1, (0, 0), None)
+        self._net_cache: tuple[int, pygame.Surface | None, list] = (-1, None, [])
+        self._shots = 0
+        self.screen: pygame.Surface | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Create the window, fonts and sprites; compile the kernels behind a splash screen."""
+        pygame.display.init()
+        pygame.font.init()
+        pygame.display.set_caption(f"neuroevo live: {self.scenario_label}")
+        self.screen = pygame.display.set_mode(self.size, pygame.RESIZABLE)
+        self.font = pygame.font.Font(None, 20)
+        self.font_small = pygame.font.Font(None, 16)
+        self.font_big = pygame.font.Font(None, 34)
+        self.clock = pygame.time.Clock()
+        self._attach(self.sim)
+        self._compile_with_splash()
+
+    def _attach(self, sim: Any) -> None:
+        """Start watching a (new or reloaded) simulation."""
+        self.sim = sim
+        self._apply_cursor_mode()
+        self.history = RateHistory(sim)
+        sim.observers = [o for o in sim.observers if not isinstance(o, RateHistory)]
+        sim.add_observer(self.history)
+        self.lineage = Lineage(sim.state)
+        self.snapshots: deque = deque()  # (step, counters) for "deaths in the last minute"
+        w = sim.settings.world
+        win = self.screen.get_size() if self.screen else self.size
+        self.view = View(w.width, w.height, *win)
+        self._build_sprites()
+        self.inspect_slot = None
+
+    def _build_sprites(self) -> None:
+        diameter = 2.0 * self.sim.settings.world.radius * self.view.scale
+        tints = TEAM_TINTS if self._teams() is not None else LINEAGE_TINTS
+        self.sprites = SpriteBank(tints, round(diameter))
+
+    def _teams(self) -> np.ndarray | None:
+        return getattr(self.sim.state, "team", None)
+
+    def _apply_cursor_mode(self) -> None:
+        from .config import CHOICES
+
+        src = "external" if self.human else self.bot_source
+        self.sim.params = self.sim.params._replace(cursor_source=CHOICES["cursor.source"].index(src))
+
+    def _compile_with_splash(self) -> None:
+        worker = threading.Thread(target=self.sim.run, args=(0,), daemon=True)
+        worker.start()
+        t0 = time.perf_counter()
+        while worker.is_alive():
+            for ev in pygame.event.get():
+                if ev.type == pygame.QUIT:
+                    self.running = False
+            if time.perf_counter() - t0 > 0.25:  # a warm cache loads in well under this; show nothing then
+                self._draw_splash(time.perf_counter() - t0)
+            worker.join(0.05)
+
+    def _draw_splash(self, elapsed: float) -> None:
+        scr = self.screen
+        scr.fill(BG)
+        w, h = scr.get_size()
+        title = self.font_big.render("compiling the simulation kernels...", True, TEXT)
+        scr.blit(title, title.get_rect(center=(w / 2, h / 2 - 20)))
+        sub = self.font.render(f"first start only; cached afterwards  ({elapsed:.0f} s)", True, TEXT_DIM)
+        scr.blit(sub, sub.get_rect(center=(w / 2, h / 2 + 14)))
+        a = elapsed * 4.0
+        for k in range(8):
+            ang = a + k * math.pi / 4
+            c = int(80 + 170 * (k / 7))
+            pygame.draw.circle(scr, (c, c, c), (w / 2 + 22 * math.cos(ang), h / 2 + 60 + 22 * math.sin(ang)), 4)
+        pygame.display.flip()
+
+    def run(self) -> int:
+        """The main loop; returns an exit code."""
+        self.open()
+        while self.running:
+            self.frame()
+            self.clock.tick(self.fps)
+        self.close()
+        return 0
+
+    def close(self) -> None:
+        if self.autosave:
+            path = self.save()
+            if path is not None:
+                print(f"neuroevo live: population saved to {path}")
+        pygame.display.quit()
+
+    # ---- one frame -----------------------------------------------------------------------------------------
+    def frame(self) -> bool:
+        """Handle events, advance the simulation, draw. Returns False once the user asked to quit."""
+        t0 = time.perf_counter()
+        for ev in pygame.event.get():
+            self.handle(ev)
+        if not self.running:
+            return False
+        for pos in list(self.mouse.inspects):
+            self.inspect_at(*self.view.to_world(*pos))
+        self.mouse.inspects.clear()
+        self.advance()
+        self.draw()
+        pygame.display.flip()
+        self.frame_times.append(time.perf_counter() - t0)
+        return True
+
+    @property
+    def steps_per_frame(self) -> int:
+        k = SPEEDS[self.speed_i]
+        return self._turbo_steps if k == 0 else k
+
+    def advance(self) -> None:
+        if self.paused and self.single_steps == 0:
+            return
+        n = self.single_steps if self.paused else self.steps_per_frame
+        self.single_steps = 0
+        sim, s = self.sim, self.sim.state
+        pre_pos = s.pos.copy()
+        pre_alive = s.alive.copy()
+        ext = None
+        if self.human:
+            from .cursor import external_rows
+
+            mx, my = self.view.to_world(*self.mouse.pos)
+            click = bool(self.mouse.clicks)
+            if click:
+                mx, my = self.view.to_world(*self.mouse.clicks.popleft())
+                self.effects.append(Effect(mx, my, time.perf_counter(), "click", 0.45))
+            ext = external_rows(n, mx, my, self.mouse.inside, click)
+        phase0 = s.cursor[C_PHASE]
+        t0 = time.perf_counter()
+        sim.run(n, ext)
+        dt = time.perf_counter() - t0
+        if dt > 0:
+            rate = n / dt
+            self.steps_per_s = rate if self.steps_per_s == 0 else 0.9 * self.steps_per_s + 0.1 * rate
+        if SPEEDS[self.speed_i] == 0:  # turbo: as many steps as fit in the frame budget
+            self._turbo_steps = int(max(16, min(20_000, self.steps_per_s * TURBO_BUDGET_S)))
+        if not self.human and phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:
+            self.effects.append(Effect(s.cursor[CX], s.cursor[CY], time.perf_counter(), "click", 0.45))
+        changed = self.lineage.update(s)
+        now = time.perf_counter()
+        died = changed[pre_alive[changed]] if changed.size else changed
+        gone = np.flatnonzero(pre_alive & ~s.alive)  # generational mode: dead slots stay empty for a while
+        room = MAX_EFFECTS - len(self.effects)
+        for i in np.union1d(died, gone)[: max(0, room)].tolist():
+            c = int(s.cause[i])
+            self.effects.append(Effect(float(pre_pos[i, 0]), float(pre_pos[i, 1]), now, CAUSES[c], 0.8))
+        self.snapshots.append((sim.step_count, s.counters.copy()))
+        horizon = sim.step_count - int(round(60.0 / sim.settings.world.dt))
+        while len(self.snapshots) > 1 and self.snapshots[1][0] <= horizon:
+            self.snapshots.popleft()
+
+    # ---- input ---------------------------------------------------------------------------------------------
+    def handle(self, ev: pygame.event.Event) -> None:
+        self.mouse.handle(ev)
+        if ev.type == pygame.QUIT:
+            self.running = False
+        elif ev.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            size = self.screen.get_size()
+            if (size[0], size[1]) != (self.view.win_w, self.view.win_h):
+                self.view.fit(*size)
+                self._build_sprites()
+        elif ev.type == pygame.KEYDOWN:
+            self.key(ev.key, getattr(ev, "unicode", ""))
+
+    def key(self, key: int, char: str = "") -> None:
+        if key == pygame.K_ESCAPE:
+            self.running = False
+        elif key in (pygame.K_h, pygame.K_F1):
+            self.show_help = not self.show_help
+        elif key == pygame.K_SPACE:
+            self.paused = not self.paused
+            self.toast("paused" if self.paused else "running")
+        elif key in (pygame.K_PERIOD, pygame.K_KP_PERIOD):
+            self.paused = True
+            self.single_steps += 1
+        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS) or char == "+":
+            self.speed_i = min(len(SPEEDS) - 1, self.speed_i + 1)
+            self.toast(f"speed {self.speed_label()}")
+        elif key in (pygame.K_MINUS, pygame.K_KP_MINUS) or char == "-":
+            self.speed_i = max(0, self.speed_i - 1)
+            self.toast(f"speed {self.speed_label()}")
+        elif key == pygame.K_c:
+            self.human = not self.human
+            self._apply_cursor_mode()
+            self.toast("cursor: your mouse" if self.human else f"cursor: {self.bot_source} bot")
+        elif key == pygame.K_i:
+            self.inspect_at(*self.view.to_world(*self.mouse.pos), toggle=True)
+        elif key == pygame.K_s:
+            path = self.save()
+            if path:
+                self.toast(f"saved {path}")
+        elif key == pygame.K_l:
+            self.load()
+        elif key == pygame.K_p:
+            self.screenshot()
+
+    def speed_label(self) -> str:
+        k = SPEEDS[self.speed_i]
+        return f"turbo ({self._turbo_steps} steps/frame)" if k == 0 else f"{k}x"
+
+    def toast(self, text: str, seconds: float = 2.5) -> None:
+        self.toasts = [t for t in self.toasts if t.until > time.perf_counter()][-3:]
+        self.toasts.append(Toast(text, time.perf_counter() + seconds))
+
+    def inspect_at(self, x: float, y: float, toggle: bool = False) -> None:
+        """Open the brain inspector on the living agent nearest (x, y) world px, if one is near enough."""
+        s = self.sim.state
+        alive = np.flatnonzero(s.alive)
+        if alive.size == 0:
+            return
+        d2 = ((s.pos[alive] - np.array([x, y], np.float32)) ** 2).sum(axis=1)
+        j = int(np.argmin(d2))
+        reach = max(40.0, 30.0 / self.view.scale)
+        slot = int(alive[j])
+        if d2[j] > reach * reach or (toggle and slot == self.inspect_slot and self.inspect_dead is None):
+            self.inspect_slot = None
+            return
+        self.inspect_slot = slot
+        self.inspect_gid = int(s.genome_id[slot])
+        self.inspect_dead = None
+        self.inspect_age = float(s.age[slot]) * self.sim.settings.world.dt
+        self.inspect_acts = s.acts[slot].copy()
+
+    # ---- files ---------------------------------------------------------------------------------------------
+    def save(self) -> Path | None:
+        try:
+            self.sim.save(self.save_path, extra={"source": "live"})
+        except OSError as e:
+            self.toast(f"save failed: {e.strerror or e}")
+            return None
+        return self.save_path
+
+    def load(self) -> None:
+        from .sim import CheckpointError, Simulation
+
+        path = self.save_path if self.save_path.is_file() else self.load_path
+        if path is None:
+            self.toast("nothing to load yet: press S to save first (or start with --load FILE)")
+            return
+        try:
+            sim, _ = Simulation.load(path)
+        except CheckpointError as e:
+            self.toast(str(e), 5.0)
+            return
+        self._attach(sim)
+        self.toast(f"loaded {path}")
+
+    def screenshot(self, path: str | Path | None = None) -> Path:
+        if path is None:
+            self._shots += 1
+            path = self.out_dir / f"screenshot-{self._shots:03d}.png"
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(self.screen, str(path))
+        self.toast(f"screenshot {path}")
+        return path
+
+    # ---- drawing -------------------------------------------------------------------------------------------
+    def draw(self) -> None:
+        scr = self.screen
+        scr.fill(BG)
+        rect = self.view.rect()
+        scr.fill(WORLD_BG, rect)
+        pygame.draw.rect(scr, WORLD_EDGE, rect, 1)
+        self.draw_effects()
+        self.draw_agents()
+        self.draw_cursor()
+        self.draw_hud()
+        self.draw_chart()
+        if self.inspect_slot is not None:
+            self.draw_inspector()
+        if self.show_help:
+            self.draw_help()
+        self.draw_toasts()
+
+    def expressions(self) -> np.ndarray:
+        """HAPPY / UNEASY (near an edge) / SCARED (the cursor near) per slot."""
+        s, w = self.sim.state, self.sim.settings.world
+        x, y = s.pos[:, 0], s.pos[:, 1]
+        edge = np.minimum(np.minimum(x, w.width - x), np.minimum(y, w.height - y)) - w.radius
+        expr = np.where(edge < UNEASY_PX, UNEASY, HAPPY)
+        if s.cursor[C_PRESENT] > 0:
+            d2 = (x - s.cursor[CX]) ** 2 + (y - s.cursor[CY]) ** 2
+            expr = np.where(d2 < SCARED_PX * SCARED_PX, SCARED, expr)
+        return expr
+
+    def tints(self) -> np.ndarray:
+        team = self._teams()
+        if team is not None:
+            return np.asarray(team, np.int64) % len(TEAM_TINTS)
+        return self.lineage.founder % len(LINEAGE_TINTS)
+
+    def draw_agents(self) -> None:
+        s = self.sim.state
+        idx = np.flatnonzero(s.alive)
+        if idx.size == 0:
+            return
+        v = self.view
+        half = self.sprites.size / 2.0
+        xy = (s.pos[idx] * v.scale + np.array([v.ox - half, v.oy - half], np.float32)).astype(np.int32)
+        k = SpriteBank.index(self.tints()[idx], self.expressions()[idx], s.heading[idx])
+        # two flat lists zipped into tuples cost a third of xy.tolist()'s nested lists at 20k agents
+        self.screen.fblits(zip(self.sprites.table[k].tolist(), zip(xy[:, 0].tolist(), xy[:, 1].tolist())))
+        if self.inspect_slot is not None and self.inspect_dead is None:
+            i = self.inspect_slot
+            c = v.to_screen(*s.pos[i])
+            pygame.draw.circle(self.screen, (255, 255, 255), c, half + 5, 2)
+
+    def draw_cursor(self) -> None:
+        s, v = self.sim.state, self.view
+        kill = self.sim.settings.cursor.kill_radius * v.scale
+        if self.human:
+            if self.mouse.inside:
+                pygame.draw.circle(self.screen, (120, 125, 140), self.mouse.pos, kill, 1)
+            return
+        if s.cursor[C_PRESENT] <= 0:
+            return
+        c = v.to_screen(s.cursor[CX], s.cursor[CY])
+        armed = s.cursor[C_ARMED] > 0
+        col = (255, 90, 90) if armed else (230, 230, 240)
+        pygame.draw.circle(self.screen, col, c, kill, 2)
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            pygame.draw.line(self.screen, col, (c[0] + dx * kill * 0.4, c[1] + dy * kill * 0.4),
+                             (c[0] + dx * kill * 1.3, c[1] + dy * kill * 1.3), 2)
+
+    def draw_effects(self) -> None:
+        now = time.perf_counter()
+        self.effects = [e for e in self.effects if now - e.born < e.life]
+        v = self.view
+        kill = self.sim.settings.cursor.kill_radius * v.scale
+        for e in self.effects:
+            f = (now - e.born) / e.life
+            c = v.to_screen(e.x, e.y)
+            if e.kind == "click":
+                col = _shade((255, 120, 120), 1.0 - 0.7 * f)
+                pygame.draw.circle(self.screen, col, c, kill * (0.6 + 0.9 * f), 3)
+            else:
+                col = _shade(CAUSE_COLOURS.get(e.kind, (200, 200, 200)), 1.0 - 0.8 * f)
+                r = (5 + 6 * f) * max(0.6, v.scale)
+                pygame.draw.line(self.screen, col, (c[0] - r, c[1] - r), (c[0] + r, c[1] + r), 2)
+                pygame.draw.line(self.screen, col, (c[0] - r, c[1] + r), (c[0] + r, c[1] - r), 2)
+
+    def _panel(self, w: int, h: int) -> pygame.Surface:
+        p = pygame.Surface((w, h), pygame.SRCALPHA)
+        p.fill(PANEL)
+        return p
+
+    def hud_lines(self) -> list[str]:
+        sim, s = self.sim, self.sim.state
+        dt = sim.settings.world.dt
+        secs = sim.sim_seconds
+        c = s.counters
+        old = self.snapshots[0][1] if self.snapshots else c
+        span = (sim.step_count - self.snapshots[0][0]) * dt if self.snapshots else 0.0
+        last = c[K_DEATHS: K_DEATHS + N_CAUSES] - old[K_DEATHS: K_DEATHS + N_CAUSES]
+        causes = [(CAUSES[i], int(last[i])) for i in range(1, N_CAUSES) if CAUSES[i] in ("edge", "cursor")
+                  or last[i] > 0]
+        ages = s.age[s.alive] * dt
+        mean_age = float(ages.mean()) if ages.size else 0.0
+        best = float(ages.max()) if ages.size else 0.0
+        best_ever = max(best, float(c[K_LIFE_MAX]) * dt)
+        fps = len(self.frame_times) / max(1e-9, sum(self.frame_times)) if self.frame_times else 0.0
+        mode = "your mouse" if self.human else f"{self.bot_source} bot"
+        state = "  PAUSED" if self.paused else ""
+        window = "last min" if span >= 59.0 else f"last {span:.0f} s"
+        return [
+            f"{self.scenario_label}  seed {sim.seed}",
+            f"sim {int(secs // 60):02d}:{secs % 60:04.1f}   speed {self.speed_label()}{state}",
+            f"alive {int(s.alive.sum())}/{s.n}   births {int(c[K_BIRTHS])}",
+            f"deaths {window}: " + "  ".join(f"{k} {v}" for k, v in causes),
+            f"lifetime mean {mean_age:.1f} s   best {best:.1f} s   best ever {best_ever:.1f} s",
+            f"{fps:.0f} FPS   {self.steps_per_s:,.0f} sim steps/s",
+            f"cursor: {mode} [C]   help [H]",
+        ]
+
+    def draw_hud(self) -> None:
+        now = time.perf_counter()
+        if now - self._hud_cache[0] > 0.2 or self.paused:
+            self._hud_cache = (now, [self.font.render(t, True, TEXT if i else (255, 220, 120))
+                                     for i, t in enumerate(self.hud_lines())])
+        lines = self._hud_cache[1]
+        w = max(line.get_width() for line in lines) + 16
+        h = 18 * len(lines) + 10
+        panel = self._panel(w, h)
+        for i, surf in enumerate(lines):
+            panel.blit(surf, (8, 6 + 18 * i))
+        self.screen.blit(panel, (8, 8))
+
+    def draw_chart(self) -> None:
+        """Deaths per minute by cause (left scale) and mean lifetime of the living (right scale), all history."""
+        size = (340, 150)
+        hist = self.history
+        key = hist.version
+        if self._chart_cache[0] != key or self._chart_cache[1] != size or self._chart_cache[2] is None:
+            self._chart_cache = (key, size, self._render_chart(size))
+        surf = self._chart_cache[2]
+        self.screen.blit(surf, (8, self.screen.get_height() - size[1] - 8))
+
+    def _render_chart(self, size: tuple[int, int]) -> pygame.Surface:
+        w, h = size
+        p = self._panel(w, h)
+        hist = self.history
+        title = self.font_small.render("deaths/min by cause   mean lifetime (s, green)", True, TEXT_DIM)
+        p.blit(title, (8, 5))
+        x0, y0, x1, y1 = 34, 22, w - 34, h - 20
+        pygame.draw.line(p, (70, 74, 88), (x0, y1), (x1, y1))
+        if len(hist.t) < 2:
+            msg = self.font_small.render(f"first point after {CHART_BIN_S:.0f} sim seconds", True, TEXT_DIM)
+            p.blit(msg, (x0 + 10, (y0 + y1) // 2))
+            return p
+        t = np.array(hist.t)
+        rates = np.array(hist.rates)  # (T, N_CAUSES)
+        life = np.array(hist.lifetime)
+        if t.size > 2 * (x1 - x0):  # fold old points together so the chart stays one point per pixel
+            step = int(math.ceil(t.size / (x1 - x0)))
+            m = t.size // step * step
+            t = t[-m:].reshape(-1, step)[:, -1]
+            rates = rates[-m:].reshape(-1, step, N_CAUSES).mean(axis=1)
+            life = life[-m:].reshape(-1, step).mean(axis=1)
+        shown = [i for i in range(1, N_CAUSES) if rates[:, i].max() > 0 or CAUSES[i] == "edge"]
+        rmax = max(1.0, float(rates[:, shown].max()))
+        lmax = max(1.0, float(life.max()))
+        tx = x0 + (t - t[0]) / max(1e-9, t[-1] - t[0]) * (x1 - x0)
+
+        def ys(v: np.ndarray, top: float) -> np.ndarray:
+            return y1 - v / top * (y1 - y0)
+
+        pts = list(zip(tx.tolist(), ys(life, lmax).tolist()))
+        pygame.draw.lines(p, LIFETIME_COLOUR, False, pts, 1)
+        for i in shown:
+            pts = list(zip(tx.tolist(), ys(rates[:, i], rmax).tolist()))
+            pygame.draw.lines(p, CAUSE_COLOURS.get(CAUSES[i], TEXT), False, pts, 2)
+        f = self.font_small
+        p.blit(f.render(f"{rmax:.0f}", True, TEXT_DIM), (6, y0 - 4))
+        p.blit(f.render("0", True, TEXT_DIM), (20, y1 - 8))
+        p.blit(f.render(f"{lmax:.0f}s", True, LIFETIME_COLOUR), (x1 + 4, y0 - 4))
+        p.blit(f.render(f"{t[0]:.0f}", True, TEXT_DIM), (x0, y1 + 4))
+        p.blit(f.render(f"{t[-1]:.1f} min", True, TEXT_DIM), (x1 - 40, y1 + 4))
+        lx = x0 + 90
+        for i in shown:
+            lab = f.render(CAUSES[i], True, CAUSE_COLOURS.get(CAUSES[i], TEXT))
+            p.blit(lab, (lx, y1 + 4))
+            lx += lab.get_width() + 10
+        return p
+
+    def input_labels(self) -> list[str]:
+        names = list(getattr(self.sim, "input_names", INPUT_NAMES))
+        world = self.sim.settings.brain.frame == "world"
+        out = []
+        for n in names:
+            if "/" in n:
+                head, _, tail = n.partition(" ")
+                a, _, b = tail.partition("/")
+                n = f"{head} {b if world else a}"
+            out.append(n)
+        return out
+
+    def draw_inspector(self) -> None:
+        """The selected agent's net: weights as lines (warm +, cool -), units coloured by their live value."""
+        s = self.sim.state
+        slot = self.inspect_slot
+        if self.inspect_dead is None and int(s.genome_id[slot]) != self.inspect_gid:
+            cause = CAUSES[int(s.cause[slot])]
+            self.inspect_dead = (cause, self.inspect_age)
+        if self.inspect_dead is None:
+            self.inspect_age = float(s.age[slot]) * self.sim.settings.world.dt
+            self.inspect_acts = s.acts[slot].copy()
+        layout = self.sim.layout
+        w, h = 420, max(300, 22 + 18 * max(layout.sizes) + 110)
+        x_off = self.screen.get_width() - w - 8
+        panel = self._panel(w, h)
+        f = self.font
+        title = f"agent {self.inspect_gid}  (slot {slot})"
+        if self.inspect_dead is None:
+            sub = (f"age {self.inspect_age:.1f} s   speed {float(s.speed[slot]):.0f} px/s   "
+                   f"parent {int(s.parent_id[slot])}   lineage {int(self.lineage.founder[slot])}")
+        else:
+            sub = f"died ({self.inspect_dead[0]}) at {self.inspect_dead[1]:.1f} s; right-click or I picks another"
+        panel.blit(f.render(title, True, (255, 220, 120)), (10, 8))
+        panel.blit(self.font_small.render(sub, True, TEXT), (10, 28))
+        net_top = 50
+        if self._net_cache[0] != self.inspect_gid:
+            self._net_cache = (self.inspect_gid, *self._render_net(w, h - net_top - 8, slot))
+        edges, nodes = self._net_cache[1], self._net_cache[2]
+        panel.blit(edges, (0, net_top))
+        acts = self.inspect_acts
+        for unit, (nx, ny) in enumerate(nodes):
+            a = float(acts[unit])
+            pygame.draw.circle(panel, _activation_colour(a), (nx, ny + net_top), 6)
+            pygame.draw.circle(panel, (20, 20, 24), (nx, ny + net_top), 6, 1)
+        n_out = layout.n_out
+        labels = ("turn", "thrust")[:n_out]
+        for k, lab in enumerate(labels):
+            nx, ny = nodes[-n_out + k]
+            val = float(acts[layout.n_units - n_out + k])
+            panel.blit(self.font_small.render(f"{lab} {val:+.2f}", True, TEXT), (nx + 10, ny + net_top - 6))
+        self.screen.blit(panel, (x_off, 8))
+
+    def _render_net(self, w: int, h: int, slot: int) -> tuple[pygame.Surface, list[tuple[int, int]]]:
+        layout = self.sim.layout
+        genome = self.sim.genomes[slot].copy()
+        surf = pygame.Surface((w, h), pygame.SRCALPHA)
+        cols = len(layout.sizes)
+        left, right = 150, w - 90
+        xs = [left + (right - left) * i / max(1, cols - 1) for i in range(cols)]
+        nodes: list[tuple[int, int]] = []
+        for li, n in enumerate(layout.sizes):
+            gap = min(18.0, (h - 16) / max(1, n))
+            top = (h - gap * (n - 1)) / 2
+            nodes += [(int(xs[li]), int(top + gap * j)) for j in range(n)]
+        starts = np.concatenate([[0], np.cumsum(layout.sizes)])
+        lines = []
+        for li, (wm, _b) in enumerate(layout.split(genome)):
+            wmax = float(np.abs(wm).max()) or 1.0
+            for i in range(wm.shape[0]):
+                for j in range(wm.shape[1]):
+                    lines.append((abs(float(wm[i, j])) / wmax, float(wm[i, j]), starts[li] + i, starts[li + 1] + j))
+        lines.sort()
+        for mag, val, a, b in lines:
+            base = (255, 150, 70) if val > 0 else (90, 160, 255)
+            col = tuple(int(WORLD_BG[k] + (base[k] - WORLD_BG[k]) * (0.15 + 0.85 * mag)) for k in range(3))
+            pygame.draw.line(surf, col, nodes[a], nodes[b], 2 if mag > 0.6 else 1)
+        labels = self.input_labels()
+        for j in range(layout.n_in):
+            lab = self.font_small.render(labels[j] if j < len(labels) else f"in {j}", True, TEXT_DIM)
+            surf.blit(lab, (nodes[j][0] - 10 - lab.get_width(), nodes[j][1] - 6))
+        return surf, nodes
+
+    def draw_help(self) -> None:
+        rows = [
+            ("mouse", "move: the cursor the smileys sense; left click: kill within the click radius"),
+            ("right click / I", "inspect the agent under the cursor (its net, live)"),
+            ("Space", "pause / resume"),
+            (".", "one step (pauses)"),
+            ("+ / -", "speed 1x, 2x, 4x ... 64x, turbo"),
+            ("C", "cursor: your mouse / hunter bot"),
+            ("S / L", f"save / load the population ({self.save_path})"),
+            ("P", "screenshot (PNG)"),
+            ("H / F1", "this help"),
+            ("Esc", "quit" + (" (saves the population)" if self.autosave else "")),
+        ]
+        w, h = 720, 40 + 24 * len(rows)
+        panel = self._panel(w, h)
+        panel.blit(self.font_big.render("controls", True, (255, 220, 120)), (16, 8))
+        for i, (k, text) in enumerate(rows):
+            panel.blit(self.font.render(k, True, (255, 220, 120)), (20, 40 + 24 * i))
+            panel.blit(self.font.render(text, True, TEXT), (170, 40 + 24 * i))
+        sw, sh = self.screen.get_size()
+        self.screen.blit(panel, ((sw - w) // 2, (sh - h) // 2))
+
+    def draw_toasts(self) -> None:
+        now = time.perf_counter()
+        self.toasts = [t for t in self.toasts if t.until > now]
+        sw, sh = self.screen.get_size()
+        for k, t in enumerate(reversed(self.toasts)):
+            surf = self.font.render(t.text, True, TEXT)
+            panel = self._panel(surf.get_width() + 20, surf.get_height() + 10)
+            panel.blit(surf, (10, 5))
+            self.screen.blit(panel, panel.get_rect(midbottom=(sw / 2, sh - 12 - 34 * k)))
+
+
+def _activation_colour(a: float) -> tuple[int, int, int]:
+    """Diverging colour for a unit value in [-1, 1]: blue (negative), grey (0), orange (positive)."""
+    a = max(-1.0, min(1.0, a))
+    grey = np.array([120, 120, 128], np.float64)
+    end = np.array([255, 150, 70] if a > 0 else [90, 160, 255], np.float64)
+    c = grey + (end - grey) * abs(a)
+    return int(c[0]), int(c[1]), int(c[2])
+
+
+def display_available() -> str | None:
+    """None if a window can be opened, else why not (one line)."""
+    import sys
+
+    driver = os.environ.get("SDL_VIDEODRIVER", "")
+    if sys.platform.startswith("linux") and not driver and not (os.environ.get("DISPLAY")
+                                                               or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display found (DISPLAY and WAYLAND_DISPLAY are unset)"
+    try:
+        pygame.display.init()
+    except pygame.error as e:
+        return f"cannot open a window ({e})"
+    return None

@@ -1,0 +1,252 @@
+"""The live viewer under SDL's dummy video driver, driven by posted events (the way a user drives it)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+pygame = pytest.importorskip("pygame")
+
+from neuroevo.config import CHOICES  # noqa: E402
+from neuroevo.scenario import load_scenario  # noqa: E402
+from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.state import CURSOR, K_BIRTHS, K_DEATHS  # noqa: E402
+from neuroevo.viewer import LINEAGE_TINTS, WORLD_BG, Viewer  # noqa: E402
+
+
+def make_viewer(tmp_path, agents=20, seed=3, scenario="edges", **kw):
+    sc = load_scenario(scenario)
+    sim = Simulation(sc.settings({"world.agents": agents}), seed=seed, scenario=sc.name)
+    v = Viewer(sim, out_dir=tmp_path, autosave=kw.pop("autosave", False), **kw)
+    v.open()
+    return v
+
+
+@pytest.fixture
+def viewer(tmp_path):
+    v = make_viewer(tmp_path)
+    yield v
+    pygame.display.quit()
+
+
+def post_key(key, char=""):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=0, scancode=0))
+
+
+def post_click(pos, button=1):
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=button))
+
+
+def lonely_slot(sim, min_gap):
+    """A living slot with no other agent within min_gap px (so a click there kills it alone)."""
+    s = sim.state
+    d = np.linalg.norm(s.pos[:, None, :] - s.pos[None, :, :], axis=2)
+    d[np.arange(s.n), np.arange(s.n)] = np.inf
+    d[:, ~s.alive] = np.inf
+    ok = np.flatnonzero(s.alive & (d.min(axis=1) > min_gap))
+    assert ok.size, "no isolated agent in this seed"
+    return int(ok[0])
+
+
+def test_click_on_an_agent_kills_it_and_a_birth_replaces_it(viewer):
+    sim = viewer.sim
+    for _ in range(5):
+        viewer.frame()
+    slot = lonely_slot(sim, 3 * sim.settings.cursor.kill_radius)
+    gid = int(sim.state.genome_id[slot])
+    kills, births = sim.state.counters[K_DEATHS + CURSOR], sim.state.counters[K_BIRTHS]
+    post_click(viewer.view.to_screen(*sim.state.pos[slot]))
+    viewer.frame()
+    s = sim.state
+    assert s.counters[K_DEATHS + CURSOR] == kills + 1
+    assert s.counters[K_BIRTHS] >= births + 1
+    assert int(s.genome_id[slot]) != gid and s.alive[slot]  # the slot holds a newborn
+    assert int(s.cause[slot]) == CURSOR
+
+
+def test_click_on_empty_space_kills_nobody(viewer):
+    sim = viewer.sim
+    viewer.frame()
+    s = sim.state
+    grid = np.stack(np.meshgrid(np.linspace(100, 1180, 28), np.linspace(100, 620, 14)), -1).reshape(-1, 2)
+    far = grid[np.linalg.norm(grid[:, None] - s.pos[None], axis=2).min(axis=1).argmax()]
+    kills = s.counters[K_DEATHS + CURSOR]
+    post_click(viewer.view.to_screen(*far))
+    viewer.frame()
+    assert s.counters[K_DEATHS + CURSOR] == kills
+
+
+def test_pause_stops_the_simulation_and_dot_steps_once(viewer):
+    viewer.frame()
+    post_key(pygame.K_SPACE, " ")
+    viewer.frame()
+    t = viewer.sim.step_count
+    for _ in range(3):
+        viewer.frame()
+    assert viewer.sim.step_count == t
+    post_key(pygame.K_PERIOD, ".")
+    viewer.frame()
+    assert viewer.sim.step_count == t + 1
+    viewer.frame()
+    assert viewer.sim.step_count == t + 1
+    post_key(pygame.K_SPACE, " ")
+    viewer.frame()
+    assert viewer.sim.step_count == t + 2
+
+
+def test_speed_keys_change_steps_per_frame(viewer):
+    def steps_of_one_frame():
+        t = viewer.sim.step_count
+        viewer.frame()
+        return viewer.sim.step_count - t
+
+    assert steps_of_one_frame() == 1
+    post_key(pygame.K_EQUALS, "+")
+    assert steps_of_one_frame() == 2
+    post_key(pygame.K_KP_PLUS, "+")
+    assert steps_of_one_frame() == 4
+    post_key(pygame.K_MINUS, "-")
+    assert steps_of_one_frame() == 2
+    for _ in range(10):
+        post_key(pygame.K_EQUALS, "+")
+    viewer.frame()  # turbo: as many steps as fit in the frame budget, at least 16
+    assert steps_of_one_frame() >= 16
+
+
+def test_speed_never_changes_behaviour(tmp_path):
+    """4 frames at 4x == 16 frames at 1x == 16 headless steps, bit for bit (mouse away from the window)."""
+    a = make_viewer(tmp_path / "a", speed=4)
+    for _ in range(4):
+        a.frame()
+    pygame.display.quit()
+    b = make_viewer(tmp_path / "b", speed=1)
+    for _ in range(16):
+        b.frame()
+    pygame.display.quit()
+    sc = load_scenario("edges")
+    c = Simulation(sc.settings({"world.agents": 20}), seed=3, scenario=sc.name)
+    c.run(16)
+    for sim in (a.sim, b.sim):
+        assert sim.step_count == 16
+        np.testing.assert_array_equal(sim.genomes, c.genomes)
+        np.testing.assert_array_equal(sim.state.pos, c.state.pos)
+
+
+def test_save_then_load_restores_the_population(viewer, tmp_path):
+    for _ in range(3):
+        viewer.frame()
+    viewer.paused = True
+    post_key(pygame.K_s, "s")
+    viewer.frame()
+    assert (tmp_path / "population.npz").is_file()
+    genomes, step = viewer.sim.genomes.copy(), viewer.sim.step_count
+    post_key(pygame.K_SPACE, " ")
+    post_click(viewer.view.to_screen(*viewer.sim.state.pos[0]))  # a death and a birth change the genomes
+    for _ in range(4):
+        post_key(pygame.K_EQUALS, "+")
+    for _ in range(20):
+        viewer.frame()
+    assert not np.array_equal(viewer.sim.genomes, genomes)
+    viewer.paused = True
+    post_key(pygame.K_l, "l")
+    viewer.frame()
+    assert viewer.sim.step_count == step
+    np.testing.assert_array_equal(viewer.sim.genomes, genomes)
+
+
+def test_autosave_on_quit(tmp_path):
+    v = make_viewer(tmp_path, autosave=True)
+    v.frame()
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert v.frame() is False
+    v.close()
+    sim, _ = Simulation.load(tmp_path / "population.npz")
+    np.testing.assert_array_equal(sim.genomes, v.sim.genomes)
+
+
+def test_screenshot_shows_smileys_where_the_state_says(viewer, tmp_path):
+    sim = viewer.sim
+    for _ in range(30):
+        viewer.frame()
+    viewer.paused = True
+    viewer.frame()
+    path = viewer.screenshot(tmp_path / "shot.png")
+    img = pygame.image.load(str(path))
+    s = sim.state
+    hud = [pygame.Rect(0, 0, 420, 160), pygame.Rect(0, img.get_height() - 170, 360, 170)]
+    checked = 0
+    for i in np.flatnonzero(s.alive):
+        others = np.delete(s.pos[s.alive], np.flatnonzero(np.flatnonzero(s.alive) == i), axis=0)
+        if np.linalg.norm(others - s.pos[i], axis=1).min() < 40:
+            continue
+        x, y = (int(round(c)) for c in viewer.view.to_screen(*s.pos[i]))
+        if any(r.collidepoint(x, y) for r in hud):
+            continue
+        tint = LINEAGE_TINTS[int(viewer.lineage.founder[i]) % len(LINEAGE_TINTS)]
+        px = img.get_at((x, y))[:3]
+        assert max(abs(a - b) for a, b in zip(px, tint)) <= 24, (i, px, tint)
+        far = (x + 40, y) if x + 40 < img.get_width() - 5 else (x - 40, y)
+        if np.linalg.norm(s.pos[s.alive] - np.array(viewer.view.to_world(*far)), axis=1).min() > 30:
+            assert tuple(img.get_at(far)[:3]) == WORLD_BG
+        checked += 1
+    assert checked >= 5
+
+
+def test_resized_window_maps_clicks_to_the_world(viewer):
+    viewer.screen = pygame.display.set_mode((640, 360), pygame.RESIZABLE)
+    viewer.handle(pygame.event.Event(pygame.VIDEORESIZE, w=640, h=360, size=(640, 360)))
+    assert viewer.view.scale == pytest.approx(0.5)
+    assert viewer.sprites.size < 18
+    sim = viewer.sim
+    viewer.frame()
+    slot = lonely_slot(sim, 3 * sim.settings.cursor.kill_radius)
+    gid = int(sim.state.genome_id[slot])
+    post_click(viewer.view.to_screen(*sim.state.pos[slot]))
+    viewer.frame()
+    assert int(sim.state.genome_id[slot]) != gid
+
+
+def test_inspector_opens_on_right_click_and_c_toggles_the_bot(viewer):
+    sim = viewer.sim
+    viewer.frame()
+    slot = lonely_slot(sim, 40)
+    post_click(viewer.view.to_screen(*sim.state.pos[slot]), button=3)
+    viewer.frame()
+    assert viewer.inspect_slot == slot
+    assert viewer.sim.state.alive[slot]
+    src = CHOICES["cursor.source"]
+    assert sim.params.cursor_source == src.index("external")
+    post_key(pygame.K_c, "c")
+    viewer.frame()
+    assert sim.params.cursor_source == src.index("hunter")
+    assert sim.settings.cursor.source == "none"  # the scenario's own settings (and what save writes) stay
+
+
+def test_live_without_a_display_says_so_and_exits_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "live"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "neuroevo run" in lines[0], r.stderr
+
+
+def test_live_rejects_bad_input_in_one_line(tmp_path):
+    for argv, needle in ((["live", "nosuch"], "nosuch"), (["live", "--size", "12"], "--size"),
+                         (["live", "--load", str(tmp_path / "missing.npz")], "missing.npz")):
+        r = subprocess.run([sys.executable, "-m", "neuroevo.cli", *argv], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=120)
+        assert r.returncode == 2, argv
+        assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr, r.stderr
+
+
+def test_hunter_scenario_starts_with_the_bot(tmp_path):
+    v = make_viewer(tmp_path, scenario="cursor")
+    assert not v.human
+    assert v.sim.params.cursor_source == CHOICES["cursor.source"].index("hunter")
+    pygame.display.quit()
