@@ -72,6 +72,8 @@ def build_parser() -> Parser:
                    help="also save population.npz every this many simulated minutes (default 5)")
     r.add_argument("--no-plot", action="store_true", help="skip learning.png")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--record", action="store_true",
+                   help="also record a replay into DIR/replay/ (every step; `neuroevo replay DIR/replay` plays it)")
 
     v = sub.add_parser(
         "live", help="watch the smileys learn in a window and hunt them with the mouse",
@@ -95,7 +97,35 @@ def build_parser() -> Parser:
     v.add_argument("--bot", action="store_true",
                    help="start with the hunter bot as the cursor instead of your mouse (C toggles)")
     v.add_argument("--no-autosave", action="store_true", help="do not save the population on quit")
+
+    p_ = sub.add_parser(
+        "replay", help="play a recorded run back, or export it as GIF/MP4",
+        description="Play a replay folder (from `neuroevo run --record` or R in `neuroevo live`) in the viewer, "
+        "or with --export render it to a GIF (Pillow) or MP4 (imageio-ffmpeg) without opening a window.",
+    )
+    p_.add_argument("path", type=Path, help="replay folder (holding meta.json and chunk-*.npz)")
+    p_.add_argument("--export", type=Path, default=None, metavar="OUT", help="write OUT.gif or OUT.mp4 instead")
+    p_.add_argument("--from", dest="start", type=_nonnegative_float, default=0.0, metavar="S",
+                    help="export from S seconds into the replay (default 0)")
+    p_.add_argument("--to", dest="end", type=_positive_float, default=None, metavar="S",
+                    help="export up to S seconds into the replay (default: the end)")
+    p_.add_argument("--fps", type=_int_at_least(1), default=30, help="export frames per second (default 30)")
+    p_.add_argument("--scale", type=_positive_float, default=0.5,
+                    help="export size relative to the world's pixels (default 0.5)")
+    p_.add_argument("--no-hud", action="store_true", help="export the world only (no HUD, chart, seek bar)")
+    p_.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH", help="window size")
+    p_.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v >= 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return v
 
 
 def _window_size(text: str) -> tuple[int, int]:
@@ -116,10 +146,64 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "live":
             return cmd_live(args)
+        if args.command == "replay":
+            return cmd_replay(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 2
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import os
+
+    from .replay import ReplayError
+    from .replay import open as open_replay
+
+    try:
+        replay = open_replay(args.path)
+    except ReplayError as e:
+        raise UsageError(str(e)) from None
+    if args.export is not None:
+        if args.export.suffix.lower() not in (".gif", ".mp4"):
+            raise UsageError(f"{args.export}: --export writes a .gif or an .mp4 file")
+        if args.export.suffix.lower() == ".mp4":
+            try:
+                import imageio_ffmpeg  # noqa: F401
+            except ImportError:
+                raise UsageError("MP4 export needs the imageio-ffmpeg package (it ships ffmpeg): "
+                                 "pip install 'neuroevo[video]'; GIF export works without it") from None
+        if args.end is not None and args.end <= args.start:
+            raise UsageError(f"--to {args.end} must be after --from {args.start}")
+        if not args.export.parent.is_dir():
+            raise UsageError(f"{args.export.parent}: no such folder")
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # exporting never needs a screen
+        from .viewer import export_video
+
+        try:
+            n = export_video(replay, args.export, start_s=args.start, end_s=args.end, fps=args.fps,
+                             scale=args.scale, hud=not args.no_hud, progress=not args.quiet)
+        except ReplayError as e:
+            raise UsageError(str(e)) from None
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if not args.quiet:
+            size = args.export.stat().st_size
+            print(f"wrote {args.export} ({n} frames, {size / 1e6:.2f} MB)", file=sys.stderr)
+        return 0
+    from .viewer import PlaybackViewer, display_available
+
+    why = display_available()
+    if why is not None:
+        raise UsageError(f"{why}; playback needs a screen. `neuroevo replay {args.path} --export out.gif` works "
+                         "without one")
+    viewer = PlaybackViewer(replay, size=args.size)
+    try:
+        return viewer.run()
+    except ReplayError as e:
+        raise UsageError(str(e)) from None
+    except KeyboardInterrupt:
+        return 130
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -192,6 +276,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{out}: cannot create output folder ({e.strerror})") from None
     stats = MinuteStats(sim, rows)
     sim.add_observer(stats)
+    recorder = None
+    if args.record:
+        from .replay import Recorder
+
+        recorder = Recorder(sim, out / "replay", origin="run")
+        sim.add_observer(recorder)
     sim.add_observer(Checkpointer(sim, out / "population.npz", args.checkpoint_minutes, stats))
     steps_per_minute = stats.every
     total_steps = int(round(args.minutes * steps_per_minute))
@@ -219,6 +309,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         bar.close()
+        if recorder is not None:
+            recorder.close()
     wall = time.perf_counter() - t0
     total_wall = wall_before + wall
     sim.save(out / "population.npz", extra={"per_minute": stats.rows, "wall_seconds": total_wall})
@@ -241,7 +333,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         learning_figure(stats.rows, out / "learning.png", title=f"{sim.scenario}, seed {sim.seed}")
     if not args.quiet:
         print(f"wrote {out}/ (metrics.json, metrics.csv, population.npz"
-              f"{'' if args.no_plot or not stats.rows else ', learning.png'})", file=sys.stderr)
+              f"{'' if args.no_plot or not stats.rows else ', learning.png'}"
+              f"{', replay/' if recorder is not None else ''})", file=sys.stderr)
     return 130 if interrupted else 0
 
 

@@ -291,6 +291,10 @@ class Viewer:
         self._net_cache: tuple[int, pygame.Surface | None, list] = (-1, None, [])
         self._shots = 0
         self.screen: pygame.Surface | None = None
+        self.video_time: float | None = None  # set while exporting: effects then fade in video time
+        self.bottom_margin = 0  # px kept free at the bottom (the replay seek bar)
+        self.live_acts = True  # unit values in the inspector (a replay has weights but no activations)
+        self.recorder: Any = None
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -372,6 +376,9 @@ class Viewer:
         return 0
 
     def close(self) -> None:
+        if self.recorder is not None:
+            self.toggle_recording()
+            print(f"neuroevo live: replay saved to {self.out_dir}")
         if self.autosave:
             path = self.save()
             if path is not None:
@@ -415,7 +422,7 @@ class Viewer:
             click = bool(self.mouse.clicks)
             if click:
                 mx, my = self.view.to_world(*self.mouse.clicks.popleft())
-                self.effects.append(Effect(mx, my, time.perf_counter(), "click", 0.45))
+                self.effects.append(Effect(mx, my, self.now(), "click", 0.45))
             ext = external_rows(n, mx, my, self.mouse.inside, click)
         phase0 = s.cursor[C_PHASE]
         # A frame's few steps run on one thread: a prange launch whose second thread is busy elsewhere can stall
@@ -433,9 +440,9 @@ class Viewer:
             self._turbo_steps = int(max(16, min(20_000, self.steps_per_s * TURBO_BUDGET_S)))
         if not self.human and phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:
             self.effects = [e for e in self.effects if e.kind != "click"][-MAX_EFFECTS:]  # one ring at a time
-            self.effects.append(Effect(s.cursor[CX], s.cursor[CY], time.perf_counter(), "click", 0.45))
+            self.effects.append(Effect(s.cursor[CX], s.cursor[CY], self.now(), "click", 0.45))
         changed = self.lineage.update(s)
-        now = time.perf_counter()
+        now = self.now()
         died = changed[pre_alive[changed]] if changed.size else changed
         gone = np.flatnonzero(pre_alive & ~s.alive)  # generational mode: dead slots stay empty for a while
         room = MAX_EFFECTS - len(self.effects)
@@ -446,6 +453,19 @@ class Viewer:
         horizon = sim.step_count - int(round(60.0 / sim.settings.world.dt))
         while len(self.snapshots) > 1 and self.snapshots[1][0] <= horizon:
             self.snapshots.popleft()
+
+    def now(self) -> float:
+        """The clock effects fade by: wall seconds live; video seconds when exporting."""
+        return time.perf_counter() if self.video_time is None else self.video_time
+
+    def recent_deaths(self) -> tuple[float, np.ndarray]:
+        """(seconds covered, deaths by cause (N_CAUSES,)) over the last sim minute, or less early on."""
+        sim, c = self.sim, self.sim.state.counters
+        if not self.snapshots:
+            return 0.0, np.zeros(N_CAUSES, np.int64)
+        step0, old = self.snapshots[0]
+        span = (sim.step_count - step0) * sim.settings.world.dt
+        return span, c[K_DEATHS: K_DEATHS + N_CAUSES] - old[K_DEATHS: K_DEATHS + N_CAUSES]
 
     # ---- input ---------------------------------------------------------------------------------------------
     def handle(self, ev: pygame.event.Event) -> None:
@@ -491,6 +511,27 @@ class Viewer:
             self.load()
         elif key == pygame.K_p:
             self.screenshot()
+        elif key == pygame.K_r:
+            self.toggle_recording()
+
+    def toggle_recording(self) -> None:
+        """R: start recording into DIR/replay-<date-time>/, or stop and finish the replay."""
+        from .replay import Recorder
+
+        if self.recorder is not None:
+            self.recorder.close()
+            self.sim.observers = [o for o in self.sim.observers if o is not self.recorder]
+            self.toast(f"replay saved: {self.recorder.path} ({self.recorder.frames_written} frames)", 4.0)
+            self.recorder = None
+            return
+        path = self.out_dir / time.strftime("replay-%Y%m%d-%H%M%S")
+        try:
+            self.recorder = Recorder(self.sim, path, origin="live")
+        except OSError as e:
+            self.toast(f"cannot record: {e.strerror or e}")
+            return
+        self.sim.add_observer(self.recorder)
+        self.toast(f"recording to {path} (R stops)")
 
     def speed_label(self) -> str:
         k = SPEEDS[self.speed_i]
@@ -571,6 +612,16 @@ class Viewer:
             self.draw_help()
         self.draw_toasts()
 
+    def draw_world_only(self) -> None:
+        """The world without HUD, chart or overlays (clean video exports)."""
+        self.screen.fill(BG)
+        rect = self.view.rect()
+        self.screen.fill(WORLD_BG, rect)
+        pygame.draw.rect(self.screen, WORLD_EDGE, rect, 1)
+        self.draw_effects()
+        self.draw_agents()
+        self.draw_cursor()
+
     def expressions(self) -> np.ndarray:
         """HAPPY / UNEASY (near an edge) / SCARED (the cursor near) per slot."""
         s, w = self.sim.state, self.sim.settings.world
@@ -587,6 +638,10 @@ class Viewer:
         if team is not None:
             return np.asarray(team, np.int64) % len(TEAM_TINTS)
         return self.lineage.founder % len(LINEAGE_TINTS)
+
+    def family(self, slot: int) -> int:
+        """Genome id of the founder the agent in `slot` descends from."""
+        return int(self.lineage.founder[slot])
 
     def draw_agents(self) -> None:
         s = self.sim.state
@@ -623,7 +678,7 @@ class Viewer:
                              (c[0] + dx * kill * 1.3, c[1] + dy * kill * 1.3), 2)
 
     def draw_effects(self) -> None:
-        now = time.perf_counter()
+        now = self.now()
         self.effects = [e for e in self.effects if now - e.born < e.life]
         v = self.view
         kill = self.sim.settings.cursor.kill_radius * v.scale
@@ -649,9 +704,7 @@ class Viewer:
         dt = sim.settings.world.dt
         secs = sim.sim_seconds
         c = s.counters
-        old = self.snapshots[0][1] if self.snapshots else c
-        span = (sim.step_count - self.snapshots[0][0]) * dt if self.snapshots else 0.0
-        last = c[K_DEATHS: K_DEATHS + N_CAUSES] - old[K_DEATHS: K_DEATHS + N_CAUSES]
+        span, last = self.recent_deaths()
         causes = [(CAUSES[i], int(last[i])) for i in range(1, N_CAUSES) if CAUSES[i] in ("edge", "cursor")
                   or last[i] > 0]
         ages = s.age[s.alive] * dt
@@ -671,7 +724,7 @@ class Viewer:
             f"deaths {window}: " + "  ".join(f"{k} {v}" for k, v in causes),
             f"lifetime mean {mean_age:.1f} s   best {best:.1f} s   best ever {best_ever:.1f} s",
             f"{fps:.0f} FPS   {done_per_s:,.0f} sim steps/s ({done_per_s * dt:.1f}x real time)",
-            f"cursor: {mode} [C]   help [H]",
+            f"cursor: {mode} [C]   help [H]" + ("   REC [R]" if self.recorder is not None else ""),
         ]
 
     def draw_hud(self) -> None:
@@ -697,7 +750,7 @@ class Viewer:
         if self._chart_cache[0] != key or self._chart_cache[1] != size or self._chart_cache[2] is None:
             self._chart_cache = (key, size, self._render_chart(size))
         surf = self._chart_cache[2]
-        self.screen.blit(surf, (8, self.screen.get_height() - size[1] - 8))
+        self.screen.blit(surf, (8, self.screen.get_height() - size[1] - 8 - self.bottom_margin))
 
     def _render_chart(self, size: tuple[int, int]) -> pygame.Surface:
         w, h = size
@@ -775,8 +828,9 @@ class Viewer:
         f = self.font
         title = f"agent {self.inspect_gid}  (slot {slot})"
         if self.inspect_dead is None:
-            sub = (f"age {self.inspect_age:.1f} s   speed {float(s.speed[slot]):.0f} px/s   "
-                   f"parent {int(s.parent_id[slot])}   lineage {int(self.lineage.founder[slot])}")
+            speed = f"speed {float(s.speed[slot]):.0f} px/s   " if self.live_acts else ""
+            sub = (f"age {self.inspect_age:.1f} s   {speed}"
+                   f"parent {int(s.parent_id[slot])}   family {int(self.family(slot))}")
         else:
             sub = f"died ({self.inspect_dead[0]}) at {self.inspect_dead[1]:.1f} s; right-click or I picks another"
         panel.blit(f.render(title, True, (255, 220, 120)), (10, 8))
@@ -796,7 +850,11 @@ class Viewer:
         for k, lab in enumerate(labels):
             nx, ny = nodes[-n_out + k]
             val = float(acts[layout.n_units - n_out + k])
-            panel.blit(self.font_small.render(f"{lab} {val:+.2f}", True, TEXT), (nx + 10, ny + net_top - 6))
+            text = f"{lab} {val:+.2f}" if self.live_acts else lab
+            panel.blit(self.font_small.render(text, True, TEXT), (nx + 10, ny + net_top - 6))
+        if not self.live_acts:
+            note = self.font_small.render("weights only: a replay records no activations", True, TEXT_DIM)
+            panel.blit(note, (10, h - 18))
         self.screen.blit(panel, (x_off, 8))
 
     def _render_net(self, w: int, h: int, slot: int) -> tuple[pygame.Surface, list[tuple[int, int]]]:
@@ -839,6 +897,7 @@ class Viewer:
             ("C", "cursor: your mouse / hunter bot"),
             ("S / L", f"save / load the population ({self.save_path})"),
             ("P", "screenshot (PNG)"),
+            ("R", "record a replay / stop recording (neuroevo replay plays it)"),
             ("H / F1", "this help"),
             ("Esc", "quit" + (" (saves the population)" if self.autosave else "")),
         ]
@@ -886,3 +945,342 @@ def display_available() -> str | None:
     except pygame.error as e:
         return f"cannot open a window ({e})"
     return None
+
+
+# ---- playback --------------------------------------------------------------------------------------------------
+class _ReplayGenomes:
+    """`sim.genomes[slot]` for a replay: the genome of whoever holds the slot at the current frame."""
+
+    def __init__(self, source: ReplaySource) -> None:
+        self.source = source
+
+    def __getitem__(self, slot: int) -> np.ndarray:
+        g = self.source.replay.genome(int(self.source.state.genome_id[slot]))
+        return g if g is not None else np.zeros(self.source.layout.n_params, np.float32)
+
+
+class ReplaySource:
+    """What the drawing code reads from a Simulation, served from a replay at one frame."""
+
+    def __init__(self, replay: Any) -> None:
+        from .config import make_params
+        from .replay import playback_state
+
+        self.replay = replay
+        self._state_at = playback_state
+        self.settings = replay.settings
+        self.layout = replay.layout
+        self.params = make_params(replay.settings)
+        self.seed = int(replay.meta.get("seed", 0))
+        self.scenario = str(replay.meta.get("scenario", "replay"))
+        self.observers: list[Any] = []
+        self.genomes = _ReplayGenomes(self)
+        self.index = 0
+        self.state = playback_state(replay, 0)
+
+    def seek(self, i: int) -> None:
+        self.index = max(0, min(len(self.replay) - 1, int(i)))
+        self.state = self._state_at(self.replay, self.index)
+
+    @property
+    def step_count(self) -> int:
+        return int(self.state.counters[0])
+
+    @property
+    def sim_seconds(self) -> float:
+        return self.step_count * self.settings.world.dt
+
+
+class ReplayHistory:
+    """The live chart's series (see RateHistory) computed from a replay's events, up to the current frame."""
+
+    def __init__(self, replay: Any) -> None:
+        dt = replay.dt
+        per = max(1, int(round(CHART_BIN_S / dt)))
+        n = len(replay)
+        ends = np.arange(per, n + 1, per) - 1  # frame index closing each bin
+        d = replay.deaths
+        self._ends = ends
+        self._t_all = (int(replay.meta.get("start_step", 0)) + ends + 1) * dt / 60.0
+        rates = np.zeros((ends.size, N_CAUSES))
+        bins = np.searchsorted(ends, d["frame"], side="left")
+        ok = bins < ends.size
+        np.add.at(rates, (bins[ok], d["cause"][ok].astype(np.int64)), 60.0 / CHART_BIN_S)
+        self._rates_all = rates
+        self._life_all = replay.mean_age[ends] * dt if ends.size else np.zeros(0)
+        self.version = -1
+        self.upto(0)
+
+    def upto(self, frame: int) -> None:
+        k = int(np.searchsorted(self._ends, frame, side="right"))
+        if k != self.version:
+            self.version = k
+            self.t = self._t_all[:k].tolist()
+            self.rates = list(self._rates_all[:k])
+            self.lifetime = self._life_all[:k].tolist()
+
+
+class PlaybackViewer(Viewer):
+    """The live viewer's drawing code over a replay: play/pause, speed, seek bar, frame steps, next death."""
+
+    BAR_H = 30
+
+    def __init__(self, replay: Any, **kw: Any) -> None:
+        self.replay = replay
+        kw.setdefault("autosave", False)
+        super().__init__(ReplaySource(replay), human=False, **kw)
+        self.live_acts = False
+        self.bottom_margin = self.BAR_H
+        self.dragging = False
+        where = Path(replay.path).resolve()
+        name = f"{where.parent.name}/{where.name}" if where.name == "replay" else where.name
+        self.scenario_label = f"replay {name} ({self.sim.scenario})"
+
+    def _attach(self, sim: Any) -> None:
+        self.sim = sim
+        self.history = ReplayHistory(self.replay)
+        self.lineage = Lineage(sim.state)
+        self.snapshots = deque()
+        w = sim.settings.world
+        win = self.screen.get_size() if self.screen else self.size
+        self.view = View(w.width, w.height, *win)
+        self._build_sprites()
+        self.inspect_slot = None
+
+    def _compile_with_splash(self) -> None:  # nothing to compile: playback never steps the simulation
+        return
+
+    def family(self, slot: int) -> int:
+        return self.replay.founder(int(self.sim.state.genome_id[slot]))
+
+    def tints(self) -> np.ndarray:
+        team = self._teams()
+        if team is not None:
+            return np.asarray(team, np.int64) % len(TEAM_TINTS)
+        f = np.array([self.replay.founder(g) for g in self.sim.state.genome_id.tolist()], np.int64)
+        return f % len(LINEAGE_TINTS)
+
+    def recent_deaths(self) -> tuple[float, np.ndarray]:
+        i = self.sim.index
+        per_min = int(round(60.0 / self.replay.dt))
+        lo = max(0, i - per_min)
+        fr = self.replay.deaths["frame"]
+        a, b = np.searchsorted(fr, lo, side="right"), np.searchsorted(fr, i, side="right")
+        counts = np.bincount(self.replay.deaths["cause"][a:b].astype(np.int64), minlength=N_CAUSES)[:N_CAUSES]
+        return (i - lo) * self.replay.dt, counts
+
+    def seek(self, i: int) -> None:
+        self.sim.seek(i)
+        self.history.upto(self.sim.index)
+        self.effects.clear()
+
+    def advance(self) -> None:
+        if self.paused and self.single_steps == 0:
+            return
+        old = self.sim.index
+        step = self.single_steps if self.paused else self.steps_per_frame
+        self.single_steps = 0
+        self.sim.seek(old + step)
+        new = self.sim.index
+        if new == len(self.replay) - 1 and not self.paused:
+            self.paused = True
+            self.toast("end of replay (Home: start over)")
+        self.history.upto(new)
+        if new > old:
+            self._events_between(old, new)
+
+    def _events_between(self, old: int, new: int) -> None:
+        """Death markers and click rings for the frames (old, new]."""
+        now = self.now()
+        d = self.replay.deaths
+        a, b = np.searchsorted(d["frame"], old, side="right"), np.searchsorted(d["frame"], new, side="right")
+        room = max(0, MAX_EFFECTS - len(self.effects))
+        for k in range(a, min(b, a + room)):
+            x, y = d["pos"][k]
+            self.effects.append(Effect(float(x), float(y), now, CAUSES[int(d["cause"][k])], 0.8))
+        if new - old <= 8:
+            for i in range(old + 1, new + 1):
+                cur = self.replay.frame(i).cursor
+                if cur[4] > 0:
+                    self.effects = [e for e in self.effects if e.kind != "click"]
+                    self.effects.append(Effect(float(cur[0]), float(cur[1]), now, "click", 0.45))
+
+    def draw_cursor(self) -> None:
+        s, v = self.sim.state, self.view
+        if s.cursor[C_PRESENT] <= 0:
+            return
+        kill = self.sim.settings.cursor.kill_radius * v.scale
+        c = v.to_screen(s.cursor[CX], s.cursor[CY])
+        col = (255, 90, 90) if s.cursor[C_ARMED] > 0 else (230, 230, 240)
+        pygame.draw.circle(self.screen, col, c, kill, 2)
+        pygame.draw.circle(self.screen, col, c, 2)
+
+    # ---- input -------------------------------------------------------------------------------------------------
+    def bar_rect(self) -> pygame.Rect:
+        w, h = self.screen.get_size()
+        return pygame.Rect(80, h - self.BAR_H + 8, w - 160, self.BAR_H - 16)
+
+    def _seek_to_x(self, x: float) -> None:
+        r = self.bar_rect()
+        f = (x - r.left) / max(1, r.width)
+        self.seek(round(max(0.0, min(1.0, f)) * (len(self.replay) - 1)))
+
+    def handle(self, ev: pygame.event.Event) -> None:
+        if ev.type == pygame.MOUSEBUTTONDOWN and ev.button == 1:
+            if self.bar_rect().inflate(0, 12).collidepoint(ev.pos):
+                self.dragging = True
+                self._seek_to_x(ev.pos[0])
+            return  # a left click in a replay never kills anyone
+        if ev.type == pygame.MOUSEMOTION and self.dragging:
+            self._seek_to_x(ev.pos[0])
+        if ev.type == pygame.MOUSEBUTTONUP and ev.button == 1:
+            self.dragging = False
+        super().handle(ev)
+        self.mouse.clicks.clear()
+
+    def key(self, key: int, char: str = "") -> None:
+        if key in (pygame.K_COMMA, pygame.K_LEFT):
+            self.paused = True
+            self.seek(self.sim.index - 1)
+        elif key == pygame.K_RIGHT:
+            self.paused = True
+            self.single_steps += 1
+        elif key == pygame.K_n:
+            nxt = self.replay.next_death(self.sim.index + int(round(0.5 / self.replay.dt)))
+            if nxt is None:
+                self.toast("no more deaths in this replay")
+            else:
+                self.seek(nxt - int(round(0.5 / self.replay.dt)))  # land half a second before it happens
+                self.toast(f"next death at {self.replay.frame(nxt).step * self.replay.dt:.1f} s")
+        elif key == pygame.K_HOME:
+            self.seek(0)
+        elif key in (pygame.K_c, pygame.K_s, pygame.K_l, pygame.K_r):
+            self.toast("a replay cannot be changed: this key works in neuroevo live")
+        else:
+            super().key(key, char)
+
+    # ---- drawing -----------------------------------------------------------------------------------------------
+    def hud_lines(self) -> list[str]:
+        lines = super().hud_lines()
+        i, n, dt = self.sim.index, len(self.replay), self.replay.dt
+        lines[1] = (f"frame {i + 1}/{n}   {self._clock(i * dt)} / {self._clock((n - 1) * dt)}   "
+                    f"speed {self.speed_label()}{'  PAUSED' if self.paused else ''}")
+        lines[-1] = "Space play   , . step   +/- speed   N next death   drag the bar to seek   H help"
+        del lines[-2]  # FPS / steps per second say nothing about a replay
+        return lines
+
+    @staticmethod
+    def _clock(seconds: float) -> str:
+        return f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+
+    def draw(self) -> None:
+        super().draw()
+        self.draw_bar()
+
+    def draw_bar(self) -> None:
+        r = self.bar_rect()
+        n = len(self.replay)
+        w, h = self.screen.get_size()
+        panel = self._panel(w, self.BAR_H)
+        self.screen.blit(panel, (0, h - self.BAR_H))
+        pygame.draw.rect(self.screen, (60, 64, 78), r, border_radius=4)
+        d = self.replay.deaths["frame"]
+        if d.size:  # where deaths happened, as ticks on the bar
+            xs = r.left + (np.unique((d * 300) // max(1, n)) / 300.0) * r.width
+            for x in xs.tolist():
+                pygame.draw.line(self.screen, (150, 90, 90), (x, r.top + 2), (x, r.bottom - 3))
+        x = r.left + r.width * self.sim.index / max(1, n - 1)
+        pygame.draw.rect(self.screen, (120, 170, 255), pygame.Rect(r.left, r.top, x - r.left, r.height),
+                         border_radius=4)
+        pygame.draw.circle(self.screen, (235, 240, 250), (x, r.centery), r.height / 2 + 3)
+        dt = self.replay.dt
+        t0 = self.font_small.render(self._clock(self.sim.index * dt), True, TEXT)
+        t1 = self.font_small.render(self._clock((n - 1) * dt), True, TEXT_DIM)
+        self.screen.blit(t0, t0.get_rect(midright=(r.left - 8, r.centery)))
+        self.screen.blit(t1, t1.get_rect(midleft=(r.right + 8, r.centery)))
+
+    def draw_help(self) -> None:
+        rows = [
+            ("Space", "play / pause"),
+            (", . or arrows", "one frame back / forward"),
+            ("+ / -", "speed"),
+            ("seek bar", "click or drag to jump; red ticks mark deaths"),
+            ("N", "jump to just before the next death"),
+            ("Home", "back to the start"),
+            ("right click / I", "inspect an agent's brain (weights)"),
+            ("P", "screenshot"),
+            ("Esc", "quit"),
+        ]
+        texts = [(self.font.render(k, True, (255, 220, 120)), self.font.render(t, True, TEXT)) for k, t in rows]
+        w, h = 190 + max(t.get_width() for _, t in texts), 48 + 24 * len(rows)
+        panel = self._panel(w, h)
+        panel.fill((12, 14, 20, 235))
+        panel.blit(self.font_big.render("replay controls", True, (255, 220, 120)), (16, 8))
+        for i, (k, t) in enumerate(texts):
+            panel.blit(k, (20, 40 + 24 * i))
+            panel.blit(t, (170, 40 + 24 * i))
+        sw, sh = self.screen.get_size()
+        self.screen.blit(panel, ((sw - w) // 2, (sh - h) // 2))
+
+
+def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: float | None = None,
+                 fps: int = 30, scale: float = 0.5, hud: bool = True, progress: bool = True) -> int:
+    """Render replay frames [start_s, end_s) (seconds from the replay's start) to a GIF or MP4; returns frames.
+
+    GIF goes through Pillow; MP4 through imageio-ffmpeg (which ships an ffmpeg binary): ImportError if absent.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".gif", ".mp4"):
+        raise ValueError(f"{out}: export writes .gif or .mp4")
+    writer = None
+    if kind == ".mp4":
+        import imageio_ffmpeg  # noqa: F401 - fail before rendering anything
+
+    n = len(replay)
+    dt = replay.dt
+    i0 = max(0, int(round(start_s / dt)))
+    i1 = n if end_s is None else min(n, int(round(end_s / dt)))
+    if i1 <= i0:
+        raise ValueError(f"nothing to export between {start_s} s and {end_s} s (the replay lasts {n * dt:.1f} s)")
+    frames = np.unique(np.rint(np.arange(i0, i1, 1.0 / (fps * dt))).astype(np.int64))
+    frames = frames[frames < n]
+    w = replay.settings.world
+    size = (max(2, int(round(w.width * scale / 2)) * 2), max(2, int(round(w.height * scale / 2)) * 2))
+    v = PlaybackViewer(replay, size=size, fps=fps)
+    v.open()
+    v.paused = True
+    images = []
+    try:
+        if kind == ".mp4":
+            import imageio_ffmpeg
+
+            writer = imageio_ffmpeg.write_frames(str(out), size, fps=fps, macro_block_size=2, quality=7)
+            writer.send(None)
+        prev = int(frames[0]) - 1
+        v.seek(int(frames[0]))
+        for k, i in enumerate(tqdm(frames.tolist(), desc=f"export {out.name}", unit="frame", disable=not progress)):
+            v.video_time = k / fps
+            v.sim.seek(i)
+            v.history.upto(i)
+            if i > prev:
+                v._events_between(prev, i)
+            prev = i
+            v.draw() if hud else v.draw_world_only()
+            rgb = pygame.image.tobytes(v.screen, "RGB")
+            if writer is not None:
+                writer.send(rgb)
+            else:
+                from PIL import Image
+
+                images.append(Image.frombytes("RGB", size, rgb).quantize(colors=64, method=Image.Quantize.MEDIANCUT))
+        if writer is None:
+            images[0].save(out, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
+                           optimize=True, disposal=1)
+    finally:
+        if writer is not None:
+            writer.close()
+        pygame.display.quit()
+    return len(frames)

@@ -1,0 +1,432 @@
+"""Replays: a recorded run as a folder of compressed chunks, a recorder (an observer) and a lazy reader.
+
+A replay folder holds::
+
+    meta.json           format name and version, program version, scenario, seed, resolved settings, layout,
+                        quantization; written first (temp file + rename)
+    chunk-000000.npz    frames [frame0, frame0 + n) and the events among them, each chunk written whole through a
+    chunk-000001.npz    temp file and rename, so a run killed at any moment keeps every chunk written before
+
+Per frame (one simulation step): every slot's position as uint16 fixed point stored as second differences (smooth
+flight makes them small, so they compress well), heading as uint8 (256 bins) stored as differences, the alive
+flags as bits, the cursor row (x, y, present, armed, click) and the run counters. Per chunk: the genome id, parent
+id and age of every slot at its first frame (so any chunk decodes on its own), births (slot, genome id, parent id,
+the genome itself) and deaths (slot, cause, lifetime, position). The first chunk also holds every slot's genome, so
+any agent's brain can be looked at in playback. Plain arrays and JSON only; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .brain import Layout
+from .config import Settings, SettingsError
+from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
+
+FORMAT = "neuroevo-replay"
+FORMAT_VERSION = 1
+HEADING_BINS = 256
+POS_RANGE = 65536  # uint16 fixed point
+FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")
+EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_genome",
+              "death_frame", "death_slot", "death_cause", "death_life", "death_pos")
+KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "mean_age")
+
+
+class ReplayError(ValueError):
+    """A replay that cannot be read (missing, corrupt, truncated or foreign); the message names the file."""
+
+
+def pos_step_for(width: float, height: float) -> float:
+    """Fixed-point step in px: 1/16 px where the world fits in 4096 px, else the finest uint16 allows."""
+    return max(1.0 / 16.0, max(width, height) / (POS_RANGE - 1))
+
+
+# ---- encoding ----------------------------------------------------------------------------------------------------
+def encode_positions(pos: np.ndarray, step: float) -> np.ndarray:
+    """(F, N, 2) float px -> (F, N, 2) uint16 second differences (mod 2^16) of the fixed-point positions."""
+    q = np.clip(np.rint(pos / step), 0, POS_RANGE - 1).astype(np.int64)
+    d = np.diff(q, axis=0, prepend=np.zeros_like(q[:1]))  # d[0] = q[0]
+    d2 = d.copy()
+    d2[2:] = d[2:] - d[1:-1]
+    return (d2 % POS_RANGE).astype(np.uint16)
+
+
+def decode_positions(d2: np.ndarray, step: float) -> np.ndarray:
+    """Inverse of encode_positions: (F, N, 2) float32 px, exact to the fixed-point step."""
+    e = d2.astype(np.int64)
+    d = e.copy()
+    d[1:] = np.cumsum(e[1:], axis=0)
+    q = np.cumsum(d, axis=0) % POS_RANGE
+    return (q * step).astype(np.float32)
+
+
+def encode_headings(h: np.ndarray) -> np.ndarray:
+    q = np.rint(np.mod(h, 2 * math.pi) * (HEADING_BINS / (2 * math.pi))).astype(np.int64) % HEADING_BINS
+    return (np.diff(q, axis=0, prepend=np.zeros_like(q[:1])) % HEADING_BINS).astype(np.uint8)
+
+
+def decode_headings(d: np.ndarray) -> np.ndarray:
+    q = np.cumsum(d.astype(np.int64), axis=0) % HEADING_BINS
+    return (q * (2 * math.pi / HEADING_BINS)).astype(np.float32)
+
+
+def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a replay is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+# ---- recording ---------------------------------------------------------------------------------------------------
+class Recorder:
+    """Simulation observer that records every step into chunk files (see the module docstring).
+
+    Memory stays flat: a chunk's frames are buffered, written, and dropped. close() writes the last, partial chunk.
+    """
+
+    every = 1
+
+    def __init__(self, sim: Any, path: str | Path, chunk_seconds: float = 5.0, origin: str = "run") -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        for old in [*self.path.glob("chunk-*.npz"), self.path / "meta.json"]:
+            old.unlink(missing_ok=True)  # a new recording replaces the folder's previous one
+        w = sim.settings.world
+        self.n = sim.state.n
+        self.dt = w.dt
+        self.pos_step = pos_step_for(w.width, w.height)
+        self.chunk_frames = max(1, int(round(chunk_seconds / w.dt)))
+        self.frames_written = 0
+        self.chunks_written = 0
+        self.meta = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, "origin": origin,
+            "scenario": sim.scenario, "seed": sim.seed, "settings": sim.settings.to_dict(),
+            "layout": list(sim.layout.sizes), "n_slots": self.n, "dt": w.dt, "pos_step": self.pos_step,
+            "heading_bins": HEADING_BINS, "chunk_frames": self.chunk_frames, "start_step": sim.step_count,
+            "cursor_columns": ["x", "y", "present", "armed", "click"],
+        }
+        _write_json_atomic(self.path / "meta.json", self.meta)
+        s = sim.state
+        self._genomes0 = sim.genomes.copy()  # (N, n_params) every slot's genome at the first frame
+        self._prev_gid = s.genome_id.copy()
+        self._prev_alive = s.alive.copy()
+        self._prev_pos = s.pos.copy()
+        self._prev_age = s.age.copy()
+        self._reset_buffers(s)
+        self.closed = False
+        self.observe(sim)  # the starting frame
+
+    def _reset_buffers(self, s: WorldState) -> None:
+        self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_KEYS}
+        self._events: dict[str, list[Any]] = {k: [] for k in EVENT_KEYS}
+        self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy())
+        self._mean_age: list[float] = []
+
+    def observe(self, sim: Any) -> None:
+        s = sim.state
+        f = self.frames_written + len(self._frames["step"])
+        if not self._frames["step"]:  # a chunk's first frame: its keyframe
+            self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy())
+        if f > 0:
+            ev = self._events
+            changed = np.flatnonzero(s.genome_id != self._prev_gid)
+            gone = np.flatnonzero(self._prev_alive & ~s.alive & (s.genome_id == self._prev_gid))
+            for i in np.union1d(changed, gone).tolist():
+                if self._prev_alive[i]:
+                    ev["death_frame"].append(f)
+                    ev["death_slot"].append(i)
+                    ev["death_cause"].append(int(s.cause[i]))
+                    ev["death_life"].append(int(self._prev_age[i]))  # steps lived, as the kernel counts
+                    ev["death_pos"].append(self._prev_pos[i].copy())
+            for i in changed.tolist():
+                ev["birth_frame"].append(f)
+                ev["birth_slot"].append(i)
+                ev["birth_gid"].append(int(s.genome_id[i]))
+                ev["birth_parent"].append(int(s.parent_id[i]))
+                ev["birth_genome"].append(sim.genomes[i].copy())
+        fr = self._frames
+        fr["step"].append(sim.step_count)
+        fr["pos"].append(s.pos.copy())
+        fr["heading"].append(s.heading.copy())
+        fr["alive"].append(s.alive.copy())
+        c = s.cursor
+        fr["cursor"].append(np.array([c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK]], np.float32))
+        fr["counters"].append(s.counters.copy())
+        ages = s.age[s.alive]
+        self._mean_age.append(float(ages.mean()) if ages.size else 0.0)
+        self._prev_gid[:] = s.genome_id
+        self._prev_alive[:] = s.alive
+        self._prev_pos[:] = s.pos
+        self._prev_age[:] = s.age
+        if len(fr["step"]) >= self.chunk_frames:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered frames as the next chunk (nothing if empty)."""
+        fr, ev = self._frames, self._events
+        n = len(fr["step"])
+        if n == 0:
+            return
+        p = self._genomes0.shape[1]
+        arrays: dict[str, np.ndarray] = {
+            "frame0": np.array(self.frames_written, np.int64),
+            "step": np.array(fr["step"], np.int64),
+            "pos": encode_positions(np.stack(fr["pos"]), self.pos_step),
+            "heading": encode_headings(np.stack(fr["heading"])),
+            "alive": np.packbits(np.stack(fr["alive"]), axis=1),
+            "cursor": np.stack(fr["cursor"]),
+            "counters": np.stack(fr["counters"]),
+            "mean_age": np.array(self._mean_age, np.float32),
+            "key_gid": self._key[0], "key_parent": self._key[1], "key_age": self._key[2],
+            "birth_frame": np.array(ev["birth_frame"], np.int64),
+            "birth_slot": np.array(ev["birth_slot"], np.int64),
+            "birth_gid": np.array(ev["birth_gid"], np.int64),
+            "birth_parent": np.array(ev["birth_parent"], np.int64),
+            "birth_genome": np.array(ev["birth_genome"], np.float32).reshape(-1, p),
+            "death_frame": np.array(ev["death_frame"], np.int64),
+            "death_slot": np.array(ev["death_slot"], np.int64),
+            "death_cause": np.array(ev["death_cause"], np.int64),
+            "death_life": np.array(ev["death_life"], np.int64),
+            "death_pos": np.array(ev["death_pos"], np.float32).reshape(-1, 2),
+        }
+        if self.chunks_written == 0:
+            arrays["genomes0"] = self._genomes0
+        _write_npz_atomic(self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
+        self.chunks_written += 1
+        self.frames_written += n
+        self._frames = {k: [] for k in FRAME_KEYS}
+        self._events = {k: [] for k in EVENT_KEYS}
+        self._mean_age = []
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.flush()
+        self.meta["frames"] = self.frames_written
+        self.meta["complete"] = True
+        _write_json_atomic(self.path / "meta.json", self.meta)
+        self.closed = True
+
+
+# ---- reading -----------------------------------------------------------------------------------------------------
+@dataclass
+class Frame:
+    index: int  # frame number in the replay
+    step: int  # simulation step
+    pos: np.ndarray  # (N, 2) float32 px (to the fixed-point step)
+    heading: np.ndarray  # (N,) float32 rad (to 2 pi / 256)
+    alive: np.ndarray  # (N,) bool
+    cursor: np.ndarray  # (5,) float32 x, y, present, armed, click
+    counters: np.ndarray  # (N_COUNTERS,) int64
+
+
+def open(path: str | Path) -> Replay:  # noqa: A001 - the reader's natural name: neuroevo.replay.open(path)
+    """Open a replay folder (or its meta.json) for reading; raises ReplayError naming the file on any problem."""
+    return Replay(path)
+
+
+class Replay:
+    """Lazy reader: len() frames, frame(i), iteration; events and keyframes load at open, frames per chunk."""
+
+    def __init__(self, path: str | Path) -> None:
+        p = Path(path)
+        if p.name == "meta.json":
+            p = p.parent
+        self.path = p
+        meta_path = p / "meta.json"
+        if not p.exists():
+            raise ReplayError(f"{p}: no such replay")
+        if not p.is_dir() or not meta_path.is_file():
+            raise ReplayError(f"{p}: not a neuroevo replay (expected a folder holding meta.json and chunk files)")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as e:
+            raise ReplayError(f"{meta_path}: unreadable replay metadata ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ReplayError(f"{meta_path}: not a neuroevo replay")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ReplayError(f"{meta_path}: unsupported replay format version {meta.get('format_version')!r}")
+        try:
+            self.settings = Settings.from_dict(meta["settings"])
+            self.layout = Layout(tuple(int(v) for v in meta["layout"]))
+            self.n = int(meta["n_slots"])
+            self.pos_step = float(meta["pos_step"])
+            self.dt = float(meta["dt"])
+        except (KeyError, TypeError, ValueError, SettingsError) as e:
+            raise ReplayError(f"{meta_path}: bad replay metadata ({e})") from None
+        self.meta = meta
+        files = sorted(p.glob("chunk-*.npz"))
+        if not files:
+            raise ReplayError(f"{p}: the replay holds no frames yet (no chunk files)")
+        self.files = files
+        self.first: list[int] = []  # first frame of each chunk
+        self.count: list[int] = []  # frames in each chunk
+        small: dict[str, list[np.ndarray]] = {k: [] for k in (*EVENT_KEYS, "mean_age")}
+        self.keys: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.genomes0 = None
+        expect = 0
+        for i, f in enumerate(files):
+            if f.name != f"chunk-{i:06d}.npz":
+                raise ReplayError(f"{f}: chunk out of sequence (expected chunk-{i:06d}.npz)")
+            try:
+                with np.load(f, allow_pickle=False) as z:
+                    missing = [k for k in (*FRAME_KEYS, *EVENT_KEYS, *KEY_KEYS) if k not in z.files]
+                    if missing:
+                        raise ReplayError(f"{f}: not a replay chunk (missing {', '.join(missing)})")
+                    frame0 = int(z["frame0"])
+                    steps = z["step"]
+                    for k in small:
+                        small[k].append(z[k])
+                    key = (z["key_gid"], z["key_parent"], z["key_age"])
+                    if i == 0:
+                        self.genomes0 = z["genomes0"] if "genomes0" in z.files else None
+            except ReplayError:
+                raise
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+            if frame0 != expect or steps.ndim != 1 or any(a.shape != (self.n,) for a in key):
+                raise ReplayError(f"{f}: chunk does not fit the replay (frame {frame0}, expected {expect})")
+            self.first.append(frame0)
+            self.count.append(int(steps.shape[0]))
+            self.keys.append(key)
+            expect += int(steps.shape[0])
+        if self.genomes0 is None or self.genomes0.shape != (self.n, self.layout.n_params):
+            raise ReplayError(f"{files[0]}: first chunk lacks the founders' genomes")
+        self.frames = expect
+        ev = {k: np.concatenate(v) if v else np.zeros(0) for k, v in small.items()}
+        self.mean_age = ev.pop("mean_age").astype(np.float32)  # (frames,) mean age of the living, steps
+        self.births = {k[6:]: ev[k] for k in EVENT_KEYS if k.startswith("birth_")}
+        self.deaths = {k[6:]: ev[k] for k in EVENT_KEYS if k.startswith("death_")}
+        self.births["genome"] = self.births["genome"].reshape(-1, self.layout.n_params)
+        self.deaths["pos"] = self.deaths["pos"].reshape(-1, 2)
+        self._genome_row = {int(g): i for i, g in enumerate(self.births["gid"].tolist())}
+        self._founder: dict[int, int] = {}
+        for g in self.keys[0][0].tolist():
+            self._founder[int(g)] = int(g)
+        for g, par in zip(self.births["gid"].tolist(), self.births["parent"].tolist()):
+            self._founder[g] = self._founder.get(par, par)
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+
+    # ---- frames ------------------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.frames
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i in range(self.frames):
+            yield self.frame(i)
+
+    def _chunk_of(self, i: int) -> int:
+        if not 0 <= i < self.frames:
+            raise IndexError(f"frame {i} outside 0..{self.frames - 1}")
+        return int(np.searchsorted(self.first, i, side="right") - 1)
+
+    def _chunk(self, c: int) -> dict[str, np.ndarray]:
+        if c not in self._cache:
+            f = self.files[c]
+            try:
+                with np.load(f, allow_pickle=False) as z:
+                    d = {k: z[k] for k in FRAME_KEYS}
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+            d["pos"] = decode_positions(d["pos"], self.pos_step)
+            d["heading"] = decode_headings(d["heading"])
+            d["alive"] = np.unpackbits(d["alive"], axis=1, count=self.n).astype(bool)
+            if len(self._cache) >= 2:  # keep the chunk being played and the one before (seeking back a little)
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[c] = d
+        return self._cache[c]
+
+    def frame(self, i: int) -> Frame:
+        c = self._chunk_of(i)
+        d = self._chunk(c)
+        j = i - self.first[c]
+        return Frame(i, int(d["step"][j]), d["pos"][j], d["heading"][j], d["alive"][j], d["cursor"][j],
+                     d["counters"][j])
+
+    # ---- who is where --------------------------------------------------------------------------------------------
+    def slots_at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(genome_id, parent_id, age in steps) of every slot at frame i, from the chunk's keyframe and births."""
+        c = self._chunk_of(i)
+        gid, parent, age = (a.copy() for a in self.keys[c])
+        start = self.first[c]
+        age += i - start
+        bf = self.births["frame"]
+        lo, hi = np.searchsorted(bf, start, side="right"), np.searchsorted(bf, i, side="right")
+        for k in range(lo, hi):
+            s = int(self.births["slot"][k])
+            gid[s] = self.births["gid"][k]
+            parent[s] = self.births["parent"][k]
+            age[s] = i - int(bf[k])
+        return gid, parent, age
+
+    def genome(self, gid: int) -> np.ndarray | None:
+        """The genome with this id, if it was born during the recording or lived at its start."""
+        row = self._genome_row.get(int(gid))
+        if row is not None:
+            return self.births["genome"][row]
+        hit = np.flatnonzero(self.keys[0][0] == gid)
+        return self.genomes0[hit[0]] if hit.size else None
+
+    def founder(self, gid: int) -> int:
+        return self._founder.get(int(gid), int(gid))
+
+    def next_death(self, i: int) -> int | None:
+        """Frame of the first death after frame i, or None."""
+        k = int(np.searchsorted(self.deaths["frame"], i, side="right"))
+        return int(self.deaths["frame"][k]) if k < self.deaths["frame"].size else None
+
+
+def resimulate(replay: Replay) -> Iterator[tuple[Frame, Any]]:
+    """Re-run a headless recording from its seed and settings; yields (recorded frame, live Simulation) pairs.
+
+    The determinism contract made visible: the same seed and settings give the same world, so every recorded frame
+    must match the re-simulated state to within the quantization step.
+    """
+    from .sim import Simulation
+
+    if replay.meta.get("origin") != "run":
+        raise ReplayError(f"{replay.path}: only headless recordings (neuroevo run --record) can be re-simulated")
+    sim = Simulation(replay.settings, seed=int(replay.meta["seed"]), scenario=str(replay.meta["scenario"]))
+    start = int(replay.meta["start_step"])
+    if start:
+        sim.run(start)
+    for fr in replay:
+        if fr.step != sim.step_count:
+            sim.run(fr.step - sim.step_count)
+        yield fr, sim
+
+
+def playback_state(replay: Replay, i: int) -> WorldState:
+    """A WorldState of frame i, enough for drawing: positions, headings, alive, cursor, counters, ids, ages."""
+    fr = replay.frame(i)
+    s = WorldState.empty(replay.n, replay.layout.n_units)
+    s.pos[...] = fr.pos
+    s.heading[...] = fr.heading
+    s.alive[...] = fr.alive
+    s.counters[...] = fr.counters[:N_COUNTERS]
+    s.cursor[CX], s.cursor[CY], s.cursor[C_PRESENT], s.cursor[C_ARMED], s.cursor[C_CLICK] = fr.cursor
+    s.genome_id[...], s.parent_id[...], s.age[...] = replay.slots_at(i)
+    return s

@@ -1,0 +1,223 @@
+"""Replays: round trip, re-simulation, crash safety, bad files, export and playback."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+from neuroevo import replay as rp  # noqa: E402
+from neuroevo.cli import main  # noqa: E402
+from neuroevo.scenario import load_scenario  # noqa: E402
+from neuroevo.sim import Simulation  # noqa: E402
+
+
+def cursor_sim(agents=20, seed=5):
+    sc = load_scenario("cursor")
+    return Simulation(sc.settings({"world.agents": agents}), seed=seed, scenario=sc.name)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A 30-second headless recording made through the CLI."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "cursor", "--seed", "2", "--minutes", "0.5", "--agents", "30", "--record", "--quiet",
+                 "--no-plot", "--out", str(out)]) == 0
+    return out / "replay"
+
+
+def test_encodings_round_trip_within_the_quantization_step():
+    rng = np.random.default_rng(0)
+    pos = np.cumsum(rng.normal(0, 3, (200, 7, 2)), axis=0) % 1280
+    pos[50, 3] = [1279.9, 0.0]  # a birth: a jump across the world
+    step = rp.pos_step_for(1280, 720)
+    back = rp.decode_positions(rp.encode_positions(pos, step), step)
+    assert np.abs(back - pos).max() <= step / 2 + 1e-4
+    h = rng.uniform(-20, 20, (200, 7))
+    hb = rp.decode_headings(rp.encode_headings(h))
+    err = np.abs((hb - h + np.pi) % (2 * np.pi) - np.pi)
+    assert err.max() <= np.pi / rp.HEADING_BINS + 1e-5
+
+
+def test_record_then_read_back(tmp_path):
+    """Frames within the quantization step, events identical to what the compiled step reported."""
+    sim = cursor_sim()
+    rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=1.0)
+    truth = [(sim.step_count, sim.state.pos.copy(), sim.state.heading.copy(), sim.state.alive.copy())]
+    kernel_deaths, births = [], []
+    buf = np.zeros((sim.state.n, 4), np.int64)
+    for _ in range(700):
+        gid = sim.state.genome_id.copy()
+        k = sim._advance(1, None, buf)
+        kernel_deaths += [tuple(r) for r in buf[:k].tolist()]
+        for i in np.flatnonzero(sim.state.genome_id != gid).tolist():
+            births.append((sim.step_count, i, int(sim.state.genome_id[i]), int(sim.state.parent_id[i]),
+                           sim.genomes[i].copy()))
+        rec.observe(sim)
+        truth.append((sim.step_count, sim.state.pos.copy(), sim.state.heading.copy(), sim.state.alive.copy()))
+    rec.close()
+    assert len(kernel_deaths) > 5 and len(births) == len(kernel_deaths)
+
+    r = rp.open(tmp_path / "r")
+    assert len(r) == 701 and len(r.files) == 12  # 60 frames per chunk
+    for fr, (step, pos, heading, alive) in zip(r, truth):
+        assert fr.step == step
+        assert np.abs(fr.pos - pos).max() <= r.pos_step / 2 + 1e-3
+        dh = np.abs((fr.heading - heading + np.pi) % (2 * np.pi) - np.pi)
+        assert dh.max() <= np.pi / 256 + 1e-5
+        np.testing.assert_array_equal(fr.alive, alive)
+    d = r.deaths
+    steps = np.array([r.frame(int(f)).step - 1 for f in d["frame"]])
+    got = list(zip(steps.tolist(), d["slot"].tolist(), d["cause"].tolist(), d["life"].tolist()))
+    assert got == kernel_deaths
+    b = r.births
+    for k, (step, slot, gid, parent, genome) in enumerate(births):
+        assert (r.frame(int(b["frame"][k])).step, int(b["slot"][k]), int(b["gid"][k]), int(b["parent"][k])) == (
+            step, slot, gid, parent)
+        np.testing.assert_array_equal(r.genome(gid), genome)
+    # who holds each slot, reconstructed from keyframes and births, matches the live state at the end
+    gid, parent, _ = r.slots_at(len(r) - 1)
+    np.testing.assert_array_equal(gid, sim.state.genome_id)
+    np.testing.assert_array_equal(parent, sim.state.parent_id)
+
+
+def test_headless_replay_resimulates_frame_for_frame(recorded):
+    r = rp.open(recorded)
+    assert len(r) == 30 * 60 + 1 and r.meta["complete"]
+    n = 0
+    for fr, sim in rp.resimulate(r):
+        assert fr.step == sim.step_count
+        np.testing.assert_array_equal(fr.alive, sim.state.alive)
+        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
+        n += 1
+    assert n == len(r)
+
+
+def test_a_killed_recording_keeps_its_chunks(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "neuroevo.cli", "run", "cursor", "--minutes", "120", "--record",
+                             "--quiet", "--no-plot", "--out", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while len(list((out / "replay").glob("chunk-*.npz"))) < 4 and time.time() < deadline:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    chunks = sorted((out / "replay").glob("chunk-*.npz"))
+    assert len(chunks) >= 4
+    r = rp.open(out / "replay")
+    assert "complete" not in r.meta
+    assert len(r) >= (len(chunks) - 1) * r.meta["chunk_frames"]  # all but the last chunk, at least
+    steps = np.array([fr.step for fr in r])
+    assert (np.diff(steps) == 1).all()
+
+
+def run_cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "neuroevo.cli", *argv], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_bad_replays_give_one_line_and_exit_2(recorded, tmp_path):
+    import shutil
+
+    foreign = tmp_path / "population.npz"
+    np.savez(foreign, a=np.zeros(3))
+    nometa = tmp_path / "empty"
+    nometa.mkdir()
+    trunc = tmp_path / "trunc"
+    shutil.copytree(recorded, trunc)
+    data = (trunc / "chunk-000001.npz").read_bytes()
+    (trunc / "chunk-000001.npz").write_bytes(data[: len(data) // 2])
+    badmeta = tmp_path / "badmeta"
+    shutil.copytree(recorded, badmeta)
+    (badmeta / "meta.json").write_text("{not json")
+    future = tmp_path / "future"
+    shutil.copytree(recorded, future)
+    meta = (future / "meta.json").read_text().replace('"format_version": 1', '"format_version": 99')
+    (future / "meta.json").write_text(meta)
+    cases = [(foreign, "not a neuroevo replay"), (nometa, "not a neuroevo replay"),
+             (trunc, "chunk-000001.npz"), (badmeta, "meta.json"), (future, "version 99"),
+             (tmp_path / "missing", "no such replay")]
+    for path, needle in cases:
+        r = run_cli("replay", str(path), "--export", str(tmp_path / "x.gif"))
+        assert r.returncode == 2, (path, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (path, r.stderr)
+        assert not (tmp_path / "x.gif").exists()
+
+
+def test_export_gif_and_mp4(recorded, tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "clip.gif"
+    assert main(["replay", str(recorded), "--export", str(gif), "--from", "2", "--to", "4", "--fps", "10",
+                 "--scale", "0.25", "--quiet"]) == 0
+    with Image.open(gif) as im:
+        assert im.size == (320, 180)
+        assert im.n_frames == 20
+    pytest.importorskip("imageio_ffmpeg")
+    mp4 = tmp_path / "clip.mp4"
+    assert main(["replay", str(recorded), "--export", str(mp4), "--to", "1", "--fps", "12", "--scale", "0.25",
+                 "--quiet", "--no-hud"]) == 0
+    assert mp4.stat().st_size > 1000
+    r = run_cli("replay", str(recorded), "--export", str(tmp_path / "x.avi"))
+    assert r.returncode == 2 and ".gif" in r.stderr
+
+
+def test_playback_seek_bar_and_next_death(recorded):
+    pygame = pytest.importorskip("pygame")
+    from neuroevo.viewer import PlaybackViewer
+
+    r = rp.open(recorded)
+    v = PlaybackViewer(r)
+    v.open()
+    try:
+        v.frame()
+        bar = v.bar_rect()
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(bar.left + bar.width // 2, bar.centery),
+                                             button=1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(bar.left + bar.width // 2, bar.centery),
+                                             button=1))
+        v.paused = True
+        v.frame()
+        assert abs(v.sim.index - len(r) // 2) <= len(r) // bar.width + 2
+        np.testing.assert_array_equal(v.sim.state.pos, r.frame(v.sim.index).pos)
+        at = v.sim.index
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_n, unicode="n", mod=0, scancode=0))
+        v.frame()
+        nxt = r.next_death(at + 30)
+        assert nxt is not None and v.sim.index == nxt - 30
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, unicode=" ", mod=0, scancode=0))
+        v.frame()
+        v.frame()
+        assert v.sim.index == nxt - 30 + 2  # playing at 1x: one frame per frame
+    finally:
+        pygame.display.quit()
+
+
+def test_live_viewer_records_with_r(tmp_path):
+    pygame = pytest.importorskip("pygame")
+    from neuroevo.viewer import Viewer
+
+    v = Viewer(cursor_sim(), out_dir=tmp_path, autosave=False)
+    v.open()
+    try:
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_r, unicode="r", mod=0, scancode=0))
+        for _ in range(11):
+            v.frame()
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_r, unicode="r", mod=0, scancode=0))
+        v.frame()
+    finally:
+        pygame.display.quit()
+    (folder,) = tmp_path.glob("replay-*")
+    r = rp.open(folder)
+    assert len(r) == 12 and r.meta["origin"] == "live"  # the starting frame and 11 steps
+    np.testing.assert_array_equal(r.frame(len(r) - 1).alive, v.sim.state.alive)
