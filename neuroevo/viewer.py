@@ -1249,9 +1249,9 @@ def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: f
     frames = frames[frames < n]
     w = replay.settings.world
     size = (max(2, int(round(w.width * scale / 2)) * 2), max(2, int(round(w.height * scale / 2)) * 2))
-    v = PlaybackViewer(replay, size=size, fps=fps)
+    # draw at the world's own size (HUD and chart keep their proportions), then scale to the video's size
+    v = PlaybackViewer(replay, size=(int(w.width), int(w.height)), fps=fps)
     v.open()
-    v.paused = True
     images = []
     try:
         if kind == ".mp4":
@@ -1269,7 +1269,8 @@ def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: f
                 v._events_between(prev, i)
             prev = i
             v.draw() if hud else v.draw_world_only()
-            rgb = pygame.image.tobytes(v.screen, "RGB")
+            shot = v.screen if v.screen.get_size() == size else pygame.transform.smoothscale(v.screen, size)
+            rgb = pygame.image.tobytes(shot, "RGB")
             if writer is not None:
                 writer.send(rgb)
             else:

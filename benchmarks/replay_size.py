@@ -1,0 +1,77 @@
+"""Replay size and recording memory: bytes per agent-frame, MB per sim-minute, RSS while recording a long run.
+
+    python benchmarks/replay_size.py [--minutes 60] [--agents 50] [--scenario cursor]
+
+Records every step of a headless run into a temporary folder and prints, at a few points, the replay's size on
+disk and the process's current and peak resident memory (flat memory = chunks go to disk). Also times the same
+number of steps without recording, side by side, for the recording overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from neuroevo.replay import Recorder
+from neuroevo.replay import open as open_replay
+from neuroevo.scenario import load_scenario
+from neuroevo.sim import Simulation
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # Linux reports KiB
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--scenario", default="cursor")
+    args = ap.parse_args()
+    sc = load_scenario(args.scenario)
+    settings = sc.settings({"world.agents": args.agents})
+    per_min = int(round(60 / settings.world.dt))
+
+    plain = Simulation(settings, seed=1, scenario=sc.name)
+    plain.run(0)
+    t = time.perf_counter()
+    plain.run(per_min)
+    t_plain = time.perf_counter() - t
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "replay"
+        sim = Simulation(settings, seed=1, scenario=sc.name)
+        rec = Recorder(sim, folder)
+        sim.add_observer(rec)
+        print(f"{args.scenario}, {args.agents} agents, every step recorded ({1 / settings.world.dt:.0f} per sim s)")
+        print(f"{'minute':>6} {'replay MB':>10} {'MB/min':>7} {'B/agent-frame':>14} {'RSS MB':>7} {'peak MB':>8}")
+        marks = sorted({1, 2, 5, 10, 20, 30, 45, 60, args.minutes} & set(range(1, args.minutes + 1)))
+        t_rec = None
+        for m in range(1, args.minutes + 1):
+            t = time.perf_counter()
+            sim.run(per_min)
+            if m == 1:
+                t_rec = time.perf_counter() - t
+            if m in marks:
+                size = sum(f.stat().st_size for f in folder.glob("chunk-*.npz"))
+                frames = rec.frames_written
+                print(f"{m:>6} {size / 1e6:>10.2f} {size / 1e6 / m:>7.3f} {size / max(1, frames * args.agents):>14.2f} "
+                      f"{rss_mb():>7.1f} {peak_mb():>8.1f}")
+        rec.close()
+        r = open_replay(folder)
+        print(f"replay: {len(r)} frames, {r.births['gid'].size} births, {r.deaths['frame'].size} deaths")
+    print(f"one sim-minute: {t_plain:.2f} s without recording, {t_rec:.2f} s recording "
+          f"({t_rec / t_plain:.1f}x), side by side in this run")
+
+
+if __name__ == "__main__":
+    main()
