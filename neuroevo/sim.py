@@ -48,10 +48,11 @@ from .state import (
 )
 
 N_OUTPUTS = 2  # turn, thrust
-# Below this a serial kernel beats spreading agents over threads. Measured here (benchmarks/throughput.py and a
-# per-kernel timing): the prange kernel launches in ~3 us and, even on one thread, its generated code is ~20% faster
-# than the plain loop, so it already wins at 50 agents (96 vs 192 ns per agent-step on 2 threads).
-PARALLEL_MIN_AGENTS = 32
+# From this many agents a step spreads them over threads. On an idle machine with OpenMP's active waiting the
+# prange kernel won even at 50 agents (96 vs 192 ns per agent-step), but with another process busy it stalled for
+# milliseconds per launch (100x slower at 50 agents), and with passive waiting (see __init__) each launch pays a
+# thread wake-up that only a step of ~1,000 agents amortizes. Serial below that is fast everywhere.
+PARALLEL_MIN_AGENTS = 1000
 
 
 class CheckpointError(ValueError):

@@ -88,3 +88,15 @@ def test_generational_dead_stay_dead_until_the_generation_ends():
     sim.run(600)
     died = int(sim.state.counters[K_DEATHS + EDGE])
     assert died > 0 and int((~sim.state.alive).sum()) == died
+
+
+def test_serial_and_parallel_kernels_give_the_same_world():
+    """The viewer and small runs step serially, big ones in parallel: the choice must never change a run."""
+    s = override(Settings(), {"agents": 300, "cursor.source": "hunter"})
+    a, b = Simulation(s, seed=6), Simulation(s, seed=6)
+    a.parallel, b.parallel = False, True
+    a.run(600)
+    b.run(600)
+    assert a.state.counters[K_DEATHS + EDGE] > 0
+    np.testing.assert_array_equal(a.genomes, b.genomes)
+    np.testing.assert_array_equal(a.state.pos, b.state.pos)
