@@ -729,7 +729,7 @@ class Viewer:
 
     def draw_hud(self) -> None:
         now = time.perf_counter()
-        key = (self.speed_i, self.paused, self.human)
+        key = (self.speed_i, self.paused, self.human, self.recorder is None)
         if now - self._hud_cache[0] > 0.2 or key != self._hud_key:  # text at 5 Hz is plenty to read
             self._hud_key = key
             self._hud_cache = (now, [self.font.render(t, True, TEXT if i else (255, 220, 120))
