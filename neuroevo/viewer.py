@@ -581,6 +581,8 @@ class Viewer:
         except CheckpointError as e:
             self.toast(str(e), 5.0)
             return
+        if self.recorder is not None:  # a replay follows one continuous run: finish it before switching
+            self.toggle_recording()
         self._attach(sim)
         self.toast(f"loaded {path}")
 
