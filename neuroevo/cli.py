@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -115,6 +116,23 @@ def build_parser() -> Parser:
     p_.add_argument("--no-hud", action="store_true", help="export the world only (no HUD, chart, seek bar)")
     p_.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH", help="window size")
     p_.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    w = sub.add_parser(
+        "sweep", help="many runs (a grid of settings x seeds) in parallel, with 95% confidence intervals",
+        description="Run every combination of a sweep spec's [grid] settings for each seed, on a local process "
+        "pool or on Ray, then write summary.csv, summary.md and summary.png. Finished runs are kept in "
+        "OUT/<setting>/seed-<n>/result.json and skipped when the sweep runs again, so a killed sweep resumes.",
+    )
+    w.add_argument("spec", type=Path, help="sweep spec (TOML), e.g. sweeps/encoding.toml")
+    w.add_argument("--jobs", type=_int_at_least(1), default=os.cpu_count() or 1,
+                   help="runs at a time on the local pool / Ray CPUs to start (default: CPU count)")
+    w.add_argument("--engine", choices=("local", "ray", "serial"), default="local",
+                   help="local process pool (default), ray (pip install 'neuroevo[ray]'), or serial in-process")
+    w.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    w.add_argument("--out", type=Path, default=None, help="output folder (default replays/sweep-<name>/)")
+    w.add_argument("--seeds", type=_int_at_least(1), default=None, help="override the spec: seeds 1..N")
+    w.add_argument("--minutes", type=_positive_float, default=None, help="override the spec's run length")
+    w.add_argument("--quiet", action="store_true", help="no progress bar or table")
     return p
 
 
@@ -148,15 +166,49 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_live(args)
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 2
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    import os
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import SweepError, load_spec, run_sweep, summarize, write_summary
 
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError("--engine ray needs Ray: pip install 'neuroevo[ray]'") from None
+    try:
+        spec = load_spec(args.spec, seeds=args.seeds, minutes=args.minutes)
+    except SweepError as e:
+        raise UsageError(str(e)) from None
+    out = args.out or Path("replays") / f"sweep-{spec.name}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{out}: cannot create output folder ({e.strerror})") from None
+    n = len(spec.tasks())
+    try:
+        results, skipped = run_sweep(spec, out, jobs=args.jobs, engine=args.engine, address=args.address,
+                                     progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"neuroevo sweep: interrupted; finished runs are kept in {out}/ and skipped next time",
+              file=sys.stderr)
+        return 130
+    rows = summarize(spec, results)
+    csv_path, md_path, png_path = write_summary(spec, rows, out)
+    if not args.quiet:
+        print(md_path.read_text())
+        print(f"{n} runs ({skipped} already finished, skipped); wrote {csv_path}, {md_path}, {png_path}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import ReplayError
     from .replay import open as open_replay
 

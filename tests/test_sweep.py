@@ -1,0 +1,115 @@
+"""Sweeps: the same per-run results on every engine, resuming after a kill, CIs, bad specs."""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from neuroevo.cli import main
+from neuroevo.sweep import Spec, load_spec, mean_ci, run_sweep
+
+SPEC = """
+name = "tiny"
+scenario = "edges"
+minutes = 1
+seeds = [1, 2, 3]
+agents = 20
+metrics = ["quiet_minute", "mean_lifetime_end_s"]
+
+[grid]
+"encoding" = ["inverse", "raw"]
+"""
+
+
+@pytest.fixture
+def spec(tmp_path) -> Spec:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SPEC)
+    return load_spec(path)
+
+
+def per_run(results):
+    """Comparable per-run results (as JSON text, so NaN metrics compare equal)."""
+    return [json.dumps([r["setting"], r["seed"], r["metrics"], r["per_minute"], r["genome_sha1"]]) for r in results]
+
+
+def test_local_pool_matches_one_by_one(spec, tmp_path):
+    serial, skipped = run_sweep(spec, tmp_path / "a", engine="serial", progress=False)
+    pooled, _ = run_sweep(spec, tmp_path / "b", engine="local", jobs=2, progress=False)
+    assert skipped == 0 and len(serial) == 6
+    assert per_run(serial) == per_run(pooled)
+    assert len({r["genome_sha1"] for r in serial}) == 6  # six different runs, not one result copied
+
+
+@pytest.mark.slow
+def test_ray_matches_one_by_one(spec, tmp_path):
+    pytest.importorskip("ray")
+    serial, _ = run_sweep(spec, tmp_path / "a", engine="serial", progress=False)
+    on_ray, _ = run_sweep(spec, tmp_path / "r", engine="ray", jobs=2, progress=False)
+    assert per_run(serial) == per_run(on_ray)
+
+
+def test_a_killed_sweep_resumes_without_redoing_finished_runs(tmp_path):
+    spec_path = tmp_path / "slow.toml"
+    spec_path.write_text(SPEC.replace("minutes = 1", "minutes = 2").replace("agents = 20", "agents = 400")
+                         .replace("seeds = [1, 2, 3]", "seeds = 4"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "neuroevo.cli", "sweep", str(spec_path), "--jobs", "1",
+                             "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while len(list(out.rglob("result.json"))) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
+    assert 2 <= len(done) < 8
+    spec = load_spec(spec_path)
+    results, skipped = run_sweep(spec, out, engine="serial", progress=False)
+    assert skipped == len(done) and len(results) == 8
+    assert all(p.stat().st_mtime_ns == t for p, t in done.items())  # finished runs were not redone
+    assert (out / "summary.csv").exists() is False  # the killed sweep never got that far
+    assert main(["sweep", str(spec_path), "--out", str(out), "--quiet", "--engine", "serial"]) == 0
+    assert (out / "summary.csv").exists() and (out / "summary.md").exists() and (out / "summary.png").exists()
+
+
+def test_mean_and_95_percent_interval():
+    r = mean_ci([1.0, 2.0, 3.0, 4.0])
+    assert r["n"] == 4 and r["mean"] == 2.5
+    assert r["std"] == pytest.approx(1.2909944)
+    assert r["ci_high"] - r["mean"] == pytest.approx(3.182 * 1.2909944 / 2, rel=1e-4)
+    assert mean_ci([math.nan, 5.0])["n"] == 1
+
+
+def test_summary_rows_per_setting(spec, tmp_path):
+    assert main(["sweep", str(spec.path), "--out", str(tmp_path / "s"), "--quiet", "--engine", "serial"]) == 0
+    text = (tmp_path / "s" / "summary.md").read_text()
+    assert "brain.encoding=inverse" in text and "brain.encoding=raw" in text
+    rows = (tmp_path / "s" / "summary.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2  # header + settings x metrics
+    r = json.loads(next((tmp_path / "s").rglob("result.json")).read_text())
+    assert set(r["metrics"]) >= {"quiet_minute", "mean_lifetime_end_s"}
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("minutes = [", "not a valid TOML"),
+    ("seeds = 0", "seeds"),
+    ("colour = 3", "unknown field 'colour'"),
+    ("metrics = ['speed']", "unknown metric 'speed'"),
+    ("[grid]\nnosuchkey = [1]", "nosuchkey"),
+    ("[grid]\nencoding = ['cubic']", "brain.encoding"),
+    ("scenario = 'nosuch'", "nosuch"),
+])
+def test_bad_specs_one_line_exit_2(tmp_path, text, needle):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "sweep", str(p), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "bad.toml" in lines[0], r.stderr
