@@ -399,6 +399,7 @@ def _plot(spec: Spec, rows: list[dict[str, Any]], path: Path) -> None:
         hi = np.array([r["ci_high"] for r in rs]) - mean
         ax.errorbar(x, mean, yerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", capsize=5)
         ax.set_xticks(x, [r["setting"] for r in rs], rotation=20, ha="right", fontsize=8)
+        ax.set_xlim(-0.5, len(rs) - 0.5)
         ax.set_title(RUN_METRICS[m][1], fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(f"sweep {spec.name}: mean and 95% CI over {len(spec.seeds)} seeds", fontsize=10)
