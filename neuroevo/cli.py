@@ -332,7 +332,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.record:
         from .replay import Recorder
 
-        recorder = Recorder(sim, out / "replay", origin="run")
+        # a resumed run may have changed settings on the way: its replay plays, but is not re-simulated from step 0
+        recorder = Recorder(sim, out / "replay", origin="run" if args.resume is None else "run-resumed")
         sim.add_observer(recorder)
     sim.add_observer(Checkpointer(sim, out / "population.npz", args.checkpoint_minutes, stats))
     steps_per_minute = stats.every

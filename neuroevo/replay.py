@@ -408,7 +408,8 @@ def resimulate(replay: Replay) -> Iterator[tuple[Frame, Any]]:
     from .sim import Simulation
 
     if replay.meta.get("origin") != "run":
-        raise ReplayError(f"{replay.path}: only headless recordings (neuroevo run --record) can be re-simulated")
+        raise ReplayError(f"{replay.path}: only recordings of fresh headless runs (neuroevo run --record, without "
+                          "--resume) can be re-simulated")
     sim = Simulation(replay.settings, seed=int(replay.meta["seed"]), scenario=str(replay.meta["scenario"]))
     start = int(replay.meta["start_step"])
     if start:
