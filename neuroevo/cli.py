@@ -281,8 +281,11 @@ def cmd_live(args: argparse.Namespace) -> int:
     if why is not None:
         raise UsageError(f"{why}; the live viewer needs a screen. For headless evolution use "
                          f"`neuroevo run {args.scenario}`")
+    from .scenario import find_scenario
+
     viewer = Viewer(sim, size=args.size, out_dir=args.out, load_path=args.load, autosave=not args.no_autosave,
-                    speed=args.speed, human=False if args.bot else None)
+                    speed=args.speed, human=False if args.bot else None, scenario_path=find_scenario(args.scenario),
+                    overrides=overrides)
     try:
         return viewer.run()
     except KeyboardInterrupt:

@@ -41,7 +41,7 @@ POS_RANGE = 65536  # uint16 fixed point
 FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")
 EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_genome",
               "death_frame", "death_slot", "death_cause", "death_life", "death_pos")
-KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "mean_age")
+KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "key_team", "mean_age")
 
 
 class ReplayError(ValueError):
@@ -139,7 +139,14 @@ class Recorder:
         self.closed = False
         self.observe(sim)  # the starting frame
 
+    def settings_changed(self, sim: Any) -> None:
+        """Note a mid-run change of settings (hot reload, schedule) in meta.json, with the frame it applies from."""
+        f = self.frames_written + len(self._frames["step"])
+        self.meta.setdefault("settings_changes", []).append({"frame": f, "settings": sim.settings.to_dict()})
+        _write_json_atomic(self.path / "meta.json", self.meta)
+
     def _reset_buffers(self, s: WorldState) -> None:
+        self._icons: list[np.ndarray] = []
         self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_KEYS}
         self._events: dict[str, list[Any]] = {k: [] for k in EVENT_KEYS}
         self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy())
@@ -175,6 +182,9 @@ class Recorder:
         c = s.cursor
         fr["cursor"].append(np.array([c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK]], np.float32))
         fr["counters"].append(s.counters.copy())
+        icons = getattr(sim, "icons", None)  # (M, 4) hazard rectangles; they may move or change
+        self._icons.append(np.zeros((0, 4), np.float32) if icons is None else np.asarray(icons, np.float32).copy())
+        self._team = getattr(s, "team", None)
         ages = s.age[s.alive]
         self._mean_age.append(float(ages.mean()) if ages.size else 0.0)
         self._prev_gid[:] = s.genome_id
@@ -212,6 +222,13 @@ class Recorder:
             "death_life": np.array(ev["death_life"], np.int64),
             "death_pos": np.array(ev["death_pos"], np.float32).reshape(-1, 2),
         }
+        m = max(len(i) for i in self._icons)
+        icons = np.full((n, m, 4), np.nan, np.float32)  # padded with NaN rows where a frame had fewer
+        for k, i in enumerate(self._icons):
+            icons[k, : len(i)] = i
+        arrays["icons"] = icons
+        team = self._team if self._team is not None else np.zeros(self.n, np.int8)
+        arrays["key_team"] = np.asarray(team, np.int8).copy()
         if self.chunks_written == 0:
             arrays["genomes0"] = self._genomes0
         _write_npz_atomic(self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
@@ -220,6 +237,7 @@ class Recorder:
         self._frames = {k: [] for k in FRAME_KEYS}
         self._events = {k: [] for k in EVENT_KEYS}
         self._mean_age = []
+        self._icons = []
 
     def close(self) -> None:
         if self.closed:
@@ -241,6 +259,7 @@ class Frame:
     alive: np.ndarray  # (N,) bool
     cursor: np.ndarray  # (5,) float32 x, y, present, armed, click
     counters: np.ndarray  # (N_COUNTERS,) int64
+    icons: np.ndarray  # (M, 4) float32 hazard rectangles x0, y0, x1, y1 (none: (0, 4))
 
 
 def open(path: str | Path) -> Replay:  # noqa: A001 - the reader's natural name: neuroevo.replay.open(path)
@@ -286,6 +305,7 @@ class Replay:
         self.count: list[int] = []  # frames in each chunk
         small: dict[str, list[np.ndarray]] = {k: [] for k in (*EVENT_KEYS, "mean_age")}
         self.keys: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.teams: list[np.ndarray] = []  # (N,) int8 team of every slot, per chunk
         self.genomes0 = None
         expect = 0
         for i, f in enumerate(files):
@@ -293,7 +313,7 @@ class Replay:
                 raise ReplayError(f"{f}: chunk out of sequence (expected chunk-{i:06d}.npz)")
             try:
                 with np.load(f, allow_pickle=False) as z:
-                    missing = [k for k in (*FRAME_KEYS, *EVENT_KEYS, *KEY_KEYS) if k not in z.files]
+                    missing = [k for k in (*FRAME_KEYS, *EVENT_KEYS, *KEY_KEYS, "icons") if k not in z.files]
                     if missing:
                         raise ReplayError(f"{f}: not a replay chunk (missing {', '.join(missing)})")
                     frame0 = int(z["frame0"])
@@ -301,6 +321,7 @@ class Replay:
                     for k in small:
                         small[k].append(z[k])
                     key = (z["key_gid"], z["key_parent"], z["key_age"])
+                    team = z["key_team"]
                     if i == 0:
                         self.genomes0 = z["genomes0"] if "genomes0" in z.files else None
             except ReplayError:
@@ -312,6 +333,7 @@ class Replay:
             self.first.append(frame0)
             self.count.append(int(steps.shape[0]))
             self.keys.append(key)
+            self.teams.append(team)
             expect += int(steps.shape[0])
         if self.genomes0 is None or self.genomes0.shape != (self.n, self.layout.n_params):
             raise ReplayError(f"{files[0]}: first chunk lacks the founders' genomes")
@@ -348,7 +370,7 @@ class Replay:
             f = self.files[c]
             try:
                 with np.load(f, allow_pickle=False) as z:
-                    d = {k: z[k] for k in FRAME_KEYS}
+                    d = {k: z[k] for k in (*FRAME_KEYS, "icons")}
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
                 raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
             d["pos"] = decode_positions(d["pos"], self.pos_step)
@@ -363,8 +385,9 @@ class Replay:
         c = self._chunk_of(i)
         d = self._chunk(c)
         j = i - self.first[c]
+        icons = d["icons"][j]
         return Frame(i, int(d["step"][j]), d["pos"][j], d["heading"][j], d["alive"][j], d["cursor"][j],
-                     d["counters"][j])
+                     d["counters"][j], icons[np.isfinite(icons).all(axis=1)])
 
     # ---- who is where --------------------------------------------------------------------------------------------
     def slots_at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -430,4 +453,6 @@ def playback_state(replay: Replay, i: int) -> WorldState:
     s.counters[...] = fr.counters[:N_COUNTERS]
     s.cursor[CX], s.cursor[CY], s.cursor[C_PRESENT], s.cursor[C_ARMED], s.cursor[C_CLICK] = fr.cursor
     s.genome_id[...], s.parent_id[...], s.age[...] = replay.slots_at(i)
+    if hasattr(s, "team"):
+        s.team[...] = replay.teams[replay._chunk_of(i)]
     return s

@@ -51,8 +51,11 @@ LINEAGE_TINTS = (
 TEAM_TINTS = ((90, 170, 255), (255, 110, 90), (120, 220, 120), (230, 200, 80))
 CAUSE_COLOURS = {
     "edge": (255, 140, 60), "cursor": (190, 120, 255), "icon": (255, 210, 80), "crowd": (90, 200, 255),
-    "team": (255, 100, 170),
+    "team": (255, 100, 170), "rule": (230, 230, 120),
 }
+ICON_FILL = (64, 96, 150)
+ICON_TOP = (96, 136, 196)
+ICON_EDGE = (150, 170, 215)
 LIFETIME_COLOUR = (120, 220, 120)
 HAPPY, UNEASY, SCARED = range(3)
 N_EXPR = 3
@@ -259,8 +262,13 @@ class Viewer:
     def __init__(self, sim: Any, *, size: tuple[int, int] = (1280, 720), fps: int = 60,
                  out_dir: str | Path | None = None, load_path: str | Path | None = None,
                  autosave: bool = True, speed: int = 1, human: bool | None = None,
-                 scenario_label: str | None = None) -> None:
+                 scenario_label: str | None = None, scenario_path: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
         self.sim = sim
+        # hot reload: the scenario file is watched; saving it swaps settings and hooks into the running world
+        self.scenario_path = Path(scenario_path) if scenario_path else None
+        self.overrides = dict(overrides or {})
+        self._watch = (time.perf_counter(), self._mtime())
         self.fps = fps
         self.size = size
         self.out_dir = Path(out_dir) if out_dir else Path("replays") / f"live-{sim.scenario}-{sim.seed}"
@@ -331,6 +339,10 @@ class Viewer:
         self.sprites = SpriteBank(tints, round(diameter))
 
     def _teams(self) -> np.ndarray | None:
+        """Team of every slot when the scenario has teams (then smileys wear team colours), else None."""
+        hz = getattr(self.sim.settings, "hazards", None)
+        if hz is None or getattr(hz, "teams", 1) <= 1:
+            return None
         return getattr(self.sim.state, "team", None)
 
     def _apply_cursor_mode(self) -> None:
@@ -392,6 +404,7 @@ class Viewer:
             self.handle(ev)
         if not self.running:
             return False
+        self.check_reload()
         for pos in list(self.mouse.inspects):
             self.inspect_at(*self.view.to_world(*pos))
         self.mouse.inspects.clear()
@@ -453,6 +466,48 @@ class Viewer:
         horizon = sim.step_count - int(round(60.0 / sim.settings.world.dt))
         while len(self.snapshots) > 1 and self.snapshots[1][0] <= horizon:
             self.snapshots.popleft()
+
+    def _mtime(self) -> float | None:
+        try:
+            return self.scenario_path.stat().st_mtime_ns if self.scenario_path else None
+        except OSError:
+            return None
+
+    def check_reload(self, force: bool = False) -> None:
+        """Reload the scenario file if it changed since the last look (twice a second at most)."""
+        t, seen = self._watch
+        if self.scenario_path is None or (not force and time.perf_counter() - t < 0.5):
+            return
+        m = self._mtime()
+        self._watch = (time.perf_counter(), m)
+        if m is None or (m == seen and not force):
+            return
+        self.reload_scenario()
+
+    def reload_scenario(self) -> bool:
+        """Load the edited scenario, check it, and swap it in keeping the population; a toast says what happened."""
+        name = self.scenario_path.name
+        if not hasattr(self.sim, "reload_scenario"):
+            self.toast(f"{name} changed; this simulation cannot reload scenarios", 5.0)
+            return False
+        from .scenario import ScenarioError, check_scenario, load_scenario
+
+        try:
+            cls = load_scenario(str(self.scenario_path))
+            check_scenario(cls)
+            self.sim.reload_scenario(cls, self.overrides)
+        except ScenarioError as e:
+            self.toast(f"not reloaded: {e}", 8.0)
+            return False
+        except Exception as e:  # noqa: BLE001 - a half-written file must never take the session down
+            self.toast(f"not reloaded: {name}: {type(e).__name__}: {e}", 8.0)
+            return False
+        self._apply_cursor_mode()
+        if self.recorder is not None and hasattr(self.recorder, "settings_changed"):
+            self.recorder.settings_changed(self.sim)
+        self._build_sprites()
+        self.toast(f"reloaded {name}: new settings and hooks, same population", 4.0)
+        return True
 
     def now(self) -> float:
         """The clock effects fade by: wall seconds live; video seconds when exporting."""
@@ -603,6 +658,7 @@ class Viewer:
         rect = self.view.rect()
         scr.fill(WORLD_BG, rect)
         pygame.draw.rect(scr, WORLD_EDGE, rect, 1)
+        self.draw_icons()
         self.draw_effects()
         self.draw_agents()
         self.draw_cursor()
@@ -620,9 +676,27 @@ class Viewer:
         rect = self.view.rect()
         self.screen.fill(WORLD_BG, rect)
         pygame.draw.rect(self.screen, WORLD_EDGE, rect, 1)
+        self.draw_icons()
         self.draw_effects()
         self.draw_agents()
         self.draw_cursor()
+
+    def draw_icons(self) -> None:
+        """Static or moving hazard rectangles ("desktop icons"), from sim.icons (M, 4) x0, y0, x1, y1 world px."""
+        icons = getattr(self.sim, "icons", None)
+        if icons is None or len(icons) == 0:
+            return
+        v = self.view
+        for x0, y0, x1, y1 in np.asarray(icons, np.float64).tolist():
+            if not all(math.isfinite(c) for c in (x0, y0, x1, y1)):
+                continue
+            (sx0, sy0), (sx1, sy1) = v.to_screen(x0, y0), v.to_screen(x1, y1)
+            r = pygame.Rect(round(sx0), round(sy0), max(1, round(sx1 - sx0)), max(1, round(sy1 - sy0)))
+            rad = max(2, min(r.width, r.height) // 6)
+            pygame.draw.rect(self.screen, ICON_FILL, r, border_radius=rad)
+            top = pygame.Rect(r.left, r.top, r.width, max(1, r.height // 3))
+            pygame.draw.rect(self.screen, ICON_TOP, top, border_top_left_radius=rad, border_top_right_radius=rad)
+            pygame.draw.rect(self.screen, ICON_EDGE, r, 1, border_radius=rad)
 
     def expressions(self) -> np.ndarray:
         """HAPPY / UNEASY (near an edge) / SCARED (the cursor near) per slot."""
@@ -979,10 +1053,12 @@ class ReplaySource:
         self.genomes = _ReplayGenomes(self)
         self.index = 0
         self.state = playback_state(replay, 0)
+        self.icons = replay.frame(0).icons  # (M, 4) the hazard rectangles of the current frame
 
     def seek(self, i: int) -> None:
         self.index = max(0, min(len(self.replay) - 1, int(i)))
         self.state = self._state_at(self.replay, self.index)
+        self.icons = self.replay.frame(self.index).icons
 
     @property
     def step_count(self) -> int:
