@@ -241,6 +241,8 @@ def validate(s: Settings) -> None:
         raise SettingsError("hazards.teams > 1 needs evolution.mode=steady (births stay within a team)")
     if h.teams > w.agents:
         raise SettingsError("hazards.teams must not exceed world.agents")
+    if h.contact != "none" and h.contact_radius > s.brain.sense_radius:
+        raise SettingsError("hazards.contact_radius must not exceed brain.sense_radius (one scan finds both)")
     if h.icons > 0 and 2.0 * h.icon_size >= min(w.width, w.height):
         raise SettingsError("hazards.icon_size must be below half the world's width and height")
 
@@ -306,7 +308,7 @@ class Params(NamedTuple):
     contact_radius: float
     n_teams: int
     use_grid: int  # 1 when the neighbour grid is needed (contact or neighbour/team sensors)
-    grid_cell: float  # grid cell side, px (>= sense_radius and contact_radius, so 3x3 cells cover a query)
+    grid_cell: float  # grid cell side, px (>= sense_radius, so 3x3 cells cover a query)
     grid_nx: int
     grid_ny: int
     spawn_clear: float  # newborns appear at least this far (centre to centre) from others, px
@@ -333,7 +335,10 @@ def make_params(s: Settings, n_extra: int = 0) -> Params:
     off = lambda name: offs[name][0] if name in offs else -1  # noqa: E731
     n_in = sum(n for _, n in offs.values())
     use_grid = int(h.contact != "none" or "neighbours" in b.sensors or "team" in b.sensors)
-    cell = max(b.sense_radius, h.contact_radius, 1.0)
+    spawn_clear = 2.0 * h.contact_radius if h.contact != "none" else 0.0
+    # a cell holds every agent within sense_radius of a point, and (the grid being one step old at births) every
+    # agent within spawn_clear of a newborn's spot after its last move
+    cell = max(b.sense_radius, spawn_clear + w.max_speed * w.dt, 1.0)
     steps = lambda seconds: max(1, int(round(seconds / w.dt)))  # noqa: E731
     return Params(
         width=w.width, height=w.height, dt=w.dt, radius=w.radius, min_speed=w.min_speed,
@@ -353,5 +358,5 @@ def make_params(s: Settings, n_extra: int = 0) -> Params:
         n_extra=n_extra, sense_radius=b.sense_radius, contact=CHOICES["hazards.contact"].index(h.contact),
         contact_radius=h.contact_radius, n_teams=h.teams, use_grid=use_grid, grid_cell=cell,
         grid_nx=max(1, int(math.ceil(w.width / cell))), grid_ny=max(1, int(math.ceil(w.height / cell))),
-        spawn_clear=min(2.0 * h.contact_radius, cell) if h.contact != "none" else 0.0,
+        spawn_clear=spawn_clear,
     )

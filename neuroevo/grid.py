@@ -6,7 +6,8 @@ the order inside a cell and every tie-break are the same with 1 or 2 threads):
     start  # (n_cells + 1,) int64: slots of cell c are items[start[c]:start[c + 1]]
     items  # (N,) int64 slots sorted by cell
 Queries only read the grid and a position array that nothing writes during the query (sim.run_chunk snapshots the
-positions before the parallel per-agent kernel moves them).
+positions before the parallel per-agent kernel moves them). One scan per agent and step serves the neighbour and
+team sensors and contact deaths alike (config.validate keeps contact_radius <= sense_radius).
 """
 
 from __future__ import annotations
@@ -96,38 +97,15 @@ def scan_neighbours(i, x, y, pos, team, start, items, p, kd2, kj):
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def contact_one(i, pos, mask, team, start, items, p) -> int:
-    """CROWD (contact "all") or TEAM (contact "teams") if agent i touches another agent in the grid, else NONE."""
-    if not mask[i]:
-        return NONE
-    x = pos[i, 0]
-    y = pos[i, 1]
+def contact_cause(ds: float, do: float, p: Params) -> int:
+    """Death cause from an agent's nearest same-team (ds) and other-team (do) squared distances (scan_neighbours):
+    CROWD if it touches anyone (contact "all"), TEAM if it touches another team (contact "teams"), else NONE."""
     r2 = p.contact_radius * p.contact_radius
-    gx, gy = cell_xy(x, y, p)
-    for cy in range(max(gy - 1, 0), min(gy + 2, p.grid_ny)):
-        for cx in range(max(gx - 1, 0), min(gx + 2, p.grid_nx)):
-            c = cy * p.grid_nx + cx
-            for q in range(start[c], start[c + 1]):
-                j = items[q]
-                if j == i or (p.contact == 2 and team[j] == team[i]):
-                    continue
-                dx = pos[j, 0] - x
-                dy = pos[j, 1] - y
-                if dx * dx + dy * dy < r2:
-                    return CROWD if p.contact == 1 else TEAM
+    if p.contact == 1 and (ds < r2 or do < r2):
+        return CROWD
+    if p.contact == 2 and do < r2:
+        return TEAM
     return NONE
-
-
-@numba.njit(cache=True, error_model="numpy")
-def contacts_serial(pos, mask, team, start, items, p, out):
-    for i in range(mask.shape[0]):
-        out[i] = contact_one(i, pos, mask, team, start, items, p)
-
-
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def contacts_parallel(pos, mask, team, start, items, p, out):
-    for i in numba.prange(mask.shape[0]):
-        out[i] = contact_one(i, pos, mask, team, start, items, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -160,8 +138,8 @@ def neighbours_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params
 
     Returns kd2 (N, k) float64, kj (N, k) int64, and (N,) arrays ds, js, do, jo, as scan_neighbours does.
     """
-    p64 = pos.astype(np.float64)
-    d2 = ((p64[:, None, :] - p64[None, :, :]) ** 2).sum(-1)  # (N, N)
+    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
+    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
     ok = mask[None, :] & ~np.eye(len(pos), dtype=bool) & (d2 <= p.sense_radius**2)
     d2 = np.where(ok, d2, INF)
     order = np.argsort(d2, axis=1, kind="stable")[:, :k]
@@ -179,8 +157,8 @@ def neighbours_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params
 
 def contacts_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params) -> np.ndarray:
     """Numpy reference of contact_one for every agent: (N,) int8 causes, by brute force over all pairs."""
-    p64 = pos.astype(np.float64)
-    d2 = ((p64[:, None, :] - p64[None, :, :]) ** 2).sum(-1)
+    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
+    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
     hit = mask[None, :] & mask[:, None] & ~np.eye(len(pos), dtype=bool) & (d2 < p.contact_radius**2)
     if p.contact == 2:
         hit &= team[None, :] != team[:, None]

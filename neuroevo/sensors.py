@@ -27,7 +27,6 @@ import numba
 import numpy as np
 
 from .config import Params
-from .grid import scan_neighbours
 from .obstacles import BIG, nearest_icon, nearest_icon_np
 
 N_INPUTS = 12  # the default blocks (edges, cursor, self)
@@ -124,12 +123,12 @@ def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def sense_one(
-    i, x, y, h, v, cx, cy, c_present, c_armed, pos0, team, icons, gstart, gitems, kd2, kj, p: Params, out
+    x, y, h, v, cx, cy, c_present, c_armed, pos0, icons, ds, js, do, jo, kd2, kj, p: Params, out
 ) -> None:
-    """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
+    """Write one agent's sensor blocks into out[0:p.n_in] (extra inputs untouched).
 
-    pos0 (N, 2) are the positions at the start of the step (read-only while the agents move); gstart/gitems the
-    grid of the living built from pos0; kd2 (N, K) float64 and kj (N, K) int64 are scratch (row i is agent i's).
+    pos0 (N, 2) are the positions at the start of the step (read-only while the agents move); ds, js, do, jo and
+    kd2 (K,), kj (K,) are this agent's grid.scan_neighbours results (unused without neighbour or team sensors).
     """
     c = math.cos(h)
     s = math.sin(h)
@@ -175,18 +174,14 @@ def sense_one(
     if o >= 0:
         d, dx, dy = nearest_icon(x, y, icons)
         put_thing(out, o, icons.shape[0] > 0, d, dx, dy, p.radius, c, s, p)
-    if p.off_neigh >= 0 or p.off_team >= 0:
-        kd2_i = kd2[i]
-        kj_i = kj[i]
-        ds, js, do, jo = scan_neighbours(i, x, y, pos0, team, gstart, gitems, p, kd2_i, kj_i)
-        o = p.off_neigh
-        if o >= 0:
-            for m in range(p.n_neigh):
-                put_agent(out, o + 3 * m, kj_i[m], kd2_i[m], x, y, pos0, c, s, p)
-        o = p.off_team
-        if o >= 0:
-            put_agent(out, o, jo, do, x, y, pos0, c, s, p)
-            put_agent(out, o + 3, js, ds, x, y, pos0, c, s, p)
+    o = p.off_neigh
+    if o >= 0:
+        for m in range(p.n_neigh):
+            put_agent(out, o + 3 * m, kj[m], kd2[m], x, y, pos0, c, s, p)
+    o = p.off_team
+    if o >= 0:
+        put_agent(out, o, jo, do, x, y, pos0, c, s, p)
+        put_agent(out, o + 3, js, ds, x, y, pos0, c, s, p)
 
 
 def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params,

@@ -3,10 +3,11 @@
 One step, the same for live, headless and replay re-simulation:
     cursor  <- cursor source (hunter / random / external row)
     grid    <- the living sorted into cells (only when contact or neighbour sensors are on)
+    contact <- agents touching another (of another team) die before they move   crowd / team
     inputs  <- sense(state, cursor, icons, grid)  acts[:, :n_in]
     outputs <- forward(genomes, inputs)           acts[:, -2:]  (turn, thrust)
     state   <- move(state, outputs, dt)
-    cause   <- hazards(state, cursor, icons)      edge / icon / cursor, then agent contact (crowd / team)
+    cause   <- hazards(state, cursor, icons)      edge / icon / cursor
     births  <- select parents among the living by fitness, copy + mutate into the dead slots (same team)
 `run(n)` executes n such steps inside one numba call, so Python overhead is paid per chunk, not per step.
 A scenario's hooks run between chunks, every hook_every steps (see scenario.py); without hooks chunks are split
@@ -30,7 +31,7 @@ from .brain import Layout, U, forward_one, init_genomes
 from .config import Params, Settings, SettingsError, input_offsets, make_params, override
 from .cursor import EXT_COLUMNS, cursor_update, reset_cursor
 from .evolution import hof_offer, make_child, select
-from .grid import clear_of_agents, contacts_parallel, contacts_serial, grid_build
+from .grid import INF, clear_of_agents, contact_cause, grid_build, scan_neighbours
 from .obstacles import layout_icons, nearest_icon
 from .physics import hazard_one, move_one
 from .scenario import (
@@ -86,8 +87,21 @@ def _agent_step(
         cause_now[i] = NONE
         return
     a = acts[i]
-    sense_one(i, pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], cx, cy, present, armed, pos0, team, icons, gstart,
-              gitems, kd2, kj, p, a)
+    x0 = pos[i, U(0)]
+    y0 = pos[i, U(1)]
+    if p.use_grid != 0:
+        kd2_i = kd2[i]
+        kj_i = kj[i]
+        ds, js, do, jo = scan_neighbours(i, x0, y0, pos0, team, gstart, gitems, p, kd2_i, kj_i)
+        c = contact_cause(ds, do, p)
+        if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
+            cause_now[i] = c
+            return
+    else:
+        kd2_i = kd2[0]
+        kj_i = kj[0]
+        ds, js, do, jo = INF, -1, INF, -1
+    sense_one(x0, y0, heading[i], speed[i], cx, cy, present, armed, pos0, icons, ds, js, do, jo, kd2_i, kj_i, p, a)
     forward_one(genomes, acts, i, sizes, offsets)
     n = U(a.shape[0])
     x, y, h, v = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], a[n - U(2)], a[n - U(1)], p)
@@ -251,12 +265,13 @@ def run_chunk(
     forced (N,) int8: causes a scenario's extra_deaths hook set; applied to the living at the first step, then
     cleared. use_hook_fit: select parents by hook_fit (the fitness hook) instead of lifetime.
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
-    each step (sensing reads the snapshot, never a neighbour's half-updated row); with contact deaths the survivors
-    of the move are sorted again and every pair closer than contact_radius dies (both agents).
+    each step; each agent scans its 3x3 cells of the snapshot (never a neighbour's half-updated row) once, for its
+    neighbour and team inputs and for contact: two agents closer than contact_radius when the step starts (where
+    the last step's moves left them) both die, before they move. Newborns appear clear of everyone, so a contact
+    death always follows a move. One scan and one parallel pass per step keep crowd close to the cost of edges.
     """
     n = alive.shape[0]
     cause_now = np.zeros(n, np.int8)
-    contact_now = np.zeros(n, np.int8)
     dead = np.empty(n, np.int64)
     placed = np.empty(n, np.int64)
     parents = np.empty(n, np.int64)
@@ -269,7 +284,6 @@ def run_chunk(
     gstart = np.zeros(n_cells + 1, np.int64)
     gfill = np.empty(n_cells, np.int64)
     gitems = np.empty(n if use_grid else 0, np.int64)
-    mask = np.empty(n if use_grid else 0, np.bool_)
     pos0 = np.empty_like(pos) if use_grid else pos
     k_neigh = p.n_neigh if p.off_neigh >= 0 else 0
     kd2 = np.empty((n if use_grid else 1, k_neigh), np.float64)
@@ -288,17 +302,6 @@ def run_chunk(
         else:
             _agents_serial(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy,
                            pr, ar, cl, icons, gstart, gitems, kd2, kj, p)
-        if p.contact != 0:
-            for i in range(n):
-                mask[i] = alive[i] and cause_now[i] == NONE
-            grid_build(pos, mask, p, gstart, gitems, gfill)
-            if parallel:
-                contacts_parallel(pos, mask, team, gstart, gitems, p, contact_now)
-            else:
-                contacts_serial(pos, mask, team, gstart, gitems, p, contact_now)
-            for i in range(n):
-                if mask[i] and contact_now[i] != NONE:
-                    cause_now[i] = contact_now[i]
         if t == 0:
             for i in range(n):
                 if forced[i] != NONE:
