@@ -32,9 +32,10 @@ def cell_xy(x: float, y: float, p: Params) -> tuple[int, int]:
 
 
 @numba.njit(cache=True, error_model="numpy")
-def grid_build(pos: np.ndarray, mask: np.ndarray, p: Params, start: np.ndarray, items: np.ndarray,
-               fill: np.ndarray) -> None:
-    """Counting sort of the slots with mask[i] into cells. fill (n_cells,) int64 is scratch."""
+def grid_build(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, start: np.ndarray, items: np.ndarray,
+               fill: np.ndarray, gxy: np.ndarray, gteam: np.ndarray) -> None:
+    """Counting sort of the slots with mask[i] into cells. fill (n_cells,) int64 is scratch; gxy (N, 2) float32 and
+    gteam (N,) int8 receive the positions and teams in sorted order, so a scan reads contiguous memory."""
     n_cells = p.grid_nx * p.grid_ny
     start[: n_cells + 1] = 0
     for i in range(mask.shape[0]):
@@ -48,51 +49,59 @@ def grid_build(pos: np.ndarray, mask: np.ndarray, p: Params, start: np.ndarray, 
         if mask[i]:
             gx, gy = cell_xy(pos[i, 0], pos[i, 1], p)
             c = gy * p.grid_nx + gx
-            items[fill[c]] = i
+            q = fill[c]
+            items[q] = i
+            gxy[q, 0] = pos[i, 0]
+            gxy[q, 1] = pos[i, 1]
+            gteam[q] = team[i]
             fill[c] += 1
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def scan_neighbours(i, x, y, pos, team, start, items, p, kd2, kj):
-    """Agents j != i in the grid within p.sense_radius of (x, y), read from pos.
+def scan_neighbours(i, x, y, my_team, gxy, gteam, start, items, p, kd2, kj):
+    """Agents j != i in the grid within p.sense_radius of (x, y).
 
-    Fills kd2[:k], kj[:k] (k = kd2.shape[0]) with the squared distances and slots of the k nearest, ascending
-    (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest other-team agent.
-    Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell).
+    Fills kd2[i, :k], kj[i, :k] (kd2 (N, k) float64, kj (N, k) int64) with the squared distances and slots of the
+    k nearest, ascending (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest
+    other-team agent. (Rows are indexed in place: taking a row view costs a reference count per agent.)
+    Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell). The three cells of
+    a row are consecutive in the sorted order, so each row is one contiguous range.
     """
-    k = kd2.shape[0]
+    k = kd2.shape[1]
     for m in range(k):
-        kd2[m] = INF
-        kj[m] = -1
+        kd2[i, m] = INF
+        kj[i, m] = -1
     ds, js, do, jo = INF, -1, INF, -1
     r2 = p.sense_radius * p.sense_radius
     gx, gy = cell_xy(x, y, p)
-    my_team = team[i]
+    x_lo = max(gx - 1, 0)
+    x_hi = min(gx + 1, p.grid_nx - 1)
     for cy in range(max(gy - 1, 0), min(gy + 2, p.grid_ny)):
-        for cx in range(max(gx - 1, 0), min(gx + 2, p.grid_nx)):
-            c = cy * p.grid_nx + cx
-            for q in range(start[c], start[c + 1]):
-                j = items[q]
-                if j == i:
-                    continue
-                dx = pos[j, 0] - x
-                dy = pos[j, 1] - y
-                d2 = dx * dx + dy * dy
-                if d2 > r2:
-                    continue
-                if team[j] == my_team:
-                    if d2 < ds:
-                        ds, js = d2, j
-                elif d2 < do:
-                    do, jo = d2, j
-                if k > 0 and d2 < kd2[k - 1]:
-                    m = k - 1
-                    while m > 0 and kd2[m - 1] > d2:
-                        kd2[m] = kd2[m - 1]
-                        kj[m] = kj[m - 1]
-                        m -= 1
-                    kd2[m] = d2
-                    kj[m] = j
+        row = cy * p.grid_nx
+        for q in range(start[row + x_lo], start[row + x_hi + 1]):
+            dx = gxy[q, 0] - x
+            dy = gxy[q, 1] - y
+            d2 = dx * dx + dy * dy
+            if d2 > r2:
+                continue
+            j = items[q]
+            if j == i:
+                continue
+            if gteam[q] == my_team:
+                if d2 < ds:
+                    ds = d2
+                    js = j
+            elif d2 < do:
+                do = d2
+                jo = j
+            if k > 0 and d2 < kd2[i, k - 1]:
+                m = k - 1
+                while m > 0 and kd2[i, m - 1] > d2:
+                    kd2[i, m] = kd2[i, m - 1]
+                    kj[i, m] = kj[i, m - 1]
+                    m -= 1
+                kd2[i, m] = d2
+                kj[i, m] = j
     return ds, js, do, jo
 
 

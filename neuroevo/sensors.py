@@ -123,12 +123,12 @@ def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def sense_one(
-    x, y, h, v, cx, cy, c_present, c_armed, pos0, icons, ds, js, do, jo, kd2, kj, p: Params, out
+    i, x, y, h, v, cx, cy, c_present, c_armed, pos0, icons, ds, js, do, jo, kd2, kj, p: Params, out
 ) -> None:
-    """Write one agent's sensor blocks into out[0:p.n_in] (extra inputs untouched).
+    """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
 
     pos0 (N, 2) are the positions at the start of the step (read-only while the agents move); ds, js, do, jo and
-    kd2 (K,), kj (K,) are this agent's grid.scan_neighbours results (unused without neighbour or team sensors).
+    rows i of kd2 (N, K), kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team sensors).
     """
     c = math.cos(h)
     s = math.sin(h)
@@ -177,7 +177,7 @@ def sense_one(
     o = p.off_neigh
     if o >= 0:
         for m in range(p.n_neigh):
-            put_agent(out, o + 3 * m, kj[m], kd2[m], x, y, pos0, c, s, p)
+            put_agent(out, o + 3 * m, kj[i, m], kd2[i, m], x, y, pos0, c, s, p)
     o = p.off_team
     if o >= 0:
         put_agent(out, o, jo, do, x, y, pos0, c, s, p)

@@ -80,7 +80,7 @@ class CheckpointError(ValueError):
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def _agent_step(
     i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, present, armed,
-    click, icons, gstart, gitems, kd2, kj, p
+    click, icons, gstart, gitems, gxy, gteam, kd2, kj, p
 ):
     i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
     if not alive[i]:
@@ -90,18 +90,14 @@ def _agent_step(
     x0 = pos[i, U(0)]
     y0 = pos[i, U(1)]
     if p.use_grid != 0:
-        kd2_i = kd2[i]
-        kj_i = kj[i]
-        ds, js, do, jo = scan_neighbours(i, x0, y0, pos0, team, gstart, gitems, p, kd2_i, kj_i)
+        ds, js, do, jo = scan_neighbours(i, x0, y0, team[i], gxy, gteam, gstart, gitems, p, kd2, kj)
         c = contact_cause(ds, do, p)
         if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
             cause_now[i] = c
             return
     else:
-        kd2_i = kd2[0]
-        kj_i = kj[0]
         ds, js, do, jo = INF, -1, INF, -1
-    sense_one(x0, y0, heading[i], speed[i], cx, cy, present, armed, pos0, icons, ds, js, do, jo, kd2_i, kj_i, p, a)
+    sense_one(i, x0, y0, heading[i], speed[i], cx, cy, present, armed, pos0, icons, ds, js, do, jo, kd2, kj, p, a)
     forward_one(genomes, acts, i, sizes, offsets)
     n = U(a.shape[0])
     x, y, h, v = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], a[n - U(2)], a[n - U(1)], p)
@@ -114,18 +110,18 @@ def _agent_step(
 
 @numba.njit(cache=True, error_model="numpy")
 def _agents_serial(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr, ar,
-                   cl, icons, gstart, gitems, kd2, kj, p):
+                   cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p):
     for i in range(alive.shape[0]):
         _agent_step(i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                    ar, cl, icons, gstart, gitems, kd2, kj, p)
+                    ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _agents_parallel(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                     ar, cl, icons, gstart, gitems, kd2, kj, p):
+                     ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p):
     for i in numba.prange(alive.shape[0]):
         _agent_step(i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                    ar, cl, icons, gstart, gitems, kd2, kj, p)
+                    ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -284,6 +280,8 @@ def run_chunk(
     gstart = np.zeros(n_cells + 1, np.int64)
     gfill = np.empty(n_cells, np.int64)
     gitems = np.empty(n if use_grid else 0, np.int64)
+    gxy = np.empty((n if use_grid else 0, 2), np.float32)
+    gteam = np.empty(n if use_grid else 0, np.int8)
     pos0 = np.empty_like(pos) if use_grid else pos
     k_neigh = p.n_neigh if p.off_neigh >= 0 else 0
     kd2 = np.empty((n if use_grid else 1, k_neigh), np.float64)
@@ -295,13 +293,13 @@ def run_chunk(
         pr, ar, cl = cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
         if use_grid:
             pos0[:, :] = pos
-            grid_build(pos0, alive, p, gstart, gitems, gfill)
+            grid_build(pos0, alive, team, p, gstart, gitems, gfill, gxy, gteam)
         if parallel:
             _agents_parallel(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy,
-                             pr, ar, cl, icons, gstart, gitems, kd2, kj, p)
+                             pr, ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
         else:
             _agents_serial(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy,
-                           pr, ar, cl, icons, gstart, gitems, kd2, kj, p)
+                           pr, ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
         if t == 0:
             for i in range(n):
                 if forced[i] != NONE:

@@ -143,13 +143,15 @@ def _scan_all(pos, mask, team, p, k):
     start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
     items = np.empty(n, np.int64)
     fill = np.empty(p.grid_nx * p.grid_ny, np.int64)
-    grid_build(pos, mask, p, start, items, fill)
+    gxy = np.empty((n, 2), np.float32)
+    gteam = np.empty(n, np.int8)
+    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
     kd2 = np.empty((n, k), np.float64)
     kj = np.empty((n, k), np.int64)
     best = np.empty((n, 4), np.float64)
     contact = np.zeros(n, np.int8)
     for i in range(n):
-        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], pos, team, start, items, p, kd2[i], kj[i])
+        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], gxy, gteam, start, items, p, kd2, kj)
         best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
         if mask[i]:
             contact[i] = contact_cause(ds, do, p)
