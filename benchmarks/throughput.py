@@ -82,8 +82,8 @@ def compare_scenarios(names: list[str], agents: list[int], seconds: float, round
         layer = numba.threading_layer() if sims[names[0]].parallel else "serial kernel"
         print(f"agents {n:>6}, world {size['world.width']} x {size['world.height']} px, {layer}:")
         for name in names:
-            print(f"  {name:>12}: {best[name] / 1e6:7.2f} M agent-steps/s | {base / best[name]:5.2f}x slower than "
-                  f"{names[0]}", flush=True)
+            print(f"  {name:>12}: {best[name] / 1e6:7.2f} M agent-steps/s | {names[0]} / {name} = "
+                  f"{base / best[name]:.2f}", flush=True)
 
 
 def main() -> None:
