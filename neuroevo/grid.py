@@ -173,3 +173,11 @@ def contacts_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params) 
         hit &= team[None, :] != team[:, None]
     cause = CROWD if p.contact == 1 else TEAM
     return np.where(hit.any(1) & (p.contact != 0), cause, NONE).astype(np.int8)
+
+
+def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p: Params) -> bool:
+    """Numpy reference of clear_of_agents: slots (M,) are the agents it sees (those in the grid and those placed)."""
+    if p.spawn_clear <= 0.0 or slots.size == 0:
+        return True
+    d = pos[slots].astype(np.float32) - np.array([x, y], np.float32)  # (M, 2) float32, as the kernel
+    return bool(np.all(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] >= np.float32(p.spawn_clear) ** 2))

@@ -14,7 +14,16 @@ import pytest
 
 from neuroevo.cli import main
 from neuroevo.config import Settings, make_params, override
-from neuroevo.grid import INF, contact_cause, contacts_np, grid_build, neighbours_np, scan_neighbours
+from neuroevo.grid import (
+    INF,
+    clear_of_agents,
+    clear_of_agents_np,
+    contact_cause,
+    contacts_np,
+    grid_build,
+    neighbours_np,
+    scan_neighbours,
+)
 from neuroevo.obstacles import nearest_icon, nearest_icon_np
 from neuroevo.physics import hazards_np, move_np
 from neuroevo.scenario import ScenarioError, available, check_scenario, load_scenario
@@ -185,6 +194,41 @@ def test_contact_deaths_match_brute_force(contact):
     ref = contacts_np(pos, mask, team, p)
     assert (ref == (CROWD if contact == "all" else TEAM)).sum() > 20
     assert np.array_equal(_scan_all(pos, mask, team, p, 0)[-1], ref)
+
+
+def test_spawn_clearance_matches_reference():
+    s, p, pos, mask, team = _crowded(800, 4, contact="all")
+    assert p.spawn_clear == 32.0
+    start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
+    items, fill = np.empty(800, np.int64), np.empty(p.grid_nx * p.grid_ny, np.int64)
+    gxy, gteam = np.empty((800, 2), np.float32), np.empty(800, np.int8)
+    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
+    placed = np.nonzero(~mask)[0][:20]  # a few agents outside the grid, as newborns of this step are
+    seen = np.concatenate([np.nonzero(mask)[0], placed])
+    rng = np.random.default_rng(4)
+    spots = rng.uniform(0, 700, (400, 2))
+    got = [clear_of_agents(x, y, pos, start, items, placed, placed.size, p) for x, y in spots]
+    ref = [clear_of_agents_np(x, y, pos, seen, p) for x, y in spots]
+    assert got == ref and 20 < sum(got) < 380  # both outcomes occur
+
+
+@pytest.mark.parametrize("name", ["crowd", "icons"])
+def test_newborns_appear_clear_of_agents_and_icons(name):
+    cls = load_scenario(name)
+    sim = Simulation(cls.settings(), seed=5, scenario=name, hooks=cls())
+    st, p = sim.state, sim.params
+    births = 0
+    for _ in range(600):
+        sim.step()
+        new = np.nonzero(st.age == 0)[0]
+        births += new.size
+        for i in new:
+            if p.spawn_clear > 0:
+                d = np.hypot(*(st.pos[np.arange(st.n) != i] - st.pos[i]).T)
+                assert d.min() >= p.spawn_clear - 1e-3
+            if sim.icons.shape[0]:
+                assert nearest_icon_np(st.pos[i : i + 1], sim.icons)[0][0] >= 4 * p.radius - 1e-3
+    assert births > 10
 
 
 def test_icon_distance_matches_reference():
