@@ -2,6 +2,12 @@
 
 The whole step: sensors, forward pass, physics, hazards, and births (selection + copy + mutation) of the dead.
     python benchmarks/throughput.py [--agents 50 1000 10000] [--seconds 3]
+
+With --scenarios, compares scenarios instead (compiled only), e.g. the neighbour grid of crowd against edges:
+    python benchmarks/throughput.py --scenarios edges crowd --agents 10000
+Every scenario runs in the same world, scaled so that its area per agent is that of 50 agents in 1280 x 720 px
+(at the default size 10,000 agents could not move without touching); measurements alternate between the scenarios
+(--rounds of them) and each keeps its best round, so background load hits them alike.
 """
 
 from __future__ import annotations
@@ -57,14 +63,42 @@ def measure(fn, seconds: float, steps_per_call: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def compare_scenarios(names: list[str], agents: list[int], seconds: float, rounds: int) -> None:
+    """Compiled agent-steps/s of each scenario at each size, in a world scaled to 50-agent density."""
+    for n in agents:
+        scale = (n / 50) ** 0.5
+        size = {"world.agents": n, "world.width": round(1280 * scale), "world.height": round(720 * scale)}
+        sims = {}
+        for name in names:
+            cls = load_scenario(name)
+            sims[name] = Simulation(cls.settings(size), seed=1, scenario=name, hooks=cls())
+            sims[name].run(600)  # past the first burst of deaths, like a real run
+        best = dict.fromkeys(names, 0.0)
+        calls = max(1, 200_000 // n)
+        for _ in range(rounds):
+            for name in names:
+                best[name] = max(best[name], measure(sims[name].run, seconds / rounds, calls) * n)
+        base = best[names[0]]
+        layer = numba.threading_layer() if sims[names[0]].parallel else "serial kernel"
+        print(f"agents {n:>6}, world {size['world.width']} x {size['world.height']} px, {layer}:")
+        for name in names:
+            print(f"  {name:>12}: {best[name] / 1e6:7.2f} M agent-steps/s | {names[0]} / {name} = "
+                  f"{base / best[name]:.2f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, nargs="+", default=[50, 1000, 10000])
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--scenarios", nargs="+", default=None, help="compare these scenarios (the first is the base)")
+    ap.add_argument("--rounds", type=int, default=5, help="with --scenarios: alternating rounds")
     args = ap.parse_args()
-    settings = load_scenario("edges").settings()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, numba {numba.__version__}, "
           f"threads {numba.get_num_threads()}")
+    if args.scenarios:
+        compare_scenarios(args.scenarios, args.agents, args.seconds, args.rounds)
+        return
+    settings = load_scenario("edges").settings()
     rows = []
     for n in args.agents:
         s = type(settings)(world=type(settings.world)(**{**settings.world.__dict__, "agents": n}),

@@ -296,7 +296,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace):
     """Resolve scenario, settings and (for --resume) the saved population; UsageError on any bad input."""
     from .config import SettingsError, parse_set
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import ScenarioError, check_scenario, load_scenario
     from .sim import CheckpointError, Simulation
 
     try:
@@ -304,8 +304,10 @@ def _prepare(args: argparse.Namespace):
         if args.agents is not None:
             overrides["world.agents"] = args.agents
         scenario = load_scenario(args.scenario)
+        scenario.settings(overrides)  # the file's own settings passed load_scenario: an error here is from --set
+        check_scenario(scenario, overrides=overrides)  # runs its hooks on a small world: bad hooks fail here
         if args.resume is not None:
-            sim, extra = Simulation.load(args.resume, overrides)
+            sim, extra = Simulation.load(args.resume, overrides, hooks=scenario())
             if sim.scenario != scenario.name:
                 raise UsageError(f"{args.resume}: saved by scenario {sim.scenario!r}, not {scenario.name!r}")
             if args.seed is not None and args.seed != sim.seed:
@@ -315,13 +317,14 @@ def _prepare(args: argparse.Namespace):
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
     seed = 1 if args.seed is None else args.seed
-    return Simulation(settings, seed=seed, scenario=scenario.name), [], 0.0
+    return Simulation(settings, seed=seed, scenario=scenario.name, hooks=scenario()), [], 0.0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .observers import Checkpointer, MinuteStats, rows_to_csv
+    from .scenario import ScenarioError
 
     sim, rows, wall_before = _prepare(args)
     out = args.out or Path("replays") / f"{sim.scenario}-{sim.seed}"
@@ -363,6 +366,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     f"mean life {last['mean_lifetime_s']:.0f}s", refresh=False)
     except KeyboardInterrupt:
         interrupted = True
+    except ScenarioError as e:  # a hook that fails or misbehaves later in the run
+        bar.close()
+        raise UsageError(str(e)) from None
     finally:
         bar.close()
         if recorder is not None:

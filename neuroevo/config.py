@@ -1,4 +1,4 @@
-"""Settings: frozen dataclasses for the world, brains, evolution and cursor, plus `--set key=value` overrides."""
+"""Settings: frozen dataclasses for world, brains, evolution, cursor and hazards; `--set key=value` overrides."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ class Brain:
     inv_scale: float = 20.0  # px; inverse inputs are min(inv_scale/d, 1)
     raw_scale: float = 720.0  # px; raw inputs are min(d/raw_scale, 1)
     init_sigma: float = 2.0  # scale of the initial random weights and biases (see brain.init_genomes)
+    sensors: tuple[str, ...] = ("edges", "cursor", "self")  # input blocks (sensors.SENSORS); they set the layout
+    neighbours: int = 1  # "neighbours" sensor: how many nearest agents are seen (3 inputs each)
+    sense_radius: float = 80.0  # px; agents farther than this (centre to centre) are not seen
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,21 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class Hazards:
+    icons: int = 0  # number of static "desktop icon" rectangles that kill on contact (seeded layout)
+    icon_size: float = 64.0  # side of an icon square, px
+    contact: str = "none"  # "none"; "all": touching any agent kills both; "teams": only the other team kills
+    contact_radius: float = 16.0  # px; two agents touch when their centres are closer than this
+    teams: int = 1  # number of teams (colours); slot i belongs to team i % teams and keeps it for every birth
+
+
+@dataclass(frozen=True)
 class Settings:
     world: World = field(default_factory=World)
     brain: Brain = field(default_factory=Brain)
     evolution: Evolution = field(default_factory=Evolution)
     cursor: Cursor = field(default_factory=Cursor)
+    hazards: Hazards = field(default_factory=Hazards)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {s.name: dataclasses.asdict(getattr(self, s.name)) for s in fields(self)}
@@ -95,7 +108,12 @@ class Settings:
         return override(out, flat)
 
 
-SECTIONS = {"world": World, "brain": Brain, "evolution": Evolution, "cursor": Cursor}
+SECTIONS = {"world": World, "brain": Brain, "evolution": Evolution, "cursor": Cursor, "hazards": Hazards}
+
+# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen). The input vector
+# holds the chosen blocks in this order, whatever order a scenario lists them in (see sensors.py).
+SENSORS = {"edges": 5, "cursor": 4, "self": 3, "icons": 3, "neighbours": 3, "team": 6}
+MAX_NEIGHBOURS = 8
 
 CHOICES = {
     "brain.encoding": ("inverse", "raw"),
@@ -103,6 +121,7 @@ CHOICES = {
     "evolution.mode": ("steady", "generational"),
     "evolution.selection": ("roulette", "sus", "rank", "tournament", "truncation"),
     "cursor.source": ("none", "hunter", "random", "external"),
+    "hazards.contact": ("none", "all", "teams"),
 }
 
 
@@ -144,6 +163,12 @@ def _convert(key: str, ftype: Any, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
+        if tname == "tuple[str, ...]":
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return tuple(value)
         if tname.startswith("tuple"):
             if isinstance(value, str):
                 value = [v for v in value.replace("x", ",").split(",") if v.strip()]
@@ -163,7 +188,8 @@ def _check(key: str, value: Any) -> None:
     positive = {
         "world.agents", "world.width", "world.height", "world.dt", "world.max_speed", "world.max_turn",
         "brain.inv_scale", "brain.raw_scale", "cursor.kill_radius", "evolution.generation_s",
-        "evolution.tournament_k", "evolution.truncation",
+        "evolution.tournament_k", "evolution.truncation", "brain.neighbours", "brain.sense_radius",
+        "hazards.icon_size", "hazards.contact_radius", "hazards.teams",
     }
     if key in positive and value <= 0:
         raise SettingsError(f"bad value for {key}: {value!r} (must be positive)")
@@ -174,6 +200,16 @@ def _check(key: str, value: Any) -> None:
         raise SettingsError(f"bad value for {key}: {value!r} (must be below 0.5)")
     if key == "brain.hidden" and (len(value) == 0 or min(value) <= 0):
         raise SettingsError(f"bad value for {key}: {value!r} (one or more positive widths, e.g. 16 or 16,8)")
+    if key == "brain.sensors":
+        for name in value:
+            if name not in SENSORS:
+                raise SettingsError(f"unknown sensor {name!r} in {key} (choose from {', '.join(SENSORS)})")
+        if len(set(value)) != len(value):
+            raise SettingsError(f"bad value for {key}: {value!r} (a sensor is listed twice)")
+    if key == "brain.neighbours" and value > MAX_NEIGHBOURS:
+        raise SettingsError(f"bad value for {key}: {value!r} (at most {MAX_NEIGHBOURS})")
+    if key == "hazards.teams" and value > 64:
+        raise SettingsError(f"bad value for {key}: {value!r} (at most 64)")
 
 
 def override(settings: Settings, values: dict[str, Any]) -> Settings:
@@ -198,6 +234,17 @@ def validate(s: Settings) -> None:
         raise SettingsError("world.birth_speed must lie between world.min_speed and world.max_speed")
     if s.evolution.elites >= w.agents and s.evolution.mode == "generational":
         raise SettingsError("evolution.elites must be smaller than world.agents")
+    h = s.hazards
+    if h.contact == "teams" and h.teams < 2:
+        raise SettingsError("hazards.contact=teams needs hazards.teams >= 2")
+    if h.teams > 1 and s.evolution.mode == "generational":
+        raise SettingsError("hazards.teams > 1 needs evolution.mode=steady (births stay within a team)")
+    if h.teams > w.agents:
+        raise SettingsError("hazards.teams must not exceed world.agents")
+    if h.contact != "none" and h.contact_radius > s.brain.sense_radius:
+        raise SettingsError("hazards.contact_radius must not exceed brain.sense_radius (one scan finds both)")
+    if h.icons > 0 and 2.0 * h.icon_size >= min(w.width, w.height):
+        raise SettingsError("hazards.icon_size must be below half the world's width and height")
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -246,10 +293,52 @@ class Params(NamedTuple):
     hof_prob: float
     generation_steps: int
     elites: int
+    n_in: int  # inputs per agent (all sensor blocks + scenario extra inputs)
+    off_edges: int  # first input of each sensor block; -1 when the block is not used
+    off_cursor: int
+    off_self: int
+    off_icons: int
+    off_neigh: int
+    n_neigh: int  # neighbours seen by the "neighbours" block
+    off_team: int
+    off_extra: int  # scenario extra inputs (written between chunks by the extra_inputs hook)
+    n_extra: int
+    sense_radius: float
+    contact: int  # index into CHOICES["hazards.contact"]
+    contact_radius: float
+    n_teams: int
+    use_grid: int  # 1 when the neighbour grid is needed (contact or neighbour/team sensors)
+    grid_cell: float  # grid cell side, px (>= sense_radius, so 3x3 cells cover a query)
+    grid_nx: int
+    grid_ny: int
+    spawn_clear: float  # newborns appear at least this far (centre to centre) from others, px
 
 
-def make_params(s: Settings) -> Params:
-    w, b, e, c = s.world, s.brain, s.evolution, s.cursor
+def input_offsets(brain: Brain, n_extra: int = 0) -> dict[str, tuple[int, int]]:
+    """{block: (first input, count)} for the chosen sensor blocks in canonical order, then "extra"."""
+    out: dict[str, tuple[int, int]] = {}
+    k = 0
+    for name, n in SENSORS.items():
+        if name in brain.sensors:
+            n = 3 * brain.neighbours if name == "neighbours" else n
+            out[name] = (k, n)
+            k += n
+    if n_extra:
+        out["extra"] = (k, n_extra)
+    return out
+
+
+def make_params(s: Settings, n_extra: int = 0) -> Params:
+    """Flatten settings for the kernels; n_extra is the scenario's count of extra inputs (hooks)."""
+    w, b, e, c, h = s.world, s.brain, s.evolution, s.cursor, s.hazards
+    offs = input_offsets(b, n_extra)
+    off = lambda name: offs[name][0] if name in offs else -1  # noqa: E731
+    n_in = sum(n for _, n in offs.values())
+    use_grid = int(h.contact != "none" or "neighbours" in b.sensors or "team" in b.sensors)
+    spawn_clear = 2.0 * h.contact_radius if h.contact != "none" else 0.0
+    # a cell holds every agent within sense_radius of a point, and (the grid being one step old at births) every
+    # agent within spawn_clear of a newborn's spot after its last move
+    cell = max(b.sense_radius, spawn_clear + w.max_speed * w.dt, 1.0)
     steps = lambda seconds: max(1, int(round(seconds / w.dt)))  # noqa: E731
     return Params(
         width=w.width, height=w.height, dt=w.dt, radius=w.radius, min_speed=w.min_speed,
@@ -264,4 +353,10 @@ def make_params(s: Settings) -> Params:
         mode=CHOICES["evolution.mode"].index(e.mode), selection=CHOICES["evolution.selection"].index(e.selection),
         tournament_k=e.tournament_k, truncation=e.truncation, mutation_rate=e.mutation_rate, sigma=e.sigma,
         crossover=e.crossover, hof_prob=e.hof_prob, generation_steps=steps(e.generation_s), elites=e.elites,
+        n_in=n_in, off_edges=off("edges"), off_cursor=off("cursor"), off_self=off("self"), off_icons=off("icons"),
+        off_neigh=off("neighbours"), n_neigh=b.neighbours, off_team=off("team"), off_extra=off("extra"),
+        n_extra=n_extra, sense_radius=b.sense_radius, contact=CHOICES["hazards.contact"].index(h.contact),
+        contact_radius=h.contact_radius, n_teams=h.teams, use_grid=use_grid, grid_cell=cell,
+        grid_nx=max(1, int(math.ceil(w.width / cell))), grid_ny=max(1, int(math.ceil(w.height / cell))),
+        spawn_clear=spawn_clear,
     )

@@ -8,7 +8,8 @@ import numba
 import numpy as np
 
 from .config import Params
-from .state import CURSOR, EDGE, NONE
+from .obstacles import nearest_icon, nearest_icon_np
+from .state import CURSOR, EDGE, ICON, NONE
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -30,11 +31,16 @@ def move_one(x: float, y: float, h: float, v: float, turn: float, thrust: float,
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def hazard_one(x: float, y: float, cx: float, cy: float, click: float, p: Params) -> int:
-    """Death cause for an agent at (x, y) after the move: edge beats cursor; NONE if it survives."""
+def hazard_one(x: float, y: float, cx: float, cy: float, click: float, icons: np.ndarray, p: Params) -> int:
+    """Death cause for an agent at (x, y) after the move: edge, then icon, then cursor; NONE if it survives.
+    (Agent-agent contact needs everyone's new position; sim.run_chunk checks it after this pass.)"""
     r = p.radius
     if x < r or x > p.width - r or y < r or y > p.height - r:
         return EDGE
+    if icons.shape[0] > 0:
+        d, _, _ = nearest_icon(x, y, icons)
+        if d < r:
+            return ICON
     if click > 0.0:
         dx = x - cx
         dy = y - cy
@@ -53,12 +59,16 @@ def move_np(pos, heading, speed, outputs, p: Params):
     return np.stack([x, y], axis=1), h, v
 
 
-def hazards_np(pos, cursor_xy, click: bool, p: Params) -> np.ndarray:
+def hazards_np(pos, cursor_xy, click: bool, p: Params, icons: np.ndarray | None = None) -> np.ndarray:
     """Numpy reference of hazard_one: (N,) int8 causes."""
     x, y = pos[:, 0], pos[:, 1]
     r = p.radius
     edge = (x < r) | (x > p.width - r) | (y < r) | (y > p.height - r)
     out = np.where(edge, EDGE, NONE)
+    if icons is not None and icons.shape[0] > 0:
+        icon = ~edge & (nearest_icon_np(pos, icons)[0] < r)
+        out = np.where(icon, ICON, out)
+        edge = edge | icon
     if click:
         d2 = (x - cursor_xy[0]) ** 2 + (y - cursor_xy[1]) ** 2
         out = np.where(~edge & (d2 <= p.kill_radius**2), CURSOR, out)

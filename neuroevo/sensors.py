@@ -1,17 +1,22 @@
-"""Sensors: world state -> the inputs of every agent's net (1/d to edges and cursor by default; raw d as ablation).
+"""Sensors: world state -> the inputs of every agent's net (1/d to edges, cursor, icons, neighbours; raw d ablation).
 
-Input vector of one agent (N_INPUTS = 12):
-  0-4  edges: ego frame -> along rays ahead, 45 deg left, 45 deg right, 90 deg left, 90 deg right;
-       world frame -> left, right, top, bottom wall, and the nearest of the four
-  5    cursor distance
-  6-7  cursor direction: ego -> (ahead, left) components; world -> (x, y) components; 0 without a cursor
-  8    1 while a click is coming (the hunter has committed), else 0
-  9    own speed scaled to [-1, 1]
-  10-11 own heading (cos, sin) in world axes; 0 in the ego frame, where the heading is the frame itself. (Measured:
-       with world heading in the ego inputs, circling agents drift, because their inputs keep changing, and die
-       minutes later; without it, edge deaths reach <= 1/minute about twice as fast.)
-Distances d are to the wall the agent's body would touch (centre to wall minus radius). With encoding "inverse" an
-input is min(inv_scale / d, 1): near things are loud, far things fade to 0. With "raw" it is min(d / raw_scale, 1).
+The input vector is made of the sensor blocks a scenario chooses (`brain.sensors`), always in this order:
+  edges (5)   ego frame -> along rays ahead, 45 deg left, 45 deg right, 90 deg left, 90 deg right;
+              world frame -> left, right, top, bottom wall, and the nearest of the four
+  cursor (4)  cursor distance; direction (ego: ahead, left components; world: x, y; 0 without a cursor);
+              1 while a click is coming (the hunter has committed), else 0
+  self (3)    own speed scaled to [-1, 1]; own heading (cos, sin) in world axes, 0 in the ego frame, where the
+              heading is the frame itself. (Measured: with world heading in the ego inputs, circling agents drift,
+              because their inputs keep changing, and die minutes later.)
+  icons (3)   distance to the nearest icon rectangle, direction to its closest point
+  neighbours (3 per neighbour, brain.neighbours of them)  distance and direction of the nearest agents within
+              brain.sense_radius, nearest first
+  team (6)    distance and direction of the nearest agent of another team, then of the nearest of the own team
+  extra       the scenario's extra_inputs hook, written between chunks (sensors leave these columns alone)
+The default (edges, cursor, self) gives the 12 inputs (N_INPUTS) of the edges and cursor scenarios.
+Distances d are to where bodies would touch (centre to wall or rectangle minus the radius; centre to centre minus
+hazards.contact_radius for agents). With encoding "inverse" an input is min(inv_scale / d, 1): near things are loud,
+far things fade to 0, and an absent thing reads 0. With "raw" it is min(d / raw_scale, 1), and absent reads 1.
 """
 
 from __future__ import annotations
@@ -22,15 +27,34 @@ import numba
 import numpy as np
 
 from .config import Params
+from .obstacles import BIG, nearest_icon, nearest_icon_np
 
-N_INPUTS = 12
+N_INPUTS = 12  # the default blocks (edges, cursor, self)
 N_EDGE = 5
-INPUT_NAMES = (
-    "edge ahead/left", "edge ahead-left/right", "edge ahead-right/top", "edge left/bottom", "edge right/nearest",
-    "cursor dist", "cursor dir 1", "cursor dir 2", "click coming", "speed", "cos heading", "sin heading",
-)
+BLOCK_NAMES = {
+    "edges": ("edge ahead/left", "edge ahead-left/right", "edge ahead-right/top", "edge left/bottom",
+              "edge right/nearest"),
+    "cursor": ("cursor dist", "cursor dir 1", "cursor dir 2", "click coming"),
+    "self": ("speed", "cos heading", "sin heading"),
+    "icons": ("icon dist", "icon dir 1", "icon dir 2"),
+    "neighbours": ("agent dist", "agent dir 1", "agent dir 2"),
+    "team": ("foe dist", "foe dir 1", "foe dir 2", "mate dist", "mate dir 1", "mate dir 2"),
+}
+INPUT_NAMES = BLOCK_NAMES["edges"] + BLOCK_NAMES["cursor"] + BLOCK_NAMES["self"]
 DIAG = math.sqrt(0.5)
-BIG = 1.0e9
+
+
+def input_names(offsets: dict[str, tuple[int, int]]) -> list[str]:
+    """A short label per input for a given config.input_offsets() (for viewers and plots)."""
+    out: list[str] = []
+    for block, (_, n) in offsets.items():
+        if block == "neighbours":
+            out += [f"{name} {k + 1}" for k in range(n // 3) for name in BLOCK_NAMES[block]]
+        elif block == "extra":
+            out += [f"extra {k + 1}" for k in range(n)]
+        else:
+            out += list(BLOCK_NAMES[block])
+    return out
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -63,71 +87,113 @@ def ray_to_wall(x: float, y: float, dx: float, dy: float, lo_x: float, hi_x: flo
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
+def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
+    """Write (distance, dir 1, dir 2) of a thing at vector (dx, dy), centre distance d_centre, into out[o:o+3].
+
+    The distance input encodes d_centre - gap (where bodies touch); directions are ego (ahead, left) or world."""
+    if not present:
+        out[o] = 0.0 if p.encoding == 0 else 1.0
+        out[o + 1] = 0.0
+        out[o + 2] = 0.0
+        return
+    d = d_centre - gap
+    out[o] = encode(d if d > 0.0 else 0.0, p.encoding, p.inv_scale, p.raw_scale)
+    if d_centre > 1e-6:
+        ux = dx / d_centre
+        uy = dy / d_centre
+    else:
+        ux = 0.0
+        uy = 0.0
+    if p.frame == 0:
+        out[o + 1] = ux * c + uy * s
+        out[o + 2] = ux * s - uy * c
+    else:
+        out[o + 1] = ux
+        out[o + 2] = uy
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
+    """put_thing for agent slot j (-1: nobody) at squared centre distance d2."""
+    if j >= 0:
+        put_thing(out, o, True, math.sqrt(d2), pos0[j, 0] - x, pos0[j, 1] - y, p.contact_radius, c, s, p)
+    else:
+        put_thing(out, o, False, 0.0, 0.0, 0.0, 0.0, c, s, p)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def sense_one(
-    x: float, y: float, h: float, v: float, cx: float, cy: float, c_present: float, c_armed: float,
-    p: Params, out: np.ndarray,
+    i, x, y, h, v, cx, cy, c_present, c_armed, pos0, icons, ds, js, do, jo, kd2, kj, p: Params, out
 ) -> None:
-    """Write one agent's N_INPUTS inputs into out[0:N_INPUTS]."""
-    r = p.radius
-    lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
+    """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
+
+    pos0 (N, 2) are the positions at the start of the step (read-only while the agents move); ds, js, do, jo and
+    rows i of kd2 (N, K), kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team sensors).
+    """
     c = math.cos(h)
     s = math.sin(h)
-    if p.frame == 0:
-        # left of the heading (c, s) is (s, -c) with y pointing down the screen
-        d0 = ray_to_wall(x, y, c, s, lo_x, hi_x, lo_y, hi_y)
-        d1 = ray_to_wall(x, y, DIAG * (c + s), DIAG * (s - c), lo_x, hi_x, lo_y, hi_y)
-        d2 = ray_to_wall(x, y, DIAG * (c - s), DIAG * (s + c), lo_x, hi_x, lo_y, hi_y)
-        d3 = ray_to_wall(x, y, s, -c, lo_x, hi_x, lo_y, hi_y)
-        d4 = ray_to_wall(x, y, -s, c, lo_x, hi_x, lo_y, hi_y)
-    else:
-        d0 = max(x - lo_x, 0.0)
-        d1 = max(hi_x - x, 0.0)
-        d2 = max(y - lo_y, 0.0)
-        d3 = max(hi_y - y, 0.0)
-        d4 = min(min(d0, d1), min(d2, d3))
-    out[0] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
-    out[1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
-    out[2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
-    out[3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
-    out[4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
-    if c_present > 0.0:
+    o = p.off_edges
+    if o >= 0:
+        r = p.radius
+        lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
+        if p.frame == 0:
+            # left of the heading (c, s) is (s, -c) with y pointing down the screen
+            d0 = ray_to_wall(x, y, c, s, lo_x, hi_x, lo_y, hi_y)
+            d1 = ray_to_wall(x, y, DIAG * (c + s), DIAG * (s - c), lo_x, hi_x, lo_y, hi_y)
+            d2 = ray_to_wall(x, y, DIAG * (c - s), DIAG * (s + c), lo_x, hi_x, lo_y, hi_y)
+            d3 = ray_to_wall(x, y, s, -c, lo_x, hi_x, lo_y, hi_y)
+            d4 = ray_to_wall(x, y, -s, c, lo_x, hi_x, lo_y, hi_y)
+        else:
+            d0 = max(x - lo_x, 0.0)
+            d1 = max(hi_x - x, 0.0)
+            d2 = max(y - lo_y, 0.0)
+            d3 = max(hi_y - y, 0.0)
+            d4 = min(min(d0, d1), min(d2, d3))
+        out[o] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
+        out[o + 1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
+        out[o + 2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
+        out[o + 3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
+        out[o + 4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
+    o = p.off_cursor
+    if o >= 0:
         dx = cx - x
         dy = cy - y
-        d = math.sqrt(dx * dx + dy * dy)
-        out[5] = encode(d, p.encoding, p.inv_scale, p.raw_scale)
-        if d > 1e-6:
-            ux = dx / d
-            uy = dy / d
-        else:
-            ux = 0.0
-            uy = 0.0
+        put_thing(out, o, c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
+        out[o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
+    o = p.off_self
+    if o >= 0:
+        span = p.max_speed - p.min_speed
+        out[o] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
         if p.frame == 0:
-            out[6] = ux * c + uy * s
-            out[7] = ux * s - uy * c
+            out[o + 1] = 0.0
+            out[o + 2] = 0.0
         else:
-            out[6] = ux
-            out[7] = uy
-        out[8] = 1.0 if c_armed > 0.0 else 0.0
-    else:
-        out[5] = 0.0 if p.encoding == 0 else 1.0
-        out[6] = 0.0
-        out[7] = 0.0
-        out[8] = 0.0
-    span = p.max_speed - p.min_speed
-    out[9] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
-    if p.frame == 0:
-        out[10] = 0.0
-        out[11] = 0.0
-    else:
-        out[10] = c
-        out[11] = s
+            out[o + 1] = c
+            out[o + 2] = s
+    o = p.off_icons
+    if o >= 0:
+        d, dx, dy = nearest_icon(x, y, icons)
+        put_thing(out, o, icons.shape[0] > 0, d, dx, dy, p.radius, c, s, p)
+    o = p.off_neigh
+    if o >= 0:
+        for m in range(p.n_neigh):
+            put_agent(out, o + 3 * m, kj[i, m], kd2[i, m], x, y, pos0, c, s, p)
+    o = p.off_team
+    if o >= 0:
+        put_agent(out, o, jo, do, x, y, pos0, c, s, p)
+        put_agent(out, o + 3, js, ds, x, y, pos0, c, s, p)
 
 
-def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params) -> np.ndarray:
-    """Numpy reference of sense_one for the whole population: (N, N_INPUTS) float32.
+def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params,
+             icons: np.ndarray | None = None, alive: np.ndarray | None = None,
+             team: np.ndarray | None = None) -> np.ndarray:
+    """Numpy reference of sense_one for the whole population: (N, p.n_in) float32 (extra inputs left 0).
 
-    cursor is (x, y, present, armed).
+    cursor is (x, y, present, armed); icons (M, 4); alive (N,) bool marks who can be seen; team (N,) int.
     """
+    from .grid import neighbours_np
+
+    n = pos.shape[0]
     x = pos[:, 0].astype(np.float64)
     y = pos[:, 1].astype(np.float64)
     h = heading.astype(np.float64)
@@ -146,30 +212,54 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
             ty = np.where(dy > 1e-12, (hi_y - y) / dy, np.where(dy < -1e-12, (lo_y - y) / dy, BIG))
         return np.maximum(np.minimum(tx, ty), 0.0)
 
-    out = np.zeros((pos.shape[0], N_INPUTS))
-    if p.frame == 0:
-        dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)), ray(s, -c),
-                 ray(-s, c)]
-    else:
-        dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0), np.maximum(hi_y - y, 0)]
-        dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
-    for k, d in enumerate(dists):
-        out[:, k] = enc(d)
-    cx, cy, present, armed = cursor
-    if present > 0:
-        dx, dy = cx - x, cy - y
-        d = np.hypot(dx, dy)
-        out[:, 5] = enc(d)
-        safe = np.where(d > 1e-6, d, 1.0)
-        ux, uy = np.where(d > 1e-6, dx / safe, 0.0), np.where(d > 1e-6, dy / safe, 0.0)
+    def thing(present, d_centre, dx, dy, gap):
+        """(N, 3): distance input and direction, as put_thing."""
+        safe = np.where(d_centre > 1e-6, d_centre, 1.0)
+        ux, uy = np.where(d_centre > 1e-6, dx / safe, 0.0), np.where(d_centre > 1e-6, dy / safe, 0.0)
+        d1, d2 = (ux * c + uy * s, ux * s - uy * c) if p.frame == 0 else (ux, uy)
+        absent = 0.0 if p.encoding == 0 else 1.0
+        return np.stack([np.where(present, enc(np.maximum(d_centre - gap, 0.0)), absent),
+                         np.where(present, d1, 0.0), np.where(present, d2, 0.0)], axis=1)
+
+    out = np.zeros((n, p.n_in))
+    if p.off_edges >= 0:
         if p.frame == 0:
-            out[:, 6], out[:, 7] = ux * c + uy * s, ux * s - uy * c
+            dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)),
+                     ray(s, -c), ray(-s, c)]
         else:
-            out[:, 6], out[:, 7] = ux, uy
-        out[:, 8] = 1.0 if armed > 0 else 0.0
-    else:
-        out[:, 5] = 0.0 if p.encoding == 0 else 1.0
-    out[:, 9] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
-    if p.frame == 1:
-        out[:, 10], out[:, 11] = c, s
+            dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0),
+                     np.maximum(hi_y - y, 0)]
+            dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
+        for k, d in enumerate(dists):
+            out[:, p.off_edges + k] = enc(d)
+    if p.off_cursor >= 0:
+        cx, cy, present, armed = cursor
+        o = p.off_cursor
+        out[:, o : o + 3] = thing(np.full(n, present > 0), np.hypot(cx - x, cy - y), cx - x, cy - y, 0.0)
+        out[:, o + 3] = 1.0 if present > 0 and armed > 0 else 0.0
+    if p.off_self >= 0:
+        out[:, p.off_self] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
+        if p.frame == 1:
+            out[:, p.off_self + 1], out[:, p.off_self + 2] = c, s
+    if p.off_icons >= 0:
+        icons = np.zeros((0, 4), np.float32) if icons is None else icons
+        d, dx, dy = nearest_icon_np(pos, icons)
+        out[:, p.off_icons : p.off_icons + 3] = thing(np.full(n, icons.shape[0] > 0), d, dx, dy, p.radius)
+    if p.off_neigh >= 0 or p.off_team >= 0:
+        alive = np.ones(n, bool) if alive is None else alive
+        team = np.zeros(n, np.int8) if team is None else team
+        kd2, kj, ds, js, do, jo = neighbours_np(pos, alive, team, p, p.n_neigh)
+
+        def other(j, d2):
+            jj = np.maximum(j, 0)
+            return thing(j >= 0, np.sqrt(np.where(j >= 0, d2, 0.0)), pos[jj, 0] - x, pos[jj, 1] - y,
+                         p.contact_radius)
+
+        if p.off_neigh >= 0:
+            for m in range(p.n_neigh):
+                o = p.off_neigh + 3 * m
+                out[:, o : o + 3] = other(kj[:, m], kd2[:, m])
+        if p.off_team >= 0:
+            out[:, p.off_team : p.off_team + 3] = other(jo, do)
+            out[:, p.off_team + 3 : p.off_team + 6] = other(js, ds)
     return out.astype(np.float32)

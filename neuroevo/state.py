@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 # Death causes recorded per slot (index into counters and per-minute metrics).
-NONE, EDGE, CURSOR, ICON, CROWD, TEAM = 0, 1, 2, 3, 4, 5
-CAUSES = ("none", "edge", "cursor", "icon", "crowd", "team")
+# RULE: killed by a scenario's extra_deaths hook.
+NONE, EDGE, CURSOR, ICON, CROWD, TEAM, RULE = 0, 1, 2, 3, 4, 5, 6
+CAUSES = ("none", "edge", "cursor", "icon", "crowd", "team", "rule")
 N_CAUSES = len(CAUSES)
 
 # Cursor state vector fields (float64), shared by every cursor source and by the kernels.
@@ -33,6 +34,8 @@ class WorldState:
     cause: np.ndarray  # (N,) int8 cause of the slot's last death (NONE if it never died)
     genome_id: np.ndarray  # (N,) int64 unique id of the genome in the slot
     parent_id: np.ndarray  # (N,) int64 id of its parent (-1 for the founders)
+    team: np.ndarray  # (N,) int8 team (colour) of the slot: i % hazards.teams, kept through every birth
+    hook_fit: np.ndarray  # (N,) float64 fitness from a scenario's fitness hook (0 for a newborn until the next call)
     acts: np.ndarray  # (N, n_units) float32 inputs, hidden and output activations of the last step
     cursor: np.ndarray  # (N_CURSOR,) float64 cursor position, flags and hunter memory
     counters: np.ndarray  # (N_COUNTERS,) int64 step count, ids, births, deaths by cause, lifetimes
@@ -52,6 +55,8 @@ class WorldState:
             cause=np.zeros(n, np.int8),
             genome_id=np.full(n, -1, np.int64),
             parent_id=np.full(n, -1, np.int64),
+            team=np.zeros(n, np.int8),
+            hook_fit=np.zeros(n, np.float64),
             acts=np.zeros((n, n_units), np.float32),
             cursor=np.zeros(N_CURSOR, np.float64),
             counters=np.zeros(N_COUNTERS, np.int64),

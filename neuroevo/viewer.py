@@ -23,7 +23,6 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from .cursor import AIM, COOLDOWN  # noqa: E402
-from .sensors import INPUT_NAMES  # noqa: E402
 from .state import (  # noqa: E402
     C_ARMED,
     C_PHASE,
@@ -876,7 +875,7 @@ class Viewer:
         return p
 
     def input_labels(self) -> list[str]:
-        names = list(getattr(self.sim, "input_names", INPUT_NAMES))
+        names = self._input_names()
         world = self.sim.settings.brain.frame == "world"
         out = []
         for n in names:
@@ -886,6 +885,18 @@ class Viewer:
                 n = f"{head} {b if world else a}"
             out.append(n)
         return out
+
+    def _input_names(self) -> list[str]:
+        """A label per net input: from the simulation, or (a replay) from its settings and layout."""
+        fn = getattr(self.sim, "input_names", None)
+        if callable(fn):
+            return list(fn())
+        from .config import input_offsets
+        from .sensors import input_names
+
+        blocks = input_offsets(self.sim.settings.brain)
+        n_extra = self.sim.layout.n_in - sum(n for _, n in blocks.values())
+        return list(input_names(input_offsets(self.sim.settings.brain, max(0, n_extra))))
 
     def draw_inspector(self) -> None:
         """The selected agent's net: weights as lines (warm +, cool -), units coloured by their live value."""

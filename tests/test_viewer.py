@@ -250,3 +250,71 @@ def test_hunter_scenario_starts_with_the_bot(tmp_path):
     assert not v.human
     assert v.sim.params.cursor_source == CHOICES["cursor.source"].index("hunter")
     pygame.display.quit()
+
+
+def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
+    from neuroevo.viewer import ICON_EDGE, ICON_FILL, ICON_TOP
+
+    v = make_viewer(tmp_path, scenario="icons", agents=10)
+    try:
+        v.paused = True
+        v.frame()
+        icons = v.sim.icons
+        assert len(icons) == 8
+        for x0, y0, x1, y1 in icons.tolist():
+            # a point in the lower part of the rectangle, away from agents: the icon's body colour
+            px, py = v.view.to_screen(0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0))
+            if np.linalg.norm(v.sim.state.pos - np.array([0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0)]), axis=1).min() < 12:
+                continue
+            assert tuple(v.screen.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
+    finally:
+        pygame.display.quit()
+
+
+def test_teams_wear_team_colours(tmp_path):
+    from neuroevo.viewer import TEAM_TINTS
+
+    v = make_viewer(tmp_path, scenario="teams", agents=20)
+    try:
+        t = v.tints()
+        np.testing.assert_array_equal(t, v.sim.state.team % len(TEAM_TINTS))
+        assert set(t.tolist()) == {0, 1}
+    finally:
+        pygame.display.quit()
+
+
+def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
+    path = tmp_path / "mine.py"
+    base = (
+        "from neuroevo.scenario import Scenario\n\n\n"
+        "class Mine(Scenario):\n"
+        "    '''Edges and a hunter.'''\n\n"
+        "    cursor = {{'source': 'hunter', 'speed': {speed}}}\n"
+        "    sensors = {sensors}\n"
+    )
+    path.write_text(base.format(speed=250.0, sensors="('edges', 'cursor', 'self')"))
+    sc = load_scenario(str(path))
+    sim = Simulation(sc.settings({"world.agents": 20}), seed=1, scenario=sc.name)
+    v = Viewer(sim, out_dir=tmp_path / "out", autosave=False, scenario_path=path, overrides={"world.agents": 20})
+    v.open()
+    try:
+        for _ in range(5):
+            v.frame()
+        genomes = v.sim.genomes.copy()
+        step = v.sim.step_count
+        path.write_text(base.format(speed=123.0, sensors="('edges', 'cursor', 'self')"))
+        v.check_reload(force=True)
+        assert v.sim.settings.cursor.speed == 123.0
+        assert v.sim.step_count == step
+        np.testing.assert_array_equal(v.sim.genomes, genomes)
+        assert "reloaded" in v.toasts[-1].text
+        path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 12 -> 8 inputs
+        v.check_reload(force=True)
+        assert "genome layout changed" in v.toasts[-1].text
+        assert v.sim.layout.n_in == 12
+        path.write_text("class Broken(:\n")
+        v.check_reload(force=True)
+        assert "not reloaded" in v.toasts[-1].text and "mine.py" in v.toasts[-1].text
+        v.frame()  # the session goes on
+    finally:
+        pygame.display.quit()

@@ -1,0 +1,450 @@
+"""Scenario files: shipped scenarios pass check_scenario; broken ones give one line naming the file; icons, grid and
+teams kernels agree with their numpy references; hooks, schedules and hot reload work; runs stay deterministic."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from neuroevo.cli import main
+from neuroevo.config import Settings, make_params, override
+from neuroevo.grid import (
+    INF,
+    clear_of_agents,
+    clear_of_agents_np,
+    contact_cause,
+    contacts_np,
+    grid_build,
+    neighbours_np,
+    scan_neighbours,
+)
+from neuroevo.obstacles import nearest_icon, nearest_icon_np
+from neuroevo.physics import hazards_np, move_np
+from neuroevo.scenario import ScenarioError, available, check_scenario, load_scenario
+from neuroevo.sensors import sense_np
+from neuroevo.sim import Simulation
+from neuroevo.state import CROWD, EDGE, ICON, K_BIRTHS, K_DEATHS, NONE, RULE, TEAM
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.py") if not p.stem.startswith("_"))
+
+
+def write(tmp_path, name, body):
+    f = tmp_path / f"{name}.py"
+    f.write_text(textwrap.dedent(body).lstrip())
+    return f
+
+
+# ---- shipped scenarios ------------------------------------------------------------------------------------------
+def test_ships_the_scenarios_of_the_readme():
+    assert {"edges", "cursor", "icons", "crowd", "teams", "raw_distance", "sweeper"} <= set(SHIPPED)
+    assert set(SHIPPED) <= set(available())
+    readme = (ROOT / "README.md").read_text()
+    for name in SHIPPED:
+        assert f"`{name}`" in readme, f"README does not list scenario {name}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenario_passes_check_and_runs(name):
+    cls = check_scenario(name, steps=300)
+    sim = Simulation(cls.settings({"world.agents": 40}), seed=3, scenario=name, hooks=cls())
+    sim.run(300)
+    st = sim.state
+    assert st.alive.all() and np.isfinite(st.pos).all() and st.counters[K_BIRTHS] > 0
+    assert sim.genomes.shape[1] == sim.layout.n_params and st.acts.shape[1] == sim.layout.n_units
+
+
+def test_default_layout_unchanged_for_edges_and_cursor():
+    for name in ("edges", "cursor"):
+        sim = Simulation(load_scenario(name).settings(), seed=1)
+        assert sim.layout.sizes == (12, 16, 2)
+        assert list(sim.input_offsets) == ["edges", "cursor", "self"]
+
+
+# ---- broken scenarios: one line naming the file, exit 2 ------------------------------------------------------------
+BROKEN = {
+    "syntax": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            world = {"agents": 20
+        """, r":4: syntax error"),
+    "wrong_type": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            '''agents must be a whole number'''
+            world = {"agents": "many"}
+        """, r":5: bad value for world.agents"),
+    "section_not_dict": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            hazards = 3
+        """, r":4: hazards must be a dict"),
+    "unknown_sensor": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            hazards = {"icons": 2}
+            sensors = ("edges", "sonar")
+        """, r":5: unknown sensor 'sonar'"),
+    "bad_hook_shape": ("""
+        import numpy as np
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            n_extra_inputs = 2
+
+            def extra_inputs(self, sim):
+                return np.zeros((sim.state.n, 3), np.float32)
+        """, r":7: extra_inputs\(\) returned shape \(\d+, 3\), expected \(\d+, 2\)"),
+    "hook_raises": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            def on_step(self, sim, step):
+                if step >= 60:
+                    return 1 / 0
+        """, r":6: on_step\(\) raised ZeroDivisionError"),
+    "hook_signature": ("""
+        from neuroevo.scenario import Scenario
+
+        class Bad(Scenario):
+            def fitness(self):
+                return None
+        """, r":4: fitness must take \(self, sim\)"),
+    "no_class": ("""
+        x = 1
+        """, r": expected one Scenario subclass, found 0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_scenario_one_line_exit_2(case, tmp_path, capsys):
+    body, pattern = BROKEN[case]
+    f = write(tmp_path, case, body)
+    assert main(["run", str(f), "--minutes", "0.1", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert str(f) in err[0] and re.search(pattern, err[0]), err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_broken_scenario_from_a_fresh_process(tmp_path):
+    f = write(tmp_path, "typo", BROKEN["unknown_sensor"][0])
+    r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "run", str(f), "--quiet", "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"{f}:5: unknown sensor 'sonar'" in r.stderr
+
+
+# ---- kernels against numpy references ------------------------------------------------------------------------------
+@numba.njit
+def _scan_all(pos, mask, team, p, k):
+    n = pos.shape[0]
+    start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
+    items = np.empty(n, np.int64)
+    fill = np.empty(p.grid_nx * p.grid_ny, np.int64)
+    gxy = np.empty((n, 2), np.float32)
+    gteam = np.empty(n, np.int8)
+    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
+    kd2 = np.empty((n, k), np.float64)
+    kj = np.empty((n, k), np.int64)
+    best = np.empty((n, 4), np.float64)
+    contact = np.zeros(n, np.int8)
+    for i in range(n):
+        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], gxy, gteam, start, items, p, kd2, kj)
+        best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
+        if mask[i]:
+            contact[i] = contact_cause(ds, do, p)
+    return kd2, kj, best, start, items, contact
+
+
+def _crowded(n, seed, teams=3, contact="teams"):
+    s = override(Settings(), {"agents": n, "teams": teams, "contact": contact, "neighbours": 3, "sense_radius": 70.0,
+                              "sensors": "edges,self,neighbours,team"})
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform([-20, -20], [1300, 740], (n, 2)).astype(np.float32)  # a few outside the world
+    return s, make_params(s), pos, rng.random(n) < 0.9, (np.arange(n) % teams).astype(np.int8)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_grid_neighbours_match_brute_force(seed):
+    s, p, pos, mask, team = _crowded(700, seed)
+    kd2, kj, best, start, items, _ = _scan_all(pos, mask, team, p, 3)
+    assert start[-1] == mask.sum() and sorted(items[: start[-1]]) == list(np.nonzero(mask)[0])
+    rkd2, rkj, ds, js, do, jo = neighbours_np(pos, mask, team, p, 3)
+    np.testing.assert_allclose(kd2, rkd2, rtol=1e-6)
+    assert np.array_equal(kj, rkj)
+    assert np.array_equal(best[:, 1], js) and np.array_equal(best[:, 3], jo)
+    np.testing.assert_allclose(best[:, [0, 2]], np.stack([ds, do], 1), rtol=1e-6)
+    assert (kj[:, 0] >= 0).mean() > 0.5 and (kd2[kj < 0] == INF).all()  # the test sees real neighbours
+
+
+@pytest.mark.parametrize("contact", ["all", "teams"])
+def test_contact_deaths_match_brute_force(contact):
+    s, p, pos, mask, team = _crowded(900, 2, teams=2, contact=contact)
+    ref = contacts_np(pos, mask, team, p)
+    assert (ref == (CROWD if contact == "all" else TEAM)).sum() > 20
+    assert np.array_equal(_scan_all(pos, mask, team, p, 0)[-1], ref)
+
+
+def test_spawn_clearance_matches_reference():
+    s, p, pos, mask, team = _crowded(800, 4, contact="all")
+    assert p.spawn_clear == 32.0
+    start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
+    items, fill = np.empty(800, np.int64), np.empty(p.grid_nx * p.grid_ny, np.int64)
+    gxy, gteam = np.empty((800, 2), np.float32), np.empty(800, np.int8)
+    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
+    placed = np.nonzero(~mask)[0][:20]  # a few agents outside the grid, as newborns of this step are
+    seen = np.concatenate([np.nonzero(mask)[0], placed])
+    rng = np.random.default_rng(4)
+    spots = rng.uniform(0, 700, (400, 2))
+    got = [clear_of_agents(x, y, pos, start, items, placed, placed.size, p) for x, y in spots]
+    ref = [clear_of_agents_np(x, y, pos, seen, p) for x, y in spots]
+    assert got == ref and 20 < sum(got) < 380  # both outcomes occur
+
+
+@pytest.mark.parametrize("name", ["crowd", "icons"])
+def test_newborns_appear_clear_of_agents_and_icons(name):
+    cls = load_scenario(name)
+    sim = Simulation(cls.settings(), seed=5, scenario=name, hooks=cls())
+    st, p = sim.state, sim.params
+    births = 0
+    for _ in range(600):
+        sim.step()
+        new = np.nonzero(st.age == 0)[0]
+        births += new.size
+        for i in new:
+            if p.spawn_clear > 0:
+                d = np.hypot(*(st.pos[np.arange(st.n) != i] - st.pos[i]).T)
+                assert d.min() >= p.spawn_clear - 1e-3
+            if sim.icons.shape[0]:
+                assert nearest_icon_np(st.pos[i : i + 1], sim.icons)[0][0] >= 4 * p.radius - 1e-3
+    assert births > 10
+
+
+def test_icon_distance_matches_reference():
+    rng = np.random.default_rng(5)
+    icons = np.array([[100, 100, 164, 164], [600, 300, 700, 320], [1000, 50, 1010, 600]], np.float32)
+    pos = rng.uniform([0, 0], [1280, 720], (500, 2)).astype(np.float32)
+    pos[:3] = [[120, 130], [164, 90], [650, 310]]  # inside, corner-near, inside
+
+    @numba.njit
+    def all_nearest(pos, icons):
+        out = np.empty((pos.shape[0], 3))
+        for i in range(pos.shape[0]):
+            out[i, 0], out[i, 1], out[i, 2] = nearest_icon(pos[i, 0], pos[i, 1], icons)
+        return out
+
+    got = all_nearest(pos, icons)
+    d, dx, dy = nearest_icon_np(pos, icons)
+    np.testing.assert_allclose(got, np.stack([d, dx, dy], 1), atol=1e-4)
+    assert got[0, 0] == 0 and got[2, 0] == 0 and abs(got[1, 0] - 10) < 1e-4
+
+
+@pytest.mark.parametrize("frame,encoding", [("ego", "inverse"), ("world", "raw")])
+def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
+    """Icons, neighbours, teams and contact in the compiled step against the numpy references."""
+    s = override(Settings(), {"agents": 400, "frame": frame, "encoding": encoding, "icons": 6, "teams": 2,
+                              "contact": "teams", "sensors": "edges,cursor,self,icons,neighbours,team",
+                              "neighbours": 2, "cursor.source": "external"})
+    sim = Simulation(s, seed=3)
+    st = sim.state
+    rng = np.random.default_rng(0)
+    st.pos[:] = rng.uniform([0, 0], [1280, 720], (400, 2)).astype(np.float32)
+    st.speed[:] = rng.uniform(20, 300, 400).astype(np.float32)
+    pos0, h0, v0, g0 = st.pos.copy(), st.heading.copy(), st.speed.copy(), sim.genomes.copy()
+    p = sim.params
+    assert p.n_in == 5 + 4 + 3 + 3 + 6 + 6 == sim.layout.n_in
+    cur = (640.0, 360.0, 1.0, 0.0)
+    inputs = sense_np(pos0, h0, v0, cur, p, sim.icons, st.alive, st.team)
+    from neuroevo.brain import forward_np
+
+    out = forward_np(sim.layout, g0, inputs)[-1]
+    new_pos, _, _ = move_np(pos0, h0, v0, out, p)
+    contact = contacts_np(pos0, st.alive, st.team, p)  # touching where they start: they die before moving
+    causes = np.where(contact == NONE, hazards_np(new_pos, cur[:2], False, p, sim.icons), contact)
+    before = st.counters.copy()
+    sim.step(np.array([640.0, 360.0, 1.0, 0.0, 0.0]))
+    moved = contact == NONE
+    np.testing.assert_allclose(st.acts[moved, : p.n_in], inputs[moved], atol=1e-5)
+    for c in (EDGE, ICON, TEAM):
+        assert st.counters[K_DEATHS + c] - before[K_DEATHS + c] == np.sum(causes == c)
+    assert np.sum(causes == ICON) > 0 and np.sum(causes == TEAM) > 0  # the scattered start hits both
+    assert np.array_equal(st.cause[causes != NONE], causes[causes != NONE])
+
+
+# ---- teams, hooks, schedules -----------------------------------------------------------------------------------------
+def test_births_stay_within_a_team():
+    cls = load_scenario("teams")
+    sim = Simulation(cls.settings({"world.agents": 60}), seed=2, scenario="teams", hooks=cls())
+    team = sim.state.team.copy()
+    assert np.bincount(team).tolist() == [30, 30]
+    sim.genomes[:, 0] = np.where(team == 0, 1000.0, -1000.0)  # a marker gene that mutation barely moves
+    sim.run(3600)
+    assert sim.state.counters[K_BIRTHS] > 60 and np.array_equal(sim.state.team, team)
+    assert np.all((sim.genomes[:, 0] > 500) == (team == 0))
+
+
+def test_hooks_extra_inputs_deaths_fitness(tmp_path):
+    f = write(tmp_path, "hooked", """
+        import numpy as np
+        from neuroevo.scenario import Scenario
+
+        class Hooked(Scenario):
+            hook_every = 1
+            n_extra_inputs = 2
+            seen = set()
+
+            def on_step(self, sim, step):
+                self.seen.update(sim.state.genome_id[:5].tolist())
+
+            def extra_inputs(self, sim):
+                x = np.zeros((sim.state.n, 2), np.float32)
+                x[:, 0] = np.arange(sim.state.n) / sim.state.n
+                x[:, 1] = sim.step_count % 7
+                return x
+
+            def extra_deaths(self, sim):
+                slot = np.arange(sim.state.n)
+                return (slot >= 10) & (slot < 20) & (sim.step_count % 30 == 0)
+
+            def fitness(self, sim):
+                return np.where(np.arange(sim.state.n) < 5, 1.0 + sim.state.age, 0.0)
+        """)
+    cls = check_scenario(f)
+    hooks = cls()
+    sim = Simulation(cls.settings({"world.agents": 30}), seed=1, hooks=hooks)
+    assert sim.layout.n_in == 14 and sim.input_names()[-2:] == ["extra 1", "extra 2"]
+    sim.run(601)
+    st = sim.state
+    np.testing.assert_allclose(st.acts[:, 12], np.arange(30) / 30, atol=1e-6)
+    assert np.all(st.acts[:, 13] == 600 % 7)
+    assert st.counters[K_DEATHS + RULE] == 210  # slots 10-19 at steps 0, 30, ..., 600
+    born = st.parent_id[st.parent_id >= 0]
+    assert born.size >= 10 and set(born.tolist()) <= hooks.seen  # every parent came from slots 0-4
+
+
+def test_schedule_changes_rules_mid_run(tmp_path):
+    f = write(tmp_path, "schedule", """
+        from neuroevo.scenario import Scenario
+
+        class Schedule(Scenario):
+            '''Edges only for 10 s, then the hunter comes.'''
+            def on_step(self, sim, step):
+                if step == 600:
+                    sim.apply_settings({"cursor.source": "hunter"})
+        """)
+    cls = load_scenario(str(f))
+    sim = Simulation(cls.settings({"world.agents": 20, "min_speed": 0, "birth_speed": 0, "max_accel": 0}), seed=1,
+                     hooks=cls())
+    from neuroevo.state import CURSOR
+
+    sim.run(600)
+    assert sim.state.counters[K_DEATHS + CURSOR] == 0 and sim.settings.cursor.source == "none"
+    sim.run(1200)
+    assert sim.state.counters[K_DEATHS + CURSOR] > 3 and sim.settings.cursor.source == "hunter"
+    with pytest.raises(Exception, match="genome layout"):
+        sim.apply_settings({"hidden": "8"})
+
+
+# ---- hot reload (the viewer's API), checkpoints -------------------------------------------------------------------
+def test_reload_keeps_population_or_says_why(tmp_path):
+    f = tmp_path / "live.py"
+    f.write_text("from neuroevo.scenario import Scenario\n\nclass Live(Scenario):\n"
+                 "    sensors = ('edges', 'self', 'neighbours')\n    hazards = {'contact': 'all'}\n")
+    cls = load_scenario(str(f))
+    sim = Simulation(cls.settings({"world.agents": 30}), seed=4, scenario="live", hooks=cls())
+    sim.run(300)
+    genomes, step = sim.genomes.copy(), sim.step_count
+    # same layout: new settings and a new hook take effect, population and world carry on
+    f.write_text("import numpy as np\nfrom neuroevo.scenario import Scenario\n\nclass Live(Scenario):\n"
+                 "    sensors = ('edges', 'self', 'neighbours')\n    hazards = {'contact': 'all', 'icons': 3}\n"
+                 "    world = {'agents': 30}\n"
+                 "    def extra_deaths(self, sim):\n        return np.zeros(sim.state.n, bool)\n")
+    new = check_scenario(str(f))
+    assert sim.same_layout(new.settings(), new.n_extra_inputs)
+    sim.reload_scenario(new)
+    assert np.array_equal(sim.genomes, genomes) and sim.step_count == step
+    assert sim.icons.shape == (3, 4) and sim.settings.hazards.icons == 3 and sim.hooks.__class__ is new
+    sim.run(300)
+    # a new sensor changes the genome layout: a clear error, and nothing changes
+    f.write_text(f.read_text().replace("'neighbours')", "'neighbours', 'icons')"))
+    newer = load_scenario(str(f))
+    assert not sim.same_layout(newer.settings(), 0)
+    with pytest.raises(ScenarioError, match=r"live\.py: the genome layout changed \(11-16-2 .* -> 14-16-2"):
+        sim.reload_scenario(newer)
+    assert sim.hooks.__class__ is new and sim.layout.sizes == (11, 16, 2)
+
+
+def test_checkpoint_with_icons_teams_and_hooks_resumes_identically(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = ["sweeper", "--seed", "3", "--agents", "24", "--no-plot", "--quiet"]
+    assert main(["run", *common, "--minutes", "1", "--out", str(a)]) == 0
+    assert main(["run", "sweeper", "--resume", str(a / "population.npz"), "--minutes", "0.5", "--out", str(a),
+                 "--no-plot", "--quiet"]) == 0
+    assert main(["run", *common, "--minutes", "1.5", "--out", str(b)]) == 0
+    za, zb = (np.load(d / "population.npz", allow_pickle=False) for d in (a, b))
+    for k in ("genomes", "icons", "state_pos", "state_counters", "state_team"):
+        assert np.array_equal(za[k], zb[k]), k
+    assert zb["state_counters"][K_DEATHS + ICON] > 0
+
+
+def test_population_files_from_before_scenarios_still_load(tmp_path):
+    sim = Simulation(load_scenario("cursor").settings({"world.agents": 20}), seed=1, scenario="cursor")
+    sim.run(200)
+    new = tmp_path / "new.npz"
+    sim.save(new)
+    with np.load(new, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files if k not in ("icons", "state_team", "state_hook_fit")}
+    data["state_counters"] = data["state_counters"][:-1]  # no "rule" cause yet
+    old = tmp_path / "old.npz"
+    np.savez_compressed(old, **data)
+    back, _ = Simulation.load(old)
+    assert np.array_equal(back.genomes, sim.genomes) and back.step_count == 200
+    back.run(100)
+    sim.run(100)
+    assert np.array_equal(back.genomes, sim.genomes)
+
+
+# ---- determinism -------------------------------------------------------------------------------------------------
+def _digest(tmp_path, threads, scenario):
+    out = tmp_path / f"t{threads}"
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, "-m", "neuroevo.cli", "run", str(scenario), "--seed", "2", "--agents", "1500",
+           "--minutes", "0.05", "--out", str(out), "--quiet", "--no-plot"]
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    with np.load(out / "population.npz", allow_pickle=False) as z:
+        return z["genomes"].tobytes() + z["state_pos"].tobytes() + z["state_counters"].tobytes()
+
+
+def test_grid_scenario_identical_with_one_or_two_threads(tmp_path):
+    """1,500 agents with icons, neighbours, teams and contact take every parallel kernel."""
+    f = write(tmp_path, "busy", """
+        from neuroevo.scenario import Scenario
+
+        class Busy(Scenario):
+            world = {"width": 3000.0, "height": 2000.0}
+            sensors = ("edges", "self", "icons", "neighbours", "team")
+            hazards = {"icons": 10, "teams": 3, "contact": "teams"}
+        """)
+    assert _digest(tmp_path, 1, f) == _digest(tmp_path, 2, f)
+
+
+def test_readme_example_runs(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Write your own scenario", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert 15 <= len(code.strip().splitlines()) <= 20
+    f = tmp_path / "mine.py"
+    f.write_text(code)
+    cls = check_scenario(f, steps=240)
+    assert cls.hooks_defined()
