@@ -26,7 +26,7 @@ from neuroevo.viewer import Viewer  # noqa: E402
 
 def measure(n: int, frames: int, inspect: bool, scenario: str) -> dict[str, float]:
     sc = load_scenario(scenario)
-    sim = Simulation(sc.settings({"world.agents": n}), seed=1, scenario=sc.name)
+    sim = Simulation(sc.settings({"world.agents": n}), seed=1, scenario=sc.name, hooks=sc())
     v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-render-bench")
     v.open()
     sim.run(600)  # some history for the chart, agents spread out

@@ -26,7 +26,7 @@ from neuroevo.viewer import SPEEDS, Viewer  # noqa: E402
 
 def open_viewer(scenario: str, seed: int) -> Viewer:
     sc = load_scenario(scenario)
-    sim = Simulation(sc.settings(), seed=seed, scenario=sc.name)
+    sim = Simulation(sc.settings(), seed=seed, scenario=sc.name, hooks=sc())
     v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-docs")
     v.open()
     return v

@@ -260,7 +260,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_live(args: argparse.Namespace) -> int:
     from .config import SettingsError, parse_set
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import ScenarioError, check_scenario, load_scenario
     from .sim import CheckpointError, Simulation
 
     try:
@@ -268,11 +268,13 @@ def cmd_live(args: argparse.Namespace) -> int:
         if args.agents is not None:
             overrides["world.agents"] = args.agents
         scenario = load_scenario(args.scenario)
+        scenario.settings(overrides)
+        check_scenario(scenario, overrides=overrides)
         if args.load is not None:
-            sim, _ = Simulation.load(args.load, overrides)
+            sim, _ = Simulation.load(args.load, overrides, hooks=scenario())
         else:
             sim = Simulation(scenario.settings(overrides), seed=1 if args.seed is None else args.seed,
-                             scenario=scenario.name)
+                             scenario=scenario.name, hooks=scenario())
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
     from .viewer import Viewer, display_available

@@ -127,6 +127,7 @@ class Recorder:
             "layout": list(sim.layout.sizes), "n_slots": self.n, "dt": w.dt, "pos_step": self.pos_step,
             "heading_bins": HEADING_BINS, "chunk_frames": self.chunk_frames, "start_step": sim.step_count,
             "cursor_columns": ["x", "y", "present", "armed", "click"],
+            "hooks": sorted(type(sim.hooks).hooks_defined()) if getattr(sim, "hooks", None) is not None else [],
         }
         _write_json_atomic(self.path / "meta.json", self.meta)
         s = sim.state
@@ -433,7 +434,21 @@ def resimulate(replay: Replay) -> Iterator[tuple[Frame, Any]]:
     if replay.meta.get("origin") != "run":
         raise ReplayError(f"{replay.path}: only recordings of fresh headless runs (neuroevo run --record, without "
                           "--resume) can be re-simulated")
-    sim = Simulation(replay.settings, seed=int(replay.meta["seed"]), scenario=str(replay.meta["scenario"]))
+    from .scenario import ScenarioError, load_scenario
+
+    if replay.meta.get("settings_changes"):
+        raise ReplayError(f"{replay.path}: its settings changed during the recording; it cannot be re-simulated")
+    name = str(replay.meta["scenario"])
+    try:
+        hooks = load_scenario(name)()  # a scenario's hooks are part of its rules
+    except ScenarioError:
+        hooks = None
+    if hooks is not None and type(hooks).hooks_defined() and (replay.meta.get("hooks") or []) != sorted(
+            type(hooks).hooks_defined()):
+        raise ReplayError(f"{replay.path}: scenario {name!r} no longer matches the recording's hooks")
+    if hooks is None and replay.meta.get("hooks"):
+        raise ReplayError(f"{replay.path}: scenario {name!r} (with hooks) is not available to re-simulate it")
+    sim = Simulation(replay.settings, seed=int(replay.meta["seed"]), scenario=name, hooks=hooks)
     start = int(replay.meta["start_step"])
     if start:
         sim.run(start)

@@ -201,7 +201,7 @@ def execute(task: Task) -> dict[str, Any]:
     overrides = dict(task.setting)
     if task.agents is not None:
         overrides["world.agents"] = task.agents
-    sim = Simulation(scenario.settings(overrides), seed=task.seed, scenario=scenario.name)
+    sim = Simulation(scenario.settings(overrides), seed=task.seed, scenario=scenario.name, hooks=scenario())
     stats = MinuteStats(sim)
     sim.add_observer(stats)
     sim.run(int(round(task.minutes * stats.every)))

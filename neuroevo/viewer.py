@@ -630,8 +630,9 @@ class Viewer:
         if path is None:
             self.toast("nothing to load yet: press S to save first (or start with --load FILE)")
             return
+        hooks = getattr(self.sim, "hooks", None)  # the running scenario's hooks go on with the loaded population
         try:
-            sim, _ = Simulation.load(path)
+            sim, _ = Simulation.load(path, hooks=None if hooks is None else type(hooks)())
         except CheckpointError as e:
             self.toast(str(e), 5.0)
             return
