@@ -781,7 +781,8 @@ class Viewer:
         secs = sim.sim_seconds
         c = s.counters
         span, last = self.recent_deaths()
-        causes = [(CAUSES[i], int(last[i])) for i in range(1, N_CAUSES) if CAUSES[i] in ("edge", "cursor")
+        ever = c[K_DEATHS: K_DEATHS + N_CAUSES]  # the causes this session has seen, and always edges
+        causes = [(CAUSES[i], int(last[i])) for i in range(1, N_CAUSES) if CAUSES[i] == "edge" or ever[i] > 0
                   or last[i] > 0]
         ages = s.age[s.alive] * dt
         mean_age = float(ages.mean()) if ages.size else 0.0
