@@ -42,6 +42,8 @@ FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")
 EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_genome",
               "death_frame", "death_slot", "death_cause", "death_life", "death_pos")
 KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "key_team", "mean_age")
+_CURSOR_FIELDS = np.array([CX, CY, C_PRESENT, C_ARMED, C_CLICK])  # the cursor row a frame keeps
+_NO_ICONS = np.zeros((0, 4), np.float32)
 
 
 class ReplayError(ValueError):
@@ -142,76 +144,95 @@ class Recorder:
 
     def settings_changed(self, sim: Any) -> None:
         """Note a mid-run change of settings (hot reload, schedule) in meta.json, with the frame it applies from."""
-        f = self.frames_written + len(self._frames["step"])
+        f = self.frames_written + self._k
         self.meta.setdefault("settings_changes", []).append({"frame": f, "settings": sim.settings.to_dict()})
         _write_json_atomic(self.path / "meta.json", self.meta)
 
     def _reset_buffers(self, s: WorldState) -> None:
+        f, n = self.chunk_frames, self.n
+        self._k = 0  # frames in the buffers
+        self._b_step = np.empty(f, np.int64)
+        self._b_pos = np.empty((f, n, 2), np.float32)
+        self._b_heading = np.empty((f, n), np.float32)
+        self._b_alive = np.empty((f, n), np.bool_)
+        self._b_cursor = np.empty((f, 5), np.float32)
+        self._b_counters = np.empty((f, s.counters.shape[0]), np.int64)
+        self._b_mean_age = np.empty(f, np.float32)
         self._icons: list[np.ndarray] = []
-        self._frames: dict[str, list[np.ndarray]] = {k: [] for k in FRAME_KEYS}
         self._events: dict[str, list[Any]] = {k: [] for k in EVENT_KEYS}
-        self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy())
-        self._mean_age: list[float] = []
+        self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
+
+    def _team_of(self, s: WorldState) -> np.ndarray:
+        team = getattr(s, "team", None)
+        return np.zeros(self.n, np.int8) if team is None else np.asarray(team, np.int8).copy()
 
     def observe(self, sim: Any) -> None:
         s = sim.state
-        f = self.frames_written + len(self._frames["step"])
-        if not self._frames["step"]:  # a chunk's first frame: its keyframe
-            self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy())
+        k = self._k
+        f = self.frames_written + k
+        if k == 0:  # a chunk's first frame: its keyframe
+            self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
         if f > 0:
-            ev = self._events
-            changed = np.flatnonzero(s.genome_id != self._prev_gid)
-            gone = np.flatnonzero(self._prev_alive & ~s.alive & (s.genome_id == self._prev_gid))
-            for i in np.union1d(changed, gone).tolist():
-                if self._prev_alive[i]:
-                    ev["death_frame"].append(f)
-                    ev["death_slot"].append(i)
-                    ev["death_cause"].append(int(s.cause[i]))
-                    ev["death_life"].append(int(self._prev_age[i]))  # steps lived, as the kernel counts
-                    ev["death_pos"].append(self._prev_pos[i].copy())
-            for i in changed.tolist():
-                ev["birth_frame"].append(f)
-                ev["birth_slot"].append(i)
-                ev["birth_gid"].append(int(s.genome_id[i]))
-                ev["birth_parent"].append(int(s.parent_id[i]))
-                ev["birth_genome"].append(sim.genomes[i].copy())
-        fr = self._frames
-        fr["step"].append(sim.step_count)
-        fr["pos"].append(s.pos.copy())
-        fr["heading"].append(s.heading.copy())
-        fr["alive"].append(s.alive.copy())
-        c = s.cursor
-        fr["cursor"].append(np.array([c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK]], np.float32))
-        fr["counters"].append(s.counters.copy())
-        icons = getattr(sim, "icons", None)  # (M, 4) hazard rectangles; they may move or change
-        self._icons.append(np.zeros((0, 4), np.float32) if icons is None else np.asarray(icons, np.float32).copy())
-        self._team = getattr(s, "team", None)
+            changed_mask = s.genome_id != self._prev_gid
+            gone_mask = self._prev_alive & ~s.alive
+            if changed_mask.any() or gone_mask.any():  # most steps nobody dies: skip the event scan
+                self._events_of(sim, f, np.flatnonzero(changed_mask), np.flatnonzero(gone_mask & ~changed_mask))
+        self._b_step[k] = sim.step_count
+        self._b_pos[k] = s.pos
+        self._b_heading[k] = s.heading
+        self._b_alive[k] = s.alive
+        self._b_cursor[k] = s.cursor[_CURSOR_FIELDS]
+        self._b_counters[k] = s.counters
         ages = s.age[s.alive]
-        self._mean_age.append(float(ages.mean()) if ages.size else 0.0)
+        self._b_mean_age[k] = ages.mean() if ages.size else 0.0
+        icons = getattr(sim, "icons", None)  # (M, 4) hazard rectangles; they may move or change
+        self._icons.append(_NO_ICONS if icons is None or len(icons) == 0 else np.array(icons, np.float32))
         self._prev_gid[:] = s.genome_id
         self._prev_alive[:] = s.alive
         self._prev_pos[:] = s.pos
         self._prev_age[:] = s.age
-        if len(fr["step"]) >= self.chunk_frames:
+        self._k = k + 1
+        if self._k >= self.chunk_frames:
             self.flush()
+
+    def _events_of(self, sim: Any, f: int, changed: np.ndarray, gone: np.ndarray) -> None:
+        """Deaths (slots replaced or emptied since the last frame) and births (slots with a new genome)."""
+        s, ev = sim.state, self._events
+        for i in np.concatenate([changed, gone]).tolist():
+            if self._prev_alive[i]:
+                ev["death_frame"].append(f)
+                ev["death_slot"].append(i)
+                ev["death_cause"].append(int(s.cause[i]))
+                ev["death_life"].append(int(self._prev_age[i]))  # steps lived, as the kernel counts
+                ev["death_pos"].append(self._prev_pos[i].copy())
+        for i in changed.tolist():
+            ev["birth_frame"].append(f)
+            ev["birth_slot"].append(i)
+            ev["birth_gid"].append(int(s.genome_id[i]))
+            ev["birth_parent"].append(int(s.parent_id[i]))
+            ev["birth_genome"].append(sim.genomes[i].copy())
 
     def flush(self) -> None:
         """Write the buffered frames as the next chunk (nothing if empty)."""
-        fr, ev = self._frames, self._events
-        n = len(fr["step"])
+        ev, n = self._events, self._k
         if n == 0:
             return
         p = self._genomes0.shape[1]
+        m = max(len(i) for i in self._icons)
+        icons = np.full((n, m, 4), np.nan, np.float32)  # padded with NaN rows where a frame had fewer
+        for k, i in enumerate(self._icons):
+            icons[k, : len(i)] = i
         arrays: dict[str, np.ndarray] = {
             "frame0": np.array(self.frames_written, np.int64),
-            "step": np.array(fr["step"], np.int64),
-            "pos": encode_positions(np.stack(fr["pos"]), self.pos_step),
-            "heading": encode_headings(np.stack(fr["heading"])),
-            "alive": np.packbits(np.stack(fr["alive"]), axis=1),
-            "cursor": np.stack(fr["cursor"]),
-            "counters": np.stack(fr["counters"]),
-            "mean_age": np.array(self._mean_age, np.float32),
-            "key_gid": self._key[0], "key_parent": self._key[1], "key_age": self._key[2],
+            "step": self._b_step[:n].copy(),
+            "pos": encode_positions(self._b_pos[:n], self.pos_step),
+            "heading": encode_headings(self._b_heading[:n]),
+            "alive": np.packbits(self._b_alive[:n], axis=1),
+            "cursor": self._b_cursor[:n].copy(),
+            "counters": self._b_counters[:n].copy(),
+            "mean_age": self._b_mean_age[:n].copy(),
+            "icons": icons,
+            "key_gid": self._key[0], "key_parent": self._key[1], "key_age": self._key[2], "key_team": self._key[3],
             "birth_frame": np.array(ev["birth_frame"], np.int64),
             "birth_slot": np.array(ev["birth_slot"], np.int64),
             "birth_gid": np.array(ev["birth_gid"], np.int64),
@@ -223,22 +244,14 @@ class Recorder:
             "death_life": np.array(ev["death_life"], np.int64),
             "death_pos": np.array(ev["death_pos"], np.float32).reshape(-1, 2),
         }
-        m = max(len(i) for i in self._icons)
-        icons = np.full((n, m, 4), np.nan, np.float32)  # padded with NaN rows where a frame had fewer
-        for k, i in enumerate(self._icons):
-            icons[k, : len(i)] = i
-        arrays["icons"] = icons
-        team = self._team if self._team is not None else np.zeros(self.n, np.int8)
-        arrays["key_team"] = np.asarray(team, np.int8).copy()
         if self.chunks_written == 0:
             arrays["genomes0"] = self._genomes0
         _write_npz_atomic(self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
         self.chunks_written += 1
         self.frames_written += n
-        self._frames = {k: [] for k in FRAME_KEYS}
-        self._events = {k: [] for k in EVENT_KEYS}
-        self._mean_age = []
+        self._k = 0
         self._icons = []
+        self._events = {k: [] for k in EVENT_KEYS}
 
     def close(self) -> None:
         if self.closed:
