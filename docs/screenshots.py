@@ -2,8 +2,9 @@
 
     python docs/screenshots.py [--out docs]
 
-Writes live-edges.png (early learning), live-hunter.png (after learning to dodge the hunter bot) and
-live-inspector.png (the brain inspector open on the longest-lived agent), each 1280x720 scaled to 800x450.
+Writes live-edges.png (early learning), live-hunter.png (after learning to dodge the hunter bot),
+live-inspector.png (the brain inspector open on the longest-lived agent), live-icons.png and live-teams.png
+(those scenarios after 6 minutes), each 1280x720 scaled to 800x450.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def main() -> None:
     v.inspect_at(*s.pos[int(np.argmax(np.where(s.alive, s.age, -1)))])
     save(v, args.out / "live-inspector.png")
     pygame.display.quit()
+
+    for name in ("icons", "teams"):
+        v = open_viewer(name, seed=1)
+        play(v, 6 * 60)
+        save(v, args.out / f"live-{name}.png")
+        pygame.display.quit()
 
 
 if __name__ == "__main__":
