@@ -140,6 +140,7 @@ class Recorder:
         self._prev_age = s.age.copy()
         self._reset_buffers(s)
         self.closed = False
+        sim.collect_events = True  # the kernel's death reports (see Simulation.run)
         self.observe(sim)  # the starting frame
 
     def settings_changed(self, sim: Any) -> None:
@@ -174,9 +175,9 @@ class Recorder:
             self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
         if f > 0:
             changed_mask = s.genome_id != self._prev_gid
-            gone_mask = self._prev_alive & ~s.alive
-            if changed_mask.any() or gone_mask.any():  # most steps nobody dies: skip the event scan
-                self._events_of(sim, f, np.flatnonzero(changed_mask), np.flatnonzero(gone_mask & ~changed_mask))
+            deaths = sim.last_events  # (k, 4) step, slot, cause, lifetime: what the compiled step reported
+            if deaths.shape[0] or changed_mask.any():  # most steps nobody dies: skip the event scan
+                self._events_of(sim, f, np.flatnonzero(changed_mask), deaths)
         self._b_step[k] = sim.step_count
         self._b_pos[k] = s.pos
         self._b_heading[k] = s.heading
@@ -195,16 +196,18 @@ class Recorder:
         if self._k >= self.chunk_frames:
             self.flush()
 
-    def _events_of(self, sim: Any, f: int, changed: np.ndarray, gone: np.ndarray) -> None:
-        """Deaths (slots replaced or emptied since the last frame) and births (slots with a new genome)."""
+    def _events_of(self, sim: Any, f: int, changed: np.ndarray, deaths: np.ndarray) -> None:
+        """Deaths (as the kernel reported them) and births (slots holding a new genome since the last frame).
+
+        A generation change gives survivors new genomes too: those are births, not deaths.
+        """
         s, ev = sim.state, self._events
-        for i in np.concatenate([changed, gone]).tolist():
-            if self._prev_alive[i]:
-                ev["death_frame"].append(f)
-                ev["death_slot"].append(i)
-                ev["death_cause"].append(int(s.cause[i]))
-                ev["death_life"].append(int(self._prev_age[i]))  # steps lived, as the kernel counts
-                ev["death_pos"].append(self._prev_pos[i].copy())
+        for _step, i, cause, life in deaths.tolist():
+            ev["death_frame"].append(f)
+            ev["death_slot"].append(i)
+            ev["death_cause"].append(cause)
+            ev["death_life"].append(life)
+            ev["death_pos"].append(self._prev_pos[i].copy())
         for i in changed.tolist():
             ev["birth_frame"].append(f)
             ev["birth_slot"].append(i)

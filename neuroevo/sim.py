@@ -393,6 +393,12 @@ class Simulation:
         self._sizes, self._offsets = self.layout.arrays()
         self._no_ext = np.zeros((0, EXT_COLUMNS), np.float64)
         self._no_events = np.zeros((0, 4), np.int64)
+        # With collect_events set, run() keeps the deaths the compiled step reported (rows of step, slot, cause,
+        # lifetime in steps), the kernel's own account: last_events for the latest compiled chunk (what an
+        # observer sees), run_events for the whole last run() call (what a viewer sees after a frame).
+        self.collect_events = False
+        self.last_events = self.run_events = np.zeros((0, 4), np.int64)
+        self._events_buf = np.zeros((0, 4), np.int64)
         self._forced = np.zeros(n, np.int8)  # (N,) causes from extra_deaths, applied at the next step
         self._hooked_at = -1  # step at which the hooks last ran
         s = self.state
@@ -474,6 +480,8 @@ class Simulation:
             self._advance(0, None, None)  # compiles (or loads from the cache) without stepping
             return
         done = 0
+        events: list[np.ndarray] = []
+        self.last_events = self.run_events = self._no_events
         while done < n_steps:
             period = self._hook_period()
             if period and self.step_count % period == 0 and self._hooked_at != self.step_count:
@@ -483,11 +491,24 @@ class Simulation:
                 todo = min(todo, period - self.step_count % period)
             for obs in self.observers:
                 todo = min(todo, obs.every - self.step_count % obs.every)
-            self._advance(todo, None if ext is None else ext[done : done + todo], None)
+            buf = self._event_buffer(todo) if self.collect_events else None
+            k = self._advance(todo, None if ext is None else ext[done : done + todo], buf)
+            if buf is not None:
+                self.last_events = buf[:k].copy()
+                events.append(self.last_events)
             done += todo
             for obs in self.observers:
                 if self.step_count % obs.every == 0:
                     obs.observe(self)
+        if events:
+            self.run_events = np.concatenate(events)
+
+    def _event_buffer(self, n_steps: int) -> np.ndarray:
+        """Rows for the deaths of n_steps steps (every death of a 1-step chunk; at most 65,536 rows otherwise)."""
+        rows = min(n_steps * self.state.n, max(self.state.n, 65_536))
+        if self._events_buf.shape[0] < rows:
+            self._events_buf = np.zeros((rows, 4), np.int64)
+        return self._events_buf[:rows]
 
     def step(self, ext_row: np.ndarray | None = None) -> None:
         """One step (the live viewer's unit); ext_row (5,) drives an external cursor."""

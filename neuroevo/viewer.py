@@ -320,6 +320,7 @@ class Viewer:
     def _attach(self, sim: Any) -> None:
         """Start watching a (new or reloaded) simulation."""
         self.sim = sim
+        sim.collect_events = True  # death markers where the compiled step reported deaths
         self._apply_cursor_mode()
         self.history = RateHistory(sim)
         sim.observers = [o for o in sim.observers if not isinstance(o, RateHistory)]
@@ -425,7 +426,6 @@ class Viewer:
         self.single_steps = 0
         sim, s = self.sim, self.sim.state
         pre_pos = s.pos.copy()
-        pre_alive = s.alive.copy()
         ext = None
         if self.human:
             from .cursor import external_rows
@@ -453,13 +453,10 @@ class Viewer:
         if not self.human and phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:
             self.effects = [e for e in self.effects if e.kind != "click"][-MAX_EFFECTS:]  # one ring at a time
             self.effects.append(Effect(s.cursor[CX], s.cursor[CY], self.now(), "click", 0.45))
-        changed = self.lineage.update(s)
+        self.lineage.update(s)
         now = self.now()
-        died = changed[pre_alive[changed]] if changed.size else changed
-        gone = np.flatnonzero(pre_alive & ~s.alive)  # generational mode: dead slots stay empty for a while
-        room = MAX_EFFECTS - len(self.effects)
-        for i in np.union1d(died, gone)[: max(0, room)].tolist():
-            c = int(s.cause[i])
+        room = max(0, MAX_EFFECTS - len(self.effects))
+        for _step, i, c, _life in sim.run_events[:room].tolist():  # deaths as the compiled step reported them
             self.effects.append(Effect(float(pre_pos[i, 0]), float(pre_pos[i, 1]), now, CAUSES[c], 0.8))
         self.snapshots.append((sim.step_count, s.counters.copy()))
         horizon = sim.step_count - int(round(60.0 / sim.settings.world.dt))

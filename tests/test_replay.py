@@ -49,20 +49,22 @@ def test_record_then_read_back(tmp_path):
     """Frames within the quantization step, events identical to what the compiled step reported."""
     sim = cursor_sim()
     rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=1.0)
+    sim.add_observer(rec)
     truth = [(sim.step_count, sim.state.pos.copy(), sim.state.heading.copy(), sim.state.alive.copy())]
     kernel_deaths, births = [], []
-    buf = np.zeros((sim.state.n, 4), np.int64)
     for _ in range(700):
         gid = sim.state.genome_id.copy()
-        k = sim._advance(1, None, buf)
-        kernel_deaths += [tuple(r) for r in buf[:k].tolist()]
+        sim.run(1)
+        kernel_deaths += [tuple(r) for r in sim.last_events.tolist()]
         for i in np.flatnonzero(sim.state.genome_id != gid).tolist():
             births.append((sim.step_count, i, int(sim.state.genome_id[i]), int(sim.state.parent_id[i]),
                            sim.genomes[i].copy()))
-        rec.observe(sim)
         truth.append((sim.step_count, sim.state.pos.copy(), sim.state.heading.copy(), sim.state.alive.copy()))
     rec.close()
+    from neuroevo.state import K_DEATHS, N_CAUSES
+
     assert len(kernel_deaths) > 5 and len(births) == len(kernel_deaths)
+    assert len(kernel_deaths) == int(sim.state.counters[K_DEATHS: K_DEATHS + N_CAUSES].sum())
 
     r = rp.open(tmp_path / "r")
     assert len(r) == 701 and len(r.files) == 12  # 60 frames per chunk
@@ -242,3 +244,20 @@ def test_a_scenario_with_hooks_replays_and_resimulates(tmp_path):
     for fr, live in rp.resimulate(r):
         np.testing.assert_array_equal(fr.alive, live.state.alive)
         np.testing.assert_array_equal(fr.icons, live.icons)
+
+
+def test_generational_replay_counts_only_real_deaths(tmp_path):
+    """A new generation gives survivors new genomes: births, not deaths."""
+    from neuroevo.state import K_DEATHS, K_GENERATION, N_CAUSES
+
+    sc = load_scenario("cursor")
+    sim = Simulation(sc.settings({"world.agents": 20, "evolution.mode": "generational",
+                                  "evolution.generation_s": 2.0}), seed=4, scenario=sc.name)
+    rec = rp.Recorder(sim, tmp_path / "g")
+    sim.add_observer(rec)
+    sim.run(1500)
+    rec.close()
+    r = rp.open(tmp_path / "g")
+    assert sim.state.counters[K_GENERATION] >= 5
+    assert r.deaths["frame"].size == int(sim.state.counters[K_DEATHS: K_DEATHS + N_CAUSES].sum())
+    assert (r.deaths["cause"] > 0).all()
