@@ -199,6 +199,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"neuroevo sweep: interrupted; finished runs are kept in {out}/ and skipped next time",
               file=sys.stderr)
         return 130
+    except SweepError as e:
+        raise UsageError(str(e)) from None
     rows = summarize(spec, results)
     csv_path, md_path, png_path = write_summary(spec, rows, out)
     if not args.quiet:
@@ -239,6 +241,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from None
         except ValueError as e:
             raise UsageError(str(e)) from None
+        except KeyboardInterrupt:
+            print(f"neuroevo replay: export interrupted; {args.export} not written", file=sys.stderr)
+            return 130
         if not args.quiet:
             size = args.export.stat().st_size
             print(f"wrote {args.export} ({n} frames, {size / 1e6:.2f} MB)", file=sys.stderr)
@@ -398,7 +403,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {out}/ (metrics.json, metrics.csv, population.npz"
               f"{'' if args.no_plot or not stats.rows else ', learning.png'}"
-              f"{', replay/' if recorder is not None else ''})", file=sys.stderr)
+              f"{f', {recorder.path.name}/' if recorder is not None else ''})", file=sys.stderr)
     return 130 if interrupted else 0
 
 

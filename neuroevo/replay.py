@@ -102,6 +102,17 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def unused_path(path: Path) -> Path:
+    """`path` if it holds no replay yet, else path-2, path-3, ... (recordings are never overwritten)."""
+    path = Path(path)
+    k = 1
+    candidate = path
+    while (candidate / "meta.json").exists() or any(candidate.glob("chunk-*.npz")):
+        k += 1
+        candidate = path.with_name(f"{path.name}-{k}")
+    return candidate
+
+
 # ---- recording ---------------------------------------------------------------------------------------------------
 class Recorder:
     """Simulation observer that records every step into chunk files (see the module docstring).
@@ -112,10 +123,8 @@ class Recorder:
     every = 1
 
     def __init__(self, sim: Any, path: str | Path, chunk_seconds: float = 5.0, origin: str = "run") -> None:
-        self.path = Path(path)
+        self.path = unused_path(Path(path))  # never over an earlier recording: replay, replay-2, ...
         self.path.mkdir(parents=True, exist_ok=True)
-        for old in [*self.path.glob("chunk-*.npz"), self.path / "meta.json"]:
-            old.unlink(missing_ok=True)  # a new recording replaces the folder's previous one
         w = sim.settings.world
         self.n = sim.state.n
         self.dt = w.dt
@@ -484,6 +493,10 @@ def playback_state(replay: Replay, i: int) -> WorldState:
     s.counters[...] = fr.counters[:N_COUNTERS]
     s.cursor[CX], s.cursor[CY], s.cursor[C_PRESENT], s.cursor[C_ARMED], s.cursor[C_CLICK] = fr.cursor
     s.genome_id[...], s.parent_id[...], s.age[...] = replay.slots_at(i)
+    d = replay.deaths
+    upto = int(np.searchsorted(d["frame"], i, side="right"))
+    if upto:  # cause of each slot's latest death so far (later rows overwrite earlier ones)
+        s.cause[d["slot"][:upto]] = d["cause"][:upto].astype(np.int8)
     if hasattr(s, "team"):
         s.team[...] = replay.teams[replay._chunk_of(i)]
     return s

@@ -92,9 +92,17 @@ class Task:
         return "".join(c if c.isalnum() or c in "-_.," else "-" for c in slug)
 
     def key(self) -> str:
-        """A hash of everything the result depends on (a stale result.json with another key is redone)."""
-        blob = json.dumps([self.command, self.scenario, self.minutes, self.setting, self.seed, self.agents],
-                          default=str)
+        """A hash of everything the result depends on: the task, the program version and the scenario file's text
+        (a result.json with another key is redone, so editing a scenario or upgrading reruns its runs)."""
+        from . import __version__
+        from .scenario import ScenarioError, find_scenario
+
+        try:
+            source = find_scenario(self.scenario).read_bytes()
+        except (ScenarioError, OSError):
+            source = b""
+        blob = json.dumps([self.command, self.scenario, self.minutes, self.setting, self.seed, self.agents,
+                           __version__, hashlib.sha1(source).hexdigest()], default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -180,7 +188,11 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
             raise SweepError(f"{p}: grid: {e}") from None
         grid[key] = values
     metrics = data.get("metrics", ["quiet_minute"])
-    bad = [m for m in metrics if m not in RUN_METRICS] if isinstance(metrics, list) else [metrics]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, list):
+        raise SweepError(f"{p}: metrics must be a list of names (known: {', '.join(RUN_METRICS)})")
+    bad = [m for m in metrics if m not in RUN_METRICS]
     if bad or not metrics:
         raise SweepError(f"{p}: unknown metric {bad[0] if bad else ''!r} (known: {', '.join(RUN_METRICS)})")
     name = str(data.get("name", p.stem))
@@ -213,7 +225,11 @@ def execute(task: Task) -> dict[str, Any]:
 
 
 def _worker_init() -> None:
-    """A worker among several runs one thread, so parallel runs do not fight over the cores."""
+    """A worker among several runs one thread, so parallel runs do not fight over the cores; Ctrl-C is for the
+    driver, which cancels what is queued (a worker that took it would fail its run and start the next)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["NUMBA_NUM_THREADS"] = "1"
     import numba
 
@@ -270,9 +286,14 @@ def run_sweep(spec: Spec, out: Path, jobs: int = 2, engine: str = "local", addre
     bar = tqdm(total=len(tasks), initial=done_before, unit="run", desc=f"sweep {spec.name}", disable=not progress,
                dynamic_ncols=True)
 
+    failures: dict[int, str] = {}
+
     def store(i: int, r: dict[str, Any]) -> None:
-        _write_result(_result_path(out, tasks[i]), r)
-        results[i] = r
+        if "error" in r:  # not stored: the next run of the sweep tries it again
+            failures[i] = r["error"]
+        else:
+            _write_result(_result_path(out, tasks[i]), r)
+            results[i] = r
         bar.update(1)
 
     try:
@@ -280,12 +301,16 @@ def run_sweep(spec: Spec, out: Path, jobs: int = 2, engine: str = "local", addre
             store(i, r)
     finally:
         bar.close()
+    if failures:
+        i, err = next(iter(sorted(failures.items())))
+        raise SweepError(f"{spec.path}: {len(failures)} of {len(tasks)} runs failed ({len(results)} finished and "
+                         f"kept); first: {tasks[i].label}, seed {tasks[i].seed}: {err}")
     return [results[i] for i in range(len(tasks))], done_before
 
 
 def _engine(engine: str, jobs: int, address: str | None) -> Callable[[list[Task], list[int]], Iterable]:
     if engine == "serial" or (engine == "local" and jobs == 1):
-        return lambda tasks, ids: ((i, execute(t)) for i, t in zip(ids, tasks))
+        return lambda tasks, ids: ((i, _guarded(t)) for i, t in zip(ids, tasks))
     if engine == "local":
         return lambda tasks, ids: _local_pool(tasks, ids, jobs)
     if engine == "ray":
@@ -298,10 +323,31 @@ def _local_pool(tasks: list[Task], ids: list[int], jobs: int) -> Iterable[tuple[
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: a clean interpreter per worker (no forked numba/OpenMP state)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    try:
         futures = {pool.submit(execute, t): i for i, t in zip(ids, tasks)}
         for f in as_completed(futures):
-            yield futures[f], f.result()
+            try:
+                yield futures[f], f.result()
+            except Exception as e:  # noqa: BLE001 - one failing run must not throw away the others
+                yield futures[f], _failure(e)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # interrupted: drop what is queued, stop the workers
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    pool.shutdown(wait=True)
+
+
+def _failure(e: BaseException) -> dict[str, Any]:
+    return {"error": f"{type(e).__name__}: {e}"}
+
+
+def _guarded(task: Task) -> dict[str, Any]:
+    try:
+        return execute(task)
+    except Exception as e:  # noqa: BLE001 - reported with the others at the end
+        return _failure(e)
 
 
 def _ray(tasks: list[Task], ids: list[int], jobs: int, address: str | None) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -321,7 +367,11 @@ def _ray(tasks: list[Task], ids: list[int], jobs: int, address: str | None) -> I
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                yield pending.pop(ref), ray.get(ref)
+                i = pending.pop(ref)
+                try:
+                    yield i, ray.get(ref)
+                except Exception as e:  # noqa: BLE001 - a failed task; the others go on
+                    yield i, _failure(e)
     finally:
         if started:
             ray.shutdown()

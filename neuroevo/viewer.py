@@ -65,6 +65,7 @@ SPEEDS = (1, 2, 4, 8, 16, 32, 64, 0)  # steps per frame; 0 = turbo (fill a frame
 TURBO_BUDGET_S = 0.030
 CHART_BIN_S = 10.0  # sim seconds per point of the live chart
 VIEWER_PARALLEL_WORK = 100_000  # agent-steps per frame from which the viewer uses the multi-threaded kernel
+MAX_GIF_FRAMES = 3000  # GIF frames are held in memory until written (MP4 streams)
 MAX_EFFECTS = 256  # death markers and click rings on screen at once (big crowds die faster than we can mark)
 
 
@@ -389,8 +390,9 @@ class Viewer:
 
     def close(self) -> None:
         if self.recorder is not None:
+            path = self.recorder.path
             self.toggle_recording()
-            print(f"neuroevo live: replay saved to {self.out_dir}")
+            print(f"neuroevo live: replay saved to {path}")
         if self.autosave:
             path = self.save()
             if path is not None:
@@ -443,7 +445,12 @@ class Viewer:
         # parallel kernels give identical results.
         sim.parallel = n * s.n >= VIEWER_PARALLEL_WORK
         t0 = time.perf_counter()
-        sim.run(n, ext)
+        try:
+            sim.run(n, ext)
+        except ValueError as e:  # a scenario hook failed (ScenarioError): keep the session, say why, pause
+            self.paused = True
+            self.toast(f"paused: {e}", 10.0)
+            return
         dt = time.perf_counter() - t0
         if dt > 0:
             rate = n / dt
@@ -575,7 +582,9 @@ class Viewer:
             self.toast(f"replay saved: {self.recorder.path} ({self.recorder.frames_written} frames)", 4.0)
             self.recorder = None
             return
-        path = self.out_dir / time.strftime("replay-%Y%m%d-%H%M%S")
+        from .replay import unused_path
+
+        path = unused_path(self.out_dir / time.strftime("replay-%Y%m%d-%H%M%S"))
         try:
             self.recorder = Recorder(self.sim, path, origin="live")
         except OSError as e:
@@ -804,7 +813,8 @@ class Viewer:
     def draw_hud(self) -> None:
         now = time.perf_counter()
         key = (self.speed_i, self.paused, self.human, self.recorder is None)
-        if now - self._hud_cache[0] > 0.2 or key != self._hud_key:  # text at 5 Hz is plenty to read
+        stale = now - self._hud_cache[0] > 0.2 or self.video_time is not None  # exports: every frame
+        if stale or key != self._hud_key:  # live text at 5 Hz is plenty to read
             self._hud_key = key
             self._hud_cache = (now, [self.font.render(t, True, TEXT if i else (255, 220, 120))
                                      for i, t in enumerate(self.hud_lines())])
@@ -1086,10 +1096,12 @@ class ReplayHistory:
         dt = replay.dt
         per = max(1, int(round(CHART_BIN_S / dt)))
         n = len(replay)
-        ends = np.arange(per, n + 1, per) - 1  # frame index closing each bin
+        start = int(replay.meta.get("start_step", 0))
+        first = (-start) % per or per  # frames from the start to the first bin end (a step divisible by per)
+        ends = np.arange(first, n, per)  # frame index closing each bin, as the live chart closes them
         d = replay.deaths
         self._ends = ends
-        self._t_all = (int(replay.meta.get("start_step", 0)) + ends + 1) * dt / 60.0
+        self._t_all = (start + ends) * dt / 60.0
         rates = np.zeros((ends.size, N_CAUSES))
         bins = np.searchsorted(ends, d["frame"], side="left")
         ok = bins < ends.size
@@ -1239,7 +1251,7 @@ class PlaybackViewer(Viewer):
                 self.toast("no more deaths in this replay")
             else:
                 self.seek(nxt - int(round(0.5 / self.replay.dt)))  # land half a second before it happens
-                self.toast(f"next death at {self.replay.frame(nxt).step * self.replay.dt:.1f} s")
+                self.toast(f"next death at {self._clock(nxt * self.replay.dt)}")
         elif key == pygame.K_HOME:
             self.seek(0)
         elif key in (pygame.K_c, pygame.K_s, pygame.K_l, pygame.K_r):
@@ -1333,8 +1345,12 @@ def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: f
     i1 = n if end_s is None else min(n, int(round(end_s / dt)))
     if i1 <= i0:
         raise ValueError(f"nothing to export between {start_s} s and {end_s} s (the replay lasts {n * dt:.1f} s)")
-    frames = np.unique(np.rint(np.arange(i0, i1, 1.0 / (fps * dt))).astype(np.int64))
+    frames = np.rint(np.arange(i0, i1, 1.0 / (fps * dt))).astype(np.int64)  # repeats when fps > 1/dt
     frames = frames[frames < n]
+    if kind == ".gif" and frames.size > MAX_GIF_FRAMES:
+        raise ValueError(f"{out}: {frames.size} frames is too long for a GIF (at most {MAX_GIF_FRAMES}, held in "
+                         f"memory); shorten it with --from/--to, lower --fps, or export an .mp4")
+    tmp = out.with_name(out.name + ".part" + out.suffix)  # written whole, then renamed: no half files
     w = replay.settings.world
     size = (max(2, int(round(w.width * scale / 2)) * 2), max(2, int(round(w.height * scale / 2)) * 2))
     # draw at the world's own size (HUD and chart keep their proportions), then scale to the video's size
@@ -1345,7 +1361,7 @@ def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: f
         if kind == ".mp4":
             import imageio_ffmpeg
 
-            writer = imageio_ffmpeg.write_frames(str(out), size, fps=fps, macro_block_size=2, quality=7)
+            writer = imageio_ffmpeg.write_frames(str(tmp), size, fps=fps, macro_block_size=2, quality=7)
             writer.send(None)
         prev = int(frames[0]) - 1
         v.seek(int(frames[0]))
@@ -1366,10 +1382,15 @@ def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: f
 
                 images.append(Image.frombytes("RGB", size, rgb).quantize(colors=64, method=Image.Quantize.MEDIANCUT))
         if writer is None:
-            images[0].save(out, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
-                           optimize=True, disposal=1)
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps),
+                           loop=0, optimize=True, disposal=1)
+        else:
+            writer.close()
+            writer = None
+        os.replace(tmp, out)
     finally:
         if writer is not None:
             writer.close()
+        tmp.unlink(missing_ok=True)
         pygame.display.quit()
     return len(frames)

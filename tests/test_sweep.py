@@ -113,3 +113,23 @@ def test_bad_specs_one_line_exit_2(tmp_path, text, needle):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "bad.toml" in lines[0], r.stderr
+
+
+def test_a_failing_run_keeps_the_others_and_says_so(tmp_path):
+    scen = tmp_path / "fragile.py"
+    scen.write_text(
+        "from neuroevo.scenario import Scenario\n\n\n"
+        "class Fragile(Scenario):\n"
+        "    '''Edges; the hook breaks for seed 2.'''\n\n"
+        "    def on_step(self, sim, step):\n"
+        "        if sim.seed == 2 and step > 0:\n"
+        "            raise RuntimeError('boom')\n"
+    )
+    spec = tmp_path / "f.toml"
+    spec.write_text(f'scenario = "{scen}"\nminutes = 1\nseeds = 3\nagents = 10\n')
+    r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "sweep", str(spec), "--engine", "serial", "--quiet",
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "1 of 3 runs failed" in lines[0] and "boom" in lines[0], r.stderr
+    assert len(list((tmp_path / "o").rglob("result.json"))) == 2
