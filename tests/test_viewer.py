@@ -318,3 +318,31 @@ def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
         v.frame()  # the session goes on
     finally:
         pygame.display.quit()
+
+
+def test_a_failing_hook_pauses_the_session_instead_of_ending_it(tmp_path):
+    path = tmp_path / "fragile.py"
+    path.write_text(
+        "from neuroevo.scenario import Scenario\n\n\n"
+        "class Fragile(Scenario):\n"
+        "    '''Edges; the hook breaks after half a second.'''\n\n"
+        "    hook_every = 10\n\n"
+        "    def on_step(self, sim, step):\n"
+        "        if step >= 30:\n"
+        "            raise RuntimeError('boom')\n"
+    )
+    sc = load_scenario(str(path))
+    sim = Simulation(sc.settings({"world.agents": 10}), seed=1, scenario=sc.name, hooks=sc())
+    v = Viewer(sim, out_dir=tmp_path / "out", autosave=True, scenario_path=path)
+    v.open()
+    try:
+        for _ in range(40):
+            v.frame()
+        assert v.paused and "boom" in v.toasts[-1].text and "fragile.py" in v.toasts[-1].text
+        step = v.sim.step_count
+        v.frame()
+        assert v.sim.step_count == step
+        v.close()
+        assert (tmp_path / "out" / "population.npz").is_file()  # autosave still works
+    finally:
+        pygame.display.quit()
