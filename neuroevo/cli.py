@@ -132,6 +132,7 @@ def build_parser() -> Parser:
     w.add_argument("--out", type=Path, default=None, help="output folder (default replays/sweep-<name>/)")
     w.add_argument("--seeds", type=_int_at_least(1), default=None, help="override the spec: seeds 1..N")
     w.add_argument("--minutes", type=_positive_float, default=None, help="override the spec's run length")
+    w.add_argument("--data", type=Path, default=None, help="mnist sweeps: the IDX folder (overrides the spec)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or table")
     return p
 
@@ -183,7 +184,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except ImportError:
             raise UsageError("--engine ray needs Ray: pip install 'neuroevo[ray]'") from None
     try:
-        spec = load_spec(args.spec, seeds=args.seeds, minutes=args.minutes)
+        spec = load_spec(args.spec, seeds=args.seeds, minutes=args.minutes, data=args.data)
     except SweepError as e:
         raise UsageError(str(e)) from None
     out = args.out or Path("replays") / f"sweep-{spec.name}"

@@ -12,13 +12,19 @@ A sweep spec is a TOML file::
     [grid]                       # every combination of these --set values is one setting
     "brain.encoding" = ["inverse", "raw"]
 
-Every run is a pure function of (command, scenario, settings, seed, length), so it gives the same result in a
-worker process, on a Ray cluster or run one by one; the driver writes each finished run's result.json (temp file +
-rename) and skips runs whose result.json already exists, so a killed sweep resumes where it stopped.
+With `command = "mnist"` a run is one training of `neuroevo mnist` instead: the grid takes `method` (ga, es,
+backprop) and `hidden` ("32", "10,10", ...), the spec `budget_forwards` (a budget in forward-pass equivalents, so
+the run is reproducible to the bit, unlike seconds), `activation`, `val` and `data` (an IDX folder; `--data`
+overrides it).
+
+Every run is a pure function of its task (command, scenario or data, settings, seed, length), so it gives the same
+result in a worker process, on a Ray cluster or run one by one; the driver writes each finished run's result.json
+(temp file + rename) and skips runs whose result.json already exists, so a killed sweep resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -31,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-COMMANDS = ("run",)
+COMMANDS = ("run", "mnist")
+MNIST_GRID = ("method", "hidden")
+MNIST_METRICS = {
+    "test_accuracy": "test accuracy (scored once, at the end)",
+    "val_accuracy": "validation accuracy of the returned net",
+    "train_accuracy": "training accuracy of the returned net",
+}
 
 
 class SweepError(ValueError):
@@ -81,6 +93,7 @@ class Task:
     setting: tuple[tuple[str, Any], ...]  # (key, value) overrides, in grid order
     seed: int
     agents: int | None = None
+    options: tuple[tuple[str, Any], ...] = ()  # command options that are not swept (mnist: data, budget, ...)
 
     @property
     def label(self) -> str:
@@ -101,8 +114,10 @@ class Task:
             source = find_scenario(self.scenario).read_bytes()
         except (ScenarioError, OSError):
             source = b""
+        if self.command == "mnist":
+            source = b""
         blob = json.dumps([self.command, self.scenario, self.minutes, self.setting, self.seed, self.agents,
-                           __version__, hashlib.sha1(source).hexdigest()], default=str)
+                           self.options, __version__, hashlib.sha1(source).hexdigest()], default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -123,15 +138,27 @@ class Spec:
     grid: dict[str, list[Any]]
     metrics: list[str]
     agents: int | None = None
+    options: tuple[tuple[str, Any], ...] = ()
 
     def tasks(self) -> list[Task]:
         keys = list(self.grid)
         combos = list(itertools.product(*(self.grid[k] for k in keys))) if keys else [()]
-        return [Task(self.command, self.scenario, self.minutes, tuple(zip(keys, combo)), seed, self.agents)
-                for combo in combos for seed in self.seeds]
+        return [Task(self.command, self.scenario, self.minutes, tuple(zip(keys, combo)), seed, self.agents,
+                     self.options) for combo in combos for seed in self.seeds]
+
+    def describe(self) -> str:
+        if self.command == "mnist":
+            opts = dict(self.options)
+            return f"mnist, {opts['budget_forwards']:.3g} forward-pass equivalents per run"
+        return f"{self.command} {self.scenario}, {self.minutes:g} simulated minutes"
 
 
-def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None = None) -> Spec:
+def metric_doc(name: str) -> str:
+    return RUN_METRICS[name][1] if name in RUN_METRICS else MNIST_METRICS[name]
+
+
+def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None = None,
+              data: str | Path | None = None) -> Spec:
     """Read and check a sweep spec; SweepError names the file and the problem."""
     try:
         import tomllib
@@ -140,6 +167,7 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
     from .config import SettingsError, override, resolve_key
     from .scenario import ScenarioError, load_scenario
 
+    override_data = data
     p = Path(path)
     if not p.is_file():
         raise SweepError(f"{p}: no such sweep spec")
@@ -147,7 +175,8 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
         data = tomllib.loads(p.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise SweepError(f"{p}: not a valid TOML file ({e})") from None
-    known = {"name", "command", "scenario", "minutes", "seeds", "grid", "metrics", "agents"}
+    known = {"name", "command", "scenario", "minutes", "seeds", "grid", "metrics", "agents", "budget_forwards",
+             "activation", "val", "data"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SweepError(f"{p}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -170,6 +199,9 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
     grid_raw = data.get("grid", {})
     if not isinstance(grid_raw, dict):
         raise SweepError(f"{p}: [grid] must be a table of key = [values]")
+    name = str(data.get("name", p.stem))
+    if command == "mnist":
+        return _mnist_spec(p, data, name, seed_list, grid_raw, override_data)
     scenario_name = data.get("scenario", "edges")
     try:
         scenario = load_scenario(str(scenario_name))
@@ -195,8 +227,51 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
     bad = [m for m in metrics if m not in RUN_METRICS]
     if bad or not metrics:
         raise SweepError(f"{p}: unknown metric {bad[0] if bad else ''!r} (known: {', '.join(RUN_METRICS)})")
-    name = str(data.get("name", p.stem))
     return Spec(p, name, command, str(scenario_name), float(mins), seed_list, grid, list(metrics), agents)
+
+
+def _mnist_spec(p: Path, data: dict[str, Any], name: str, seeds: list[int], grid_raw: dict[str, Any],
+                override_data: str | Path | None) -> Spec:
+    """The mnist flavour of a spec: grid over method and hidden; a forward-pass budget (reproducible runs)."""
+    for k, values in grid_raw.items():
+        if k not in MNIST_GRID:
+            raise SweepError(f"{p}: grid.{k}: an mnist sweep varies {' and '.join(MNIST_GRID)}")
+        if not isinstance(values, list) or not values:
+            raise SweepError(f"{p}: grid.{k} must be a non-empty list of values")
+    for m in grid_raw.get("method", []):
+        if m not in ("ga", "es", "backprop"):
+            raise SweepError(f"{p}: grid.method: {m!r} is not ga, es or backprop")
+    grid = {k: [str(v) for v in vals] for k, vals in grid_raw.items()}
+    for h in grid.get("hidden", []):
+        try:
+            widths = [int(x) for x in h.split(",")]
+        except ValueError:
+            widths = []
+        if not widths or min(widths) < 1:
+            raise SweepError(f"{p}: grid.hidden: {h!r} is not a list of widths such as \"32\" or \"10,10\"")
+    budget = data.get("budget_forwards")
+    if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget <= 0:
+        raise SweepError(f"{p}: an mnist sweep needs budget_forwards = a positive number (forward-pass "
+                         f"equivalents per run; seconds would not be reproducible)")
+    activation = data.get("activation", "relu")
+    if activation not in ("relu", "tanh", "sigmoid"):
+        raise SweepError(f"{p}: activation must be relu, tanh or sigmoid, got {activation!r}")
+    val = data.get("val", 4000)
+    if not isinstance(val, int) or val < 1:
+        raise SweepError(f"{p}: val must be a whole number >= 1, got {val!r}")
+    folder = override_data if override_data is not None else data.get("data")
+    if folder is not None:
+        folder = Path(folder)
+        if not folder.is_absolute() and override_data is None:
+            folder = (p.parent / folder).resolve()  # a spec's data path is relative to the spec
+        folder = str(folder)
+    metrics = data.get("metrics", ["test_accuracy"])
+    metrics = [metrics] if isinstance(metrics, str) else metrics
+    bad = [m for m in metrics if m not in MNIST_METRICS] if isinstance(metrics, list) else ["?"]
+    if bad or not metrics:
+        raise SweepError(f"{p}: unknown metric {bad[0] if bad else ''!r} (known: {', '.join(MNIST_METRICS)})")
+    options = (("budget_forwards", float(budget)), ("activation", activation), ("val", val), ("data", folder))
+    return Spec(p, name, "mnist", "mnist", 0.0, seeds, grid, list(metrics), None, options)
 
 
 # ---- running one task ------------------------------------------------------------------------------------------
@@ -205,6 +280,8 @@ def execute(task: Task) -> dict[str, Any]:
 
     Pure: the result depends on the task only (one seeded Generator, bit-identical kernels at any thread count).
     """
+    if task.command == "mnist":
+        return _execute_mnist(task)
     from .observers import MinuteStats
     from .scenario import load_scenario
     from .sim import Simulation
@@ -222,6 +299,29 @@ def execute(task: Task) -> dict[str, Any]:
     return {"key": task.key(), "command": task.command, "scenario": task.scenario, "minutes": task.minutes,
             "setting": [[k, v] for k, v in task.setting], "seed": task.seed, "metrics": metrics,
             "per_minute": stats.rows, "genome_sha1": hashlib.sha1(sim.genomes.tobytes()).hexdigest()}
+
+
+@functools.lru_cache(maxsize=2)
+def _mnist_data(folder: str | None, n_val: int) -> Any:
+    from .mnist.data import load_or_download
+
+    return load_or_download(folder, n_val)
+
+
+def _execute_mnist(task: Task) -> dict[str, Any]:
+    """One `neuroevo mnist` training (method, hidden, seed) at a forward-pass budget; its accuracies."""
+    from .mnist import compare
+
+    opts, setting = dict(task.options), dict(task.setting)
+    data = _mnist_data(opts["data"], int(opts["val"]))
+    hidden = tuple(int(x) for x in str(setting.get("hidden", "32")).split(","))
+    method = str(setting.get("method", "ga"))
+    r = compare.run_one(method, task.seed, data, hidden, str(opts["activation"]), None,
+                        float(opts["budget_forwards"]), compare.Configs())
+    metrics = {k: float(r[k]) for k in MNIST_METRICS}
+    return {"key": task.key(), "command": "mnist", "setting": [[k, v] for k, v in task.setting], "seed": task.seed,
+            "metrics": metrics, "forwards": float(r["forwards"]), "steps": int(r["steps"]),
+            "timing": {"seconds": float(r["seconds"])}}
 
 
 def _worker_init() -> None:
@@ -420,10 +520,10 @@ def write_summary(spec: Spec, rows: list[dict[str, Any]], out: Path) -> tuple[Pa
         w = csv.DictWriter(f, fieldnames=["setting", "metric", "n", "mean", "std", "ci_low", "ci_high"])
         w.writeheader()
         w.writerows(rows)
-    lines = [f"Sweep `{spec.name}`: {spec.command} {spec.scenario}, {spec.minutes:g} simulated minutes, "
-             f"seeds {spec.seeds[0]}..{spec.seeds[-1]} ({len(spec.seeds)}); mean, std and 95% t interval.", ""]
+    lines = [f"Sweep `{spec.name}`: {spec.describe()}, seeds {spec.seeds[0]}..{spec.seeds[-1]} "
+             f"({len(spec.seeds)}); mean, std and 95% t interval.", ""]
     for m in spec.metrics:
-        lines += [f"**{m}**: {RUN_METRICS[m][1]}", "", "| setting | n | mean | std | 95% CI |", "|---|---|---|---|---|"]
+        lines += [f"**{m}**: {metric_doc(m)}", "", "| setting | n | mean | std | 95% CI |", "|---|---|---|---|---|"]
         for r in rows:
             if r["metric"] == m:
                 lines.append(f"| {r['setting']} | {r['n']} | {r['mean']:.3g} | {r['std']:.3g} | "
@@ -450,7 +550,7 @@ def _plot(spec: Spec, rows: list[dict[str, Any]], path: Path) -> None:
         ax.errorbar(x, mean, yerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", capsize=5)
         ax.set_xticks(x, [r["setting"] for r in rs], rotation=20, ha="right", fontsize=8)
         ax.set_xlim(-0.5, len(rs) - 0.5)
-        ax.set_title(RUN_METRICS[m][1], fontsize=9)
+        ax.set_title(metric_doc(m), fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(f"sweep {spec.name}: mean and 95% CI over {len(spec.seeds)} seeds", fontsize=10)
     fig.tight_layout()
