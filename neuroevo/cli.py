@@ -72,6 +72,9 @@ def build_parser() -> Parser:
                    help="also save population.npz every this many simulated minutes (default 5)")
     r.add_argument("--no-plot", action="store_true", help="skip learning.png")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .mnist.cli import add_parser as add_mnist_parser
+
+    add_mnist_parser(sub)
     return p
 
 
@@ -80,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "mnist":
+            from .mnist.cli import main as mnist_main
+
+            return mnist_main(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
