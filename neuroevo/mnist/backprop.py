@@ -43,7 +43,7 @@ def loss_and_grad(layout: Layout, genome: np.ndarray, x: np.ndarray, y: np.ndarr
     dz = np.exp(lp)  # softmax (B, C)
     dz[np.arange(n), y] -= 1.0
     dz /= np.float32(n)
-    grad = np.empty(layout.n_params, dtype=np.float32)
+    grad = np.empty(layout.n_params, dtype=genome.dtype)
     offsets = np.cumsum([0] + [w.size + b.size for w, b in layers])
     for i in range(len(layers) - 1, -1, -1):
         w, _ = layers[i]

@@ -45,6 +45,7 @@ def run_one(method: str, seed: int, data: Dataset, hidden: tuple[int, ...], acti
     layout = make_layout(data.n_in, hidden, data.n_classes)
     g0 = init_genomes(layout, 1, activation, np.random.default_rng(seed))[0]
     rng = np.random.default_rng([seed, METHODS.index(method)])
+    ga.warm_up()
     tracker = Tracker(layout, data, activation, budget_seconds, budget_forwards, desc=f"{method} seed {seed}",
                       quiet=quiet)
     if method == "ga":
@@ -180,6 +181,7 @@ def seed_table(data: Dataset, seed: int, cfgs: Configs, quiet: bool = True, epoc
             "backprop_test_accuracy": accuracy(layout, theta, data.x_test, data.y_test, "relu"),
             "backprop_seconds": bp_seconds, "backprop_wall_seconds": round(time.perf_counter() - t, 3),
         }
+        ga.warm_up()
         gt = Tracker(layout, data, "relu", budget_seconds=bp_seconds, desc=f"ga {hidden}", quiet=quiet)
         gsum, _ = ga.train(cfgs.ga, gt, np.random.default_rng([seed, 0]), first=g0)
         row.update(ga_test_accuracy=gsum["test_accuracy"], ga_train_accuracy=gsum["train_accuracy"],
