@@ -236,3 +236,29 @@ def test_cli_real_mnist_small_budget(tmp_path):
     assert res["backprop"]["test_accuracy"]["mean"] > 0.88
     assert res["es"]["test_accuracy"]["mean"] > 0.4 and res["ga"]["test_accuracy"]["mean"] > 0.2  # from ~10%
     assert (out / "comparison.png").stat().st_size > 5000 and "| backprop |" in (out / "results.md").read_text()
+
+
+def test_download_keeps_only_files_with_the_right_md5(tmp_path, monkeypatch):
+    """The downloader, with urlopen replaced (no network in tests): good bytes are kept, bad ones rejected."""
+    import io
+
+    from neuroevo.mnist import data
+
+    payload = {name: f"content of {name}".encode() for name in FILES.values()}
+    monkeypatch.setattr(data, "MD5", {n: data.hashlib.md5(b).hexdigest() for n, b in payload.items()})
+    monkeypatch.setattr(data.urllib.request, "urlopen",
+                        lambda url, timeout: io.BytesIO(payload[url.rsplit("/", 1)[1]]))
+    data.download(tmp_path / "ok")
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == sorted(payload)
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"tampered"))
+    with pytest.raises(DataError, match="md5 mismatch") as e:
+        data.download(tmp_path / "bad")
+    assert "\n" not in str(e.value) and not list((tmp_path / "bad").iterdir())
+
+    def offline(url, timeout):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz") as e:
+        data.download(tmp_path / "off")
+    assert str(tmp_path / "off") in str(e.value)
