@@ -20,7 +20,8 @@ class ESConfig:
     pairs: int = 50  # antithetic pairs per generation (population = 2 * pairs)
     batch: int = 512  # images in the shared fitness minibatch
     sigma: float = 0.02  # perturbation scale
-    lr: float = 0.01  # Adam step size on the mean
+    lr: float = 0.01  # Adam step size on the mean (at the start; see lr_decay)
+    lr_decay: bool = True  # step size falls linearly to 0 over the budget (the estimate's noise sets a floor)
     weight_decay: float = 0.0  # L2 coefficient added to the estimated gradient
     noise_table: int = 1 << 24  # floats in the noise table
 
@@ -55,6 +56,8 @@ def train(genome: np.ndarray, cfg: ESConfig, tracker: Tracker, rng: np.random.Ge
         grad = (w @ eps) / np.float32(m * cfg.sigma)  # ascent direction estimate (n_params,)
         if cfg.weight_decay:
             grad -= np.float32(cfg.weight_decay) * theta
+        if cfg.lr_decay:
+            opt.lr = cfg.lr * max(0.0, 1.0 - tracker.progress())
         opt.update(theta, -grad)
         if tracker.step(2 * m * cfg.batch, lambda: theta):
             break

@@ -33,10 +33,11 @@ class GAConfig:
     sigma_c: float = 1.0  # sigma scaling: weight 1 + (f - mean) / (sigma_c * std), clipped at 0
     tournament_k: int = 3  # tournament size
     truncation: float = 0.2  # fraction of the population eligible under truncation
-    crossover: float = 0.0  # probability that a child mixes two parents (uniform crossover)
+    crossover: float = 0.5  # probability that a child mixes two parents (uniform crossover)
     sigma: float = 0.02  # initial mutation scale
     tau: float = 0.15  # log-normal learning rate of each member's mutation scale (0: fixed scale)
     sigma_min: float = 1e-4  # floor of the mutation scale
+    anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
 
 
@@ -75,7 +76,7 @@ def select_parents(fitness: np.ndarray, k: int, cfg: GAConfig, rng: np.random.Ge
 
 
 def next_generation(pop: np.ndarray, sig: np.ndarray, fitness: np.ndarray, cfg: GAConfig, table: NoiseTable,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                    rng: np.random.Generator, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Elites + mutated (crossed) children: (P, n_params) float32 and their mutation scales (P,) float32."""
     n_pop, n = pop.shape
     n_el = min(cfg.elite, n_pop)
@@ -94,7 +95,7 @@ def next_generation(pop: np.ndarray, sig: np.ndarray, fitness: np.ndarray, cfg: 
     new_sig[n_el:] = child_sig
     for j in range(k):
         c = new[n_el + j]
-        np.multiply(table.get(offs[j], n), child_sig[j], out=c)
+        np.multiply(table.get(offs[j], n), child_sig[j] * np.float32(scale), out=c)
         if cross[j]:
             mask = table.get(offs[k + j], n) > 0  # a fair coin per gene from the table's signs
             c += np.where(mask, pop[parents[j]], pop[mates[j]])
@@ -128,7 +129,8 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
         best = pop[int(np.argmax(fitness))]
         if tracker.step(cfg.population * cfg.batch, lambda b=best: b):
             break
-        pop, sig = next_generation(pop, sig, fitness, cfg, table, rng)
+        scale = 1.0 - cfg.anneal * min(1.0, tracker.progress())
+        pop, sig = next_generation(pop, sig, fitness, cfg, table, rng, scale)
     out = tracker.finish(best)
     out["final_sigma_median"] = float(np.median(sig))
     return out, np.array(best, copy=True)
