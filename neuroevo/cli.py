@@ -134,6 +134,10 @@ def build_parser() -> Parser:
     w.add_argument("--minutes", type=_positive_float, default=None, help="override the spec's run length")
     w.add_argument("--data", type=Path, default=None, help="mnist sweeps: the IDX folder (overrides the spec)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+    from .mnist.cli import add_parser as add_mnist_parser
+
+    add_mnist_parser(sub)
     return p
 
 
@@ -169,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_replay(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "mnist":
+            from .mnist.cli import main as mnist_main
+
+            return mnist_main(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from neuroevo.cli import main
@@ -133,3 +134,38 @@ def test_a_failing_run_keeps_the_others_and_says_so(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "1 of 3 runs failed" in lines[0] and "boom" in lines[0], r.stderr
     assert len(list((tmp_path / "o").rglob("result.json"))) == 2
+
+
+def write_idx(path, arr):
+    """A tiny IDX file (ubyte), the format MNIST ships in."""
+    import gzip
+    import struct
+
+    arr = np.asarray(arr, np.uint8)
+    head = struct.pack(">HBB", 0, 0x08, arr.ndim) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(head + arr.tobytes())
+
+
+def test_mnist_sweep_same_results_serial_and_pooled(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "idx"
+    data.mkdir()
+    for name, n in (("train", 400), ("t10k", 100)):
+        y = rng.integers(0, 3, n)
+        x = rng.integers(0, 60, (n, 6, 6))
+        for c in range(3):  # class c lights up row 2c: learnable in a few hundred steps
+            x[y == c, 2 * c, :] = 250
+        write_idx(data / f"{name}-images-idx3-ubyte.gz", x)
+        write_idx(data / f"{name}-labels-idx1-ubyte.gz", y)
+    spec_path = tmp_path / "m.toml"
+    spec_path.write_text(f'command = "mnist"\ndata = "{data}"\nbudget_forwards = 30000\nval = 50\nseeds = 2\n'
+                         'metrics = ["test_accuracy", "val_accuracy"]\n[grid]\nmethod = ["ga", "backprop"]\n'
+                         'hidden = ["4"]\n')
+    spec = load_spec(spec_path)
+    serial, _ = run_sweep(spec, tmp_path / "a", engine="serial", progress=False)
+    pooled, _ = run_sweep(spec, tmp_path / "b", engine="local", jobs=2, progress=False)
+    assert [(r["setting"], r["seed"], r["metrics"], r["forwards"]) for r in serial] == [
+        (r["setting"], r["seed"], r["metrics"], r["forwards"]) for r in pooled]
+    by = {(r["setting"][0][1], r["seed"]): r["metrics"]["test_accuracy"] for r in serial}
+    assert by[("backprop", 1)] > 0.6  # it learned (chance is 1/3)

@@ -1,0 +1,95 @@
+"""GA generation time on MNIST-sized nets against its FLOP lower bound at this machine's measured matmul rate.
+
+A generation = population forward on the shared minibatch + fitness + selection, crossover and mutation. Its FLOP
+lower bound is population x batch x (2 x weights of the net) at the best float32 matmul rate numpy reaches here,
+measured in the same run (a large square product and the generation's own layer-1 product shape).
+    python benchmarks/mnist_throughput.py [--population 50] [--batch 256] [--hidden 32] [--generations 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from neuroevo.mnist import ga
+from neuroevo.mnist.nets import NoiseTable, cross_entropy, forward_population, init_genomes, make_layout
+
+
+def matmul_rate(m: int, k: int, n: int, seconds: float = 1.5) -> float:
+    """GFLOP/s of a float32 (m, k) @ (k, n) product at its median time over repeated timings.
+
+    The median, like the generation time below: on a machine shared with other jobs the fastest of many timings
+    reflects a quiet moment, not the rate a long run sees.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.random((m, k), dtype=np.float32)
+    b = rng.random((k, n), dtype=np.float32)
+    a @ b
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 5:
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2.0 * m * k * n / float(np.median(times)) / 1e9
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--population", type=int, default=ga.GAConfig.population)
+    ap.add_argument("--batch", type=int, default=ga.GAConfig.batch)
+    ap.add_argument("--hidden", type=int, nargs="+", default=[32])
+    ap.add_argument("--generations", type=int, default=300)
+    args = ap.parse_args()
+    n_pop, n_batch = args.population, args.batch
+    layout = make_layout(784, tuple(args.hidden), 10)
+    n_weights = sum(a * b for a, b in zip(layout.sizes[:-1], layout.sizes[1:]))
+    flops = 2.0 * n_pop * n_batch * n_weights
+
+    rate_square = matmul_rate(2048, 2048, 2048)
+    rate_shape = matmul_rate(n_batch, 784, n_pop * args.hidden[0])
+    rate = max(rate_square, rate_shape)
+
+    cfg = ga.GAConfig(population=n_pop, batch=n_batch)
+    rng = np.random.default_rng(1)
+    ga.warm_up()
+    table = NoiseTable(cfg.noise_table, rng)
+    pop = init_genomes(layout, n_pop, "relu", rng)
+    sig = np.full(n_pop, cfg.sigma, np.float32)
+    x_all = rng.random((20000, 784), dtype=np.float32)
+    y_all = rng.integers(0, 10, 20000)
+    t_fwd = t_fit = t_next = 0.0
+    times = []
+    for g in range(args.generations + 20):
+        t0 = time.perf_counter()
+        idx = rng.integers(0, 20000, n_batch)
+        x, y = x_all[idx], y_all[idx]
+        t1 = time.perf_counter()
+        logits = forward_population(layout, pop, x, "relu")
+        t2 = time.perf_counter()
+        fitness = -cross_entropy(logits, y)
+        t3 = time.perf_counter()
+        pop, sig = ga.next_generation(pop, sig, fitness, cfg, table, rng)
+        t4 = time.perf_counter()
+        if g >= 20:  # warm caches first
+            times.append(t4 - t0)
+            t_fwd, t_fit, t_next = t_fwd + t2 - t1, t_fit + t3 - t2, t_next + t4 - t3
+    n = len(times)
+    gen = float(np.median(times))
+    bound = flops / (rate * 1e9)
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"# {platform.machine()}, {os.cpu_count()} cpus, numpy {np.__version__}, OPENBLAS_NUM_THREADS={threads}")
+    print(f"matmul float32: {rate_square:.1f} GFLOP/s (2048^3), {rate_shape:.1f} GFLOP/s "
+          f"({n_batch}x784 @ 784x{n_pop * args.hidden[0]}, the layer-1 product)")
+    print(f"net {'-'.join(map(str, layout.sizes))}, population {n_pop}, batch {n_batch}: "
+          f"{flops / 1e9:.3f} GFLOP per generation -> lower bound {1e3 * bound:.2f} ms at {rate:.1f} GFLOP/s")
+    print(f"generation: median {1e3 * gen:.2f} ms over {n} (forward {1e3 * t_fwd / n:.2f}, fitness "
+          f"{1e3 * t_fit / n:.2f}, selection+mutation {1e3 * t_next / n:.2f} ms mean)")
+    print(f"ratio to FLOP bound: {gen / bound:.2f}x   ({n_pop * n_batch / gen / 1e6:.2f} M image-forwards/s)")
+
+
+if __name__ == "__main__":
+    main()

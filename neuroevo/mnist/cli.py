@@ -1,0 +1,160 @@
+"""The `neuroevo mnist` subcommand: its arguments, --set overrides of the method settings, and the run."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from ..cli import UsageError, _int_at_least, _positive_float
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `mnist` on the top-level subparsers."""
+    m = subparsers.add_parser(
+        "mnist", help="GA vs ES vs backprop on MNIST-style IDX data, at matched budgets",
+        description="Train the same dense nets with a genetic algorithm, OpenAI-ES and backprop, each for the same "
+        "wall-clock seconds (and/or forward-pass equivalents); write results.json, results.md and comparison.png "
+        "to --out. Validation = the last --val training images; the test set is scored once per run, at the end.",
+    )
+    m.add_argument("--methods", default="ga,es,backprop", help="comma-separated subset of ga,es,backprop")
+    m.add_argument("--hidden", default="32", help="hidden layer widths, comma-separated (default 32; e.g. 10,10)")
+    m.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu", help="hidden activation")
+    m.add_argument("--budget-seconds", type=_positive_float, default=None,
+                   help="training seconds per method and seed (default 600 unless --budget-forwards is given)")
+    m.add_argument("--budget-forwards", type=_positive_float, default=None,
+                   help="forward-pass equivalents per method and seed (an image = 1, a backprop image = 3); "
+                   "reproducible to the bit, unlike seconds")
+    m.add_argument("--seeds", type=_int_at_least(1), default=3, help="number of seeds (default 3)")
+    m.add_argument("--first-seed", type=_int_at_least(0), default=1, help="seeds are first-seed, +1, ... (default 1)")
+    m.add_argument("--data", type=Path, default=None,
+                   help="folder with the four IDX files (default ~/.cache/neuroevo/mnist, downloaded if missing)")
+    m.add_argument("--val", type=_int_at_least(1), default=4000,
+                   help="training images held out (the last ones) for validation; default 4000")
+    m.add_argument("--out", type=Path, default=Path("mnist-results"), help="output folder (default mnist-results/)")
+    m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="method setting, e.g. --set ga.population=200 --set es.lr=0.02 --set backprop.batch=64")
+    m.add_argument("--reproduce-seed-table", action="store_true",
+                   help="backprop on 784-800-10, 784-10-10, 784-10-10-10, 784-1-10 (Adam, batch 200, 20 epochs) "
+                   "with a GA column at equal seconds; writes seed_table.json and seed_table.md")
+    m.add_argument("--no-plot", action="store_true", help="skip comparison.png")
+    m.add_argument("--quiet", action="store_true", help="no progress bars")
+    return m
+
+
+def _parse_value(text: str, like: object) -> object:
+    if isinstance(like, bool):
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    return type(like)(text)
+
+
+def configs_from_sets(sets: list[str]):
+    """Configs with each KEY=VALUE applied (method.field); UsageError naming any bad key or value."""
+    from .compare import Configs
+
+    cfgs = Configs()
+    for item in sets:
+        key, eq, text = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not eq or not dot:
+            raise UsageError(f"--set {item!r}: expected METHOD.KEY=VALUE, e.g. ga.population=200")
+        if method not in ("ga", "es", "backprop"):
+            raise UsageError(f"--set {item!r}: unknown method {method!r} (ga, es or backprop)")
+        cfg = getattr(cfgs, method)
+        fields = {f.name for f in dataclasses.fields(cfg)}
+        if name not in fields:
+            raise UsageError(f"--set {item!r}: unknown key; {method} keys: {', '.join(sorted(fields))}")
+        try:
+            value = _parse_value(text, getattr(cfg, name))
+        except ValueError as e:
+            raise UsageError(f"--set {item!r}: {e}") from None
+        cfgs = dataclasses.replace(cfgs, **{method: dataclasses.replace(cfg, **{name: value})})
+    _check(cfgs)
+    return cfgs
+
+
+def _check(cfgs) -> None:
+    from .ga import SCALINGS, SELECTIONS
+
+    g, e, b = cfgs.ga, cfgs.es, cfgs.backprop
+    problems = []
+    if g.selection not in SELECTIONS:
+        problems.append(f"ga.selection must be one of {', '.join(SELECTIONS)}")
+    if g.scaling not in SCALINGS:
+        problems.append(f"ga.scaling must be one of {', '.join(SCALINGS)}")
+    if g.population < 2 or not 0 <= g.elite < g.population:
+        problems.append("ga.population must be >= 2 and 0 <= ga.elite < ga.population")
+    if b.optimizer not in ("adam", "sgd"):
+        problems.append("backprop.optimizer must be adam or sgd")
+    if min(g.batch, e.batch, b.batch, e.pairs, g.tournament_k) < 1:
+        problems.append("batch sizes, es.pairs and ga.tournament_k must be >= 1")
+    if not 0 < g.truncation <= 1 or not 0 <= g.crossover <= 1:
+        problems.append("ga.truncation must be in (0, 1] and ga.crossover in [0, 1]")
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        h = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"--hidden {text!r}: expected widths like 32 or 10,10") from None
+    if not h or min(h) < 1:
+        raise UsageError(f"--hidden {text!r}: widths must be >= 1")
+    return h
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the comparison (or the seed table); UsageError for anything the user can fix."""
+    from . import compare
+    from .data import DataError, load_or_download
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in compare.METHODS]
+    if bad or not methods:
+        raise UsageError(f"--methods {args.methods!r}: choose from ga, es, backprop")
+    hidden = _hidden(args.hidden)
+    cfgs = configs_from_sets(args.sets)
+    budget_seconds = args.budget_seconds
+    if budget_seconds is None and args.budget_forwards is None:
+        budget_seconds = 600.0
+    try:
+        data = load_or_download(args.data, args.val)
+    except DataError as e:
+        raise UsageError(str(e)) from None
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{args.out}: cannot create output folder ({e.strerror})") from None
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.reproduce_seed_table:
+        rows = compare.seed_table(data, seeds[0], cfgs, quiet=args.quiet)
+        _write(args.out / "seed_table.json", json.dumps({"machine": compare.machine(), "rows": rows}, indent=1))
+        table = compare.seed_table_markdown(rows, int(data.x_train.shape[0]))
+        _write(args.out / "seed_table.md", table)
+        print(table)
+        return 0
+    res = compare.compare(methods, data, hidden, args.activation, budget_seconds, args.budget_forwards, seeds,
+                          cfgs, quiet=args.quiet)
+    _write(args.out / "results.json", json.dumps(res, indent=1))
+    table = compare.markdown(res)
+    _write(args.out / "results.md", table)
+    if not args.no_plot:
+        compare.figure(res, args.out / "comparison.png")
+    print(table)
+    if not args.quiet:
+        print(f"wrote {args.out}/ (results.json, results.md{'' if args.no_plot else ', comparison.png'})",
+              file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,264 @@
+"""The MNIST lab: IDX reading and its errors, gradients, population forward, selection statistics, learning, CLI."""
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuroevo.cli import main
+from neuroevo.mnist import backprop, compare, es, ga
+from neuroevo.mnist.budget import Tracker
+from neuroevo.mnist.data import FILES, DataError, Dataset, load, read_idx
+from neuroevo.mnist.nets import cross_entropy, forward, forward_population, init_genomes, make_layout
+
+MNIST_DIR = Path(os.environ.get("NEUROEVO_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+TYPE_BYTES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
+              np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+
+
+def write_idx(path: Path, arr: np.ndarray, compress: bool) -> None:
+    """An IDX file written from the format description (not by the code under test)."""
+    dt = arr.dtype if arr.dtype.itemsize == 1 else arr.dtype.newbyteorder(">")
+    head = bytes([0, 0, TYPE_BYTES[dt], arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    body = head + arr.astype(dt).tobytes()
+    path.write_bytes(gzip.compress(body) if compress else body)
+
+
+def fake_folder(folder: Path, n_train=60, n_test=20, shape=(5, 7), compress=True, seed=0) -> None:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, n in (("train", n_train), ("test", n_test)):
+        name_i, name_l = FILES[f"{role}_images"], FILES[f"{role}_labels"]
+        if not compress:
+            name_i, name_l = name_i[:-3], name_l[:-3]
+        write_idx(folder / name_i, rng.integers(0, 256, (n, *shape), dtype=np.uint8), compress)
+        write_idx(folder / name_l, rng.integers(0, 10, n).astype(np.uint8), compress)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+def test_idx_round_trip(tmp_path, compress, dtype):
+    arr = (np.arange(3 * 5 * 7) - 50).reshape(3, 5, 7).astype(dtype)
+    if dtype == np.uint8:
+        arr = np.arange(3 * 5 * 7, dtype=np.uint8).reshape(3, 5, 7)
+    p = tmp_path / "x.idx"
+    write_idx(p, arr, compress)
+    back = read_idx(p)
+    assert back.shape == (3, 5, 7) and np.array_equal(back, arr)
+
+
+def test_load_non_28x28_folder_raw_files(tmp_path):
+    fake_folder(tmp_path, shape=(5, 7), compress=False)
+    d = load(tmp_path, n_val=10)
+    assert d.x_train.shape == (50, 35) and d.x_val.shape == (10, 35) and d.x_test.shape == (20, 35)
+    assert d.x_train.dtype == np.float32 and 0 <= d.x_train.min() and d.x_train.max() <= 1
+    assert d.n_classes <= 10 and d.y_train.dtype == np.int64
+    raw = read_idx(tmp_path / "train-images-idx3-ubyte")
+    assert np.allclose(d.x_val * 255, raw[50:].reshape(10, -1))  # validation = the last training images
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda b: b[:-5], "truncated"),
+    (lambda b: b[:6], "truncated IDX header"),
+    (lambda b: b"\x01\x02" + b[2:], "not an IDX file"),
+    (lambda b: b + b"\x00", "trailing bytes"),
+])
+def test_bad_idx_raises_one_line_naming_file(tmp_path, damage, words):
+    p = tmp_path / "bad.idx"
+    write_idx(p, np.zeros((4, 3, 3), np.uint8), compress=False)
+    p.write_bytes(damage(p.read_bytes()))
+    with pytest.raises(DataError) as e:
+        read_idx(p)
+    assert str(p) in str(e.value) and words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_corrupt_gzip_raises(tmp_path):
+    p = tmp_path / "bad.gz"
+    write_idx(p, np.zeros((4, 3, 3), np.uint8), compress=True)
+    p.write_bytes(p.read_bytes()[:-12])
+    with pytest.raises(DataError, match="bad.gz"):
+        read_idx(p)
+
+
+def test_cli_truncated_file_exits_2_with_one_line(tmp_path, capsys):
+    fake_folder(tmp_path / "d")
+    bad = tmp_path / "d" / FILES["train_images"]
+    raw = gzip.decompress(bad.read_bytes())
+    bad.write_bytes(gzip.compress(raw[:-100]))
+    code = main(["mnist", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--budget-forwards", "100",
+                 "--quiet", "--val", "10"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("neuroevo mnist: error:") and str(bad) in err and "truncated" in err
+
+
+def test_cli_missing_files_and_bad_settings_exit_2(tmp_path, capsys):
+    assert main(["mnist", "--data", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "t10k-images-idx3-ubyte.gz" in err and len(err.strip().splitlines()) == 1
+    fake_folder(tmp_path / "d")
+    assert main(["mnist", "--data", str(tmp_path / "d"), "--set", "ga.nope=1", "--quiet"]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    assert main(["mnist", "--data", str(tmp_path / "d"), "--methods", "ga,sgd", "--quiet"]) == 2
+    assert main(["mnist", "--data", str(tmp_path / "d"), "--set", "ga.selection=lottery", "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_backprop_gradient_matches_finite_differences(activation):
+    rng = np.random.default_rng(3)
+    layout = make_layout(6, (5, 4), 3)
+    g = init_genomes(layout, 1, activation, rng)[0].astype(np.float64)
+    g += rng.normal(0, 0.1, g.shape)  # non-zero biases too
+    x, y = rng.normal(size=(7, 6)), rng.integers(0, 3, 7)
+    loss, grad = backprop.loss_and_grad(layout, g, x, y, activation)
+    assert np.isclose(loss, cross_entropy(forward(layout, g, x, activation), y))
+    h = 1e-6
+    num = np.empty_like(g)
+    for i in range(g.size):
+        e = np.zeros_like(g)
+        e[i] = h
+        num[i] = (backprop.loss_and_grad(layout, g + e, x, y, activation)[0]
+                  - backprop.loss_and_grad(layout, g - e, x, y, activation)[0]) / (2 * h)
+    assert np.allclose(grad, num, rtol=1e-4, atol=1e-7)
+
+
+def test_population_forward_equals_member_forward():
+    rng = np.random.default_rng(4)
+    layout = make_layout(12, (6, 5), 4)
+    pop = init_genomes(layout, 7, "tanh", rng)
+    pop[:, -4:] = rng.normal(size=(7, 4))
+    x = rng.random((9, 12), dtype=np.float32)
+    out = forward_population(layout, pop, x, "tanh")
+    assert out.shape == (7, 9, 4) and out.dtype == np.float32
+    for k in range(7):
+        assert np.allclose(out[k], forward(layout, pop[k], x, "tanh"), atol=1e-5)
+
+
+def _draws(fitness, cfg, n, seed=0):
+    rng = np.random.default_rng(seed)
+    picks = np.concatenate([ga.select_parents(fitness, 1000, cfg, rng) for _ in range(n // 1000)])
+    return np.bincount(picks, minlength=len(fitness)) / picks.size
+
+
+FIT = np.array([0.3, 0.9, 0.1, 0.5, 0.7, 0.2, 0.8, 0.4, 0.6, 0.0])  # ranks = 10 * value + 1
+
+
+def test_selection_probabilities_match_theory():
+    n, ranks = len(FIT), np.argsort(np.argsort(FIT)) + 1  # 1 = worst
+    theory = {
+        "tournament": (ranks**3 - (ranks - 1) ** 3) / n**3,  # best of 3 drawn with replacement
+        "rank": ranks / ranks.sum(),
+        "truncation": np.where(ranks > n - 3, 1 / 3, 0.0),  # top 30% uniformly
+        "roulette": ga.scaled_fitness(FIT, "sigma", 1.0) / ga.scaled_fitness(FIT, "sigma", 1.0).sum(),
+    }
+    for sel, p in theory.items():
+        cfg = ga.GAConfig(selection=sel, tournament_k=3, truncation=0.3)
+        freq = _draws(FIT, cfg, 100_000)
+        assert np.abs(freq - p).max() < 0.006, sel
+
+
+def test_sus_counts_are_within_one_of_expectation():
+    cfg = ga.GAConfig(selection="sus", scaling="none")
+    picks = ga.select_parents(FIT, 45, cfg, np.random.default_rng(1))
+    expect = 45 * (FIT - FIT.min()) / (FIT - FIT.min()).sum()
+    assert np.all(np.abs(np.bincount(picks, minlength=10) - expect) < 1)
+
+
+def test_sigma_scaling_restores_selection_pressure():
+    acc = np.linspace(0.90, 0.92, 50)  # a population whose raw accuracies differ by 2 points
+    raw = acc / acc.sum()
+    scaled = ga.scaled_fitness(acc, "sigma", 1.0)
+    scaled /= scaled.sum()
+    assert raw[-1] / raw.mean() < 1.02  # raw roulette: nearly uniform
+    assert scaled[-1] / scaled.mean() > 2.5 and scaled[0] == 0  # scaled: the best ~3x, the worst never
+    lin = ga.scaled_fitness(acc, "linear")
+    assert np.isclose(lin.max() / lin.mean(), 2.0)
+
+
+def synthetic(seed=0, n=600, d=20) -> Dataset:
+    """Three Gaussian blobs in d dimensions: learnable in a few hundred generations."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.0, (3, d)).astype(np.float32)
+    y = rng.integers(0, 3, n)
+    x = centres[y] + rng.normal(0, 0.8, (n, d)).astype(np.float32)
+    return Dataset(x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], 3, "synthetic")
+
+
+def test_ga_improves_fitness_on_a_tiny_task():
+    d = synthetic()
+    layout = make_layout(20, (8,), 3)
+    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16)
+    t = Tracker(layout, d, "relu", budget_forwards=30 * 128 * 150)
+    out, best = ga.train(cfg, t, np.random.default_rng(0))
+    first_val = t.curve[0][2]
+    pop0 = init_genomes(layout, 30, "relu", np.random.default_rng(5))
+    ce0 = cross_entropy(forward_population(layout, pop0, d.x_train, "relu"), d.y_train).min()
+    ce1 = cross_entropy(forward(layout, best, d.x_train, "relu"), d.y_train)
+    assert out["steps"] == 150 and ce1 < 0.5 * ce0
+    assert out["val_accuracy"] > 0.9 > first_val + 0.2 and out["test_accuracy"] > 0.85
+
+
+SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),
+                        es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16))
+
+
+def test_es_and_backprop_learn_the_tiny_task():
+    d = synthetic(1)
+    for method in ("es", "backprop"):
+        r = compare.run_one(method, 1, d, (8,), "tanh", None, 2e5, SMALL)
+        assert r["curve"][0][2] < 0.7 and r["val_accuracy"] > 0.9, method
+
+
+def test_same_seed_same_results_at_a_forward_budget():
+    d = synthetic(2)
+    for method in compare.METHODS:
+        a, b = (compare.run_one(method, 4, d, (6,), "relu", None, 5e4, SMALL) for _ in range(2))
+        strip = [(f, v) for _, f, v in a["curve"]], [(f, v) for _, f, v in b["curve"]]
+        assert strip[0] == strip[1] and a["test_accuracy"] == b["test_accuracy"], method
+
+
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"no MNIST data at {MNIST_DIR} (set NEUROEVO_MNIST_DIR)")
+def test_cli_real_mnist_small_budget(tmp_path):
+    out = tmp_path / "o"
+    assert main(["mnist", "--methods", "ga,es,backprop", "--hidden", "16", "--budget-forwards", "6e5",
+                 "--set", "ga.batch=128", "--set", "es.batch=128", "--set", "es.pairs=20",
+                 "--set", "ga.noise_table=1000000", "--set", "es.noise_table=1000000",
+                 "--seeds", "1", "--data", str(MNIST_DIR), "--out", str(out), "--quiet"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["meta"]["data"]["n_train"] + res["meta"]["data"]["n_val"] == 24000
+    for m in ("ga", "es", "backprop"):
+        r = res[m]
+        assert set(r["test_accuracy"]) == {"mean", "std", "per_seed"} and len(r["curve"]) == 1
+        assert r["runs"][0]["forwards"] >= 6e5
+    assert res["backprop"]["test_accuracy"]["mean"] > 0.88
+    assert res["es"]["test_accuracy"]["mean"] > 0.4 and res["ga"]["test_accuracy"]["mean"] > 0.2  # from ~10%
+    assert (out / "comparison.png").stat().st_size > 5000 and "| backprop |" in (out / "results.md").read_text()
+
+
+def test_download_keeps_only_files_with_the_right_md5(tmp_path, monkeypatch):
+    """The downloader, with urlopen replaced (no network in tests): good bytes are kept, bad ones rejected."""
+    import io
+
+    from neuroevo.mnist import data
+
+    payload = {name: f"content of {name}".encode() for name in FILES.values()}
+    monkeypatch.setattr(data, "MD5", {n: data.hashlib.md5(b).hexdigest() for n, b in payload.items()})
+    monkeypatch.setattr(data.urllib.request, "urlopen",
+                        lambda url, timeout: io.BytesIO(payload[url.rsplit("/", 1)[1]]))
+    data.download(tmp_path / "ok")
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == sorted(payload)
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"tampered"))
+    with pytest.raises(DataError, match="md5 mismatch") as e:
+        data.download(tmp_path / "bad")
+    assert "\n" not in str(e.value) and not list((tmp_path / "bad").iterdir())
+
+    def offline(url, timeout):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz") as e:
+        data.download(tmp_path / "off")
+    assert str(tmp_path / "off") in str(e.value)
