@@ -12,17 +12,13 @@ import argparse
 
 import numpy as np
 
-from neuroevo.observers import MinuteStats, deaths_per_minute
+from neuroevo.observers import deaths_per_minute, run_minutes
 from neuroevo.scenario import load_scenario
 from neuroevo.sim import Simulation
 
 
 def run(scenario: str, seed: int, minutes: int, overrides: dict) -> list[dict]:
-    sim = Simulation(load_scenario(scenario).settings(overrides), seed=seed, scenario=scenario)
-    stats = MinuteStats(sim)
-    sim.add_observer(stats)
-    sim.run(minutes * stats.every)
-    return stats.rows
+    return run_minutes(Simulation(load_scenario(scenario).settings(overrides), seed=seed, scenario=scenario), minutes)
 
 
 def main() -> None:

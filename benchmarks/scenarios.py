@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from neuroevo.observers import MinuteStats, deaths_per_minute
+from neuroevo.observers import deaths_per_minute, run_minutes
 from neuroevo.scenario import load_scenario
 from neuroevo.sim import Simulation
 
@@ -26,11 +26,7 @@ OWN_CAUSE = {
 
 def run(name: str, seed: int, minutes: int) -> list[dict]:
     cls = load_scenario(name)
-    sim = Simulation(cls.settings(), seed=seed, scenario=name, hooks=cls())
-    stats = MinuteStats(sim)
-    sim.add_observer(stats)
-    sim.run(minutes * stats.every)
-    return stats.rows
+    return run_minutes(Simulation(cls.settings(), seed=seed, scenario=name, hooks=cls()), minutes)
 
 
 def main() -> None:

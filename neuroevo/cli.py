@@ -39,14 +39,23 @@ def _int_at_least(lowest: int):
     return parse
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str, allow_zero: bool) -> float:
+    """argparse type body: a finite number > 0 (or >= 0 with allow_zero)."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not ((v >= 0 if allow_zero else v > 0) and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a {'number >= 0' if allow_zero else 'positive number'}, got {text}")
     return v
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, allow_zero=False)
+
+
+def _nonnegative_float(text: str) -> float:
+    return _number(text, allow_zero=True)
 
 
 def build_parser() -> Parser:
@@ -140,15 +149,6 @@ def build_parser() -> Parser:
     add_mnist_parser(sub)
     return p
 
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return v
 
 
 def _window_size(text: str) -> tuple[int, int]:

@@ -52,6 +52,14 @@ class Checkpointer:
         sim.save(self.path, extra={"per_minute": self.stats.rows})
 
 
+def run_minutes(sim: Any, minutes: float) -> list[dict[str, Any]]:
+    """Run sim for `minutes` simulated minutes and return its per-minute rows (benchmarks, sweeps)."""
+    stats = MinuteStats(sim)
+    sim.add_observer(stats)
+    sim.run(int(round(minutes * stats.every)))
+    return stats.rows
+
+
 def rows_to_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Flatten per-minute rows (deaths.<cause> columns) into a CSV file."""
     import csv

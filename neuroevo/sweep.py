@@ -282,7 +282,7 @@ def execute(task: Task) -> dict[str, Any]:
     """
     if task.command == "mnist":
         return _execute_mnist(task)
-    from .observers import MinuteStats
+    from .observers import run_minutes
     from .scenario import load_scenario
     from .sim import Simulation
 
@@ -291,14 +291,12 @@ def execute(task: Task) -> dict[str, Any]:
     if task.agents is not None:
         overrides["world.agents"] = task.agents
     sim = Simulation(scenario.settings(overrides), seed=task.seed, scenario=scenario.name, hooks=scenario())
-    stats = MinuteStats(sim)
-    sim.add_observer(stats)
-    sim.run(int(round(task.minutes * stats.every)))
+    rows = run_minutes(sim, task.minutes)
     with np.errstate(all="ignore"):  # a run shorter than a metric's window gives NaN, not a warning
-        metrics = {name: fn(stats.rows) if stats.rows else math.nan for name, (fn, _) in RUN_METRICS.items()}
+        metrics = {name: fn(rows) if rows else math.nan for name, (fn, _) in RUN_METRICS.items()}
     return {"key": task.key(), "command": task.command, "scenario": task.scenario, "minutes": task.minutes,
             "setting": [[k, v] for k, v in task.setting], "seed": task.seed, "metrics": metrics,
-            "per_minute": stats.rows, "genome_sha1": hashlib.sha1(sim.genomes.tobytes()).hexdigest()}
+            "per_minute": rows, "genome_sha1": hashlib.sha1(sim.genomes.tobytes()).hexdigest()}
 
 
 @functools.lru_cache(maxsize=2)

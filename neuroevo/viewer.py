@@ -997,11 +997,15 @@ class Viewer:
             ("H / F1", "this help"),
             ("Esc", "quit" + (" (saves the population)" if self.autosave else "")),
         ]
+        self._help_panel("controls", rows)
+
+    def _help_panel(self, title: str, rows: list[tuple[str, str]]) -> None:
+        """A centred panel of (key, what it does) rows."""
         texts = [(self.font.render(k, True, (255, 220, 120)), self.font.render(t, True, TEXT)) for k, t in rows]
         w, h = 190 + max(t.get_width() for _, t in texts), 48 + 24 * len(rows)
         panel = self._panel(w, h)
         panel.fill((12, 14, 20, 235))
-        panel.blit(self.font_big.render("controls", True, (255, 220, 120)), (16, 8))
+        panel.blit(self.font_big.render(title, True, (255, 220, 120)), (16, 8))
         for i, (k, t) in enumerate(texts):
             panel.blit(k, (20, 40 + 24 * i))
             panel.blit(t, (170, 40 + 24 * i))
@@ -1311,16 +1315,7 @@ class PlaybackViewer(Viewer):
             ("P", "screenshot"),
             ("Esc", "quit"),
         ]
-        texts = [(self.font.render(k, True, (255, 220, 120)), self.font.render(t, True, TEXT)) for k, t in rows]
-        w, h = 190 + max(t.get_width() for _, t in texts), 48 + 24 * len(rows)
-        panel = self._panel(w, h)
-        panel.fill((12, 14, 20, 235))
-        panel.blit(self.font_big.render("replay controls", True, (255, 220, 120)), (16, 8))
-        for i, (k, t) in enumerate(texts):
-            panel.blit(k, (20, 40 + 24 * i))
-            panel.blit(t, (170, 40 + 24 * i))
-        sw, sh = self.screen.get_size()
-        self.screen.blit(panel, ((sw - w) // 2, (sh - h) // 2))
+        self._help_panel("replay controls", rows)
 
 
 def export_video(replay: Any, out: str | Path, *, start_s: float = 0.0, end_s: float | None = None,
