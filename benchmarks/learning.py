@@ -13,12 +13,11 @@ import argparse
 import numpy as np
 
 from neuroevo.observers import deaths_per_minute, run_minutes
-from neuroevo.scenario import load_scenario
-from neuroevo.sim import Simulation
+from neuroevo.sim import make
 
 
 def run(scenario: str, seed: int, minutes: int, overrides: dict) -> list[dict]:
-    return run_minutes(Simulation(load_scenario(scenario).settings(overrides), seed=seed, scenario=scenario), minutes)
+    return run_minutes(make(scenario, seed=seed, overrides=overrides), minutes)
 
 
 def main() -> None:

@@ -20,13 +20,13 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neuroevo.scenario import load_scenario  # noqa: E402
-from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.sim import make  # noqa: E402
 from neuroevo.viewer import Viewer  # noqa: E402
 
 
 def measure(n: int, frames: int, inspect: bool, scenario: str) -> dict[str, float]:
     sc = load_scenario(scenario)
-    sim = Simulation(sc.settings({"world.agents": n}), seed=1, scenario=sc.name, hooks=sc())
+    sim = make(sc, seed=1, overrides={"world.agents": n})
     v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-render-bench")
     v.open()
     sim.run(600)  # some history for the chart, agents spread out

@@ -18,7 +18,7 @@ from pathlib import Path
 from neuroevo.replay import Recorder
 from neuroevo.replay import open as open_replay
 from neuroevo.scenario import load_scenario
-from neuroevo.sim import Simulation
+from neuroevo.sim import make
 
 
 def rss_mb() -> float:
@@ -41,7 +41,7 @@ def main() -> None:
     settings = sc.settings({"world.agents": args.agents})
     per_min = int(round(60 / settings.world.dt))
 
-    plain = Simulation(settings, seed=1, scenario=sc.name)
+    plain = make(sc, settings=settings, seed=1)
     plain.run(0)
     t = time.perf_counter()
     plain.run(per_min)
@@ -49,7 +49,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "replay"
-        sim = Simulation(settings, seed=1, scenario=sc.name)
+        sim = make(sc, settings=settings, seed=1)
         rec = Recorder(sim, folder)
         sim.add_observer(rec)
         print(f"{args.scenario}, {args.agents} agents, every step recorded ({1 / settings.world.dt:.0f} per sim s)")

@@ -16,7 +16,7 @@ import numpy as np
 
 from neuroevo.observers import deaths_per_minute, run_minutes
 from neuroevo.scenario import load_scenario
-from neuroevo.sim import Simulation
+from neuroevo.sim import make
 
 OWN_CAUSE = {
     "edges": "edge", "cursor": "cursor", "icons": "icon", "crowd": "crowd", "teams": "team",
@@ -26,7 +26,7 @@ OWN_CAUSE = {
 
 def run(name: str, seed: int, minutes: int) -> list[dict]:
     cls = load_scenario(name)
-    return run_minutes(Simulation(cls.settings(), seed=seed, scenario=name, hooks=cls()), minutes)
+    return run_minutes(make(cls, seed=seed), minutes)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from neuroevo.evolution import mutate_np
 from neuroevo.physics import hazards_np, move_np
 from neuroevo.scenario import load_scenario
 from neuroevo.sensors import sense_np
-from neuroevo.sim import Simulation
+from neuroevo.sim import Simulation, make
 
 
 def numpy_step(sim: Simulation, rng: np.random.Generator) -> None:
@@ -71,7 +71,7 @@ def compare_scenarios(names: list[str], agents: list[int], seconds: float, round
         sims = {}
         for name in names:
             cls = load_scenario(name)
-            sims[name] = Simulation(cls.settings(size), seed=1, scenario=name, hooks=cls())
+            sims[name] = make(cls, seed=1, overrides=size)
             sims[name].run(600)  # past the first burst of deaths, like a real run
         best = dict.fromkeys(names, 0.0)
         calls = max(1, 200_000 // n)
@@ -103,11 +103,11 @@ def main() -> None:
     for n in args.agents:
         s = type(settings)(world=type(settings.world)(**{**settings.world.__dict__, "agents": n}),
                            brain=settings.brain, evolution=settings.evolution, cursor=settings.cursor)
-        sim = Simulation(s, seed=1, scenario="edges")
+        sim = make("edges", settings=s, seed=1)
         sim.run(600)  # past the first burst of deaths, like a real run
         calls = max(1, 200_000 // n)
         compiled = measure(sim.run, args.seconds, calls) * n
-        ref = Simulation(s, seed=1, scenario="edges")
+        ref = make("edges", settings=s, seed=1)
         rng = np.random.default_rng(1)
         baseline = measure(lambda k, ref=ref, rng=rng: [numpy_step(ref, rng) for _ in range(k)], args.seconds,
                            max(1, 2000 // n)) * n

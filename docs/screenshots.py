@@ -21,13 +21,13 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 
 from neuroevo.scenario import load_scenario  # noqa: E402
-from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.sim import make  # noqa: E402
 from neuroevo.viewer import SPEEDS, Viewer  # noqa: E402
 
 
 def open_viewer(scenario: str, seed: int) -> Viewer:
     sc = load_scenario(scenario)
-    sim = Simulation(sc.settings(), seed=seed, scenario=sc.name, hooks=sc())
+    sim = make(sc, seed=seed)
     v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-docs")
     v.open()
     return v

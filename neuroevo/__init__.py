@@ -8,7 +8,8 @@ __version__ = "0.1.0"
 
 
 # Modules no compiled kernel reads (front ends, files, plots): editing them need not recompile anything.
-_NOT_KERNEL_SOURCES = {"cli.py", "viewer.py", "replay.py", "plots.py", "observers.py", "scenario.py", "sweep.py"}
+_NOT_KERNEL_SOURCES = {"cli.py", "args.py", "viewer.py", "replay.py", "plots.py", "observers.py", "scenario.py",
+                       "sweep.py", "io.py", "checkpoint.py", "check.py", "sim.py", "reference.py"}
 
 
 def _numba_cache_dir() -> str:
@@ -42,3 +43,26 @@ if not _os.environ.get("NUMBA_CACHE_DIR"):
     import numba as _numba
 
     _numba.config.CACHE_DIR = _numba_cache_dir()
+
+# The Python API, imported on first use (so `import neuroevo` and the CLI start without loading every module):
+#   neuroevo.make(scenario, seed, **settings) -> Simulation, ready to run(), step() and observe.
+_EXPORTS = {
+    "make": "sim", "Simulation": "sim", "Observer": "sim",
+    "Scenario": "scenario", "ScenarioError": "scenario", "load_scenario": "scenario",
+    "check_scenario": "check",
+    "Settings": "config", "SettingsError": "config",
+    "CheckpointError": "checkpoint",
+    "MinuteStats": "observers", "run_minutes": "observers",
+    "CAUSES": "state",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuroevo' has no attribute {name!r}")

@@ -3,59 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from . import __version__
-
-
-class UsageError(Exception):
-    """Bad input the user can fix; printed as one line, exit code 2."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (no usage dump), exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _int_at_least(lowest: int):
-    """argparse type: a whole number >= lowest."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if v < lowest:
-            raise argparse.ArgumentTypeError(f"must be at least {lowest}, got {v}")
-        return v
-
-    return parse
-
-
-def _number(text: str, allow_zero: bool) -> float:
-    """argparse type body: a finite number > 0 (or >= 0 with allow_zero)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not ((v >= 0 if allow_zero else v > 0) and v < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a {'number >= 0' if allow_zero else 'positive number'}, got {text}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    return _number(text, allow_zero=False)
-
-
-def _nonnegative_float(text: str) -> float:
-    return _number(text, allow_zero=True)
+from .args import Parser, UsageError
+from .args import int_at_least as _int_at_least
+from .args import nonnegative_float as _nonnegative_float
+from .args import positive_float as _positive_float
+from .args import window_size as _window_size
 
 
 def build_parser() -> Parser:
@@ -149,17 +108,6 @@ def build_parser() -> Parser:
     add_mnist_parser(sub)
     return p
 
-
-
-def _window_size(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
-    try:
-        size = (int(w), int(h))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
-    if not sep or min(size) < 200:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 200x200, got {text!r}")
-    return size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,9 +221,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
+    from .check import check_scenario
+    from .checkpoint import CheckpointError
     from .config import SettingsError, parse_set
-    from .scenario import ScenarioError, check_scenario, load_scenario
-    from .sim import CheckpointError, Simulation
+    from .scenario import ScenarioError, load_scenario
+    from .sim import Simulation, make
 
     try:
         overrides: dict[str, Any] = parse_set(args.sets)
@@ -287,8 +237,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         if args.load is not None:
             sim, _ = Simulation.load(args.load, overrides, hooks=scenario())
         else:
-            sim = Simulation(scenario.settings(overrides), seed=1 if args.seed is None else args.seed,
-                             scenario=scenario.name, hooks=scenario())
+            sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides)
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
     from .viewer import Viewer, display_available
@@ -311,9 +260,11 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace):
     """Resolve scenario, settings and (for --resume) the saved population; UsageError on any bad input."""
+    from .check import check_scenario
+    from .checkpoint import CheckpointError
     from .config import SettingsError, parse_set
-    from .scenario import ScenarioError, check_scenario, load_scenario
-    from .sim import CheckpointError, Simulation
+    from .scenario import ScenarioError, load_scenario
+    from .sim import Simulation, make
 
     try:
         overrides: dict[str, Any] = parse_set(args.sets)
@@ -329,16 +280,16 @@ def _prepare(args: argparse.Namespace):
             if args.seed is not None and args.seed != sim.seed:
                 raise UsageError(f"{args.resume}: saved with seed {sim.seed}; drop --seed to continue it")
             return sim, list(extra.get("per_minute", [])), float(extra.get("wall_seconds", 0.0))
-        settings = scenario.settings(overrides)
+        sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides)
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
-    seed = 1 if args.seed is None else args.seed
-    return Simulation(settings, seed=seed, scenario=scenario.name, hooks=scenario()), [], 0.0
+    return sim, [], 0.0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .io import write_json
     from .observers import Checkpointer, MinuteStats, rows_to_csv
     from .scenario import ScenarioError
 
@@ -361,7 +312,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     steps_per_minute = stats.every
     total_steps = int(round(args.minutes * steps_per_minute))
 
-    sim.run(0)  # compile (or load the compiled kernels from cache) before the clock starts
+    sim.compile()  # compile (or load the compiled kernels from cache) before the clock starts
     n_agents = sim.settings.world.agents
     t0 = time.perf_counter()
     bar = tqdm(total=total_steps, unit="step", unit_scale=True, disable=args.quiet,
@@ -403,7 +354,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "settings": sim.settings.to_dict(),
         "per_minute": stats.rows,
     }
-    _write_atomic(out / "metrics.json", json.dumps(metrics, indent=1))
+    write_json(out / "metrics.json", metrics)
     rows_to_csv(stats.rows, out / "metrics.csv")
     if not args.no_plot and stats.rows:
         from .plots import learning_figure
@@ -414,12 +365,6 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{'' if args.no_plot or not stats.rows else ', learning.png'}"
               f"{f', {recorder.path.name}/' if recorder is not None else ''})", file=sys.stderr)
     return 130 if interrupted else 0
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ in the 3x3 cells around it. Building is a counting sort of the chosen slots into
 the order inside a cell and every tie-break are the same with 1 or 2 threads):
     start  # (n_cells + 1,) int64: slots of cell c are items[start[c]:start[c + 1]]
     items  # (N,) int64 slots sorted by cell
-Queries only read the grid and a position array that nothing writes during the query (sim.run_chunk snapshots the
+Queries only read the grid and a position array that nothing writes during the query (step.run_chunk snapshots the
 positions before the parallel per-agent kernel moves them). One scan per agent and step serves the neighbour and
 team sensors and contact deaths alike (config.validate keeps contact_radius <= sense_radius).
 """
@@ -58,15 +58,17 @@ def grid_build(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, s
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def scan_neighbours(i, x, y, my_team, gxy, gteam, start, items, p, kd2, kj):
+def scan_neighbours(i, x, y, my_team, g, p):
     """Agents j != i in the grid within p.sense_radius of (x, y).
 
-    Fills kd2[i, :k], kj[i, :k] (kd2 (N, k) float64, kj (N, k) int64) with the squared distances and slots of the
-    k nearest, ascending (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest
+    g holds the grid (gstart, gitems, gxy, gteam as grid_build made them) and the neighbour lists kd2 (N, k) float64,
+    kj (N, k) int64 (step.Scratch). Fills kd2[i, :k], kj[i, :k] with the squared distances and slots of the k
+    nearest, ascending (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest
     other-team agent. (Rows are indexed in place: taking a row view costs a reference count per agent.)
     Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell). The three cells of
     a row are consecutive in the sorted order, so each row is one contiguous range.
     """
+    gxy, gteam, start, items, kd2, kj = g.gxy, g.gteam, g.gstart, g.gitems, g.kd2, g.kj
     k = kd2.shape[1]
     for m in range(k):
         kd2[i, m] = INF

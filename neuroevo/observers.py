@@ -63,17 +63,21 @@ def run_minutes(sim: Any, minutes: float) -> list[dict[str, Any]]:
 def rows_to_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Flatten per-minute rows (deaths.<cause> columns) into a CSV file."""
     import csv
+    import io
+
+    from .io import write_text
 
     causes = sorted({k for r in rows for k in r["deaths"]}, key=lambda c: CAUSES.index(c))
     cols = ["minute", *[f"deaths_{c}" for c in causes], "births", "mean_lifetime_s", "max_lifetime_s",
             "mean_lifetime_at_death_s"]
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in rows:
-            w.writerow([r["minute"], *[r["deaths"].get(c, 0) for c in causes], r["births"], r["mean_lifetime_s"],
-                        r["max_lifetime_s"], "" if r["mean_lifetime_at_death_s"] is None else
-                        r["mean_lifetime_at_death_s"]])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([r["minute"], *[r["deaths"].get(c, 0) for c in causes], r["births"], r["mean_lifetime_s"],
+                    r["max_lifetime_s"], "" if r["mean_lifetime_at_death_s"] is None else
+                    r["mean_lifetime_at_death_s"]])
+    write_text(path, buf.getvalue())
 
 
 def deaths_per_minute(rows: list[dict[str, Any]], cause: str) -> np.ndarray:

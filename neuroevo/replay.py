@@ -121,6 +121,7 @@ class Recorder:
     """
 
     every = 1
+    wants_events = True  # the kernel's death reports (sim.last_events)
 
     def __init__(self, sim: Any, path: str | Path, chunk_seconds: float = 5.0, origin: str = "run") -> None:
         self.path = unused_path(Path(path))  # never over an earlier recording: replay, replay-2, ...
@@ -149,7 +150,6 @@ class Recorder:
         self._prev_age = s.age.copy()
         self._reset_buffers(s)
         self.closed = False
-        sim.collect_events = True  # the kernel's death reports (see Simulation.run)
         self.observe(sim)  # the starting frame
 
     def settings_changed(self, sim: Any) -> None:
@@ -448,32 +448,46 @@ class Replay:
         return int(self.deaths["frame"][k]) if k < self.deaths["frame"].size else None
 
 
-def resimulate(replay: Replay) -> Iterator[tuple[Frame, Any]]:
+def resimulate(replay: Replay, scenario: str | Path | type | None = None) -> Iterator[tuple[Frame, Any]]:
     """Re-run a headless recording from its seed and settings; yields (recorded frame, live Simulation) pairs.
 
     The determinism contract made visible: the same seed and settings give the same world, so every recorded frame
-    must match the re-simulated state to within the quantization step.
+    must match the re-simulated state to within the quantization step. A scenario's hooks are part of its rules:
+    pass `scenario` (a name, path or Scenario class you trust) to run them. Without it, only a scenario that ships
+    with neuroevo is loaded by the name in meta.json; a replay never makes neuroevo import a file it names.
     """
-    from .sim import Simulation
+    from .scenario import ScenarioError, load_scenario, shipped
+    from .sim import make
 
     if replay.meta.get("origin") != "run":
         raise ReplayError(f"{replay.path}: only recordings of fresh headless runs (neuroevo run --record, without "
                           "--resume) can be re-simulated")
-    from .scenario import ScenarioError, load_scenario
-
     if replay.meta.get("settings_changes"):
         raise ReplayError(f"{replay.path}: its settings changed during the recording; it cannot be re-simulated")
     name = str(replay.meta["scenario"])
+    cls = None
     try:
-        hooks = load_scenario(name)()  # a scenario's hooks are part of its rules
-    except ScenarioError:
-        hooks = None
-    if hooks is not None and type(hooks).hooks_defined() and (replay.meta.get("hooks") or []) != sorted(
-            type(hooks).hooks_defined()):
+        if isinstance(scenario, type):
+            cls = scenario
+        elif scenario is not None:
+            cls = load_scenario(str(scenario))
+        elif shipped(name) is not None:
+            cls = load_scenario(str(shipped(name)))
+    except ScenarioError as e:
+        raise ReplayError(f"{replay.path}: {e}") from None
+    recorded = sorted(replay.meta.get("hooks") or [])
+    if cls is not None and cls.hooks_defined() and recorded != sorted(cls.hooks_defined()):
         raise ReplayError(f"{replay.path}: scenario {name!r} no longer matches the recording's hooks")
-    if hooks is None and replay.meta.get("hooks"):
-        raise ReplayError(f"{replay.path}: scenario {name!r} (with hooks) is not available to re-simulate it")
-    sim = Simulation(replay.settings, seed=int(replay.meta["seed"]), scenario=name, hooks=hooks)
+    if (cls is None or not cls.hooks_defined()) and recorded:
+        raise ReplayError(f"{replay.path}: scenario {name!r} has hooks; pass it to resimulate(replay, scenario=...) "
+                          "to re-simulate this recording")
+    try:
+        from .scenario import Scenario
+
+        sim = make(cls or Scenario, seed=int(replay.meta["seed"]), settings=replay.settings)
+    except (ScenarioError, ValueError) as e:
+        raise ReplayError(f"{replay.path}: cannot rebuild its world ({e})") from None
+    sim.scenario = name
     start = int(replay.meta["start_step"])
     if start:
         sim.run(start)

@@ -234,6 +234,24 @@ def scenario_dirs() -> list[Path]:
     return out
 
 
+def shipped_dirs() -> list[Path]:
+    """The scenario folders that come with neuroevo itself (not ./scenarios/ of the working folder)."""
+    here = Path(__file__).resolve().parent
+    return [d for d in (here.parent / "scenarios", here / "scenarios") if d.is_dir()]
+
+
+def shipped(name: str) -> Path | None:
+    """The file of a scenario that ships with neuroevo, by plain name (no path, no traversal); None otherwise.
+    Names read from data files (replays, population files) only ever resolve through this."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
+        return None
+    for d in shipped_dirs():
+        f = d / f"{name}.py"
+        if f.is_file():
+            return f
+    return None
+
+
 def available() -> list[str]:
     names: set[str] = set()
     for d in scenario_dirs():
@@ -284,28 +302,4 @@ def load_scenario(name_or_path: str) -> type[Scenario]:
     if not cls.name:
         cls.name = path.stem
     check_class(cls)
-    return cls
-
-
-def check_scenario(scenario: type[Scenario] | str | Path, steps: int | None = None,
-                   overrides: dict[str, Any] | None = None) -> type[Scenario]:
-    """Validate a scenario like gymnasium's check_env: load it, check its attributes and hook signatures, then run
-    a small population (at most 64 agents) for `steps` steps (default: two hook periods, at least 120) so every
-    hook is called and its results checked. Returns the class; raises ScenarioError naming the file and line."""
-    from .sim import Simulation
-
-    cls = load_scenario(str(scenario)) if isinstance(scenario, (str, Path)) else scenario
-    check_class(cls)
-    try:
-        settings = cls.settings(overrides)
-        if settings.world.agents > 64:
-            settings = override(settings, {"world.agents": max(64, settings.hazards.teams)})
-    except SettingsError as e:
-        raise settings_error(cls, e) from None
-    sim = Simulation(settings, seed=0, scenario=cls.name or cls.__name__, hooks=cls())
-    n = steps if steps is not None else max(2 * cls.hook_every, 120)
-    sim.run(n)
-    s = sim.state
-    if not (np.all(np.isfinite(s.pos)) and np.all(np.isfinite(s.acts))):
-        raise ScenarioError(f"{where(cls)}: the world holds non-finite values after {n} steps")
     return cls

@@ -41,6 +41,7 @@ BLOCK_NAMES = {
     "team": ("foe dist", "foe dir 1", "foe dir 2", "mate dist", "mate dir 1", "mate dir 2"),
 }
 INPUT_NAMES = BLOCK_NAMES["edges"] + BLOCK_NAMES["cursor"] + BLOCK_NAMES["self"]
+OUTPUT_NAMES = ("turn", "thrust")
 DIAG = math.sqrt(0.5)
 
 
@@ -55,6 +56,14 @@ def input_names(offsets: dict[str, tuple[int, int]]) -> list[str]:
         else:
             out += list(BLOCK_NAMES[block])
     return out
+
+
+def unused_inputs(offsets: dict[str, tuple[int, int]], frame: str) -> list[int]:
+    """Inputs that always read 0: the heading (cos, sin) of the "self" block in the ego frame."""
+    if frame == "ego" and "self" in offsets:
+        o = offsets["self"][0]
+        return [o + 1, o + 2]
+    return []
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -122,14 +131,17 @@ def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def sense_one(
-    i, x, y, h, v, cx, cy, c_present, c_armed, pos0, icons, ds, js, do, jo, kd2, kj, p: Params, out
-) -> None:
+def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
 
-    pos0 (N, 2) are the positions at the start of the step (read-only while the agents move); ds, js, do, jo and
-    rows i of kd2 (N, K), kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team sensors).
+    me = (x, y, heading, speed) of agent i; cur = cursor (x, y, present, armed, click); nb = (ds, js, do, jo) and
+    rows i of g.kd2 (N, K), g.kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team
+    sensors); g.pos0 (N, 2) are the positions at the start of the step (read-only while the agents move).
     """
+    x, y, h, v = me
+    cx, cy, c_present, c_armed = cur[0], cur[1], cur[2], cur[3]
+    ds, js, do, jo = nb
+    pos0, kd2, kj = g.pos0, g.kd2, g.kj
     c = math.cos(h)
     s = math.sin(h)
     o = p.off_edges

@@ -1,358 +1,45 @@
-"""Simulation: owns settings, state, genomes and the one seeded Generator; steps the world in compiled chunks.
+"""Simulation: owns settings, state, genomes and the one seeded Generator; drives the compiled step in chunks.
 
-One step, the same for live, headless and replay re-simulation:
-    cursor  <- cursor source (hunter / random / external row)
-    grid    <- the living sorted into cells (only when contact or neighbour sensors are on)
-    contact <- agents touching another (of another team) die before they move   crowd / team
-    inputs  <- sense(state, cursor, icons, grid)  acts[:, :n_in]
-    outputs <- forward(genomes, inputs)           acts[:, -2:]  (turn, thrust)
-    state   <- move(state, outputs, dt)
-    cause   <- hazards(state, cursor, icons)      edge / icon / cursor
-    births  <- select parents among the living by fitness, copy + mutate into the dead slots (same team)
-`run(n)` executes n such steps inside one numba call, so Python overhead is paid per chunk, not per step.
-A scenario's hooks run between chunks, every hook_every steps (see scenario.py); without hooks chunks are split
-only where an observer is due.
+`make(scenario, seed, **settings)` is the front door: a ready Simulation with the scenario's settings and hooks.
+`run(n)` executes n steps (step.py) inside as few numba calls as possible, so Python overhead is paid per chunk,
+not per step. A scenario's hooks run between chunks, every hook_every steps (see scenario.py); without hooks,
+chunks are split only where an observer is due.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-import numba
 import numpy as np
 
-from . import __version__
-from .brain import Layout, U, forward_one, init_genomes
+from .births import spawn_all
+from .brain import Layout, init_genomes
+from .checkpoint import icons_array
 from .config import Params, Settings, SettingsError, input_offsets, make_params, override
-from .cursor import EXT_COLUMNS, cursor_update, reset_cursor
-from .evolution import hof_offer, make_child, select
-from .grid import INF, clear_of_agents, contact_cause, grid_build, scan_neighbours
-from .obstacles import layout_icons, nearest_icon
-from .physics import hazard_one, move_one
-from .scenario import (
-    Scenario,
-    ScenarioError,
-    check_class,
-    hook_failure,
-    hook_result,
-    settings_error,
-    source_of,
-    where,
-)
-from .sensors import input_names, sense_one
-from .state import (
-    C_ARMED,
-    C_CLICK,
-    C_PRESENT,
-    CX,
-    CY,
-    K_BIRTHS,
-    K_DEATHS,
-    K_GEN_STEP,
-    K_GENERATION,
-    K_LIFE_MAX,
-    K_LIFE_SUM,
-    K_NEXT_ID,
-    K_STEP,
-    NONE,
-    RULE,
-    WorldState,
-)
+from .cursor import EXT_COLUMNS, reset_cursor
+from .obstacles import layout_icons
+from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
+from .sensors import OUTPUT_NAMES, input_names, unused_inputs
+from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, RULE, WorldState
+from .step import Brains, Env, run_chunk
 
-N_OUTPUTS = 2  # turn, thrust
+N_OUTPUTS = len(OUTPUT_NAMES)  # turn, thrust
 # From this many agents a step spreads them over threads. With OpenMP's short spin-then-sleep wait (see
 # __init__) the prange kernel beat the serial loop already at 50 agents, alone (6.1 vs 3.1 M agent-steps/s) and
 # beside two busy processes (4.3 vs 2.2); its generated code is also faster on one thread.
 PARALLEL_MIN_AGENTS = 32
-SPAWN_TRIES = 30  # rejection draws for a newborn's position clear of icons and other agents
-ICON_CLEAR = 4.0  # newborns appear at least this many radii from any icon
 
 
-class CheckpointError(ValueError):
-    """A population file that is missing, corrupt or incompatible; the message names the file."""
-
-
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def _agent_step(
-    i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, present, armed,
-    click, icons, gstart, gitems, gxy, gteam, kd2, kj, p
-):
-    i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
-    if not alive[i]:
-        cause_now[i] = NONE
-        return
-    a = acts[i]
-    x0 = pos[i, U(0)]
-    y0 = pos[i, U(1)]
-    if p.use_grid != 0:
-        ds, js, do, jo = scan_neighbours(i, x0, y0, team[i], gxy, gteam, gstart, gitems, p, kd2, kj)
-        c = contact_cause(ds, do, p)
-        if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
-            cause_now[i] = c
-            return
-    else:
-        ds, js, do, jo = INF, -1, INF, -1
-    sense_one(i, x0, y0, heading[i], speed[i], cx, cy, present, armed, pos0, icons, ds, js, do, jo, kd2, kj, p, a)
-    forward_one(genomes, acts, i, sizes, offsets)
-    n = U(a.shape[0])
-    x, y, h, v = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], a[n - U(2)], a[n - U(1)], p)
-    pos[i, U(0)] = x
-    pos[i, U(1)] = y
-    heading[i] = h
-    speed[i] = v
-    cause_now[i] = hazard_one(x, y, cx, cy, click, icons, p)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _agents_serial(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr, ar,
-                   cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p):
-    for i in range(alive.shape[0]):
-        _agent_step(i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                    ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
-
-
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def _agents_parallel(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                     ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p):
-    for i in numba.prange(alive.shape[0]):
-        _agent_step(i, genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy, pr,
-                    ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _spot_free(x, y, pos, icons, gstart, gitems, placed, n_placed, p) -> bool:
-    """A newborn may appear at (x, y): clear of icons and (with contact deaths) of other agents."""
-    if icons.shape[0] > 0:
-        d, _, _ = nearest_icon(x, y, icons)
-        if d < ICON_CLEAR * p.radius:
-            return False
-    return clear_of_agents(x, y, pos, gstart, gitems, placed, n_placed, p)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def spawn(i, pos, heading, speed, age, alive, genome_id, parent_id, parent, counters, p, rng, icons, gstart, gitems,
-          placed, n_placed, hook_fit):
-    """Put a newborn into slot i: uniform inside the spawn box (redrawn up to SPAWN_TRIES times while it would land
-    on an icon or, with contact deaths, next to an agent of the grid or of placed[:n_placed]), random heading,
-    birth speed, fresh id. Without icons and contact the first draw is taken, as it always was."""
-    mx = p.spawn_margin * p.width
-    my = p.spawn_margin * p.height
-    x = 0.0
-    y = 0.0
-    for _ in range(SPAWN_TRIES):
-        x = mx + rng.random() * (p.width - 2.0 * mx)
-        y = my + rng.random() * (p.height - 2.0 * my)
-        if _spot_free(x, y, pos, icons, gstart, gitems, placed, n_placed, p):
-            break
-    pos[i, 0] = x
-    pos[i, 1] = y
-    heading[i] = (rng.random() * 2.0 - 1.0) * math.pi
-    speed[i] = p.birth_speed
-    age[i] = 0
-    alive[i] = True
-    genome_id[i] = counters[K_NEXT_ID]
-    counters[K_NEXT_ID] += 1
-    parent_id[i] = parent
-    hook_fit[i] = 0.0
-
-
-@numba.njit(cache=True, error_model="numpy")
-def spawn_all(pos, heading, speed, age, alive, genome_id, parent_id, counters, p, rng, icons, hook_fit):
-    """Founders: every slot gets a newborn (parent -1), each clear of those placed before it."""
-    n = alive.shape[0]
-    empty = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    placed = np.arange(n)
-    for i in range(n):
-        spawn(i, pos, heading, speed, age, alive, genome_id, parent_id, -1, counters, p, rng, icons, empty, none,
-              placed, i, hook_fit)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _next_generation(genomes, pos, heading, speed, age, alive, genome_id, parent_id, counters, hof, hof_fit, p, rng,
-                     icons, hook_fit, use_hook_fit):
-    """Generational mode: rebuild every slot from this generation's fitness (elites kept unchanged)."""
-    n = genomes.shape[0]
-    fitness = hook_fit.copy() if use_hook_fit else age.astype(np.float64)
-    for i in range(n):
-        if alive[i]:
-            hof_offer(hof, hof_fit, genomes[i], fitness[i])
-    order = np.argsort(-fitness, kind="mergesort")
-    everyone = np.ones(n, np.bool_)
-    parents = np.empty(n, np.int64)
-    parents2 = np.empty(n, np.int64)
-    select(fitness, everyone, n, p.selection, p.tournament_k, p.truncation, rng, parents)
-    if p.crossover > 0.0:
-        select(fitness, everyone, n, p.selection, p.tournament_k, p.truncation, rng, parents2)
-    else:
-        parents2[:] = parents
-    new = np.empty_like(genomes)
-    ids = genome_id.copy()
-    empty = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
-    none = np.zeros(0, np.int64)
-    placed = np.arange(n)
-    for j in range(n):
-        if j < p.elites:
-            new[j, :] = genomes[order[j]]
-            parent = ids[order[j]]
-        else:
-            make_child(genomes, parents[j], parents2[j], hof, hof_fit, p, rng, new[j])
-            parent = ids[parents[j]]
-        spawn(j, pos, heading, speed, age, alive, genome_id, parent_id, parent, counters, p, rng, icons, empty, none,
-              placed, j, hook_fit)
-        counters[K_BIRTHS] += 1
-    genomes[:, :] = new
-    counters[K_GEN_STEP] = 0
-    counters[K_GENERATION] += 1
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _births(genomes, pos, heading, speed, age, alive, genome_id, parent_id, team, counters, hof, hof_fit, p, rng,
-            icons, gstart, gitems, hook_fit, fitness, dead, k, eligible, parents, parents2, child, placed, n_placed):
-    """Steady state: refill the k slots dead[:k] with children of living parents (of the same team when there are
-    teams, so every team keeps its size). Returns the new count of slots placed this step."""
-    for tm in range(p.n_teams):
-        kt = 0
-        any_alive = False
-        for j in range(k):
-            if p.n_teams == 1 or team[dead[j]] == tm:
-                parents[kt] = dead[j]  # parents[:kt] holds this team's dead slots for now
-                kt += 1
-        if kt == 0:
-            continue
-        for i in range(alive.shape[0]):
-            eligible[i] = alive[i] and (p.n_teams == 1 or team[i] == tm)
-            any_alive = any_alive or eligible[i]
-        if not any_alive and p.n_teams > 1:
-            for i in range(alive.shape[0]):
-                eligible[i] = team[i] == tm
-        slots = parents[:kt].copy()
-        src = genomes if any_alive else genomes.copy()
-        select(fitness, eligible, kt, p.selection, p.tournament_k, p.truncation, rng, parents)
-        if p.crossover > 0.0:
-            select(fitness, eligible, kt, p.selection, p.tournament_k, p.truncation, rng, parents2)
-        else:
-            parents2[:kt] = parents[:kt]
-        for j in range(kt):
-            make_child(src, parents[j], parents2[j], hof, hof_fit, p, rng, child)
-            d = slots[j]
-            genomes[d, :] = child
-            spawn(d, pos, heading, speed, age, alive, genome_id, parent_id, genome_id[parents[j]], counters, p, rng,
-                  icons, gstart, gitems, placed, n_placed, hook_fit)
-            placed[n_placed] = d
-            n_placed += 1
-            counters[K_BIRTHS] += 1
-    return n_placed
-
-
-@numba.njit(cache=True, error_model="numpy")
-def run_chunk(
-    n_steps, genomes, pos, heading, speed, age, alive, cause, genome_id, parent_id, team, hook_fit, acts, cursor,
-    counters, hof, hof_fit, sizes, offsets, p, rng, ext, parallel, events, icons, forced, use_hook_fit,
-):
-    """Advance the world n_steps steps. events (n_steps * N, 4) int64 receives (step, slot, cause, lifetime) of
-    each death when it has rows (replay recording); returns the number of event rows written.
-
-    forced (N,) int8: causes a scenario's extra_deaths hook set; applied to the living at the first step, then
-    cleared. use_hook_fit: select parents by hook_fit (the fitness hook) instead of lifetime.
-    With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
-    each step; each agent scans its 3x3 cells of the snapshot (never a neighbour's half-updated row) once, for its
-    neighbour and team inputs and for contact: two agents closer than contact_radius when the step starts (where
-    the last step's moves left them) both die, before they move. Newborns appear clear of everyone, so a contact
-    death always follows a move. One scan and one parallel pass per step keep crowd close to the cost of edges.
-    """
-    n = alive.shape[0]
-    cause_now = np.zeros(n, np.int8)
-    dead = np.empty(n, np.int64)
-    placed = np.empty(n, np.int64)
-    parents = np.empty(n, np.int64)
-    parents2 = np.empty(n, np.int64)
-    eligible = np.empty(n, np.bool_)
-    fitness = np.empty(n, np.float64)
-    child = np.empty(genomes.shape[1], np.float32)
-    use_grid = p.use_grid != 0
-    n_cells = p.grid_nx * p.grid_ny if use_grid else 0
-    gstart = np.zeros(n_cells + 1, np.int64)
-    gfill = np.empty(n_cells, np.int64)
-    gitems = np.empty(n if use_grid else 0, np.int64)
-    gxy = np.empty((n if use_grid else 0, 2), np.float32)
-    gteam = np.empty(n if use_grid else 0, np.int8)
-    pos0 = np.empty_like(pos) if use_grid else pos
-    k_neigh = p.n_neigh if p.off_neigh >= 0 else 0
-    kd2 = np.empty((n if use_grid else 1, k_neigh), np.float64)
-    kj = np.empty((n if use_grid else 1, k_neigh), np.int64)
-    n_events = 0
-    for t in range(n_steps):
-        cursor_update(cursor, pos, alive, genome_id, p, rng, ext, t)
-        cx, cy = cursor[CX], cursor[CY]
-        pr, ar, cl = cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
-        if use_grid:
-            pos0[:, :] = pos
-            grid_build(pos0, alive, team, p, gstart, gitems, gfill, gxy, gteam)
-        if parallel:
-            _agents_parallel(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy,
-                             pr, ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
-        else:
-            _agents_serial(genomes, pos, pos0, heading, speed, alive, team, acts, cause_now, sizes, offsets, cx, cy,
-                           pr, ar, cl, icons, gstart, gitems, gxy, gteam, kd2, kj, p)
-        if t == 0:
-            for i in range(n):
-                if forced[i] != NONE:
-                    if alive[i] and cause_now[i] == NONE:
-                        cause_now[i] = forced[i]
-                    forced[i] = NONE
-        k = 0
-        for i in range(n):
-            if not alive[i]:
-                continue
-            c = cause_now[i]
-            if c != NONE:
-                alive[i] = False
-                cause[i] = c
-                life = age[i]
-                counters[K_DEATHS + c] += 1
-                counters[K_LIFE_SUM] += life
-                if life > counters[K_LIFE_MAX]:
-                    counters[K_LIFE_MAX] = life
-                hof_offer(hof, hof_fit, genomes[i], hook_fit[i] if use_hook_fit else float(life))
-                if n_events < events.shape[0]:
-                    events[n_events, 0] = counters[K_STEP]
-                    events[n_events, 1] = i
-                    events[n_events, 2] = c
-                    events[n_events, 3] = life
-                    n_events += 1
-                dead[k] = i
-                k += 1
-            else:
-                age[i] += 1
-        if p.mode == 0:
-            if k > 0:
-                for i in range(n):
-                    fitness[i] = hook_fit[i] if use_hook_fit else age[i]
-                _births(genomes, pos, heading, speed, age, alive, genome_id, parent_id, team, counters, hof, hof_fit,
-                        p, rng, icons, gstart, gitems, hook_fit, fitness, dead, k, eligible, parents, parents2, child,
-                        placed, 0)
-        else:
-            counters[K_GEN_STEP] += 1
-            any_alive = False
-            for i in range(n):
-                any_alive = any_alive or alive[i]
-            if counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
-                _next_generation(genomes, pos, heading, speed, age, alive, genome_id, parent_id, counters, hof,
-                                 hof_fit, p, rng, icons, hook_fit, use_hook_fit)
-        counters[K_STEP] += 1
-    return n_events
-
-
+@runtime_checkable
 class Observer(Protocol):
-    """Read-only watcher. `every` is its period in steps; `observe(sim)` runs after each period."""
+    """A read-only watcher: `observe(sim)` runs after every `every` steps (chunks are split there).
+
+    With `wants_events` True, `sim.last_events` holds the deaths the compiled step reported since the previous
+    call: rows of (step, slot, cause, lifetime in steps), int64."""
 
     every: int
+    wants_events: bool
 
     def observe(self, sim: Simulation) -> None: ...
 
@@ -363,9 +50,12 @@ class Simulation:
     Readable by observers and viewers (only the step writes them):
       state        WorldState; state.team (N,) int8 is each slot's team (colour), fixed for the slot
       genomes      (N, n_params) float32, one row per slot
+      inputs       (N, n_in) float32 view: the last step's net inputs (input_names() labels the columns)
+      outputs      (N, 2) float32 view: the last step's outputs (turn, thrust)
       icons        (M, 4) float32 icon rectangles x0, y0, x1, y1 in world px (a scenario's on_step may move them)
-      layout       brain.Layout; input_offsets {sensor block: (first input, count)} and input_names() label inputs
+      layout       brain.Layout; input_offsets {sensor block: (first input, count)}
       settings, params, hooks (the Scenario instance whose hooks run, or None)
+    Counters: step_count, sim_seconds, births, deaths_by_cause().
     reload_scenario(cls) swaps settings and hooks in place (the viewer's hot reload) when the genome layout allows.
     """
 
@@ -387,29 +77,45 @@ class Simulation:
         self.state.team[:] = np.arange(n) % settings.hazards.teams
         self.hof = np.zeros((settings.evolution.hof_size, self.layout.n_params), np.float32)  # (K, n_params)
         self.hof_fit = np.zeros(settings.evolution.hof_size, np.float64)  # (K,) lifetimes in steps
-        self.observers: list[Any] = []
-        self.parallel = n >= PARALLEL_MIN_AGENTS
+        self.observers: list[Observer] = []
+        self._threads: int | None = None
         self._sizes, self._offsets = self.layout.arrays()
         self._no_ext = np.zeros((0, EXT_COLUMNS), np.float64)
         self._no_events = np.zeros((0, 4), np.int64)
-        # With collect_events set, run() keeps the deaths the compiled step reported (rows of step, slot, cause,
-        # lifetime in steps), the kernel's own account: last_events for the latest compiled chunk (what an
-        # observer sees), run_events for the whole last run() call (what a viewer sees after a frame).
-        self.collect_events = False
-        self.last_events = self.run_events = np.zeros((0, 4), np.int64)
-        self._events_buf = np.zeros((0, 4), np.int64)
+        # The deaths the compiled step reported (rows of step, slot, cause, lifetime in steps), kept while an
+        # observer wants them: last_events for the latest compiled chunk (what an observer sees), run_events for
+        # the whole last run() call (what a front end sees after a frame).
+        self.last_events = self.run_events = self._no_events
+        self._events_buf = self._no_events
         self._forced = np.zeros(n, np.int8)  # (N,) causes from extra_deaths, applied at the next step
         self._hooked_at = -1  # step at which the hooks last ran
-        s = self.state
-        reset_cursor(s.cursor, self.params)
-        spawn_all(s.pos, s.heading, s.speed, s.age, s.alive, s.genome_id, s.parent_id, s.counters, self.params,
-                  self.rng, self.icons, s.hook_fit)
+        reset_cursor(self.state.cursor, self.params)
+        spawn_all(self.state, self.icons, self.params, self.rng)
 
-    def input_names(self) -> list[str]:
-        """A label per net input (sensor blocks in order, then extra inputs)."""
-        return input_names(self.input_offsets)
+    # ---- reading the world ------------------------------------------------------------------------------------
+    def input_names(self, used_only: bool = False) -> list[str]:
+        """A label per net input (sensor blocks in order, then extra inputs). Inputs that always read 0 in this
+        layout (the heading in the ego frame, whose axes are the heading) are labelled "(unused)"; used_only=True
+        leaves them out."""
+        names = input_names(self.input_offsets)
+        unused = set(unused_inputs(self.input_offsets, self.settings.brain.frame))
+        if used_only:
+            return [n for k, n in enumerate(names) if k not in unused]
+        return [f"{n} (unused)" if k in unused else n for k, n in enumerate(names)]
 
-    # ---- stepping -------------------------------------------------------------------------------------------
+    def output_names(self) -> list[str]:
+        return list(OUTPUT_NAMES)
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """(N, n_in) float32 view of the last step's inputs (dead slots hold their last values)."""
+        return self.state.acts[:, : self.layout.n_in]
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """(N, 2) float32 view of the last step's outputs: turn, thrust in [-1, 1]."""
+        return self.state.acts[:, -N_OUTPUTS:]
+
     @property
     def step_count(self) -> int:
         return int(self.state.counters[K_STEP])
@@ -418,16 +124,51 @@ class Simulation:
     def sim_seconds(self) -> float:
         return self.step_count * self.settings.world.dt
 
+    @property
+    def births(self) -> int:
+        """Births since the run began (founders not counted)."""
+        return int(self.state.counters[K_BIRTHS])
+
+    def deaths_by_cause(self) -> dict[str, int]:
+        """{cause: deaths since the run began} for every cause ("edge", "cursor", "icon", "crowd", "team", "rule")."""
+        c = self.state.counters
+        return {name: int(c[K_DEATHS + i]) for i, name in enumerate(CAUSES) if i > 0}
+
+    # ---- stepping -------------------------------------------------------------------------------------------
+    def compile(self) -> Simulation:
+        """Compile the step (or load it from numba's cache) without stepping; returns self."""
+        self._advance(0, None, None)
+        return self
+
+    def set_threads(self, threads: int | None) -> None:
+        """1: the serial step; 2 or more: the parallel step (numba's thread pool); None: chosen by size."""
+        if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+            raise ValueError(f"threads must be None or a whole number >= 1, got {threads!r}")
+        self._threads = None if threads is None else int(threads)
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the next chunk runs the parallel step."""
+        if self._threads is None:
+            return self.state.n >= PARALLEL_MIN_AGENTS
+        return self._threads > 1
+
+    def set_cursor_source(self, source: str) -> None:
+        """Switch the cursor source ("none", "hunter", "random", "external") mid-run, e.g. a viewer's mouse or bot;
+        the new source starts where the cursor is. Settings keep the scenario's source (a save records that one)."""
+        from .config import CHOICES
+
+        if source not in CHOICES["cursor.source"]:
+            raise SettingsError(f"unknown cursor source {source!r} (choose from {', '.join(CHOICES['cursor.source'])})")
+        self.params = self.params._replace(cursor_source=CHOICES["cursor.source"].index(source))
+
     def _advance(self, n_steps: int, ext: np.ndarray | None, events: np.ndarray | None) -> int:
-        s = self.state
-        self.icons = _icons_array(self.icons)
-        return int(run_chunk(
-            n_steps, self.genomes, s.pos, s.heading, s.speed, s.age, s.alive, s.cause, s.genome_id, s.parent_id,
-            s.team, s.hook_fit, s.acts, s.cursor, s.counters, self.hof, self.hof_fit, self._sizes, self._offsets,
-            self.params, self.rng, self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64),
-            self.parallel, self._no_events if events is None else events, self.icons, self._forced,
-            self._use_hook_fit(),
-        ))
+        self.icons = icons_array(self.icons)
+        brains = Brains(self.genomes, self.hof, self.hof_fit, self._sizes, self._offsets)
+        env = Env(self.icons, self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64), self._forced,
+                  self._no_events if events is None else events)
+        return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel,
+                             self._use_hook_fit()))
 
     def _use_hook_fit(self) -> bool:
         return self.hooks is not None and "fitness" in type(self.hooks).hooks_defined()
@@ -446,7 +187,7 @@ class Simulation:
         if "on_step" in defined:
             self._call(h, "on_step", self.step_count)
             try:
-                self.icons = _icons_array(self.icons)
+                self.icons = icons_array(self.icons)
             except ValueError as e:
                 raise ScenarioError(f"{where(type(h), 'on_step')}: sim.icons: {e}") from None
         if "extra_deaths" in defined:
@@ -468,19 +209,28 @@ class Simulation:
         except Exception as e:  # noqa: BLE001 - a failing hook is the scenario's error, reported with its line
             raise hook_failure(h, name, e) from None
 
-    def run(self, n_steps: int, ext: np.ndarray | None = None) -> None:
+    def _wants_events(self) -> bool:
+        return any(getattr(obs, "wants_events", False) for obs in self.observers)
+
+    def run(self, n_steps: int, cursor_rows: np.ndarray | None = None) -> None:
         """Advance n_steps, in compiled chunks split only where an observer or the scenario's hooks are due.
 
-        ext (n_steps, 5) float64 drives an "external" cursor: per step x, y, present, armed, click.
+        cursor_rows (n_steps, 5) float64 drive an "external" cursor source, one row per step: x, y (world px),
+        present (1: the agents see a cursor), armed (1: a click is coming), click (1: kill within kill_radius).
+        Without rows, an external cursor stays where it is and does not click.
         """
-        if ext is not None and ext.shape != (n_steps, EXT_COLUMNS):
-            raise ValueError(f"ext must have shape ({n_steps}, {EXT_COLUMNS})")
+        ext = cursor_rows
+        if ext is not None:
+            ext = np.asarray(ext, np.float64)
+            if ext.shape != (n_steps, EXT_COLUMNS):
+                raise ValueError(f"cursor_rows must have shape ({n_steps}, {EXT_COLUMNS}), got {ext.shape}")
         if n_steps == 0:
-            self._advance(0, None, None)  # compiles (or loads from the cache) without stepping
+            self.compile()
             return
         done = 0
         events: list[np.ndarray] = []
         self.last_events = self.run_events = self._no_events
+        collect = self._wants_events()
         while done < n_steps:
             period = self._hook_period()
             if period and self.step_count % period == 0 and self._hooked_at != self.step_count:
@@ -490,7 +240,7 @@ class Simulation:
                 todo = min(todo, period - self.step_count % period)
             for obs in self.observers:
                 todo = min(todo, obs.every - self.step_count % obs.every)
-            buf = self._event_buffer(todo) if self.collect_events else None
+            buf = self._event_buffer(todo) if collect else None
             k = self._advance(todo, None if ext is None else ext[done : done + todo], buf)
             if buf is not None:
                 self.last_events = buf[:k].copy()
@@ -509,12 +259,21 @@ class Simulation:
             self._events_buf = np.zeros((rows, 4), np.int64)
         return self._events_buf[:rows]
 
-    def step(self, ext_row: np.ndarray | None = None) -> None:
-        """One step (the live viewer's unit); ext_row (5,) drives an external cursor."""
-        self.run(1, None if ext_row is None else np.asarray(ext_row, np.float64).reshape(1, EXT_COLUMNS))
+    def step(self, cursor: np.ndarray | None = None) -> None:
+        """One step (a viewer's unit); cursor (5,) = x, y, present, armed, click drives an external cursor."""
+        self.run(1, None if cursor is None else np.asarray(cursor, np.float64).reshape(1, EXT_COLUMNS))
 
-    def add_observer(self, obs: Any) -> None:
+    def add_observer(self, obs: Observer) -> None:
+        """Call obs.observe(self) every obs.every steps (see Observer)."""
+        every = getattr(obs, "every", None)
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"an observer's `every` must be a whole number of steps >= 1, got {every!r}")
+        if not callable(getattr(obs, "observe", None)):
+            raise ValueError("an observer needs an observe(sim) method")
         self.observers.append(obs)
+
+    def remove_observer(self, obs: Observer) -> None:
+        self.observers.remove(obs)
 
     # ---- changing rules mid-run (schedules, hot reload) -----------------------------------------------------
     def same_layout(self, settings: Settings, n_extra: int = 0) -> bool:
@@ -575,104 +334,42 @@ class Simulation:
         self.state.hook_fit[:] = 0.0
         self._hooked_at = -1
 
-    # ---- checkpoints ----------------------------------------------------------------------------------------
+    # ---- checkpoints (checkpoint.py) ------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
         """Write population, state, hall of fame, settings and RNG state as plain arrays (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": "neuroevo-population", "format_version": 1, "version": __version__,
-            "scenario": self.scenario, "seed": self.seed, "settings": self.settings.to_dict(),
-            "rng": self.rng.bit_generator.state, "extra": extra or {},
-        }
-        arrays = {f"state_{k}": v for k, v in self.state.arrays().items()}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, genomes=self.genomes, hof=self.hof, hof_fit=self.hof_fit, icons=self.icons,
-                                    meta=np.array(json.dumps(meta, default=_json_default)), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from .checkpoint import save
+
+        save(self, path, extra)
 
     @classmethod
     def load(cls, path: str | Path, overrides: dict[str, Any] | None = None, hooks: Scenario | None = None
              ) -> tuple[Simulation, dict[str, Any]]:
         """Rebuild a Simulation from save(), with the scenario's hooks; returns it and the `extra` dict.
-        Raises CheckpointError. Files written before scenarios had teams, icons or hooks load too."""
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: no such file")
+        Raises checkpoint.CheckpointError."""
+        from .checkpoint import load
+
+        return load(cls, path, overrides, hooks)
+
+
+def make(scenario: str | Path | type[Scenario] = "edges", seed: int = 0, *, settings: Settings | None = None,
+         overrides: dict[str, Any] | None = None, **kw: Any) -> Simulation:
+    """A ready Simulation of a scenario (a name from scenarios/, a path to a .py file, or a Scenario class) with its
+    settings and hooks: every front end (CLI, live, sweeps, replays, benchmarks, tests) builds its world here.
+
+    Settings are given as `--set` takes them: make("cursor", seed=1, sigma=0.1, agents=100), or
+    make("edges", overrides={"evolution.sigma": 0.1}) for dotted keys. settings= starts from resolved settings (a
+    replay's) instead of the scenario's. Raises ScenarioError (a bad scenario file) or SettingsError (a bad key or
+    value)."""
+    from .scenario import load_scenario
+
+    cls = scenario if isinstance(scenario, type) else load_scenario(str(scenario))
+    values = {**(overrides or {}), **kw}
+    if settings is not None:
+        s = override(settings, values)
+    else:
         try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != "neuroevo-population":
-                raise CheckpointError(f"{path}: not a neuroevo population file")
-            if meta.get("format_version") != 1:
-                raise CheckpointError(f"{path}: unsupported format version {meta.get('format_version')}")
-            settings = Settings.from_dict(meta["settings"])
-        except CheckpointError:
-            raise
+            cls.settings()
         except SettingsError as e:
-            raise CheckpointError(f"{path}: bad settings inside: {e}") from None
-        except Exception as e:  # noqa: BLE001 - zip, JSON and key errors all mean a corrupt file
-            raise CheckpointError(f"{path}: corrupt or unreadable population file ({type(e).__name__}: {e})") from None
-        if overrides:
-            from .config import override
-
-            new = override(settings, overrides)
-            if new.brain.hidden != settings.brain.hidden or new.world.agents != settings.world.agents:
-                raise CheckpointError(f"{path}: --set cannot change brain.hidden or world.agents of a saved population")
-            settings = new
-        try:
-            sim = cls(settings, seed=int(meta["seed"]), scenario=str(meta["scenario"]), hooks=hooks)
-        except SettingsError as e:
-            raise CheckpointError(f"{path}: {e}") from None
-        try:
-            _restore(sim, data, meta)
-        except (KeyError, ValueError, TypeError) as e:
-            raise CheckpointError(f"{path}: corrupt or incompatible population file ({e})") from None
-        return sim, dict(meta.get("extra", {}))
-
-
-def _restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    def put(dst: np.ndarray, src: np.ndarray, name: str) -> None:
-        if src.shape != dst.shape or src.dtype != dst.dtype:
-            raise ValueError(f"{name} has shape {src.shape} {src.dtype}, expected {dst.shape} {dst.dtype}")
-        if src.dtype.kind == "f" and not np.all(np.isfinite(src)):
-            raise ValueError(f"{name} holds non-finite values")
-        dst[...] = src
-
-    put(sim.genomes, data["genomes"], "genomes")
-    put(sim.hof, data["hof"], "hof")
-    put(sim.hof_fit, data["hof_fit"], "hof_fit")
-    for k, v in sim.state.arrays().items():
-        src = data.get(f"state_{k}")
-        if src is None and k in ("team", "hook_fit"):
-            continue  # written before teams and hooks existed: keep the fresh values
-        if src is None:
-            raise KeyError(f"state_{k}")
-        if k == "counters" and src.shape[0] < v.shape[0]:
-            src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # causes added later
-        put(v, src, k)
-    if "icons" in data:
-        sim.icons = _icons_array(data["icons"])
-    sim.rng.bit_generator.state = meta["rng"]
-
-
-def _icons_array(icons: Any) -> np.ndarray:
-    """Icons as the kernels need them: (M, 4) float32, C-contiguous, finite, x0 <= x1 and y0 <= y1."""
-    a = np.ascontiguousarray(icons, np.float32)
-    if a.ndim != 2 or a.shape[1] != 4:
-        raise ValueError(f"icons must have shape (M, 4) (x0, y0, x1, y1), got {a.shape}")
-    if not np.all(np.isfinite(a)) or np.any(a[:, 2] < a[:, 0]) or np.any(a[:, 3] < a[:, 1]):
-        raise ValueError("icons must be finite rectangles with x0 <= x1 and y0 <= y1")
-    return a
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    raise TypeError(type(o).__name__)
+            raise settings_error(cls, e) from None
+        s = cls.settings(values)
+    return Simulation(s, seed=seed, scenario=cls.name or cls.__name__, hooks=cls())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,9 +22,11 @@ K_DEATHS = 7  # deaths by cause occupy K_DEATHS .. K_DEATHS + N_CAUSES - 1
 N_COUNTERS = K_DEATHS + N_CAUSES
 
 
-@dataclass
-class WorldState:
-    """Every per-agent quantity as one array indexed by slot. Observers read it; only the step writes it."""
+class WorldState(NamedTuple):
+    """Every per-agent quantity as one array indexed by slot. Observers read it; only the step writes it.
+
+    A named tuple, so the compiled step takes the whole world as one argument: a new per-agent field is added here
+    (and to `empty`) and reaches every kernel without touching a signature."""
 
     pos: np.ndarray  # (N, 2) float32 px, y grows downwards
     heading: np.ndarray  # (N,) float32 rad
@@ -64,4 +66,4 @@ class WorldState:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All arrays by name (for checkpoints)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dict(self._asdict())

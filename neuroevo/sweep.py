@@ -283,14 +283,12 @@ def execute(task: Task) -> dict[str, Any]:
     if task.command == "mnist":
         return _execute_mnist(task)
     from .observers import run_minutes
-    from .scenario import load_scenario
-    from .sim import Simulation
+    from .sim import make
 
-    scenario = load_scenario(task.scenario)
     overrides = dict(task.setting)
     if task.agents is not None:
         overrides["world.agents"] = task.agents
-    sim = Simulation(scenario.settings(overrides), seed=task.seed, scenario=scenario.name, hooks=scenario())
+    sim = make(task.scenario, seed=task.seed, overrides=overrides)
     rows = run_minutes(sim, task.minutes)
     with np.errstate(all="ignore"):  # a run shorter than a metric's window gives NaN, not a warning
         metrics = {name: fn(rows) if rows else math.nan for name, (fn, _) in RUN_METRICS.items()}

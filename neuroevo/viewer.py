@@ -217,7 +217,10 @@ class Lineage:
 
 # ---- chart data -----------------------------------------------------------------------------------------------
 class RateHistory:
-    """Simulation observer: every CHART_BIN_S sim seconds, deaths/min by cause and the mean age of the living."""
+    """Simulation observer: every CHART_BIN_S sim seconds, deaths/min by cause and the mean age of the living.
+    It also asks for the step's death reports (sim.run_events), which the viewer draws as markers."""
+
+    wants_events = True
 
     def __init__(self, sim: Any) -> None:
         self.every = max(1, int(round(CHART_BIN_S / sim.settings.world.dt)))
@@ -321,7 +324,6 @@ class Viewer:
     def _attach(self, sim: Any) -> None:
         """Start watching a (new or reloaded) simulation."""
         self.sim = sim
-        sim.collect_events = True  # death markers where the compiled step reported deaths
         self._apply_cursor_mode()
         self.history = RateHistory(sim)
         sim.observers = [o for o in sim.observers if not isinstance(o, RateHistory)]
@@ -347,10 +349,8 @@ class Viewer:
         return getattr(self.sim.state, "team", None)
 
     def _apply_cursor_mode(self) -> None:
-        from .config import CHOICES
-
         src = "external" if self.human else self.bot_source
-        self.sim.params = self.sim.params._replace(cursor_source=CHOICES["cursor.source"].index(src))
+        self.sim.set_cursor_source(src)
 
     def _compile_with_splash(self) -> None:
         worker = threading.Thread(target=self.sim.run, args=(0,), daemon=True)
@@ -443,7 +443,7 @@ class Viewer:
         # for milliseconds (measured with the other core loaded: 50 agents 0.4-3 ms parallel vs 0.12 ms serial;
         # 5,000 agents 3-4 ms vs 1.7 ms). Big batches (turbo, crowds at high speed) use both threads. Serial and
         # parallel kernels give identical results.
-        sim.parallel = n * s.n >= VIEWER_PARALLEL_WORK
+        sim.set_threads(2 if n * s.n >= VIEWER_PARALLEL_WORK else 1)
         t0 = time.perf_counter()
         try:
             sim.run(n, ext)
@@ -493,7 +493,8 @@ class Viewer:
         if not hasattr(self.sim, "reload_scenario"):
             self.toast(f"{name} changed; this simulation cannot reload scenarios", 5.0)
             return False
-        from .scenario import ScenarioError, check_scenario, load_scenario
+        from .check import check_scenario
+        from .scenario import ScenarioError, load_scenario
 
         try:
             cls = load_scenario(str(self.scenario_path))
@@ -630,7 +631,8 @@ class Viewer:
         return self.save_path
 
     def load(self) -> None:
-        from .sim import CheckpointError, Simulation
+        from .checkpoint import CheckpointError
+        from .sim import Simulation
 
         path = self.save_path if self.save_path.is_file() else self.load_path
         if path is None:

@@ -7,7 +7,7 @@ from neuroevo.brain import Layout, fast_tanh, fast_tanh_np, forward_np, forward_
 from neuroevo.config import Settings, make_params, override
 from neuroevo.physics import hazards_np, move_np
 from neuroevo.sensors import N_INPUTS, sense_np
-from neuroevo.sim import Simulation
+from neuroevo.sim import make
 from neuroevo.state import CURSOR, EDGE
 
 
@@ -46,7 +46,7 @@ def test_forward_kernels_match_numpy(hidden, rng):
 def test_one_step_matches_numpy_reference(frame, encoding):
     """Sensors, forward, physics and hazards of the compiled step against the numpy references."""
     s = override(Settings(), {"agents": 200, "frame": frame, "encoding": encoding, "cursor.source": "external"})
-    sim = Simulation(s, seed=3)
+    sim = make("edges", settings=s, seed=3)
     st = sim.state
     rng = np.random.default_rng(0)
     # scatter agents, some right at the edges, with random speeds

@@ -15,12 +15,12 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 from neuroevo import replay as rp  # noqa: E402
 from neuroevo.cli import main  # noqa: E402
 from neuroevo.scenario import load_scenario  # noqa: E402
-from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.sim import make  # noqa: E402
 
 
 def cursor_sim(agents=20, seed=5):
     sc = load_scenario("cursor")
-    return Simulation(sc.settings({"world.agents": agents}), seed=seed, scenario=sc.name)
+    return make(sc, seed=seed, overrides={"world.agents": agents})
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +228,7 @@ def test_live_viewer_records_with_r(tmp_path):
 def test_a_scenario_with_hooks_replays_and_resimulates(tmp_path):
     """sweeper moves its bar from on_step: the replay keeps the bar per frame and re-simulates with the hooks."""
     sc = load_scenario("sweeper")
-    sim = Simulation(sc.settings({"world.agents": 20}), seed=3, scenario=sc.name, hooks=sc())
+    sim = make(sc, seed=3, overrides={"world.agents": 20})
     rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=2.0)
     sim.add_observer(rec)
     bars = []
@@ -251,8 +251,8 @@ def test_generational_replay_counts_only_real_deaths(tmp_path):
     from neuroevo.state import K_DEATHS, K_GENERATION, N_CAUSES
 
     sc = load_scenario("cursor")
-    sim = Simulation(sc.settings({"world.agents": 20, "evolution.mode": "generational",
-                                  "evolution.generation_s": 2.0}), seed=4, scenario=sc.name)
+    sim = make(sc, seed=4, overrides={"world.agents": 20, "evolution.mode": "generational",
+                                  "evolution.generation_s": 2.0})
     rec = rp.Recorder(sim, tmp_path / "g")
     sim.add_observer(rec)
     sim.run(1500)

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import numba
 import numpy as np
 import pytest
 
+from neuroevo.check import check_scenario
 from neuroevo.cli import main
 from neuroevo.config import Settings, make_params, override
 from neuroevo.grid import (
@@ -26,9 +28,9 @@ from neuroevo.grid import (
 )
 from neuroevo.obstacles import nearest_icon, nearest_icon_np
 from neuroevo.physics import hazards_np, move_np
-from neuroevo.scenario import ScenarioError, available, check_scenario, load_scenario
+from neuroevo.scenario import ScenarioError, available, load_scenario
 from neuroevo.sensors import sense_np
-from neuroevo.sim import Simulation
+from neuroevo.sim import Simulation, make
 from neuroevo.state import CROWD, EDGE, ICON, K_BIRTHS, K_DEATHS, NONE, RULE, TEAM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +55,7 @@ def test_ships_the_scenarios_of_the_readme():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_scenario_passes_check_and_runs(name):
     cls = check_scenario(name, steps=300)
-    sim = Simulation(cls.settings({"world.agents": 40}), seed=3, scenario=name, hooks=cls())
+    sim = make(cls, seed=3, overrides={"world.agents": 40})
     sim.run(300)
     st = sim.state
     assert st.alive.all() and np.isfinite(st.pos).all() and st.counters[K_BIRTHS] > 0
@@ -62,7 +64,7 @@ def test_shipped_scenario_passes_check_and_runs(name):
 
 def test_default_layout_unchanged_for_edges_and_cursor():
     for name in ("edges", "cursor"):
-        sim = Simulation(load_scenario(name).settings(), seed=1)
+        sim = make(name, seed=1)
         assert sim.layout.sizes == (12, 16, 2)
         assert list(sim.input_offsets) == ["edges", "cursor", "self"]
 
@@ -146,6 +148,17 @@ def test_broken_scenario_from_a_fresh_process(tmp_path):
 
 
 # ---- kernels against numpy references ------------------------------------------------------------------------------
+class _Grid(NamedTuple):
+    """The grid and neighbour-list fields of step.Scratch that scan_neighbours reads."""
+
+    gstart: np.ndarray
+    gitems: np.ndarray
+    gxy: np.ndarray
+    gteam: np.ndarray
+    kd2: np.ndarray
+    kj: np.ndarray
+
+
 @numba.njit
 def _scan_all(pos, mask, team, p, k):
     n = pos.shape[0]
@@ -157,10 +170,11 @@ def _scan_all(pos, mask, team, p, k):
     grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
     kd2 = np.empty((n, k), np.float64)
     kj = np.empty((n, k), np.int64)
+    g = _Grid(start, items, gxy, gteam, kd2, kj)
     best = np.empty((n, 4), np.float64)
     contact = np.zeros(n, np.int8)
     for i in range(n):
-        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], gxy, gteam, start, items, p, kd2, kj)
+        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], g, p)
         best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
         if mask[i]:
             contact[i] = contact_cause(ds, do, p)
@@ -215,7 +229,7 @@ def test_spawn_clearance_matches_reference():
 @pytest.mark.parametrize("name", ["crowd", "icons"])
 def test_newborns_appear_clear_of_agents_and_icons(name):
     cls = load_scenario(name)
-    sim = Simulation(cls.settings(), seed=5, scenario=name, hooks=cls())
+    sim = make(cls, seed=5)
     st, p = sim.state, sim.params
     births = 0
     for _ in range(600):
@@ -256,7 +270,7 @@ def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
     s = override(Settings(), {"agents": 400, "frame": frame, "encoding": encoding, "icons": 6, "teams": 2,
                               "contact": "teams", "sensors": "edges,cursor,self,icons,neighbours,team",
                               "neighbours": 2, "cursor.source": "external"})
-    sim = Simulation(s, seed=3)
+    sim = make("edges", settings=s, seed=3)
     st = sim.state
     rng = np.random.default_rng(0)
     st.pos[:] = rng.uniform([0, 0], [1280, 720], (400, 2)).astype(np.float32)
@@ -285,7 +299,7 @@ def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
 # ---- teams, hooks, schedules -----------------------------------------------------------------------------------------
 def test_births_stay_within_a_team():
     cls = load_scenario("teams")
-    sim = Simulation(cls.settings({"world.agents": 60}), seed=2, scenario="teams", hooks=cls())
+    sim = make(cls, seed=2, overrides={"world.agents": 60})
     team = sim.state.team.copy()
     assert np.bincount(team).tolist() == [30, 30]
     sim.genomes[:, 0] = np.where(team == 0, 1000.0, -1000.0)  # a marker gene that mutation barely moves
@@ -321,8 +335,8 @@ def test_hooks_extra_inputs_deaths_fitness(tmp_path):
                 return np.where(np.arange(sim.state.n) < 5, 1.0 + sim.state.age, 0.0)
         """)
     cls = check_scenario(f)
-    hooks = cls()
-    sim = Simulation(cls.settings({"world.agents": 30}), seed=1, hooks=hooks)
+    sim = make(cls, seed=1, agents=30)
+    hooks = sim.hooks
     assert sim.layout.n_in == 14 and sim.input_names()[-2:] == ["extra 1", "extra 2"]
     sim.run(601)
     st = sim.state
@@ -344,8 +358,7 @@ def test_schedule_changes_rules_mid_run(tmp_path):
                     sim.apply_settings({"cursor.source": "hunter"})
         """)
     cls = load_scenario(str(f))
-    sim = Simulation(cls.settings({"world.agents": 20, "min_speed": 0, "birth_speed": 0, "max_accel": 0}), seed=1,
-                     hooks=cls())
+    sim = make(cls, seed=1, agents=20, min_speed=0, birth_speed=0, max_accel=0)
     from neuroevo.state import CURSOR
 
     sim.run(600)
@@ -362,7 +375,7 @@ def test_reload_keeps_population_or_says_why(tmp_path):
     f.write_text("from neuroevo.scenario import Scenario\n\nclass Live(Scenario):\n"
                  "    sensors = ('edges', 'self', 'neighbours')\n    hazards = {'contact': 'all'}\n")
     cls = load_scenario(str(f))
-    sim = Simulation(cls.settings({"world.agents": 30}), seed=4, scenario="live", hooks=cls())
+    sim = make(cls, seed=4, overrides={"world.agents": 30})
     sim.run(300)
     genomes, step = sim.genomes.copy(), sim.step_count
     # same layout: new settings and a new hook take effect, population and world carry on
@@ -399,7 +412,7 @@ def test_checkpoint_with_icons_teams_and_hooks_resumes_identically(tmp_path):
 
 
 def test_population_files_from_before_scenarios_still_load(tmp_path):
-    sim = Simulation(load_scenario("cursor").settings({"world.agents": 20}), seed=1, scenario="cursor")
+    sim = make("cursor", seed=1, overrides={"world.agents": 20})
     sim.run(200)
     new = tmp_path / "new.npz"
     sim.save(new)

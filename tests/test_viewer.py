@@ -13,14 +13,14 @@ pygame = pytest.importorskip("pygame")
 
 from neuroevo.config import CHOICES  # noqa: E402
 from neuroevo.scenario import load_scenario  # noqa: E402
-from neuroevo.sim import Simulation  # noqa: E402
+from neuroevo.sim import Simulation, make  # noqa: E402
 from neuroevo.state import CURSOR, K_BIRTHS, K_DEATHS  # noqa: E402
 from neuroevo.viewer import LINEAGE_TINTS, WORLD_BG, Viewer  # noqa: E402
 
 
 def make_viewer(tmp_path, agents=20, seed=3, scenario="edges", **kw):
     sc = load_scenario(scenario)
-    sim = Simulation(sc.settings({"world.agents": agents}), seed=seed, scenario=sc.name)
+    sim = make(sc, seed=seed, overrides={"world.agents": agents})
     v = Viewer(sim, out_dir=tmp_path, autosave=kw.pop("autosave", False), **kw)
     v.open()
     return v
@@ -129,7 +129,7 @@ def test_speed_never_changes_behaviour(tmp_path):
         b.frame()
     pygame.display.quit()
     sc = load_scenario("edges")
-    c = Simulation(sc.settings({"world.agents": 20}), seed=3, scenario=sc.name)
+    c = make(sc, seed=3, overrides={"world.agents": 20})
     c.run(16)
     for sim in (a.sim, b.sim):
         assert sim.step_count == 16
@@ -294,7 +294,7 @@ def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
     )
     path.write_text(base.format(speed=250.0, sensors="('edges', 'cursor', 'self')"))
     sc = load_scenario(str(path))
-    sim = Simulation(sc.settings({"world.agents": 20}), seed=1, scenario=sc.name)
+    sim = make(sc, seed=1, overrides={"world.agents": 20})
     v = Viewer(sim, out_dir=tmp_path / "out", autosave=False, scenario_path=path, overrides={"world.agents": 20})
     v.open()
     try:
@@ -332,7 +332,7 @@ def test_a_failing_hook_pauses_the_session_instead_of_ending_it(tmp_path):
         "            raise RuntimeError('boom')\n"
     )
     sc = load_scenario(str(path))
-    sim = Simulation(sc.settings({"world.agents": 10}), seed=1, scenario=sc.name, hooks=sc())
+    sim = make(sc, seed=1, overrides={"world.agents": 10})
     v = Viewer(sim, out_dir=tmp_path / "out", autosave=True, scenario_path=path)
     v.open()
     try:

@@ -4,13 +4,13 @@ import numpy as np
 
 from neuroevo.config import Settings, override
 from neuroevo.cursor import external_rows
-from neuroevo.sim import Simulation
+from neuroevo.sim import make
 from neuroevo.state import CURSOR, EDGE, K_BIRTHS, K_DEATHS
 
 
 def test_agent_flying_into_edge_dies_and_is_replaced():
     s = override(Settings(), {"agents": 5})
-    sim = Simulation(s, seed=1)
+    sim = make("edges", settings=s, seed=1)
     st = sim.state
     st.pos[0] = (1280 - 9.0, 360)
     st.heading[0] = 0.0  # straight at the right wall
@@ -28,7 +28,7 @@ def test_agent_flying_into_edge_dies_and_is_replaced():
 
 def test_click_kills_within_radius_only():
     s = override(Settings(), {"agents": 3, "cursor.source": "external"})
-    sim = Simulation(s, seed=2)
+    sim = make("edges", settings=s, seed=2)
     st = sim.state
     st.pos[:] = [[600, 300], [615, 300], [700, 300]]
     st.speed[:] = 20.0
@@ -43,7 +43,7 @@ def test_hunter_catches_still_agents():
     """A hunter against agents that cannot move away kills them (the bot is not a no-op)."""
     s = override(Settings(), {"agents": 10, "cursor.source": "hunter", "min_speed": 0.0, "birth_speed": 0.0,
                               "max_accel": 0.0})
-    sim = Simulation(s, seed=3)
+    sim = make("edges", settings=s, seed=3)
     sim.run(600)
     assert sim.state.counters[K_DEATHS + CURSOR] >= 5
 
@@ -51,9 +51,8 @@ def test_hunter_catches_still_agents():
 def test_learning_edges_short():
     """A short headless run already cuts edge deaths sharply (minute 1 vs minute 4)."""
     from neuroevo.observers import MinuteStats
-    from neuroevo.scenario import load_scenario
 
-    sim = Simulation(load_scenario("edges").settings(), seed=1, scenario="edges")
+    sim = make("edges", seed=1)
     stats = MinuteStats(sim)
     sim.add_observer(stats)
     sim.run(4 * 3600)
@@ -65,7 +64,7 @@ def test_generational_mode_rebuilds_population_each_generation():
     from neuroevo.state import K_GENERATION
 
     s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 2.0, "elites": 2})
-    sim = Simulation(s, seed=4)
+    sim = make("edges", settings=s, seed=4)
     sim.run(3 * 120 + 1)
     assert sim.state.counters[K_GENERATION] >= 3  # every 2 s, or sooner when all are dead
     assert sim.state.counters[K_BIRTHS] >= 3 * 20
@@ -74,7 +73,7 @@ def test_generational_mode_rebuilds_population_each_generation():
 def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
     s = override(Settings(), {"agents": 30, "crossover": 0.5, "hof_size": 4, "hof_prob": 0.5, "hidden": "8,8",
                               "selection": "tournament"})
-    a, b = Simulation(s, seed=9), Simulation(s, seed=9)
+    a, b = make("edges", settings=s, seed=9), make("edges", settings=s, seed=9)
     a.run(1200)
     b.run(1200)
     assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.hof, b.hof)
@@ -84,7 +83,7 @@ def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
 
 def test_generational_dead_stay_dead_until_the_generation_ends():
     s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 1000.0, "init_sigma": 0.1})
-    sim = Simulation(s, seed=4)
+    sim = make("edges", settings=s, seed=4)
     sim.run(600)
     died = int(sim.state.counters[K_DEATHS + EDGE])
     assert died > 0 and int((~sim.state.alive).sum()) == died
@@ -93,8 +92,10 @@ def test_generational_dead_stay_dead_until_the_generation_ends():
 def test_serial_and_parallel_kernels_give_the_same_world():
     """The viewer and small runs step serially, big ones in parallel: the choice must never change a run."""
     s = override(Settings(), {"agents": 300, "cursor.source": "hunter"})
-    a, b = Simulation(s, seed=6), Simulation(s, seed=6)
-    a.parallel, b.parallel = False, True
+    a, b = make("edges", settings=s, seed=6), make("edges", settings=s, seed=6)
+    a.set_threads(1)
+    b.set_threads(2)
+    assert not a.parallel and b.parallel
     a.run(600)
     b.run(600)
     assert a.state.counters[K_DEATHS + EDGE] > 0

@@ -8,7 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import UsageError, _int_at_least, _positive_float
+from ..args import UsageError
+from ..args import int_at_least as _int_at_least
+from ..args import positive_float as _positive_float
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

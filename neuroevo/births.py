@@ -1,0 +1,149 @@
+"""Births: newborns placed into slots (spawn), steady-state refills of the dead, and generational rebuilds.
+
+Selection, mutation and crossover live in evolution.py; this module decides who is born where. A newborn appears
+uniformly inside the spawn box, redrawn up to SPAWN_TRIES times while it would land on an icon or (with contact
+deaths) next to another agent, so a contact death always follows a move.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .evolution import hof_offer, make_child, select
+from .grid import clear_of_agents
+from .obstacles import nearest_icon
+from .state import K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID
+
+SPAWN_TRIES = 30  # rejection draws for a newborn's position clear of icons and other agents
+ICON_CLEAR = 4.0  # newborns appear at least this many radii from any icon
+
+
+@numba.njit(cache=True, error_model="numpy")
+def spot_free(x, y, pos, icons, clear, n_placed, p) -> bool:
+    """A newborn may appear at (x, y): clear of icons and (with contact deaths) of other agents.
+    clear = (gstart, gitems, placed): the grid of the living and the slots placed before it this step."""
+    if icons.shape[0] > 0:
+        d, _, _ = nearest_icon(x, y, icons)
+        if d < ICON_CLEAR * p.radius:
+            return False
+    return clear_of_agents(x, y, pos, clear[0], clear[1], clear[2], n_placed, p)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def spawn(i, parent, w, icons, clear, n_placed, p, rng):
+    """Put a newborn of genome id `parent` (-1: a founder) into slot i: position (see the module docstring),
+    random heading, birth speed, fresh id. Without icons and contact the first draw is taken."""
+    mx = p.spawn_margin * p.width
+    my = p.spawn_margin * p.height
+    x = 0.0
+    y = 0.0
+    for _ in range(SPAWN_TRIES):
+        x = mx + rng.random() * (p.width - 2.0 * mx)
+        y = my + rng.random() * (p.height - 2.0 * my)
+        if spot_free(x, y, w.pos, icons, clear, n_placed, p):
+            break
+    w.pos[i, 0] = x
+    w.pos[i, 1] = y
+    w.heading[i] = (rng.random() * 2.0 - 1.0) * math.pi
+    w.speed[i] = p.birth_speed
+    w.age[i] = 0
+    w.alive[i] = True
+    w.genome_id[i] = w.counters[K_NEXT_ID]
+    w.counters[K_NEXT_ID] += 1
+    w.parent_id[i] = parent
+    w.hook_fit[i] = 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _no_grid(n, p):
+    """(gstart, gitems, placed) for placing newborns one after another without a grid of the living."""
+    return np.zeros(p.grid_nx * p.grid_ny + 1, np.int64), np.zeros(0, np.int64), np.arange(n)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def spawn_all(w, icons, p, rng):
+    """Founders: every slot gets a newborn (parent -1), each clear of those placed before it."""
+    n = w.alive.shape[0]
+    clear = _no_grid(n, p)
+    for i in range(n):
+        spawn(i, -1, w, icons, clear, i, p, rng)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def next_generation(w, b, icons, p, rng, use_hook_fit):
+    """Generational mode: rebuild every slot from this generation's fitness (elites kept unchanged)."""
+    genomes = b.genomes
+    n = genomes.shape[0]
+    fitness = w.hook_fit.copy() if use_hook_fit else w.age.astype(np.float64)
+    for i in range(n):
+        if w.alive[i]:
+            hof_offer(b.hof, b.hof_fit, genomes[i], fitness[i])
+    order = np.argsort(-fitness, kind="mergesort")
+    everyone = np.ones(n, np.bool_)
+    parents = np.empty(n, np.int64)
+    parents2 = np.empty(n, np.int64)
+    select(fitness, everyone, n, p.selection, p.tournament_k, p.truncation, rng, parents)
+    if p.crossover > 0.0:
+        select(fitness, everyone, n, p.selection, p.tournament_k, p.truncation, rng, parents2)
+    else:
+        parents2[:] = parents
+    new = np.empty_like(genomes)
+    ids = w.genome_id.copy()
+    clear = _no_grid(n, p)
+    for j in range(n):
+        if j < p.elites:
+            new[j, :] = genomes[order[j]]
+            parent = ids[order[j]]
+        else:
+            make_child(genomes, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, new[j])
+            parent = ids[parents[j]]
+        spawn(j, parent, w, icons, clear, j, p, rng)
+        w.counters[K_BIRTHS] += 1
+    genomes[:, :] = new
+    w.counters[K_GEN_STEP] = 0
+    w.counters[K_GENERATION] += 1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def births(w, b, icons, scr, k, p, rng):
+    """Steady state: refill the k slots scr.dead[:k] with children of living parents (of the same team when there
+    are teams, so every team keeps its size), selected on scr.fitness. Newborns keep clear of the grid of the
+    living (scr.gstart, scr.gitems) and of each other (scr.placed)."""
+    genomes = b.genomes
+    parents, parents2, eligible = scr.parents, scr.parents2, scr.eligible
+    n_placed = 0
+    for tm in range(p.n_teams):
+        kt = 0
+        any_alive = False
+        for j in range(k):
+            if p.n_teams == 1 or w.team[scr.dead[j]] == tm:
+                parents[kt] = scr.dead[j]  # parents[:kt] holds this team's dead slots for now
+                kt += 1
+        if kt == 0:
+            continue
+        for i in range(w.alive.shape[0]):
+            eligible[i] = w.alive[i] and (p.n_teams == 1 or w.team[i] == tm)
+            any_alive = any_alive or eligible[i]
+        if not any_alive and p.n_teams > 1:
+            for i in range(w.alive.shape[0]):
+                eligible[i] = w.team[i] == tm
+        slots = parents[:kt].copy()
+        src = genomes if any_alive else genomes.copy()
+        select(scr.fitness, eligible, kt, p.selection, p.tournament_k, p.truncation, rng, parents)
+        if p.crossover > 0.0:
+            select(scr.fitness, eligible, kt, p.selection, p.tournament_k, p.truncation, rng, parents2)
+        else:
+            parents2[:kt] = parents[:kt]
+        clear = (scr.gstart, scr.gitems, scr.placed)
+        for j in range(kt):
+            make_child(src, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, scr.child)
+            d = slots[j]
+            genomes[d, :] = scr.child
+            spawn(d, w.genome_id[parents[j]], w, icons, clear, n_placed, p, rng)
+            scr.placed[n_placed] = d
+            n_placed += 1
+            w.counters[K_BIRTHS] += 1
+    return n_placed

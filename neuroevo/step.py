@@ -1,0 +1,218 @@
+"""The compiled step: per-agent sense -> forward -> move -> hazard, deaths, and births, n steps per call.
+
+One step, the same for live, headless and replay re-simulation:
+    cursor  <- cursor source (hunter / random / external row)
+    grid    <- the living sorted into cells (only when contact or neighbour sensors are on)
+    contact <- agents touching another (of another team) die before they move   crowd / team
+    inputs  <- sense(state, cursor, icons, grid)  acts[:, :n_in]
+    outputs <- forward(genomes, inputs)           acts[:, -2:]  (turn, thrust)
+    state   <- move(state, outputs, dt)
+    cause   <- hazards(state, cursor, icons)      edge / icon / cursor
+    births  <- select parents among the living by fitness, copy + mutate into the dead slots (same team)
+
+The kernels take bundles (named tuples of arrays) rather than long argument lists:
+    w    state.WorldState   per-agent arrays, cursor vector, counters (what a checkpoint saves)
+    b    Brains             genomes, hall of fame, layer sizes and offsets
+    env  Env                icons, external cursor rows, forced deaths, the death-report buffer
+    scr  Scratch            per-call buffers (grid, neighbour lists, parents, ...), never read across calls
+    p    config.Params      settings as numbers
+A new per-agent field goes into WorldState; a new buffer into Scratch; no signature changes.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from .births import births, next_generation
+from .brain import U, forward_one
+from .cursor import cursor_update
+from .evolution import hof_offer
+from .grid import INF, contact_cause, grid_build, scan_neighbours
+from .physics import hazard_one, move_one
+from .sensors import sense_one
+from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
+
+
+class Brains(NamedTuple):
+    """The population's nets and the hall of fame."""
+
+    genomes: np.ndarray  # (N, n_params) float32, one row per slot
+    hof: np.ndarray  # (K, n_params) float32 longest-lived genomes seen
+    hof_fit: np.ndarray  # (K,) float64 their fitness
+    sizes: np.ndarray  # (L + 1,) int64 layer widths (brain.Layout.arrays)
+    offsets: np.ndarray  # (L + 1,) int64 first unit of each layer in an activation row
+
+
+class Env(NamedTuple):
+    """What the world gets from outside the step for one call."""
+
+    icons: np.ndarray  # (M, 4) float32 icon rectangles x0, y0, x1, y1
+    ext: np.ndarray  # (n_steps, 5) float64 external cursor rows (x, y, present, armed, click); 0 rows: none
+    forced: np.ndarray  # (N,) int8 causes from a scenario's extra_deaths, applied at the first step, then cleared
+    events: np.ndarray  # (R, 4) int64 receives (step, slot, cause, lifetime) of each death while rows remain
+
+
+class Scratch(NamedTuple):
+    """Buffers of one run_chunk call (allocated by scratch(), written before they are read every step)."""
+
+    cause_now: np.ndarray  # (N,) int8 this step's death cause per slot
+    dead: np.ndarray  # (N,) int64 slots that died this step (first k)
+    placed: np.ndarray  # (N,) int64 slots born this step (newborns keep clear of them)
+    parents: np.ndarray  # (N,) int64 selected parents
+    parents2: np.ndarray  # (N,) int64 second parents (crossover)
+    eligible: np.ndarray  # (N,) bool who may be a parent
+    fitness: np.ndarray  # (N,) float64 selection fitness
+    child: np.ndarray  # (n_params,) float32 a child's genome being made
+    gstart: np.ndarray  # (n_cells + 1,) int64 grid: slots of cell c are gitems[gstart[c]:gstart[c + 1]]
+    gfill: np.ndarray  # (n_cells,) int64 grid build scratch
+    gitems: np.ndarray  # (N,) int64 grid: slots sorted by cell
+    gxy: np.ndarray  # (N, 2) float32 grid: their positions
+    gteam: np.ndarray  # (N,) int8 grid: their teams
+    pos0: np.ndarray  # (N, 2) float32 positions at the start of the step (the state's pos without the grid)
+    kd2: np.ndarray  # (N, K) float64 squared distances of the K nearest neighbours
+    kj: np.ndarray  # (N, K) int64 their slots (-1: none)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def scratch(pos, n_params, p) -> Scratch:
+    """The buffers for one call (grid buffers only when p.use_grid)."""
+    n = pos.shape[0]
+    use_grid = p.use_grid != 0
+    n_cells = p.grid_nx * p.grid_ny if use_grid else 0
+    k_neigh = p.n_neigh if p.off_neigh >= 0 else 0
+    return Scratch(
+        np.zeros(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
+        np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.float64), np.empty(n_params, np.float32),
+        np.zeros(n_cells + 1, np.int64), np.empty(n_cells, np.int64), np.empty(n if use_grid else 0, np.int64),
+        np.empty((n if use_grid else 0, 2), np.float32), np.empty(n if use_grid else 0, np.int8),
+        np.empty_like(pos) if use_grid else pos,
+        np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
+    )
+
+
+# Not inline="always": numba 0.60-0.68 loses element writes through a named tuple's arrays (w.pos[i, 0] = x) when
+# such a body is inlined into a prange loop (writes through a row view survive, plain ones vanish). As a called
+# function the bundles are ordinary arguments and every write lands; LLVM still inlines what pays off.
+@numba.njit(cache=True, error_model="numpy")
+def agent_step(i, w, b, icons, scr, cur, p):
+    """Agent i for one step: contact, sense, forward, move, hazard -> scr.cause_now[i].
+    cur (5,) tuple: cursor x, y, present, armed, click."""
+    i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
+    if not w.alive[i]:
+        scr.cause_now[i] = NONE
+        return
+    a = w.acts[i]
+    x0 = w.pos[i, U(0)]
+    y0 = w.pos[i, U(1)]
+    if p.use_grid != 0:
+        nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
+        c = contact_cause(nb[0], nb[2], p)
+        if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
+            scr.cause_now[i] = c
+            return
+    else:
+        nb = (INF, -1, INF, -1)
+    sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, icons, scr, p, a)
+    forward_one(b.genomes, w.acts, i, b.sizes, b.offsets)
+    n = U(a.shape[0])
+    x, y, h, v = move_one(w.pos[i, U(0)], w.pos[i, U(1)], w.heading[i], w.speed[i], a[n - U(2)], a[n - U(1)], p)
+    w.pos[i, U(0)] = x
+    w.pos[i, U(1)] = y
+    w.heading[i] = h
+    w.speed[i] = v
+    scr.cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], icons, p)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def agents_serial(w, b, icons, scr, cur, p):
+    for i in range(w.alive.shape[0]):
+        agent_step(i, w, b, icons, scr, cur, p)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def agents_parallel(w, b, icons, scr, cur, p):
+    for i in numba.prange(w.alive.shape[0]):
+        agent_step(i, w, b, icons, scr, cur, p)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
+    """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
+    Returns (k dead, n_events)."""
+    n = w.alive.shape[0]
+    if t == 0:
+        for i in range(n):
+            if env.forced[i] != NONE:
+                if w.alive[i] and scr.cause_now[i] == NONE:
+                    scr.cause_now[i] = env.forced[i]
+                env.forced[i] = NONE
+    k = 0
+    for i in range(n):
+        if not w.alive[i]:
+            continue
+        c = scr.cause_now[i]
+        if c != NONE:
+            w.alive[i] = False
+            w.cause[i] = c
+            life = w.age[i]
+            w.counters[K_DEATHS + c] += 1
+            w.counters[K_LIFE_SUM] += life
+            if life > w.counters[K_LIFE_MAX]:
+                w.counters[K_LIFE_MAX] = life
+            hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
+            if n_events < env.events.shape[0]:
+                env.events[n_events, 0] = w.counters[K_STEP]
+                env.events[n_events, 1] = i
+                env.events[n_events, 2] = c
+                env.events[n_events, 3] = life
+                n_events += 1
+            scr.dead[k] = i
+            k += 1
+        else:
+            w.age[i] += 1
+    return k, n_events
+
+
+@numba.njit(cache=True, error_model="numpy")
+def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit):
+    """Advance the world n_steps steps; returns the number of death reports written into env.events.
+
+    use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
+    With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
+    each step; each agent scans its 3x3 cells of the snapshot (never a neighbour's half-updated row) once, for its
+    neighbour and team inputs and for contact: two agents closer than contact_radius when the step starts (where
+    the last step's moves left them) both die, before they move. Newborns appear clear of everyone, so a contact
+    death always follows a move. One scan and one parallel pass per step keep crowd close to the cost of edges.
+    """
+    n = w.alive.shape[0]
+    scr = scratch(w.pos, b.genomes.shape[1], p)
+    use_grid = p.use_grid != 0
+    n_events = 0
+    for t in range(n_steps):
+        cursor_update(w.cursor, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
+        cur = (w.cursor[CX], w.cursor[CY], w.cursor[C_PRESENT], w.cursor[C_ARMED], w.cursor[C_CLICK])
+        if use_grid:
+            scr.pos0[:, :] = w.pos
+            grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
+        if parallel:
+            agents_parallel(w, b, env.icons, scr, cur, p)
+        else:
+            agents_serial(w, b, env.icons, scr, cur, p)
+        k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
+        if p.mode == 0:
+            if k > 0:
+                for i in range(n):
+                    scr.fitness[i] = w.hook_fit[i] if use_hook_fit else w.age[i]
+                births(w, b, env.icons, scr, k, p, rng)
+        else:
+            w.counters[K_GEN_STEP] += 1
+            any_alive = False
+            for i in range(n):
+                any_alive = any_alive or w.alive[i]
+            if w.counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
+                next_generation(w, b, env.icons, p, rng, use_hook_fit)
+        w.counters[K_STEP] += 1
+    return n_events
