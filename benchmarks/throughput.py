@@ -20,12 +20,9 @@ import time
 import numba
 import numpy as np
 
-from neuroevo.brain import forward_np
 from neuroevo.config import make_params
-from neuroevo.evolution import mutate_np
-from neuroevo.physics import hazards_np, move_np
+from neuroevo.reference import forward_np, hazards_np, move_np, mutate_np, sense_np
 from neuroevo.scenario import load_scenario
-from neuroevo.sensors import sense_np
 from neuroevo.sim import Simulation, make
 
 

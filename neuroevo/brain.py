@@ -27,13 +27,6 @@ def fast_tanh(x):
     return x * (_P0 + x2 * (_P1 + x2 * (_P2 + x2))) / (_P0 + x2 * (_Q1 + x2 * (_Q2 + x2 * _Q3)))
 
 
-def fast_tanh_np(x: np.ndarray) -> np.ndarray:
-    """Numpy reference of fast_tanh (same formula, same clamp)."""
-    x = np.clip(np.asarray(x, dtype=np.float32), -TANH_CLIP, TANH_CLIP)
-    x2 = x * x
-    return x * (_P0 + x2 * (_P1 + x2 * (_P2 + x2))) / (_P0 + x2 * (_Q1 + x2 * (_Q2 + x2 * _Q3)))
-
-
 @dataclass(frozen=True)
 class Layout:
     """Where each layer's weights live in a genome row and each layer's units in an activation row."""
@@ -148,17 +141,3 @@ def forward_parallel(genomes: np.ndarray, acts: np.ndarray, sizes: np.ndarray, o
     """As forward_serial, agents spread over threads (pays off above ~1k agents; results are identical)."""
     for k in numba.prange(genomes.shape[0]):
         forward_one(genomes, acts, k, sizes, offsets)
-
-
-def forward_np(layout: Layout, genomes: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
-    """Numpy reference: per-layer activations [(P, n_in), (P, h1), ..., (P, n_out)] for the whole population."""
-    x = inputs.astype(np.float32)
-    out = [x]
-    p = 0
-    for a, b in zip(layout.sizes[:-1], layout.sizes[1:]):
-        w = genomes[:, p : p + a * b].reshape(-1, a, b)  # (P, a, b)
-        bias = genomes[:, p + a * b : p + a * b + b]  # (P, b)
-        x = fast_tanh_np(np.einsum("pa,pab->pb", x, w) + bias)
-        out.append(x)
-        p += a * b + b
-    return out

@@ -1,80 +1,136 @@
-"""Settings: frozen dataclasses for world, brains, evolution, cursor and hazards; `--set key=value` overrides."""
+"""Settings: every setting declared once (default, meaning, limits) in frozen dataclasses; `--set key=value`
+overrides converted by the declared types; the kernels' Params view derived from the declarations.
+
+A setting is a dataclass field made by `setting(default, doc, ...)`: its limits (`ge`, `gt`, `le`, `lt`), its
+choices (an IntEnum whose lower-case names are the accepted strings) and how the kernels see it (`kernel=`: the
+Params field it becomes, `to=`: "steps" for seconds -> whole steps, "per_step" for a rate per second -> a
+probability per step). The README's settings table is `settings_table()`, and a test keeps them equal.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import difflib
 import math
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
+
+from .choices import Contact, CursorSource, Encoding, Frame, IntEnum, Mode, Selection, names
 
 
 class SettingsError(ValueError):
     """A user-caused settings problem (unknown key, bad value); the CLI prints it as one line."""
 
 
+# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen). The input vector
+# holds the chosen blocks in this order, whatever order a scenario lists them in (see sensors.py).
+SENSORS = {"edges": 5, "cursor": 4, "self": 3, "icons": 3, "neighbours": 3, "team": 6}
+MAX_NEIGHBOURS = 8
+
+
+def setting(default: Any, doc: str, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
+            lt: float | None = None, choices: type[IntEnum] | None = None, kernel: str | None = None,
+            to: str | None = None, items: tuple[int, int] | None = None, length: tuple[int, int] | None = None,
+            shown: str | None = None, limits: str | None = None) -> Any:
+    """Declare a setting: default, one-line meaning, limits (numbers: ge/gt/le/lt; tuples of ints: items=(lo, hi)
+    for each and length=(lo, hi)), choices, and the Params field the kernels read (kernel=, converted by to=)."""
+    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "kernel": kernel, "to": to,
+            "items": items, "length": length, "shown": shown, "limits": limits}
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class World:
-    agents: int = 50  # number of agent slots (population size)
-    width: float = 1280.0  # world width, px
-    height: float = 720.0  # world height, px
-    dt: float = 1.0 / 60.0  # fixed simulation step, s
-    min_speed: float = 20.0  # slowest an agent can fly, px/s
-    max_speed: float = 300.0  # fastest an agent can fly, px/s
-    birth_speed: float = 150.0  # speed of a newborn, px/s
-    max_turn: float = 4.0  # largest turn rate, rad/s
-    max_accel: float = 400.0  # largest change of speed, px/s^2
-    spawn_margin: float = 0.2  # newborns appear this fraction of width/height away from the edges
-    radius: float = 8.0  # agent body radius, px (an agent dies when its body touches an edge)
+    agents: int = setting(50, "number of agent slots (population size)", ge=1, le=1_000_000)
+    width: float = setting(1280.0, "world width, px", ge=100.0, le=100_000.0, kernel="width")
+    height: float = setting(720.0, "world height, px", ge=100.0, le=100_000.0, kernel="height")
+    dt: float = setting(1.0 / 60.0, "fixed simulation step, s", ge=1e-4, le=1.0, kernel="dt", shown="1/60")
+    min_speed: float = setting(20.0, "slowest an agent can fly, px/s", ge=0.0, le=10_000.0, kernel="min_speed")
+    max_speed: float = setting(300.0, "fastest an agent can fly, px/s", gt=0.0, le=10_000.0, kernel="max_speed")
+    birth_speed: float = setting(150.0, "speed of a newborn, px/s", ge=0.0, le=10_000.0, kernel="birth_speed")
+    max_turn: float = setting(4.0, "largest turn rate, rad/s", gt=0.0, le=100.0, kernel="max_turn")
+    max_accel: float = setting(400.0, "largest change of speed, px/s^2", ge=0.0, le=1e6, kernel="max_accel")
+    spawn_margin: float = setting(0.2, "newborns appear this fraction of width/height away from the edges", ge=0.0,
+                                  lt=0.5, kernel="spawn_margin")
+    radius: float = setting(8.0, "agent body radius, px (an agent dies when its body touches an edge)", ge=0.0,
+                            le=1000.0, kernel="radius")
 
 
 @dataclass(frozen=True)
 class Brain:
-    hidden: tuple[int, ...] = (16,)  # hidden layer widths of the dense tanh net
-    encoding: str = "inverse"  # "inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation)
-    frame: str = "ego"  # "ego": distances along rays relative to the heading; "world": fixed world axes
-    inv_scale: float = 20.0  # px; inverse inputs are min(inv_scale/d, 1)
-    raw_scale: float = 720.0  # px; raw inputs are min(d/raw_scale, 1)
-    init_sigma: float = 2.0  # scale of the initial random weights and biases (see brain.init_genomes)
-    sensors: tuple[str, ...] = ("edges", "cursor", "self")  # input blocks (sensors.SENSORS); they set the layout
-    neighbours: int = 1  # "neighbours" sensor: how many nearest agents are seen (3 inputs each)
-    sense_radius: float = 80.0  # px; agents farther than this (centre to centre) are not seen
+    hidden: tuple[int, ...] = setting((16,), "hidden layer widths of the dense tanh net", items=(1, 1024),
+                                      length=(1, 8), shown="16")
+    encoding: str = setting("inverse", '"inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation)',
+                            choices=Encoding, kernel="encoding")
+    frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes',
+                         choices=Frame, kernel="frame")
+    inv_scale: float = setting(20.0, "px; inverse inputs are min(inv_scale/d, 1)", gt=0.0, le=1e6, kernel="inv_scale")
+    raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
+    init_sigma: float = setting(2.0, "scale of the initial random weights and biases (see brain.init_genomes)",
+                                ge=0.0, le=100.0)
+    sensors: tuple[str, ...] = setting(("edges", "cursor", "self"), "input blocks of the net (see [sensors]"
+                                       "(#what-the-agents-sense-and-do)); they set the genome layout",
+                                       shown="edges,cursor,self", limits="one or more of: " + ", ".join(SENSORS))
+    neighbours: int = setting(1, '"neighbours" sensor: how many nearest agents are seen (3 inputs each)', ge=1,
+                              le=MAX_NEIGHBOURS,
+                              kernel="n_neigh")
+    sense_radius: float = setting(80.0, "px; agents farther than this (centre to centre) are not seen", gt=0.0,
+                                  le=10_000.0, kernel="sense_radius")
 
 
 @dataclass(frozen=True)
 class Evolution:
-    mode: str = "steady"  # "steady": each death is replaced at once; "generational": all at once every G steps
-    selection: str = "roulette"  # roulette | sus | rank | tournament | truncation
-    tournament_k: int = 3  # tournament size
-    truncation: float = 0.2  # truncation selection keeps this top fraction
-    mutation_rate: float = 0.1  # probability that a gene is perturbed
-    sigma: float = 0.2  # std of the Gaussian added to a perturbed gene
-    crossover: float = 0.0  # probability that a child comes from uniform crossover of two parents
-    hof_size: int = 0  # hall of fame: how many longest-lived genomes are kept
-    hof_prob: float = 0.1  # probability that a parent is drawn from the hall of fame (when it is not empty)
-    generation_s: float = 20.0  # generational mode: seconds per generation
-    elites: int = 1  # generational mode: best genomes copied unchanged
+    mode: str = setting("steady", '"steady": each death is replaced at once; "generational": all at once every G '
+                        'steps; "none": no births (evolution off)', choices=Mode, kernel="mode")
+    selection: str = setting("roulette", "how parents are drawn by fitness", choices=Selection, kernel="selection")
+    tournament_k: int = setting(3, "tournament size", ge=1, le=1000, kernel="tournament_k")
+    truncation: float = setting(0.2, "truncation selection keeps this top fraction", gt=0.0, le=1.0,
+                                kernel="truncation")
+    mutation_rate: float = setting(0.1, "probability that a gene is perturbed", ge=0.0, le=1.0, kernel="mutation_rate")
+    sigma: float = setting(0.2, "std of the Gaussian added to a perturbed gene", ge=0.0, le=100.0, kernel="sigma")
+    crossover: float = setting(0.0, "probability that a child comes from uniform crossover of two parents", ge=0.0,
+                               le=1.0, kernel="crossover")
+    hof_size: int = setting(0, "hall of fame: how many longest-lived genomes are kept", ge=0, le=10_000)
+    hof_prob: float = setting(0.1, "probability that a parent is drawn from the hall of fame (when it is not empty)",
+                              ge=0.0, le=1.0, kernel="hof_prob")
+    generation_s: float = setting(20.0, "generational mode: seconds per generation", gt=0.0, le=86_400.0,
+                                  kernel="generation_steps", to="steps")
+    elites: int = setting(1, "generational mode: best genomes copied unchanged", ge=0, le=1_000_000, kernel="elites")
 
 
 @dataclass(frozen=True)
 class Cursor:
-    source: str = "none"  # none | hunter | random | external (human mouse or a recorded trace)
-    speed: float = 250.0  # hunter speed, px/s (below the agents' top speed, so it can be escaped)
-    aim_radius: float = 40.0  # the hunter commits to a click once this close to its target, px
-    reaction_s: float = 0.2  # delay between committing and clicking, s
-    cooldown_s: float = 0.5  # pause after a click before the hunter aims again, s
-    kill_radius: float = 22.0  # a click kills agents whose centre is within this distance, px
-    retarget_s: float = 3.0  # the hunter picks the nearest agent again after this long, s
-    random_rate: float = 1.0  # "random" source: clicks per second at uniform positions
+    source: str = setting("none", "who moves the cursor: nobody, the hunter bot, random clicks, or external rows (a "
+                          "human mouse or a recorded trace)",
+                          choices=CursorSource, kernel="cursor_source")
+    speed: float = setting(250.0, "hunter speed, px/s (below the agents' top speed, so it can be escaped)", ge=0.0,
+                           le=100_000.0, kernel="hunter_speed")
+    aim_radius: float = setting(40.0, "the hunter commits to a click once this close to its target, px", ge=0.0,
+                                le=100_000.0, kernel="aim_radius")
+    reaction_s: float = setting(0.2, "delay between committing and clicking, s", ge=0.0, le=3600.0,
+                                kernel="reaction_steps", to="steps")
+    cooldown_s: float = setting(0.5, "pause after a click before the hunter aims again, s", ge=0.0, le=3600.0,
+                                kernel="cooldown_steps", to="steps")
+    kill_radius: float = setting(22.0, "a click kills agents whose centre is within this distance, px", gt=0.0,
+                                 le=100_000.0, kernel="kill_radius")
+    retarget_s: float = setting(3.0, "the hunter picks the nearest agent again after this long, s", ge=0.0,
+                                le=86_400.0, kernel="retarget_steps", to="steps")
+    random_rate: float = setting(1.0, '"random" source: clicks per second at uniform positions', ge=0.0, le=1e6,
+                                 kernel="random_click_p", to="per_step")
 
 
 @dataclass(frozen=True)
 class Hazards:
-    icons: int = 0  # number of static "desktop icon" rectangles that kill on contact (seeded layout)
-    icon_size: float = 64.0  # side of an icon square, px
-    contact: str = "none"  # "none"; "all": touching any agent kills both; "teams": only the other team kills
-    contact_radius: float = 16.0  # px; two agents touch when their centres are closer than this
-    teams: int = 1  # number of teams (colours); slot i belongs to team i % teams and keeps it for every birth
+    icons: int = setting(0, 'number of "desktop icon" squares that kill on contact, placed from the run\'s seed',
+                         ge=0, le=1000)
+    icon_size: float = setting(64.0, "side of an icon square, px", gt=0.0, le=100_000.0)
+    contact: str = setting("none", '"none"; "all": two agents that touch both die; "teams": only agents of '
+                           "different teams", choices=Contact, kernel="contact")
+    contact_radius: float = setting(16.0, "px; two agents touch when their centres are closer than this", gt=0.0,
+                                    le=10_000.0, kernel="contact_radius")
+    teams: int = setting(1, "number of teams (colours); slot i is in team i % teams, and births stay in the team",
+                         ge=1, le=64, kernel="n_teams")
 
 
 @dataclass(frozen=True)
@@ -88,15 +144,11 @@ class Settings:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {s.name: dataclasses.asdict(getattr(self, s.name)) for s in fields(self)}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
         """Build settings from a (possibly partial) nested dict, validating every value."""
         if not isinstance(data, dict):
             raise SettingsError("settings must be a JSON object")
-        out = cls()
         flat: dict[str, Any] = {}
         for section, values in data.items():
             if section not in SECTIONS:
@@ -105,26 +157,128 @@ class Settings:
                 raise SettingsError(f"settings section {section!r} must be an object")
             for k, v in values.items():
                 flat[f"{section}.{k}"] = v
-        return override(out, flat)
+        return override(cls(), flat)
 
 
-SECTIONS = {"world": World, "brain": Brain, "evolution": Evolution, "cursor": Cursor, "hazards": Hazards}
-
-# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen). The input vector
-# holds the chosen blocks in this order, whatever order a scenario lists them in (see sensors.py).
-SENSORS = {"edges": 5, "cursor": 4, "self": 3, "icons": 3, "neighbours": 3, "team": 6}
-MAX_NEIGHBOURS = 8
-
-CHOICES = {
-    "brain.encoding": ("inverse", "raw"),
-    "brain.frame": ("ego", "world"),
-    "evolution.mode": ("steady", "generational"),
-    "evolution.selection": ("roulette", "sus", "rank", "tournament", "truncation"),
-    "cursor.source": ("none", "hunter", "random", "external"),
-    "hazards.contact": ("none", "all", "teams"),
-}
+SECTIONS: dict[str, type] = {"world": World, "brain": Brain, "evolution": Evolution, "cursor": Cursor,
+                             "hazards": Hazards}
 
 
+
+# ---- generic machinery: any frozen dataclass of setting() fields ----------------------------------------------
+def declared(cls: type) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """{field name: (real type, metadata)} of a settings dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: (hints[f.name], dict(f.metadata)) for f in fields(cls)}
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.75)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def convert(key: str, ftype: Any, meta: dict[str, Any], value: Any) -> Any:
+    """A JSON value or a command-line string -> the declared type, checked against the declared limits."""
+    want = getattr(ftype, "__name__", str(ftype))
+    origin, args = typing.get_origin(ftype), typing.get_args(ftype)
+    try:
+        if ftype is bool:
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+                out: Any = value.lower() in ("true", "1", "yes", "on")
+            elif isinstance(value, bool):
+                out = value
+            else:
+                raise ValueError
+        elif ftype is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError
+                value = int(value)
+            if isinstance(value, str):
+                f = float(value)
+                if not f.is_integer():
+                    raise ValueError
+                value = int(f) if abs(f) < 2**62 else int(value)
+            out = int(value)
+        elif ftype is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+        elif ftype is str:
+            if not isinstance(value, str):
+                raise ValueError
+            out = value
+        elif origin is tuple and args[:1] == (str,):
+            want = "a comma-separated list of names"
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            out = tuple(value)
+        elif origin is tuple:
+            want = "whole numbers such as 16 or 16,8"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = [value]
+            if isinstance(value, str):
+                value = [v for v in value.replace("x", ",").split(",") if v.strip()]
+            items = []
+            for v in value:
+                if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
+                    raise ValueError
+                items.append(int(float(v)) if isinstance(v, str) else int(v))
+            out = tuple(items)
+        else:
+            raise SettingsError(f"cannot set {key}")
+    except (TypeError, ValueError, OverflowError):
+        raise SettingsError(f"bad value for {key}: {value!r} (expected {want})") from None
+    check(key, meta, out)
+    return out
+
+
+def check(key: str, meta: dict[str, Any], value: Any) -> None:
+    """Declared limits of one value (SettingsError naming the key)."""
+    def bad(why: str) -> SettingsError:
+        return SettingsError(f"bad value for {key}: {value!r} ({why})")
+
+    enum = meta.get("choices")
+    if enum is not None and value not in names(enum):
+        raise SettingsError(f"bad value for {key}: {value!r} (choose from {', '.join(names(enum))})"
+                            f"{_suggest(str(value), list(names(enum)))}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad("must be finite")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ge, gt, le, lt = meta.get("ge"), meta.get("gt"), meta.get("le"), meta.get("lt")
+        if ge is not None and value < ge:
+            raise bad(f"must be at least {ge:g}")
+        if gt is not None and value <= gt:
+            raise bad("must be positive" if gt == 0 else f"must be above {gt:g}")
+        if le is not None and value > le:
+            raise bad(f"must be at most {le:g}")
+        if lt is not None and value >= lt:
+            raise bad(f"must be below {lt:g}")
+    if isinstance(value, tuple) and meta.get("items"):
+        lo, hi = meta["items"]
+        n_lo, n_hi = meta.get("length") or (0, 10**9)
+        if not n_lo <= len(value) <= n_hi or any(not lo <= v <= hi for v in value):
+            raise bad(f"{n_lo} to {n_hi} whole numbers in {lo}..{hi}, e.g. 16 or 16,8")
+
+
+def override_dataclass(obj: Any, values: dict[str, Any], prefix: str = "") -> Any:
+    """A frozen settings dataclass with {field: value} applied (strings as --set gives them, or JSON values)."""
+    decl = declared(type(obj))
+    changes = {}
+    for name, raw in values.items():
+        if name not in decl:
+            raise SettingsError(f"unknown settings key {prefix + name!r}"
+                                f"{_suggest(name, list(decl))}")
+        ftype, meta = decl[name]
+        changes[name] = convert(prefix + name, ftype, meta, raw)
+    return dataclasses.replace(obj, **changes)
+
+
+# ---- the simulation's settings ---------------------------------------------------------------------------------------
 def all_keys() -> list[str]:
     """Every settable key as "section.field"."""
     return [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in fields(cls)]
@@ -140,89 +294,20 @@ def resolve_key(key: str) -> str:
         return matches[0]
     if len(matches) > 1:
         raise SettingsError(f"ambiguous settings key {key!r}: use one of {', '.join(matches)}")
-    raise SettingsError(f"unknown settings key {key!r} (see README for the list)")
-
-
-def _convert(key: str, ftype: Any, value: Any) -> Any:
-    """Coerce a JSON value or a command-line string to the field's type."""
-    tname = ftype if isinstance(ftype, str) else getattr(ftype, "__name__", str(ftype))
-    try:
-        if tname == "int":
-            if isinstance(value, bool):
-                raise ValueError
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ValueError
-                return int(value)
-            return int(value)
-        if tname == "float":
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if tname == "str":
-            if not isinstance(value, str):
-                raise ValueError
-            return value
-        if tname == "tuple[str, ...]":
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise ValueError
-            return tuple(value)
-        if tname.startswith("tuple"):
-            if isinstance(value, str):
-                value = [v for v in value.replace("x", ",").split(",") if v.strip()]
-            return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"bad value for {key}: {value!r} (expected {tname})") from None
-    raise SettingsError(f"cannot set {key}")
-
-
-def _check(key: str, value: Any) -> None:
-    if key in CHOICES and value not in CHOICES[key]:
-        raise SettingsError(f"bad value for {key}: {value!r} (choose from {', '.join(CHOICES[key])})")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise SettingsError(f"bad value for {key}: {value!r} (must be finite)")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise SettingsError(f"bad value for {key}: {value!r} (must not be negative)")
-    positive = {
-        "world.agents", "world.width", "world.height", "world.dt", "world.max_speed", "world.max_turn",
-        "brain.inv_scale", "brain.raw_scale", "cursor.kill_radius", "evolution.generation_s",
-        "evolution.tournament_k", "evolution.truncation", "brain.neighbours", "brain.sense_radius",
-        "hazards.icon_size", "hazards.contact_radius", "hazards.teams",
-    }
-    if key in positive and value <= 0:
-        raise SettingsError(f"bad value for {key}: {value!r} (must be positive)")
-    probs = {"evolution.mutation_rate", "evolution.crossover", "evolution.hof_prob", "evolution.truncation"}
-    if key in probs and value > 1:
-        raise SettingsError(f"bad value for {key}: {value!r} (a probability in [0, 1])")
-    if key == "world.spawn_margin" and value >= 0.5:
-        raise SettingsError(f"bad value for {key}: {value!r} (must be below 0.5)")
-    if key == "brain.hidden" and (len(value) == 0 or min(value) <= 0):
-        raise SettingsError(f"bad value for {key}: {value!r} (one or more positive widths, e.g. 16 or 16,8)")
-    if key == "brain.sensors":
-        for name in value:
-            if name not in SENSORS:
-                raise SettingsError(f"unknown sensor {name!r} in {key} (choose from {', '.join(SENSORS)})")
-        if len(set(value)) != len(value):
-            raise SettingsError(f"bad value for {key}: {value!r} (a sensor is listed twice)")
-    if key == "brain.neighbours" and value > MAX_NEIGHBOURS:
-        raise SettingsError(f"bad value for {key}: {value!r} (at most {MAX_NEIGHBOURS})")
-    if key == "hazards.teams" and value > 64:
-        raise SettingsError(f"bad value for {key}: {value!r} (at most 64)")
+    bare = [k.split(".", 1)[1] for k in keys]
+    raise SettingsError(f"unknown settings key {key!r}{_suggest(key, keys + bare)}")
 
 
 def override(settings: Settings, values: dict[str, Any]) -> Settings:
     """Return settings with `values` ({"key": value}) applied; keys as accepted by resolve_key."""
-    sections = {name: dataclasses.asdict(getattr(settings, name)) for name in SECTIONS}
+    per_section: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     for raw_key, raw_value in values.items():
-        key = resolve_key(raw_key)
+        key = resolve_key(str(raw_key))
         section, name = key.split(".", 1)
-        ftype = {f.name: f.type for f in fields(SECTIONS[section])}[name]
-        value = _convert(key, ftype, raw_value)
-        _check(key, value)
-        sections[section][name] = value
-    out = Settings(**{name: SECTIONS[name](**vals) for name, vals in sections.items()})
+        per_section[section][name] = raw_value
+    new = {name: override_dataclass(getattr(settings, name), vals, prefix=f"{name}.")
+           for name, vals in per_section.items()}
+    out = Settings(**new)
     validate(out)
     return out
 
@@ -232,8 +317,20 @@ def validate(s: Settings) -> None:
     w = s.world
     if not (w.min_speed <= w.birth_speed <= w.max_speed):
         raise SettingsError("world.birth_speed must lie between world.min_speed and world.max_speed")
+    if 4.0 * w.radius >= min(w.width, w.height):
+        raise SettingsError("world.radius must be below a quarter of the world's width and height")
     if s.evolution.elites >= w.agents and s.evolution.mode == "generational":
         raise SettingsError("evolution.elites must be smaller than world.agents")
+    b = s.brain
+    if not b.sensors:
+        raise SettingsError("brain.sensors must name at least one sensor block "
+                            f"(choose from {', '.join(SENSORS)})")
+    for name in b.sensors:
+        if name not in SENSORS:
+            raise SettingsError(f"unknown sensor {name!r} in brain.sensors (choose from {', '.join(SENSORS)})"
+                                f"{_suggest(name, list(SENSORS))}")
+    if len(set(b.sensors)) != len(b.sensors):
+        raise SettingsError(f"bad value for brain.sensors: {b.sensors!r} (a sensor is listed twice)")
     h = s.hazards
     if h.contact == "teams" and h.teams < 2:
         raise SettingsError("hazards.contact=teams needs hazards.teams >= 2")
@@ -241,10 +338,14 @@ def validate(s: Settings) -> None:
         raise SettingsError("hazards.teams > 1 needs evolution.mode=steady (births stay within a team)")
     if h.teams > w.agents:
         raise SettingsError("hazards.teams must not exceed world.agents")
-    if h.contact != "none" and h.contact_radius > s.brain.sense_radius:
+    if h.contact != "none" and h.contact_radius > b.sense_radius:
         raise SettingsError("hazards.contact_radius must not exceed brain.sense_radius (one scan finds both)")
     if h.icons > 0 and 2.0 * h.icon_size >= min(w.width, w.height):
         raise SettingsError("hazards.icon_size must be below half the world's width and height")
+    if h.contact != "none" or "neighbours" in b.sensors or "team" in b.sensors:
+        cell = max(b.sense_radius, (2.0 * h.contact_radius if h.contact != "none" else 0.0) + w.max_speed * w.dt, 1.0)
+        if math.ceil(w.width / cell) * math.ceil(w.height / cell) > 4_000_000:
+            raise SettingsError("the world is too large for brain.sense_radius (over 4 million grid cells)")
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -258,60 +359,70 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return out
 
 
-class Params(NamedTuple):
-    """Settings flattened to numbers for the compiled kernels (strings become small ints)."""
+def settings_table() -> str:
+    """The README's settings table, from the declarations."""
+    rows = ["| key | default | limits | meaning |", "|---|---|---|---|"]
+    for section, cls in SECTIONS.items():
+        for name, (_, meta) in declared(cls).items():
+            f = next(f for f in fields(cls) if f.name == name)
+            default = meta.get("shown") or (f'"{f.default}"' if isinstance(f.default, str) else f"{f.default!r}")
+            rows.append(f"| `{section}.{name}` | {default} | {_limits(meta)} | {meta['doc']} |")
+    return "\n".join(rows)
 
-    width: float
-    height: float
-    dt: float
-    radius: float
-    min_speed: float
-    max_speed: float
-    birth_speed: float
-    max_turn: float
-    max_accel: float
-    spawn_margin: float
-    encoding: int  # 0 inverse, 1 raw
-    frame: int  # 0 ego, 1 world
-    inv_scale: float
-    raw_scale: float
-    cursor_source: int  # index into CHOICES["cursor.source"]
-    hunter_speed: float
-    aim_radius: float
-    reaction_steps: int
-    cooldown_steps: int
-    kill_radius: float
-    retarget_steps: int
-    random_click_p: float  # probability of a random click per step
-    mode: int  # 0 steady, 1 generational
-    selection: int  # index into CHOICES["evolution.selection"]
-    tournament_k: int
-    truncation: float
-    mutation_rate: float
-    sigma: float
-    crossover: float
-    hof_prob: float
-    generation_steps: int
-    elites: int
-    n_in: int  # inputs per agent (all sensor blocks + scenario extra inputs)
-    off_edges: int  # first input of each sensor block; -1 when the block is not used
-    off_cursor: int
-    off_self: int
-    off_icons: int
-    off_neigh: int
-    n_neigh: int  # neighbours seen by the "neighbours" block
-    off_team: int
-    off_extra: int  # scenario extra inputs (written between chunks by the extra_inputs hook)
-    n_extra: int
-    sense_radius: float
-    contact: int  # index into CHOICES["hazards.contact"]
-    contact_radius: float
-    n_teams: int
-    use_grid: int  # 1 when the neighbour grid is needed (contact or neighbour/team sensors)
-    grid_cell: float  # grid cell side, px (>= sense_radius, so 3x3 cells cover a query)
-    grid_nx: int
-    grid_ny: int
-    spawn_clear: float  # newborns appear at least this far (centre to centre) from others, px
+
+def _limits(meta: dict[str, Any]) -> str:
+    if meta.get("limits"):
+        return meta["limits"]
+    if meta.get("choices") is not None:
+        return " / ".join(names(meta["choices"]))
+    if meta.get("items"):
+        (lo, hi), (n_lo, n_hi) = meta["items"], meta["length"]
+        return f"{n_lo}-{n_hi} widths, each {lo}..{hi:,}"
+    fmt = lambda v: f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1 else f"{v:g}"  # noqa: E731
+    lo = f"> {fmt(meta['gt'])}" if meta.get("gt") is not None else (fmt(meta["ge"]) if meta.get("ge") is not None
+                                                                    else "")
+    hi = f"< {fmt(meta['lt'])}" if meta.get("lt") is not None else (fmt(meta["le"]) if meta.get("le") is not None
+                                                                    else "")
+    if lo.startswith(">") or hi.startswith("<"):
+        return ", ".join(x for x in (lo if lo.startswith(">") else f">= {lo}", hi if hi.startswith("<") else
+                                     f"<= {hi}") if x.strip("<>= "))
+    return f"{lo} .. {hi}"
+
+
+# ---- the kernels' view ------------------------------------------------------------------------------------------
+# Params fields that are not a setting but derived from several (layout offsets, grid geometry).
+_DERIVED: list[tuple[str, type]] = [
+    ("n_in", int),  # inputs per agent (all sensor blocks + scenario extra inputs)
+    ("off_edges", int), ("off_cursor", int), ("off_self", int), ("off_icons", int),  # first input of each block; -1
+    ("off_neigh", int), ("off_team", int), ("off_extra", int),  # when the block is not used
+    ("n_extra", int),  # scenario extra inputs (written between chunks by the extra_inputs hook)
+    ("use_grid", int),  # 1 when the neighbour grid is needed (contact or neighbour/team sensors)
+    ("grid_cell", float),  # grid cell side, px (>= sense_radius, so 3x3 cells cover a query)
+    ("grid_nx", int), ("grid_ny", int),
+    ("spawn_clear", float),  # newborns appear at least this far (centre to centre) from others, px
+]
+
+
+def _kernel_fields() -> list[tuple[str, type, str, str, dict[str, Any]]]:
+    """(Params field, its type, section, setting, metadata) for every setting the kernels read."""
+    out = []
+    for section, cls in SECTIONS.items():
+        for name, (ftype, meta) in declared(cls).items():
+            if meta.get("kernel"):
+                to = meta.get("to")
+                kt = int if meta.get("choices") is not None or to == "steps" else (float if to else ftype)
+                out.append((meta["kernel"], kt, section, name, meta))
+    return out
+
+
+# Settings flattened to numbers for the compiled kernels; choices become their IntEnum values.
+Params = NamedTuple("Params", [(k, t) for k, t, *_ in _kernel_fields()] + _DERIVED)  # type: ignore[misc]
+Params.__doc__ = "Settings as numbers for the compiled kernels (derived from the declarations; see make_params)."
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    f"{section}.{name}": names(meta["choices"])
+    for section, cls in SECTIONS.items() for name, (_, meta) in declared(cls).items() if meta.get("choices")
+}
 
 
 def input_offsets(brain: Brain, n_extra: int = 0) -> dict[str, tuple[int, int]]:
@@ -330,33 +441,30 @@ def input_offsets(brain: Brain, n_extra: int = 0) -> dict[str, tuple[int, int]]:
 
 def make_params(s: Settings, n_extra: int = 0) -> Params:
     """Flatten settings for the kernels; n_extra is the scenario's count of extra inputs (hooks)."""
-    w, b, e, c, h = s.world, s.brain, s.evolution, s.cursor, s.hazards
+    w, b, h = s.world, s.brain, s.hazards
+    values: dict[str, Any] = {}
+    for kname, _, section, name, meta in _kernel_fields():
+        v = getattr(getattr(s, section), name)
+        if meta.get("choices") is not None:
+            v = names(meta["choices"]).index(v)
+        elif meta.get("to") == "steps":
+            v = max(1, int(round(v / w.dt)))
+        elif meta.get("to") == "per_step":
+            v = min(1.0, v * w.dt)
+        values[kname] = v
     offs = input_offsets(b, n_extra)
-    off = lambda name: offs[name][0] if name in offs else -1  # noqa: E731
-    n_in = sum(n for _, n in offs.values())
-    use_grid = int(h.contact != "none" or "neighbours" in b.sensors or "team" in b.sensors)
+    for block, key in (("edges", "off_edges"), ("cursor", "off_cursor"), ("self", "off_self"), ("icons", "off_icons"),
+                       ("neighbours", "off_neigh"), ("team", "off_team"), ("extra", "off_extra")):
+        values[key] = offs[block][0] if block in offs else -1
+    values["n_in"] = sum(n for _, n in offs.values())
+    values["n_extra"] = n_extra
+    values["use_grid"] = int(h.contact != "none" or "neighbours" in b.sensors or "team" in b.sensors)
     spawn_clear = 2.0 * h.contact_radius if h.contact != "none" else 0.0
     # a cell holds every agent within sense_radius of a point, and (the grid being one step old at births) every
     # agent within spawn_clear of a newborn's spot after its last move
     cell = max(b.sense_radius, spawn_clear + w.max_speed * w.dt, 1.0)
-    steps = lambda seconds: max(1, int(round(seconds / w.dt)))  # noqa: E731
-    return Params(
-        width=w.width, height=w.height, dt=w.dt, radius=w.radius, min_speed=w.min_speed,
-        max_speed=w.max_speed, birth_speed=w.birth_speed, max_turn=w.max_turn, max_accel=w.max_accel,
-        spawn_margin=w.spawn_margin,
-        encoding=CHOICES["brain.encoding"].index(b.encoding), frame=CHOICES["brain.frame"].index(b.frame),
-        inv_scale=b.inv_scale, raw_scale=b.raw_scale,
-        cursor_source=CHOICES["cursor.source"].index(c.source), hunter_speed=c.speed,
-        aim_radius=c.aim_radius, reaction_steps=steps(c.reaction_s), cooldown_steps=steps(c.cooldown_s),
-        kill_radius=c.kill_radius, retarget_steps=steps(c.retarget_s),
-        random_click_p=min(1.0, c.random_rate * w.dt),
-        mode=CHOICES["evolution.mode"].index(e.mode), selection=CHOICES["evolution.selection"].index(e.selection),
-        tournament_k=e.tournament_k, truncation=e.truncation, mutation_rate=e.mutation_rate, sigma=e.sigma,
-        crossover=e.crossover, hof_prob=e.hof_prob, generation_steps=steps(e.generation_s), elites=e.elites,
-        n_in=n_in, off_edges=off("edges"), off_cursor=off("cursor"), off_self=off("self"), off_icons=off("icons"),
-        off_neigh=off("neighbours"), n_neigh=b.neighbours, off_team=off("team"), off_extra=off("extra"),
-        n_extra=n_extra, sense_radius=b.sense_radius, contact=CHOICES["hazards.contact"].index(h.contact),
-        contact_radius=h.contact_radius, n_teams=h.teams, use_grid=use_grid, grid_cell=cell,
-        grid_nx=max(1, int(math.ceil(w.width / cell))), grid_ny=max(1, int(math.ceil(w.height / cell))),
-        spawn_clear=spawn_clear,
-    )
+    values["grid_cell"] = cell
+    values["grid_nx"] = max(1, int(math.ceil(w.width / cell)))
+    values["grid_ny"] = max(1, int(math.ceil(w.height / cell)))
+    values["spawn_clear"] = spawn_clear
+    return Params(**values)

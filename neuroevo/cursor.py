@@ -13,10 +13,10 @@ import math
 import numba
 import numpy as np
 
-from .config import Params
+from .config import CursorSource, Params
 from .state import C_ARMED, C_CLICK, C_PHASE, C_PRESENT, C_RETARGET, C_TARGET, C_TARGET_ID, C_TIMER, CX, CY
 
-NONE_SRC, HUNTER, RANDOM, EXTERNAL = range(4)
+HUNTER, RANDOM, EXTERNAL = CursorSource.HUNTER, CursorSource.RANDOM, CursorSource.EXTERNAL
 CHASE, AIM, COOLDOWN = 0, 1, 2
 EXT_COLUMNS = 5  # external rows: x, y, present, armed, click
 

@@ -13,9 +13,10 @@ import math
 import numba
 import numpy as np
 
-from .config import Params
+from .config import Params, Selection
 
-ROULETTE, SUS, RANK, TOURNAMENT, TRUNCATION = range(5)
+ROULETTE, SUS, RANK, TOURNAMENT, TRUNCATION = (Selection.ROULETTE, Selection.SUS, Selection.RANK, Selection.TOURNAMENT,
+                                              Selection.TRUNCATION)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -119,15 +120,3 @@ def make_child(
     else:
         child[:] = src
     mutate(child, p.mutation_rate, p.sigma, rng)
-
-
-def roulette_np(fitness: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Numpy reference of roulette selection: k slots with probability fitness / sum(fitness)."""
-    prob = fitness / fitness.sum()
-    return rng.choice(fitness.shape[0], size=k, p=prob)
-
-
-def mutate_np(genome: np.ndarray, rate: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Numpy reference of mutate: per-gene Bernoulli(rate) mask times N(0, sigma^2)."""
-    mask = rng.random(genome.shape[0]) < rate
-    return (genome + mask * rng.normal(0.0, sigma, genome.shape[0])).astype(np.float32)

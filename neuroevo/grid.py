@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .config import Params
+from .config import Contact, Params
 from .state import CROWD, NONE, TEAM
 
 INF = 1.0e30
@@ -112,9 +112,9 @@ def contact_cause(ds: float, do: float, p: Params) -> int:
     """Death cause from an agent's nearest same-team (ds) and other-team (do) squared distances (scan_neighbours):
     CROWD if it touches anyone (contact "all"), TEAM if it touches another team (contact "teams"), else NONE."""
     r2 = p.contact_radius * p.contact_radius
-    if p.contact == 1 and (ds < r2 or do < r2):
+    if p.contact == Contact.ALL and (ds < r2 or do < r2):
         return CROWD
-    if p.contact == 2 and do < r2:
+    if p.contact == Contact.TEAMS and do < r2:
         return TEAM
     return NONE
 
@@ -142,44 +142,3 @@ def clear_of_agents(x, y, pos, start, items, placed, n_placed, p) -> bool:
         if dx * dx + dy * dy < r2:
             return False
     return True
-
-
-def neighbours_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, k: int):
-    """Numpy reference of scan_neighbours for every agent, by brute force over all pairs (no grid).
-
-    Returns kd2 (N, k) float64, kj (N, k) int64, and (N,) arrays ds, js, do, jo, as scan_neighbours does.
-    """
-    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
-    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
-    ok = mask[None, :] & ~np.eye(len(pos), dtype=bool) & (d2 <= p.sense_radius**2)
-    d2 = np.where(ok, d2, INF)
-    order = np.argsort(d2, axis=1, kind="stable")[:, :k]
-    kd2 = np.take_along_axis(d2, order, 1)
-    kj = np.where(kd2 < INF, order, -1)
-    same = team[None, :] == team[:, None]
-    out = []
-    for sel in (same, ~same):
-        dd = np.where(sel, d2, INF)
-        j = dd.argmin(1)
-        best = dd[np.arange(len(pos)), j]
-        out += [best, np.where(best < INF, j, -1)]
-    return kd2, kj, *out
-
-
-def contacts_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params) -> np.ndarray:
-    """Numpy reference of contact_one for every agent: (N,) int8 causes, by brute force over all pairs."""
-    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
-    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
-    hit = mask[None, :] & mask[:, None] & ~np.eye(len(pos), dtype=bool) & (d2 < p.contact_radius**2)
-    if p.contact == 2:
-        hit &= team[None, :] != team[:, None]
-    cause = CROWD if p.contact == 1 else TEAM
-    return np.where(hit.any(1) & (p.contact != 0), cause, NONE).astype(np.int8)
-
-
-def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p: Params) -> bool:
-    """Numpy reference of clear_of_agents: slots (M,) are the agents it sees (those in the grid and those placed)."""
-    if p.spawn_clear <= 0.0 or slots.size == 0:
-        return True
-    d = pos[slots].astype(np.float32) - np.array([x, y], np.float32)  # (M, 2) float32, as the kernel
-    return bool(np.all(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] >= np.float32(p.spawn_clear) ** 2))

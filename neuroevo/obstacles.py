@@ -37,22 +37,6 @@ def nearest_icon(x: float, y: float, icons: np.ndarray) -> tuple[float, float, f
     return best, bx, by
 
 
-def nearest_icon_np(pos: np.ndarray, icons: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Numpy reference of nearest_icon for all agents: (d, dx, dy), each (N,) float64."""
-    n = pos.shape[0]
-    if icons.shape[0] == 0:
-        return np.full(n, BIG), np.zeros(n), np.zeros(n)
-    x = pos[:, 0:1].astype(np.float64)
-    y = pos[:, 1:2].astype(np.float64)
-    ic = icons.astype(np.float64)
-    dx = np.clip(x, ic[None, :, 0], ic[None, :, 2]) - x  # (N, M)
-    dy = np.clip(y, ic[None, :, 1], ic[None, :, 3]) - y
-    d = np.hypot(dx, dy)
-    m = d.argmin(1)
-    r = np.arange(n)
-    return d[r, m], dx[r, m], dy[r, m]
-
-
 def layout_icons(settings: Settings, rng: np.random.Generator) -> np.ndarray:
     """Place hazards.icons squares uniformly at random, apart from each other and the walls: (M, 4) float32."""
     w, h = settings.world, settings.hazards

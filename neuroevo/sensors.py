@@ -24,13 +24,11 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
-from .config import Params
-from .obstacles import BIG, nearest_icon, nearest_icon_np
+from .config import Encoding, Frame, Params
+from .obstacles import BIG, nearest_icon
 
 N_INPUTS = 12  # the default blocks (edges, cursor, self)
-N_EDGE = 5
 BLOCK_NAMES = {
     "edges": ("edge ahead/left", "edge ahead-left/right", "edge ahead-right/top", "edge left/bottom",
               "edge right/nearest"),
@@ -40,7 +38,6 @@ BLOCK_NAMES = {
     "neighbours": ("agent dist", "agent dir 1", "agent dir 2"),
     "team": ("foe dist", "foe dir 1", "foe dir 2", "mate dist", "mate dir 1", "mate dir 2"),
 }
-INPUT_NAMES = BLOCK_NAMES["edges"] + BLOCK_NAMES["cursor"] + BLOCK_NAMES["self"]
 OUTPUT_NAMES = ("turn", "thrust")
 DIAG = math.sqrt(0.5)
 
@@ -69,7 +66,7 @@ def unused_inputs(offsets: dict[str, tuple[int, int]], frame: str) -> list[int]:
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def encode(d: float, encoding: int, inv_scale: float, raw_scale: float) -> float:
     """One distance in px -> one input value."""
-    if encoding == 0:
+    if encoding == Encoding.INVERSE:
         if d < 1e-3:
             d = 1e-3
         v = inv_scale / d
@@ -101,7 +98,7 @@ def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
 
     The distance input encodes d_centre - gap (where bodies touch); directions are ego (ahead, left) or world."""
     if not present:
-        out[o] = 0.0 if p.encoding == 0 else 1.0
+        out[o] = 0.0 if p.encoding == Encoding.INVERSE else 1.0
         out[o + 1] = 0.0
         out[o + 2] = 0.0
         return
@@ -113,7 +110,7 @@ def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
     else:
         ux = 0.0
         uy = 0.0
-    if p.frame == 0:
+    if p.frame == Frame.EGO:
         out[o + 1] = ux * c + uy * s
         out[o + 2] = ux * s - uy * c
     else:
@@ -148,7 +145,7 @@ def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     if o >= 0:
         r = p.radius
         lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
-        if p.frame == 0:
+        if p.frame == Frame.EGO:
             # left of the heading (c, s) is (s, -c) with y pointing down the screen
             d0 = ray_to_wall(x, y, c, s, lo_x, hi_x, lo_y, hi_y)
             d1 = ray_to_wall(x, y, DIAG * (c + s), DIAG * (s - c), lo_x, hi_x, lo_y, hi_y)
@@ -176,7 +173,7 @@ def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     if o >= 0:
         span = p.max_speed - p.min_speed
         out[o] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
-        if p.frame == 0:
+        if p.frame == Frame.EGO:
             out[o + 1] = 0.0
             out[o + 2] = 0.0
         else:
@@ -194,84 +191,3 @@ def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     if o >= 0:
         put_agent(out, o, jo, do, x, y, pos0, c, s, p)
         put_agent(out, o + 3, js, ds, x, y, pos0, c, s, p)
-
-
-def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params,
-             icons: np.ndarray | None = None, alive: np.ndarray | None = None,
-             team: np.ndarray | None = None) -> np.ndarray:
-    """Numpy reference of sense_one for the whole population: (N, p.n_in) float32 (extra inputs left 0).
-
-    cursor is (x, y, present, armed); icons (M, 4); alive (N,) bool marks who can be seen; team (N,) int.
-    """
-    from .grid import neighbours_np
-
-    n = pos.shape[0]
-    x = pos[:, 0].astype(np.float64)
-    y = pos[:, 1].astype(np.float64)
-    h = heading.astype(np.float64)
-    r = p.radius
-    lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
-    c, s = np.cos(h), np.sin(h)
-
-    def enc(d):
-        if p.encoding == 0:
-            return np.minimum(p.inv_scale / np.maximum(d, 1e-3), 1.0)
-        return np.minimum(d / p.raw_scale, 1.0)
-
-    def ray(dx, dy):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tx = np.where(dx > 1e-12, (hi_x - x) / dx, np.where(dx < -1e-12, (lo_x - x) / dx, BIG))
-            ty = np.where(dy > 1e-12, (hi_y - y) / dy, np.where(dy < -1e-12, (lo_y - y) / dy, BIG))
-        return np.maximum(np.minimum(tx, ty), 0.0)
-
-    def thing(present, d_centre, dx, dy, gap):
-        """(N, 3): distance input and direction, as put_thing."""
-        safe = np.where(d_centre > 1e-6, d_centre, 1.0)
-        ux, uy = np.where(d_centre > 1e-6, dx / safe, 0.0), np.where(d_centre > 1e-6, dy / safe, 0.0)
-        d1, d2 = (ux * c + uy * s, ux * s - uy * c) if p.frame == 0 else (ux, uy)
-        absent = 0.0 if p.encoding == 0 else 1.0
-        return np.stack([np.where(present, enc(np.maximum(d_centre - gap, 0.0)), absent),
-                         np.where(present, d1, 0.0), np.where(present, d2, 0.0)], axis=1)
-
-    out = np.zeros((n, p.n_in))
-    if p.off_edges >= 0:
-        if p.frame == 0:
-            dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)),
-                     ray(s, -c), ray(-s, c)]
-        else:
-            dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0),
-                     np.maximum(hi_y - y, 0)]
-            dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
-        for k, d in enumerate(dists):
-            out[:, p.off_edges + k] = enc(d)
-    if p.off_cursor >= 0:
-        cx, cy, present, armed = cursor
-        o = p.off_cursor
-        out[:, o : o + 3] = thing(np.full(n, present > 0), np.hypot(cx - x, cy - y), cx - x, cy - y, 0.0)
-        out[:, o + 3] = 1.0 if present > 0 and armed > 0 else 0.0
-    if p.off_self >= 0:
-        out[:, p.off_self] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
-        if p.frame == 1:
-            out[:, p.off_self + 1], out[:, p.off_self + 2] = c, s
-    if p.off_icons >= 0:
-        icons = np.zeros((0, 4), np.float32) if icons is None else icons
-        d, dx, dy = nearest_icon_np(pos, icons)
-        out[:, p.off_icons : p.off_icons + 3] = thing(np.full(n, icons.shape[0] > 0), d, dx, dy, p.radius)
-    if p.off_neigh >= 0 or p.off_team >= 0:
-        alive = np.ones(n, bool) if alive is None else alive
-        team = np.zeros(n, np.int8) if team is None else team
-        kd2, kj, ds, js, do, jo = neighbours_np(pos, alive, team, p, p.n_neigh)
-
-        def other(j, d2):
-            jj = np.maximum(j, 0)
-            return thing(j >= 0, np.sqrt(np.where(j >= 0, d2, 0.0)), pos[jj, 0] - x, pos[jj, 1] - y,
-                         p.contact_radius)
-
-        if p.off_neigh >= 0:
-            for m in range(p.n_neigh):
-                o = p.off_neigh + 3 * m
-                out[:, o : o + 3] = other(kj[:, m], kd2[:, m])
-        if p.off_team >= 0:
-            out[:, p.off_team : p.off_team + 3] = other(jo, do)
-            out[:, p.off_team + 3 : p.off_team + 6] = other(js, ds)
-    return out.astype(np.float32)

@@ -88,6 +88,8 @@ class Simulation:
         self.last_events = self.run_events = self._no_events
         self._events_buf = self._no_events
         self._forced = np.zeros(n, np.int8)  # (N,) causes from extra_deaths, applied at the next step
+        self._steer = np.zeros(0, np.bool_)  # (N,) slots steered from outside (0 entries: none; see steer())
+        self._actions = np.zeros((0, N_OUTPUTS), np.float32)  # (N, 2) their turn and thrust
         self._hooked_at = -1  # step at which the hooks last ran
         reset_cursor(self.state.cursor, self.params)
         spawn_all(self.state, self.icons, self.params, self.rng)
@@ -153,6 +155,24 @@ class Simulation:
             return self.state.n >= PARALLEL_MIN_AGENTS
         return self._threads > 1
 
+    def steer(self, actions: np.ndarray | None, mask: np.ndarray | None = None) -> None:
+        """Steer agents from outside (an RL policy, a person): from the next step on, the slots in mask ((N,) bool;
+        None: all) fly by actions ((N, 2) turn, thrust, clipped to [-1, 1]) instead of their nets' outputs, until
+        steer(None). Their nets still run, so sim.outputs shows the outside's action and the state stays whole."""
+        n = self.state.n
+        if actions is None:
+            self._steer = np.zeros(0, np.bool_)
+            self._actions = np.zeros((0, N_OUTPUTS), np.float32)
+            return
+        a = np.asarray(actions, np.float32)
+        if a.shape != (n, N_OUTPUTS) or not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be finite, of shape ({n}, {N_OUTPUTS}), got {a.shape}")
+        m = np.ones(n, np.bool_) if mask is None else np.asarray(mask, np.bool_)
+        if m.shape != (n,):
+            raise ValueError(f"mask must have shape ({n},), got {m.shape}")
+        self._steer = np.ascontiguousarray(m)
+        self._actions = np.ascontiguousarray(a)
+
     def set_cursor_source(self, source: str) -> None:
         """Switch the cursor source ("none", "hunter", "random", "external") mid-run, e.g. a viewer's mouse or bot;
         the new source starts where the cursor is. Settings keep the scenario's source (a save records that one)."""
@@ -166,7 +186,7 @@ class Simulation:
         self.icons = icons_array(self.icons)
         brains = Brains(self.genomes, self.hof, self.hof_fit, self._sizes, self._offsets)
         env = Env(self.icons, self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64), self._forced,
-                  self._no_events if events is None else events)
+                  self._no_events if events is None else events, self._steer, self._actions)
         return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel,
                              self._use_hook_fit()))
 

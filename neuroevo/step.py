@@ -28,6 +28,7 @@ import numpy as np
 
 from .births import births, next_generation
 from .brain import U, forward_one
+from .config import Mode
 from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, contact_cause, grid_build, scan_neighbours
@@ -53,6 +54,8 @@ class Env(NamedTuple):
     ext: np.ndarray  # (n_steps, 5) float64 external cursor rows (x, y, present, armed, click); 0 rows: none
     forced: np.ndarray  # (N,) int8 causes from a scenario's extra_deaths, applied at the first step, then cleared
     events: np.ndarray  # (R, 4) int64 receives (step, slot, cause, lifetime) of each death while rows remain
+    steer: np.ndarray  # (N,) bool slots steered from outside: their outputs are taken from `actions`
+    actions: np.ndarray  # (N, 2) float32 turn, thrust in [-1, 1] for the steered slots (0 rows: nobody is steered)
 
 
 class Scratch(NamedTuple):
@@ -97,8 +100,8 @@ def scratch(pos, n_params, p) -> Scratch:
 # such a body is inlined into a prange loop (writes through a row view survive, plain ones vanish). As a called
 # function the bundles are ordinary arguments and every write lands; LLVM still inlines what pays off.
 @numba.njit(cache=True, error_model="numpy")
-def agent_step(i, w, b, icons, scr, cur, p):
-    """Agent i for one step: contact, sense, forward, move, hazard -> scr.cause_now[i].
+def agent_step(i, w, b, env, scr, cur, p):
+    """Agent i for one step: contact, sense, forward (or the outside's action), move, hazard -> scr.cause_now[i].
     cur (5,) tuple: cursor x, y, present, armed, click."""
     i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
     if not w.alive[i]:
@@ -115,27 +118,30 @@ def agent_step(i, w, b, icons, scr, cur, p):
             return
     else:
         nb = (INF, -1, INF, -1)
-    sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, icons, scr, p, a)
+    sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, env.icons, scr, p, a)
     forward_one(b.genomes, w.acts, i, b.sizes, b.offsets)
     n = U(a.shape[0])
+    if env.steer.shape[0] > 0 and env.steer[i]:
+        a[n - U(2)] = min(max(env.actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
+        a[n - U(1)] = min(max(env.actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
     x, y, h, v = move_one(w.pos[i, U(0)], w.pos[i, U(1)], w.heading[i], w.speed[i], a[n - U(2)], a[n - U(1)], p)
     w.pos[i, U(0)] = x
     w.pos[i, U(1)] = y
     w.heading[i] = h
     w.speed[i] = v
-    scr.cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], icons, p)
+    scr.cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], env.icons, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def agents_serial(w, b, icons, scr, cur, p):
+def agents_serial(w, b, env, scr, cur, p):
     for i in range(w.alive.shape[0]):
-        agent_step(i, w, b, icons, scr, cur, p)
+        agent_step(i, w, b, env, scr, cur, p)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def agents_parallel(w, b, icons, scr, cur, p):
+def agents_parallel(w, b, env, scr, cur, p):
     for i in numba.prange(w.alive.shape[0]):
-        agent_step(i, w, b, icons, scr, cur, p)
+        agent_step(i, w, b, env, scr, cur, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -198,16 +204,16 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit):
             scr.pos0[:, :] = w.pos
             grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
         if parallel:
-            agents_parallel(w, b, env.icons, scr, cur, p)
+            agents_parallel(w, b, env, scr, cur, p)
         else:
-            agents_serial(w, b, env.icons, scr, cur, p)
+            agents_serial(w, b, env, scr, cur, p)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
-        if p.mode == 0:
+        if p.mode == Mode.STEADY:
             if k > 0:
                 for i in range(n):
                     scr.fitness[i] = w.hook_fit[i] if use_hook_fit else w.age[i]
                 births(w, b, env.icons, scr, k, p, rng)
-        else:
+        elif p.mode == Mode.GENERATIONAL:
             w.counters[K_GEN_STEP] += 1
             any_alive = False
             for i in range(n):

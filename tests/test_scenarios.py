@@ -7,31 +7,16 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import NamedTuple
 
-import numba
 import numpy as np
 import pytest
 
 from neuroevo.check import check_scenario
 from neuroevo.cli import main
-from neuroevo.config import Settings, make_params, override
-from neuroevo.grid import (
-    INF,
-    clear_of_agents,
-    clear_of_agents_np,
-    contact_cause,
-    contacts_np,
-    grid_build,
-    neighbours_np,
-    scan_neighbours,
-)
-from neuroevo.obstacles import nearest_icon, nearest_icon_np
-from neuroevo.physics import hazards_np, move_np
+from neuroevo.reference import nearest_icon_np
 from neuroevo.scenario import ScenarioError, available, load_scenario
-from neuroevo.sensors import sense_np
 from neuroevo.sim import Simulation, make
-from neuroevo.state import CROWD, EDGE, ICON, K_BIRTHS, K_DEATHS, NONE, RULE, TEAM
+from neuroevo.state import ICON, K_BIRTHS, K_DEATHS, RULE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (ROOT / "scenarios").glob("*.py") if not p.stem.startswith("_"))
@@ -148,82 +133,6 @@ def test_broken_scenario_from_a_fresh_process(tmp_path):
 
 
 # ---- kernels against numpy references ------------------------------------------------------------------------------
-class _Grid(NamedTuple):
-    """The grid and neighbour-list fields of step.Scratch that scan_neighbours reads."""
-
-    gstart: np.ndarray
-    gitems: np.ndarray
-    gxy: np.ndarray
-    gteam: np.ndarray
-    kd2: np.ndarray
-    kj: np.ndarray
-
-
-@numba.njit
-def _scan_all(pos, mask, team, p, k):
-    n = pos.shape[0]
-    start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
-    items = np.empty(n, np.int64)
-    fill = np.empty(p.grid_nx * p.grid_ny, np.int64)
-    gxy = np.empty((n, 2), np.float32)
-    gteam = np.empty(n, np.int8)
-    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
-    kd2 = np.empty((n, k), np.float64)
-    kj = np.empty((n, k), np.int64)
-    g = _Grid(start, items, gxy, gteam, kd2, kj)
-    best = np.empty((n, 4), np.float64)
-    contact = np.zeros(n, np.int8)
-    for i in range(n):
-        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], g, p)
-        best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
-        if mask[i]:
-            contact[i] = contact_cause(ds, do, p)
-    return kd2, kj, best, start, items, contact
-
-
-def _crowded(n, seed, teams=3, contact="teams"):
-    s = override(Settings(), {"agents": n, "teams": teams, "contact": contact, "neighbours": 3, "sense_radius": 70.0,
-                              "sensors": "edges,self,neighbours,team"})
-    rng = np.random.default_rng(seed)
-    pos = rng.uniform([-20, -20], [1300, 740], (n, 2)).astype(np.float32)  # a few outside the world
-    return s, make_params(s), pos, rng.random(n) < 0.9, (np.arange(n) % teams).astype(np.int8)
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_grid_neighbours_match_brute_force(seed):
-    s, p, pos, mask, team = _crowded(700, seed)
-    kd2, kj, best, start, items, _ = _scan_all(pos, mask, team, p, 3)
-    assert start[-1] == mask.sum() and sorted(items[: start[-1]]) == list(np.nonzero(mask)[0])
-    rkd2, rkj, ds, js, do, jo = neighbours_np(pos, mask, team, p, 3)
-    np.testing.assert_allclose(kd2, rkd2, rtol=1e-6)
-    assert np.array_equal(kj, rkj)
-    assert np.array_equal(best[:, 1], js) and np.array_equal(best[:, 3], jo)
-    np.testing.assert_allclose(best[:, [0, 2]], np.stack([ds, do], 1), rtol=1e-6)
-    assert (kj[:, 0] >= 0).mean() > 0.5 and (kd2[kj < 0] == INF).all()  # the test sees real neighbours
-
-
-@pytest.mark.parametrize("contact", ["all", "teams"])
-def test_contact_deaths_match_brute_force(contact):
-    s, p, pos, mask, team = _crowded(900, 2, teams=2, contact=contact)
-    ref = contacts_np(pos, mask, team, p)
-    assert (ref == (CROWD if contact == "all" else TEAM)).sum() > 20
-    assert np.array_equal(_scan_all(pos, mask, team, p, 0)[-1], ref)
-
-
-def test_spawn_clearance_matches_reference():
-    s, p, pos, mask, team = _crowded(800, 4, contact="all")
-    assert p.spawn_clear == 32.0
-    start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
-    items, fill = np.empty(800, np.int64), np.empty(p.grid_nx * p.grid_ny, np.int64)
-    gxy, gteam = np.empty((800, 2), np.float32), np.empty(800, np.int8)
-    grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
-    placed = np.nonzero(~mask)[0][:20]  # a few agents outside the grid, as newborns of this step are
-    seen = np.concatenate([np.nonzero(mask)[0], placed])
-    rng = np.random.default_rng(4)
-    spots = rng.uniform(0, 700, (400, 2))
-    got = [clear_of_agents(x, y, pos, start, items, placed, placed.size, p) for x, y in spots]
-    ref = [clear_of_agents_np(x, y, pos, seen, p) for x, y in spots]
-    assert got == ref and 20 < sum(got) < 380  # both outcomes occur
 
 
 @pytest.mark.parametrize("name", ["crowd", "icons"])
@@ -243,57 +152,6 @@ def test_newborns_appear_clear_of_agents_and_icons(name):
             if sim.icons.shape[0]:
                 assert nearest_icon_np(st.pos[i : i + 1], sim.icons)[0][0] >= 4 * p.radius - 1e-3
     assert births > 10
-
-
-def test_icon_distance_matches_reference():
-    rng = np.random.default_rng(5)
-    icons = np.array([[100, 100, 164, 164], [600, 300, 700, 320], [1000, 50, 1010, 600]], np.float32)
-    pos = rng.uniform([0, 0], [1280, 720], (500, 2)).astype(np.float32)
-    pos[:3] = [[120, 130], [164, 90], [650, 310]]  # inside, corner-near, inside
-
-    @numba.njit
-    def all_nearest(pos, icons):
-        out = np.empty((pos.shape[0], 3))
-        for i in range(pos.shape[0]):
-            out[i, 0], out[i, 1], out[i, 2] = nearest_icon(pos[i, 0], pos[i, 1], icons)
-        return out
-
-    got = all_nearest(pos, icons)
-    d, dx, dy = nearest_icon_np(pos, icons)
-    np.testing.assert_allclose(got, np.stack([d, dx, dy], 1), atol=1e-4)
-    assert got[0, 0] == 0 and got[2, 0] == 0 and abs(got[1, 0] - 10) < 1e-4
-
-
-@pytest.mark.parametrize("frame,encoding", [("ego", "inverse"), ("world", "raw")])
-def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
-    """Icons, neighbours, teams and contact in the compiled step against the numpy references."""
-    s = override(Settings(), {"agents": 400, "frame": frame, "encoding": encoding, "icons": 6, "teams": 2,
-                              "contact": "teams", "sensors": "edges,cursor,self,icons,neighbours,team",
-                              "neighbours": 2, "cursor.source": "external"})
-    sim = make("edges", settings=s, seed=3)
-    st = sim.state
-    rng = np.random.default_rng(0)
-    st.pos[:] = rng.uniform([0, 0], [1280, 720], (400, 2)).astype(np.float32)
-    st.speed[:] = rng.uniform(20, 300, 400).astype(np.float32)
-    pos0, h0, v0, g0 = st.pos.copy(), st.heading.copy(), st.speed.copy(), sim.genomes.copy()
-    p = sim.params
-    assert p.n_in == 5 + 4 + 3 + 3 + 6 + 6 == sim.layout.n_in
-    cur = (640.0, 360.0, 1.0, 0.0)
-    inputs = sense_np(pos0, h0, v0, cur, p, sim.icons, st.alive, st.team)
-    from neuroevo.brain import forward_np
-
-    out = forward_np(sim.layout, g0, inputs)[-1]
-    new_pos, _, _ = move_np(pos0, h0, v0, out, p)
-    contact = contacts_np(pos0, st.alive, st.team, p)  # touching where they start: they die before moving
-    causes = np.where(contact == NONE, hazards_np(new_pos, cur[:2], False, p, sim.icons), contact)
-    before = st.counters.copy()
-    sim.step(np.array([640.0, 360.0, 1.0, 0.0, 0.0]))
-    moved = contact == NONE
-    np.testing.assert_allclose(st.acts[moved, : p.n_in], inputs[moved], atol=1e-5)
-    for c in (EDGE, ICON, TEAM):
-        assert st.counters[K_DEATHS + c] - before[K_DEATHS + c] == np.sum(causes == c)
-    assert np.sum(causes == ICON) > 0 and np.sum(causes == TEAM) > 0  # the scattered start hits both
-    assert np.array_equal(st.cause[causes != NONE], causes[causes != NONE])
 
 
 # ---- teams, hooks, schedules -----------------------------------------------------------------------------------------

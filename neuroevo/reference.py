@@ -1,0 +1,499 @@
+"""Numpy references: the whole compiled step written with numpy arrays and plain Python, for tests and benchmarks.
+
+Each kernel has its reference here: sensors (sense_np), forward pass (forward_np), physics (move_np, hazards_np),
+grid queries (neighbours_np, contacts_np, clear_of_agents_np), icons (nearest_icon_np), the hunter bot and the other
+cursor sources (cursor_np), selection, crossover and mutation in the kernels' order of random draws (select_np,
+make_child_np), spawning (spawn_np) and, built from them, one whole step (step_np). numba's Generator draws the same
+numbers as numpy's from the same state, so a reference fed the kernel's state and Generator must reproduce the
+kernel's deaths, births, ids, genomes and Generator state exactly; positions agree to float rounding (the kernels
+accumulate the forward pass in float32 in their own order). tests/test_reference.py holds the comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .births import ICON_CLEAR, SPAWN_TRIES
+from .brain import _P0, _P1, _P2, _Q1, _Q2, _Q3, TANH_CLIP, Layout
+from .choices import Contact, CursorSource, Encoding, Frame, Mode, Selection
+from .config import Params
+from .cursor import AIM, CHASE, COOLDOWN
+from .grid import INF
+from .obstacles import BIG
+from .sensors import DIAG
+from .state import (
+    C_ARMED,
+    C_CLICK,
+    C_PHASE,
+    C_PRESENT,
+    C_RETARGET,
+    C_TARGET,
+    C_TARGET_ID,
+    C_TIMER,
+    CROWD,
+    CURSOR,
+    CX,
+    CY,
+    EDGE,
+    ICON,
+    K_BIRTHS,
+    K_DEATHS,
+    K_GEN_STEP,
+    K_GENERATION,
+    K_LIFE_MAX,
+    K_LIFE_SUM,
+    K_NEXT_ID,
+    K_STEP,
+    NONE,
+    TEAM,
+    WorldState,
+)
+
+
+def fast_tanh_np(x: np.ndarray) -> np.ndarray:
+    """Numpy reference of fast_tanh (same formula, same clamp)."""
+    x = np.clip(np.asarray(x, dtype=np.float32), -TANH_CLIP, TANH_CLIP)
+    x2 = x * x
+    return x * (_P0 + x2 * (_P1 + x2 * (_P2 + x2))) / (_P0 + x2 * (_Q1 + x2 * (_Q2 + x2 * _Q3)))
+
+
+def forward_np(layout: Layout, genomes: np.ndarray, inputs: np.ndarray) -> list[np.ndarray]:
+    """Numpy reference: per-layer activations [(P, n_in), (P, h1), ..., (P, n_out)] for the whole population."""
+    x = inputs.astype(np.float32)
+    out = [x]
+    p = 0
+    for a, b in zip(layout.sizes[:-1], layout.sizes[1:]):
+        w = genomes[:, p : p + a * b].reshape(-1, a, b)  # (P, a, b)
+        bias = genomes[:, p + a * b : p + a * b + b]  # (P, b)
+        x = fast_tanh_np(np.einsum("pa,pab->pb", x, w) + bias)
+        out.append(x)
+        p += a * b + b
+    return out
+
+
+def nearest_icon_np(pos: np.ndarray, icons: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numpy reference of nearest_icon for all agents: (d, dx, dy), each (N,) float64."""
+    n = pos.shape[0]
+    if icons.shape[0] == 0:
+        return np.full(n, BIG), np.zeros(n), np.zeros(n)
+    x = pos[:, 0:1].astype(np.float64)
+    y = pos[:, 1:2].astype(np.float64)
+    ic = icons.astype(np.float64)
+    dx = np.clip(x, ic[None, :, 0], ic[None, :, 2]) - x  # (N, M)
+    dy = np.clip(y, ic[None, :, 1], ic[None, :, 3]) - y
+    d = np.hypot(dx, dy)
+    m = d.argmin(1)
+    r = np.arange(n)
+    return d[r, m], dx[r, m], dy[r, m]
+
+
+def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params,
+             icons: np.ndarray | None = None, alive: np.ndarray | None = None,
+             team: np.ndarray | None = None) -> np.ndarray:
+    """Numpy reference of sense_one for the whole population: (N, p.n_in) float32 (extra inputs left 0).
+
+    cursor is (x, y, present, armed); icons (M, 4); alive (N,) bool marks who can be seen; team (N,) int.
+    """
+    n = pos.shape[0]
+    x = pos[:, 0].astype(np.float64)
+    y = pos[:, 1].astype(np.float64)
+    h = heading.astype(np.float64)
+    r = p.radius
+    lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
+    c, s = np.cos(h), np.sin(h)
+
+    def enc(d):
+        if p.encoding == Encoding.INVERSE:
+            return np.minimum(p.inv_scale / np.maximum(d, 1e-3), 1.0)
+        return np.minimum(d / p.raw_scale, 1.0)
+
+    def ray(dx, dy):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tx = np.where(dx > 1e-12, (hi_x - x) / dx, np.where(dx < -1e-12, (lo_x - x) / dx, BIG))
+            ty = np.where(dy > 1e-12, (hi_y - y) / dy, np.where(dy < -1e-12, (lo_y - y) / dy, BIG))
+        return np.maximum(np.minimum(tx, ty), 0.0)
+
+    def thing(present, d_centre, dx, dy, gap):
+        """(N, 3): distance input and direction, as put_thing."""
+        safe = np.where(d_centre > 1e-6, d_centre, 1.0)
+        ux, uy = np.where(d_centre > 1e-6, dx / safe, 0.0), np.where(d_centre > 1e-6, dy / safe, 0.0)
+        d1, d2 = (ux * c + uy * s, ux * s - uy * c) if p.frame == Frame.EGO else (ux, uy)
+        absent = 0.0 if p.encoding == Encoding.INVERSE else 1.0
+        return np.stack([np.where(present, enc(np.maximum(d_centre - gap, 0.0)), absent),
+                         np.where(present, d1, 0.0), np.where(present, d2, 0.0)], axis=1)
+
+    out = np.zeros((n, p.n_in))
+    if p.off_edges >= 0:
+        if p.frame == Frame.EGO:
+            dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)),
+                     ray(s, -c), ray(-s, c)]
+        else:
+            dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0),
+                     np.maximum(hi_y - y, 0)]
+            dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
+        for k, d in enumerate(dists):
+            out[:, p.off_edges + k] = enc(d)
+    if p.off_cursor >= 0:
+        cx, cy, present, armed = cursor
+        o = p.off_cursor
+        out[:, o : o + 3] = thing(np.full(n, present > 0), np.hypot(cx - x, cy - y), cx - x, cy - y, 0.0)
+        out[:, o + 3] = 1.0 if present > 0 and armed > 0 else 0.0
+    if p.off_self >= 0:
+        out[:, p.off_self] = 2.0 * (speed - p.min_speed) / (p.max_speed - p.min_speed) - 1.0
+        if p.frame == Frame.WORLD:
+            out[:, p.off_self + 1], out[:, p.off_self + 2] = c, s
+    if p.off_icons >= 0:
+        icons = np.zeros((0, 4), np.float32) if icons is None else icons
+        d, dx, dy = nearest_icon_np(pos, icons)
+        out[:, p.off_icons : p.off_icons + 3] = thing(np.full(n, icons.shape[0] > 0), d, dx, dy, p.radius)
+    if p.off_neigh >= 0 or p.off_team >= 0:
+        alive = np.ones(n, bool) if alive is None else alive
+        team = np.zeros(n, np.int8) if team is None else team
+        kd2, kj, ds, js, do, jo = neighbours_np(pos, alive, team, p, p.n_neigh)
+
+        def other(j, d2):
+            jj = np.maximum(j, 0)
+            return thing(j >= 0, np.sqrt(np.where(j >= 0, d2, 0.0)), pos[jj, 0] - x, pos[jj, 1] - y,
+                         p.contact_radius)
+
+        if p.off_neigh >= 0:
+            for m in range(p.n_neigh):
+                o = p.off_neigh + 3 * m
+                out[:, o : o + 3] = other(kj[:, m], kd2[:, m])
+        if p.off_team >= 0:
+            out[:, p.off_team : p.off_team + 3] = other(jo, do)
+            out[:, p.off_team + 3 : p.off_team + 6] = other(js, ds)
+    return out.astype(np.float32)
+
+
+def neighbours_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, k: int):
+    """Numpy reference of scan_neighbours for every agent, by brute force over all pairs (no grid).
+
+    Returns kd2 (N, k) float64, kj (N, k) int64, and (N,) arrays ds, js, do, jo, as scan_neighbours does.
+    """
+    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
+    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
+    ok = mask[None, :] & ~np.eye(len(pos), dtype=bool) & (d2 <= p.sense_radius**2)
+    d2 = np.where(ok, d2, INF)
+    order = np.argsort(d2, axis=1, kind="stable")[:, :k]
+    kd2 = np.take_along_axis(d2, order, 1)
+    kj = np.where(kd2 < INF, order, -1)
+    same = team[None, :] == team[:, None]
+    out = []
+    for sel in (same, ~same):
+        dd = np.where(sel, d2, INF)
+        j = dd.argmin(1)
+        best = dd[np.arange(len(pos)), j]
+        out += [best, np.where(best < INF, j, -1)]
+    return kd2, kj, *out
+
+
+def contacts_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params) -> np.ndarray:
+    """Numpy reference of contact_one for every agent: (N,) int8 causes, by brute force over all pairs."""
+    d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
+    d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
+    hit = mask[None, :] & mask[:, None] & ~np.eye(len(pos), dtype=bool) & (d2 < p.contact_radius**2)
+    if p.contact == Contact.TEAMS:
+        hit &= team[None, :] != team[:, None]
+    cause = CROWD if p.contact == Contact.ALL else TEAM
+    return np.where(hit.any(1) & (p.contact != Contact.NONE), cause, NONE).astype(np.int8)
+
+
+def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p: Params) -> bool:
+    """Numpy reference of clear_of_agents: slots (M,) are the agents it sees (those in the grid and those placed)."""
+    if p.spawn_clear <= 0.0 or slots.size == 0:
+        return True
+    d = pos[slots].astype(np.float32) - np.array([x, y], np.float32)  # (M, 2) float32, as the kernel
+    return bool(np.all(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] >= np.float32(p.spawn_clear) ** 2))
+
+
+def move_np(pos, heading, speed, outputs, p: Params):
+    """Numpy reference of move_one for all agents: returns new (pos (N, 2), heading (N,), speed (N,)) float64."""
+    h = heading.astype(np.float64) + outputs[:, 0].astype(np.float64) * p.max_turn * p.dt
+    h = np.where(h > math.pi, h - 2 * math.pi, np.where(h < -math.pi, h + 2 * math.pi, h))
+    v = np.clip(speed.astype(np.float64) + outputs[:, 1] * p.max_accel * p.dt, p.min_speed, p.max_speed)
+    x = pos[:, 0] + v * p.dt * np.cos(h)
+    y = pos[:, 1] + v * p.dt * np.sin(h)
+    return np.stack([x, y], axis=1), h, v
+
+
+def hazards_np(pos, cursor_xy, click: bool, p: Params, icons: np.ndarray | None = None) -> np.ndarray:
+    """Numpy reference of hazard_one: (N,) int8 causes."""
+    x, y = pos[:, 0], pos[:, 1]
+    r = p.radius
+    edge = (x < r) | (x > p.width - r) | (y < r) | (y > p.height - r)
+    out = np.where(edge, EDGE, NONE)
+    if icons is not None and icons.shape[0] > 0:
+        icon = ~edge & (nearest_icon_np(pos, icons)[0] < r)
+        out = np.where(icon, ICON, out)
+        edge = edge | icon
+    if click:
+        d2 = (x - cursor_xy[0]) ** 2 + (y - cursor_xy[1]) ** 2
+        out = np.where(~edge & (d2 <= p.kill_radius**2), CURSOR, out)
+    return out.astype(np.int8)
+
+
+def mutate_np(genome: np.ndarray, rate: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Numpy reference of mutate: per-gene Bernoulli(rate) mask times N(0, sigma^2)."""
+    mask = rng.random(genome.shape[0]) < rate
+    return (genome + mask * rng.normal(0.0, sigma, genome.shape[0])).astype(np.float32)
+
+
+# ---- cursor sources ------------------------------------------------------------------------------------------------
+def cursor_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params,
+              rng: np.random.Generator, row: np.ndarray | None) -> None:
+    """Reference of cursor.cursor_update for one step, in place on cur (N_CURSOR,) float64; row (5,) external."""
+    src = p.cursor_source
+    if src == CursorSource.HUNTER:
+        _hunter_np(cur, pos, alive, genome_id, p)
+    elif src == CursorSource.RANDOM:
+        cur[C_CLICK] = 0.0
+        cur[C_ARMED] = 0.0
+        if rng.random() < p.random_click_p:
+            cur[CX] = rng.random() * p.width
+            cur[CY] = rng.random() * p.height
+            cur[C_PRESENT] = 1.0
+            cur[C_CLICK] = 1.0
+    elif src == CursorSource.EXTERNAL:
+        if row is not None:
+            cur[[CX, CY, C_PRESENT, C_ARMED, C_CLICK]] = row
+        else:
+            cur[C_CLICK] = 0.0
+    else:
+        cur[[C_PRESENT, C_ARMED, C_CLICK]] = 0.0
+
+
+def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params) -> None:
+    """The hunter bot: chase the nearest living agent, commit within aim_radius, click after the reaction delay,
+    cool down; retarget when the target dies or every retarget_steps."""
+    cur[C_PRESENT] = 1.0
+    cur[C_CLICK] = 0.0
+    tgt = int(cur[C_TARGET])
+    lost = tgt < 0 or not alive[tgt] or genome_id[tgt] != int(cur[C_TARGET_ID])
+    if lost or cur[C_RETARGET] <= 0.0:
+        living = np.nonzero(alive)[0]
+        if living.size:
+            d = (pos[living, 0] - cur[CX]) ** 2 + (pos[living, 1] - cur[CY]) ** 2  # float64, as the kernel
+            tgt = int(living[np.argmin(d)])  # first of equals, as the kernel's strict <
+        else:
+            tgt = -1
+        cur[C_TARGET] = tgt
+        cur[C_TARGET_ID] = genome_id[tgt] if tgt >= 0 else -1
+        cur[C_RETARGET] = p.retarget_steps
+    else:
+        cur[C_RETARGET] -= 1.0
+    if tgt >= 0:
+        dx = float(pos[tgt, 0]) - cur[CX]
+        dy = float(pos[tgt, 1]) - cur[CY]
+        d = math.sqrt(dx * dx + dy * dy)
+        step = p.hunter_speed * p.dt
+        if d <= step:
+            cur[CX], cur[CY], d = float(pos[tgt, 0]), float(pos[tgt, 1]), 0.0
+        else:
+            cur[CX] += dx / d * step
+            cur[CY] += dy / d * step
+            d -= step
+    else:
+        d = 1.0e30
+    phase = int(cur[C_PHASE])
+    if phase == CHASE:
+        if d < p.aim_radius:
+            cur[C_PHASE], cur[C_TIMER] = AIM, p.reaction_steps
+    elif phase == AIM:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_CLICK], cur[C_PHASE], cur[C_TIMER] = 1.0, COOLDOWN, p.cooldown_steps
+    else:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_PHASE] = CHASE
+    cur[C_ARMED] = 1.0 if int(cur[C_PHASE]) == AIM else 0.0
+
+
+# ---- births ---------------------------------------------------------------------------------------------------------
+def select_np(fitness: np.ndarray, eligible: np.ndarray, k: int, p: Params, rng: np.random.Generator) -> np.ndarray:
+    """k parent slots among the eligible, drawing from rng exactly as evolution.select does."""
+    cand = np.nonzero(eligible)[0]
+    if cand.size == 0:
+        cand = np.arange(fitness.shape[0])
+    m = cand.size
+    fit = fitness[cand]
+    out = np.empty(k, np.int64)
+    if p.selection == Selection.TOURNAMENT:
+        for t in range(k):
+            best = cand[rng.integers(0, m)]
+            for _ in range(p.tournament_k - 1):
+                c = cand[rng.integers(0, m)]
+                if fitness[c] > fitness[best]:
+                    best = c
+            out[t] = best
+        return out
+    if p.selection in (Selection.RANK, Selection.TRUNCATION):
+        order = np.argsort(fit, kind="mergesort")
+        if p.selection == Selection.TRUNCATION:
+            top = max(1, int(math.ceil(p.truncation * m)))
+            return np.array([cand[order[m - 1 - rng.integers(0, top)]] for _ in range(k)], np.int64)
+        weights = np.empty(m)
+        weights[order] = np.arange(1, m + 1, dtype=np.float64)
+    else:
+        weights = fit.astype(np.float64)
+    cum = np.cumsum(weights)
+    total = cum[-1]
+    pick = lambda u: cand[min(int(np.searchsorted(cum, u, side="right")), m - 1)]  # noqa: E731
+    if total <= 0.0:
+        return np.array([cand[rng.integers(0, m)] for _ in range(k)], np.int64)
+    if p.selection == Selection.SUS:
+        step = total / k
+        start = rng.random() * step
+        return np.array([pick(start + t * step) for t in range(k)], np.int64)
+    return np.array([pick(rng.random() * total) for _ in range(k)], np.int64)
+
+
+def make_child_np(src: np.ndarray, parent: int, parent2: int, hof: np.ndarray, hof_fit: np.ndarray, p: Params,
+                  rng: np.random.Generator) -> np.ndarray:
+    """A child genome: a parent (or a hall-of-fame member), maybe crossed with parent2, then mutated by geometric
+    skips, with the kernel's draws in the kernel's order."""
+    g = src[parent]
+    if hof.shape[0] > 0 and p.hof_prob > 0.0 and hof_fit.max() > 0.0 and rng.random() < p.hof_prob:
+        filled = np.nonzero(hof_fit > 0.0)[0]
+        g = hof[filled[rng.integers(0, filled.size)]]
+    if p.crossover > 0.0 and rng.random() < p.crossover:
+        child = np.array([g[i] if rng.random() < 0.5 else src[parent2, i] for i in range(g.size)], np.float32)
+    else:
+        child = g.copy()
+    if p.mutation_rate > 0.0 and p.sigma > 0.0:
+        i = rng.geometric(p.mutation_rate) - 1
+        while i < child.size:
+            child[i] += np.float32(p.sigma * rng.standard_normal())
+            i += rng.geometric(p.mutation_rate)
+    return child
+
+
+def spawn_np(w: WorldState, i: int, parent: int, icons: np.ndarray, seen: list[int], p: Params,
+             rng: np.random.Generator) -> None:
+    """Put a newborn into slot i, clear of icons and of the slots in seen (when contact deaths need clearance)."""
+    mx, my = p.spawn_margin * p.width, p.spawn_margin * p.height
+    x = y = 0.0
+    for _ in range(SPAWN_TRIES):
+        x = mx + rng.random() * (p.width - 2.0 * mx)
+        y = my + rng.random() * (p.height - 2.0 * my)
+        near_icon = icons.shape[0] > 0 and nearest_icon_np(np.array([[x, y]]), icons)[0][0] < ICON_CLEAR * p.radius
+        if not near_icon and clear_of_agents_np(x, y, w.pos, np.array(seen, np.int64), p):
+            break
+    w.pos[i] = (x, y)
+    w.heading[i] = (rng.random() * 2.0 - 1.0) * math.pi
+    w.speed[i] = p.birth_speed
+    w.age[i] = 0
+    w.alive[i] = True
+    w.genome_id[i] = w.counters[K_NEXT_ID]
+    w.counters[K_NEXT_ID] += 1
+    w.parent_id[i] = parent
+    w.hook_fit[i] = 0.0
+
+
+def _hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness: float) -> None:
+    if hof.shape[0]:
+        j = int(np.argmin(hof_fit))
+        if fitness > hof_fit[j]:
+            hof[j], hof_fit[j] = genome, fitness
+
+
+def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
+              dead: list[int], fitness: np.ndarray, grid_slots: np.ndarray, p: Params,
+              rng: np.random.Generator) -> None:
+    """Steady state: children of living parents (same team) into the dead slots, in the kernel's order."""
+    placed: list[int] = []
+    for tm in range(p.n_teams):
+        slots = [d for d in dead if p.n_teams == 1 or w.team[d] == tm]
+        if not slots:
+            continue
+        eligible = w.alive & ((w.team == tm) if p.n_teams > 1 else True)
+        any_alive = bool(eligible.any())
+        if not any_alive and p.n_teams > 1:
+            eligible = w.team == tm
+        src = genomes if any_alive else genomes.copy()
+        parents = select_np(fitness, eligible, len(slots), p, rng)
+        parents2 = select_np(fitness, eligible, len(slots), p, rng) if p.crossover > 0.0 else parents
+        for j, d in enumerate(slots):
+            child = make_child_np(src, parents[j], parents2[j], hof, hof_fit, p, rng)
+            genomes[d] = child
+            seen = [*grid_slots.tolist(), *placed] if p.spawn_clear > 0.0 else []
+            spawn_np(w, d, int(w.genome_id[parents[j]]), icons, seen, p, rng)
+            placed.append(d)
+            w.counters[K_BIRTHS] += 1
+
+
+def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
+                       p: Params, rng: np.random.Generator, hook_fit: bool) -> None:
+    """Generational mode: elites kept, every other slot a child, all placed anew."""
+    n = genomes.shape[0]
+    fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
+    for i in np.nonzero(w.alive)[0]:
+        _hof_offer(hof, hof_fit, genomes[i], fitness[i])
+    order = np.argsort(-fitness, kind="mergesort")
+    everyone = np.ones(n, bool)
+    parents = select_np(fitness, everyone, n, p, rng)
+    parents2 = select_np(fitness, everyone, n, p, rng) if p.crossover > 0.0 else parents
+    new = np.empty_like(genomes)
+    ids = w.genome_id.copy()
+    for j in range(n):
+        if j < p.elites:
+            new[j], parent = genomes[order[j]], ids[order[j]]
+        else:
+            new[j], parent = make_child_np(genomes, parents[j], parents2[j], hof, hof_fit, p, rng), ids[parents[j]]
+        spawn_np(w, j, int(parent), icons, list(range(j)) if p.spawn_clear > 0.0 else [], p, rng)
+        w.counters[K_BIRTHS] += 1
+    genomes[:] = new
+    w.counters[K_GEN_STEP] = 0
+    w.counters[K_GENERATION] += 1
+
+
+# ---- the whole step ------------------------------------------------------------------------------------------------
+def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
+            layout: Layout, p: Params, rng: np.random.Generator, row: np.ndarray | None = None,
+            hook_fit: bool = False) -> list[tuple[int, int, int]]:
+    """One step of step.run_chunk on numpy copies, in place; returns the deaths as (slot, cause, lifetime)."""
+    cursor_np(w.cursor, w.pos, w.alive, w.genome_id, p, rng, row)
+    cur = w.cursor
+    start = w.alive.copy()
+    cause = np.full(w.n, NONE, np.int8)
+    moving = start.copy()
+    if p.use_grid:
+        touch = contacts_np(w.pos, start, w.team, p)
+        cause = np.where(start, touch, NONE).astype(np.int8)
+        moving &= cause == NONE
+    x = sense_np(w.pos, w.heading, w.speed, (cur[CX], cur[CY], cur[C_PRESENT], cur[C_ARMED]), p, icons, start,
+                 w.team)
+    if p.off_extra >= 0:
+        x[:, p.off_extra : p.off_extra + p.n_extra] = w.acts[:, p.off_extra : p.off_extra + p.n_extra]
+    acts = np.concatenate(forward_np(layout, genomes, x), axis=1)
+    w.acts[moving] = acts[moving]
+    pos, h, v = move_np(w.pos, w.heading, w.speed, acts[:, -2:], p)
+    hz = hazards_np(pos, (cur[CX], cur[CY]), cur[C_CLICK] > 0.0, p, icons)
+    w.pos[moving], w.heading[moving], w.speed[moving] = pos[moving], h[moving], v[moving]
+    cause = np.where(moving, hz, cause).astype(np.int8)
+    deaths: list[tuple[int, int, int]] = []
+    for i in range(w.n):
+        if not w.alive[i]:
+            continue
+        if cause[i] != NONE:
+            life = int(w.age[i])
+            w.alive[i], w.cause[i] = False, cause[i]
+            w.counters[K_DEATHS + cause[i]] += 1
+            w.counters[K_LIFE_SUM] += life
+            w.counters[K_LIFE_MAX] = max(w.counters[K_LIFE_MAX], life)
+            _hof_offer(hof, hof_fit, genomes[i], w.hook_fit[i] if hook_fit else float(life))
+            deaths.append((i, int(cause[i]), life))
+        else:
+            w.age[i] += 1
+    if p.mode == Mode.STEADY and deaths:
+        fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
+        births_np(w, genomes, hof, hof_fit, icons, [d[0] for d in deaths], fitness, np.nonzero(start)[0], p, rng)
+    elif p.mode == Mode.GENERATIONAL:
+        w.counters[K_GEN_STEP] += 1
+        if w.counters[K_GEN_STEP] >= p.generation_steps or not w.alive.any():
+            next_generation_np(w, genomes, hof, hof_fit, icons, p, rng, hook_fit)
+    w.counters[K_STEP] += 1
+    return deaths
