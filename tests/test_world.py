@@ -1,8 +1,9 @@
 """World behaviour: edges kill, births replace deaths, cursor clicks kill, the hunter works."""
 
 import numpy as np
+import pytest
 
-from neuroevo.config import Settings, override
+from neuroevo.config import Settings, SettingsError, override
 from neuroevo.cursor import external_rows
 from neuroevo.sim import make
 from neuroevo.state import CURSOR, EDGE, K_BIRTHS, K_DEATHS
@@ -101,3 +102,53 @@ def test_serial_and_parallel_kernels_give_the_same_world():
     assert a.state.counters[K_DEATHS + EDGE] > 0
     np.testing.assert_array_equal(a.genomes, b.genomes)
     np.testing.assert_array_equal(a.state.pos, b.state.pos)
+
+
+def test_make_builds_the_scenario_with_settings_and_hooks():
+    sim = make("sweeper", seed=3, agents=30, sigma=0.05)
+    assert sim.scenario == "sweeper" and sim.state.n == 30 and sim.settings.evolution.sigma == 0.05
+    assert sim.hooks is not None and "on_step" in type(sim.hooks).hooks_defined()
+    with pytest.raises(SettingsError, match="did you mean 'sigma'"):
+        make("edges", sigmaa=0.1)
+
+
+def test_observers_get_death_reports_only_when_they_ask():
+    class Counter:
+        every = 120
+
+        def __init__(self, wants):
+            self.wants_events, self.rows = wants, 0
+
+        def observe(self, sim):
+            self.rows += len(sim.last_events)
+
+    sim = make("edges", seed=4)
+    quiet, told = Counter(False), Counter(True)
+    sim.add_observer(quiet)
+    sim.run(1200)
+    assert quiet.rows == 0
+    sim.add_observer(told)
+    before = sum(sim.deaths_by_cause().values())
+    sim.run(2400)
+    assert told.rows == sum(sim.deaths_by_cause().values()) - before > 0
+    sim.remove_observer(told)
+    with pytest.raises(ValueError, match="every"):
+        sim.add_observer(type("Bad", (), {"every": 0, "observe": lambda self, s: None})())
+
+
+def test_steered_agents_follow_the_outside_and_mode_none_keeps_the_dead_dead():
+    sim = make("edges", seed=5, agents=20, mode="none")
+    mask = np.zeros(20, bool)
+    mask[:5] = True
+    actions = np.zeros((20, 2), np.float32)
+    actions[:, 1] = 1.0  # full thrust, no turn
+    sim.steer(actions, mask)
+    h0 = sim.state.heading.copy()
+    sim.run(30)
+    st = sim.state
+    steered = mask & st.alive
+    assert steered.any() and np.all(st.heading[steered] == h0[steered])
+    assert np.allclose(sim.outputs[steered], [0.0, 1.0])
+    sim.steer(None)
+    sim.run(3000)
+    assert sim.births == 0 and sim.state.alive.sum() < 20
