@@ -516,6 +516,16 @@ class Simulation:
     def add_observer(self, obs: Any) -> None:
         self.observers.append(obs)
 
+    def set_cursor_source(self, name: str) -> None:
+        """Drive the cursor from another source ("hunter", "external", ...); settings (and saves) keep theirs."""
+        from .config import CHOICES
+
+        self.params = self.params._replace(cursor_source=CHOICES["cursor.source"].index(name))
+
+    def set_threads(self, n: int | None) -> None:
+        """1: serial kernels; None: the automatic choice. Either gives identical results."""
+        self.parallel = self.state.n >= PARALLEL_MIN_AGENTS if n is None else n != 1
+
     # ---- changing rules mid-run (schedules, hot reload) -----------------------------------------------------
     def same_layout(self, settings: Settings, n_extra: int = 0) -> bool:
         """True if `settings` (with n_extra scenario inputs) keep this population's genome layout and slot count,
