@@ -265,8 +265,9 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
         assert len(icons) == 8
         for x0, y0, x1, y1 in icons.tolist():
             # a point in the lower part of the rectangle, away from agents: the icon's body colour
-            px, py = v.camera.to_screen(0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0))
-            if np.linalg.norm(v.world.sim.state.pos - np.array([0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0)]), axis=1).min() < 12:
+            at = np.array([0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0)])
+            px, py = v.camera.to_screen(*at)
+            if np.linalg.norm(v.world.sim.state.pos - at, axis=1).min() < 12:
                 continue
             assert tuple(v.screen.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
     finally:

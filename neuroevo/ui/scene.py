@@ -92,8 +92,9 @@ class Scene:
              mouse: tuple[float, float] | None = None, selected: int | None = None) -> None:
         """cursor: "bot" (a crosshair ring), "plain" (a ring, as replays show any cursor) or "mouse" (a thin
         ring around `mouse`, window px, when the mouse is over the window). selected: a slot to ring."""
-        surf.fill(BG)
-        rect = cam.rect()
+        rect = pygame.Rect(cam.rect())
+        if not rect.contains(surf.get_rect()):  # letterbox showing (one fill less when the world covers it all)
+            surf.fill(BG)
         surf.fill(WORLD_BG, rect)
         pygame.draw.rect(surf, WORLD_EDGE, rect, 1)
         self.draw_icons(surf, world.icons, cam)

@@ -165,6 +165,14 @@ class Window:
             self.handle(ev)
         if not self.running:
             return False
+        self.tick()
+        self.draw(self.screen)
+        pygame.display.flip()
+        self.progress.append((time.perf_counter(), self.world.step_count))
+        return True
+
+    def tick(self) -> None:
+        """A frame's work besides events and drawing: inspect, advance the world, mark its events, follow."""
         now = time.perf_counter()
         self._pan_held(now - self._last_frame)
         self._last_frame = now
@@ -180,10 +188,6 @@ class Window:
                 self.toasts.add("follow off: the agent died")
             else:
                 self.camera.centre_on(*at)
-        self.draw(self.screen)
-        pygame.display.flip()
-        self.progress.append((time.perf_counter(), self.world.step_count))
-        return True
 
     def update(self) -> None:
         """Advance the world by one frame's worth (subclasses)."""
