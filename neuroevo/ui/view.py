@@ -135,7 +135,8 @@ class LiveView(WorldView):
 
     def __init__(self, sim: Any) -> None:
         self.sim = sim
-        # Death markers: the compiled step reports each death (slot, cause) when asked.
+        # Death markers: the compiled step reports each death (slot, cause) when asked. The one flag the window
+        # sets on a Simulation; an observer that wants events can take its place.
         sim.collect_events = True
         self.chart = ChartSeries()
         self._rates = RateObserver(sim, self.chart)
@@ -147,10 +148,21 @@ class LiveView(WorldView):
         self.recorder: Any = None
 
     # ---- the interface ----------------------------------------------------------------------------------------
-    settings = property(lambda self: self.sim.settings)
-    layout = property(lambda self: self.sim.layout)
-    scenario = property(lambda self: self.sim.scenario)
-    seed = property(lambda self: self.sim.seed)
+    @property
+    def settings(self) -> Settings:  # type: ignore[override]
+        return self.sim.settings  # a hot reload replaces them
+
+    @property
+    def layout(self) -> Layout:  # type: ignore[override]
+        return self.sim.layout
+
+    @property
+    def scenario(self) -> str:  # type: ignore[override]
+        return self.sim.scenario
+
+    @property
+    def seed(self) -> int:  # type: ignore[override]
+        return self.sim.seed
 
     @property
     def state(self) -> WorldState:
