@@ -3,8 +3,8 @@
     python benchmarks/render.py [--agents 50 1000 5000 20000] [--frames 300]
 
 Each frame runs one simulation step (speed 1x) and draws everything the window shows: world, smileys, effects,
-HUD and the live chart (and, for the first size, also a run with the brain inspector open). FPS here is uncapped:
-the window itself is capped at 60.
+HUD and the live chart (and, for the first size, also a run with the brain inspector open and one zoomed in 4x on
+it, following it). FPS here is uncapped: the window itself is capped at 60.
 """
 
 from __future__ import annotations
@@ -21,28 +21,31 @@ import numpy as np  # noqa: E402
 
 from neuroevo.scenario import load_scenario  # noqa: E402
 from neuroevo.sim import make  # noqa: E402
-from neuroevo.viewer import Viewer  # noqa: E402
+from neuroevo.ui.live import LiveWindow  # noqa: E402
 
 
-def measure(n: int, frames: int, inspect: bool, scenario: str) -> dict[str, float]:
+def measure(n: int, frames: int, extra: str, scenario: str) -> dict[str, float]:
+    import pygame
+
     sc = load_scenario(scenario)
     sim = make(sc, seed=1, overrides={"world.agents": n})
-    v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-render-bench")
+    v = LiveWindow(sim, autosave=False, out_dir="/tmp/neuroevo-render-bench")
     v.open()
     sim.run(600)  # some history for the chart, agents spread out
-    if inspect:
-        v.inspect_at(*sim.state.pos[int(np.argmax(sim.state.alive))])
+    if extra:
+        v.inspect_at(v.camera.to_screen(*sim.state.pos[int(np.argmax(sim.state.alive))]))
+    if extra == "zoom 4x":
+        v.camera.set_zoom(8)
+        v.toggle_follow()
     for _ in range(20):
         v.frame()
     t_sim = t_draw = 0.0
     t0 = time.perf_counter()
     for _ in range(frames):
         a = time.perf_counter()
-        v.advance()
+        v.tick()
         b = time.perf_counter()
-        v.draw()
-        import pygame
-
+        v.draw(v.screen)
         pygame.event.pump()
         pygame.display.flip()
         t_draw += time.perf_counter() - b
@@ -66,11 +69,11 @@ def main() -> None:
     targets = {50: 60, 5000: 60, 20000: 30}
     print(f"{'agents':>7} {'extra':>10} {'FPS':>7} {'sim ms':>7} {'draw ms':>8}  target")
     for i, n in enumerate(args.agents):
-        for inspect in ([False, True] if i == 0 else [False]):
-            r = measure(n, args.frames, inspect, args.scenario)
+        for extra in (["", "inspector", "zoom 4x"] if i == 0 else [""]):
+            r = measure(n, args.frames, extra, args.scenario)
             goal = targets.get(n)
             verdict = "" if goal is None else f">= {goal}: {'met' if r['fps'] >= goal else 'MISSED'}"
-            print(f"{n:>7} {'inspector' if inspect else '':>10} {r['fps']:>7.0f} {r['sim_ms']:>7.2f} "
+            print(f"{n:>7} {extra:>10} {r['fps']:>7.0f} {r['sim_ms']:>7.2f} "
                   f"{r['draw_ms']:>8.2f}  {verdict}")
 
 

@@ -3,8 +3,8 @@
     python docs/screenshots.py [--out docs]
 
 Writes live-edges.png (early learning), live-hunter.png (after learning to dodge the hunter bot),
-live-inspector.png (the brain inspector open on the longest-lived agent), live-icons.png and live-teams.png
-(those scenarios after 6 minutes), each 1280x720 scaled to 800x450.
+live-inspector.png (the brain inspector open on the longest-lived agent), live-zoom.png (zoomed in 4x, following
+it), live-icons.png and live-teams.png (those scenarios after 6 minutes), each 1280x720 scaled to 800x450.
 """
 
 from __future__ import annotations
@@ -22,23 +22,24 @@ import pygame  # noqa: E402
 
 from neuroevo.scenario import load_scenario  # noqa: E402
 from neuroevo.sim import make  # noqa: E402
-from neuroevo.viewer import SPEEDS, Viewer  # noqa: E402
+from neuroevo.ui.live import LiveWindow  # noqa: E402
+from neuroevo.ui.window import SPEEDS  # noqa: E402
 
 
-def open_viewer(scenario: str, seed: int) -> Viewer:
+def open_viewer(scenario: str, seed: int) -> LiveWindow:
     sc = load_scenario(scenario)
     sim = make(sc, seed=seed)
-    v = Viewer(sim, autosave=False, out_dir="/tmp/neuroevo-docs")
+    v = LiveWindow(sim, autosave=False, out_dir="/tmp/neuroevo-docs")
     v.open()
     return v
 
 
-def play(v: Viewer, sim_seconds: float) -> None:
-    """Advance through frames at 64x for the HUD's rolling minute, headless before that."""
+def play(v: LiveWindow, sim_seconds: float) -> None:
+    """Advance through frames at 64x for the HUD's rolling minute, in one go before that."""
     steps = int(sim_seconds * 60)
     if steps > 3600:
-        v.sim.run(steps - 3600)
-        v.lineage.update(v.sim.state)  # the families born meanwhile (the viewer sees them frame by frame)
+        v.world.advance(steps - 3600)
+        v.world.take_markers()  # no death markers from the minutes skipped
         steps = 3600
     v.speed_i = SPEEDS.index(64)
     for _ in range(steps // 64):
@@ -50,8 +51,8 @@ def play(v: Viewer, sim_seconds: float) -> None:
         clock.tick(60)
 
 
-def save(v: Viewer, path: Path) -> None:
-    v._hud_cache = (-1.0, [])  # fresh HUD text in the picture
+def save(v: LiveWindow, path: Path) -> None:
+    v.hud.invalidate()  # fresh HUD text in the picture
     v.frame()
     small = pygame.transform.smoothscale(v.screen, (800, 450))
     pygame.image.save(small, str(path))
@@ -71,9 +72,16 @@ def main() -> None:
     v = open_viewer("cursor", seed=1)
     play(v, 8 * 60)
     save(v, args.out / "live-hunter.png")
-    s = v.sim.state
-    v.inspect_at(*s.pos[int(np.argmax(np.where(s.alive, s.age, -1)))])
+    s = v.world.state
+    v.inspect_at(v.camera.to_screen(*s.pos[int(np.argmax(np.where(s.alive, s.age, -1)))]))
     save(v, args.out / "live-inspector.png")
+    v.camera.set_zoom(8)  # 4x, following the inspected agent for a second
+    v.toggle_follow()
+    clock = pygame.time.Clock()
+    for _ in range(60):
+        v.frame()
+        clock.tick(60)
+    save(v, args.out / "live-zoom.png")
     pygame.display.quit()
 
     for name in ("icons", "teams"):

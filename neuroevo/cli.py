@@ -189,7 +189,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if not args.export.parent.is_dir():
             raise UsageError(f"{args.export.parent}: no such folder")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # exporting never needs a screen
-        from .viewer import export_video
+        from .ui.export import export_video
 
         try:
             n = export_video(replay, args.export, start_s=args.start, end_s=args.end, fps=args.fps,
@@ -205,7 +205,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             size = args.export.stat().st_size
             print(f"wrote {args.export} ({n} frames, {size / 1e6:.2f} MB)", file=sys.stderr)
         return 0
-    from .viewer import PlaybackViewer, display_available
+    from .ui.playback import PlaybackWindow as PlaybackViewer
+    from .ui.window import display_available
 
     why = display_available()
     if why is not None:
@@ -240,7 +241,8 @@ def cmd_live(args: argparse.Namespace) -> int:
             sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides)
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
-    from .viewer import Viewer, display_available
+    from .ui.live import LiveWindow as Viewer
+    from .ui.window import display_available
 
     why = display_available()
     if why is not None:

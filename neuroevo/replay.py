@@ -33,6 +33,7 @@ from . import __version__
 from .brain import Layout
 from .config import Settings, SettingsError
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
+from .ui.lineage import Families
 
 FORMAT = "neuroevo-replay"
 FORMAT_VERSION = 1
@@ -371,11 +372,11 @@ class Replay:
         self.births["genome"] = self.births["genome"].reshape(-1, self.layout.n_params)
         self.deaths["pos"] = self.deaths["pos"].reshape(-1, 2)
         self._genome_row = {int(g): i for i, g in enumerate(self.births["gid"].tolist())}
-        self._founder: dict[int, int] = {}
+        self.families = Families()  # the agents alive at the start found their families
         for g in self.keys[0][0].tolist():
-            self._founder[int(g)] = int(g)
+            self.families.born(int(g), -1)
         for g, par in zip(self.births["gid"].tolist(), self.births["parent"].tolist()):
-            self._founder[g] = self._founder.get(par, par)
+            self.families.born(g, par)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
 
     # ---- frames ------------------------------------------------------------------------------------------------
@@ -440,7 +441,7 @@ class Replay:
         return self.genomes0[hit[0]] if hit.size else None
 
     def founder(self, gid: int) -> int:
-        return self._founder.get(int(gid), int(gid))
+        return self.families.founder(gid)
 
     def next_death(self, i: int) -> int | None:
         """Frame of the first death after frame i, or None."""

@@ -176,40 +176,40 @@ def test_export_gif_and_mp4(recorded, tmp_path):
 
 def test_playback_seek_bar_and_next_death(recorded):
     pygame = pytest.importorskip("pygame")
-    from neuroevo.viewer import PlaybackViewer
+    from neuroevo.ui.playback import PlaybackWindow, seek_bar_rect
 
     r = rp.open(recorded)
-    v = PlaybackViewer(r)
+    v = PlaybackWindow(r)
     v.open()
     try:
         v.frame()
-        bar = v.bar_rect()
+        bar = seek_bar_rect(v.screen.get_size())
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(bar.left + bar.width // 2, bar.centery),
                                              button=1))
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(bar.left + bar.width // 2, bar.centery),
                                              button=1))
         v.paused = True
         v.frame()
-        assert abs(v.sim.index - len(r) // 2) <= len(r) // bar.width + 2
-        np.testing.assert_array_equal(v.sim.state.pos, r.frame(v.sim.index).pos)
-        at = v.sim.index
+        assert abs(v.world.index - len(r) // 2) <= len(r) // bar.width + 2
+        np.testing.assert_array_equal(v.world.state.pos, r.frame(v.world.index).pos)
+        at = v.world.index
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_n, unicode="n", mod=0, scancode=0))
         v.frame()
         nxt = r.next_death(at + 30)
-        assert nxt is not None and v.sim.index == nxt - 30
+        assert nxt is not None and v.world.index == nxt - 30
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, unicode=" ", mod=0, scancode=0))
         v.frame()
         v.frame()
-        assert v.sim.index == nxt - 30 + 2  # playing at 1x: one frame per frame
+        assert v.world.index == nxt - 30 + 2  # playing at 1x: one frame per frame
     finally:
         pygame.display.quit()
 
 
 def test_live_viewer_records_with_r(tmp_path):
     pygame = pytest.importorskip("pygame")
-    from neuroevo.viewer import Viewer
+    from neuroevo.ui.live import LiveWindow
 
-    v = Viewer(cursor_sim(), out_dir=tmp_path, autosave=False)
+    v = LiveWindow(cursor_sim(), out_dir=tmp_path, autosave=False)
     v.open()
     try:
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_r, unicode="r", mod=0, scancode=0))
@@ -222,7 +222,7 @@ def test_live_viewer_records_with_r(tmp_path):
     (folder,) = tmp_path.glob("replay-*")
     r = rp.open(folder)
     assert len(r) == 12 and r.meta["origin"] == "live"  # the starting frame and 11 steps
-    np.testing.assert_array_equal(r.frame(len(r) - 1).alive, v.sim.state.alive)
+    np.testing.assert_array_equal(r.frame(len(r) - 1).alive, v.world.state.alive)
 
 
 def test_a_scenario_with_hooks_replays_and_resimulates(tmp_path):

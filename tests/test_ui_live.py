@@ -1,4 +1,4 @@
-"""The live viewer under SDL's dummy video driver, driven by posted events (the way a user drives it)."""
+"""The live window under SDL's dummy video driver, driven by posted events (the way a user drives it)."""
 
 import os
 import subprocess
@@ -15,13 +15,14 @@ from neuroevo.config import CHOICES  # noqa: E402
 from neuroevo.scenario import load_scenario  # noqa: E402
 from neuroevo.sim import Simulation, make  # noqa: E402
 from neuroevo.state import CURSOR, K_BIRTHS, K_DEATHS  # noqa: E402
-from neuroevo.viewer import LINEAGE_TINTS, WORLD_BG, Viewer  # noqa: E402
+from neuroevo.ui.live import LiveWindow  # noqa: E402
+from neuroevo.ui.theme import LINEAGE_TINTS, WORLD_BG  # noqa: E402
 
 
 def make_viewer(tmp_path, agents=20, seed=3, scenario="edges", **kw):
     sc = load_scenario(scenario)
     sim = make(sc, seed=seed, overrides={"world.agents": agents})
-    v = Viewer(sim, out_dir=tmp_path, autosave=kw.pop("autosave", False), **kw)
+    v = LiveWindow(sim, out_dir=tmp_path, autosave=kw.pop("autosave", False), **kw)
     v.open()
     return v
 
@@ -40,6 +41,7 @@ def post_key(key, char=""):
 def post_click(pos, button=1):
     pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=pos, rel=(0, 0), buttons=(0, 0, 0)))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=button))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=button))
 
 
 def lonely_slot(sim, min_gap):
@@ -54,13 +56,13 @@ def lonely_slot(sim, min_gap):
 
 
 def test_click_on_an_agent_kills_it_and_a_birth_replaces_it(viewer):
-    sim = viewer.sim
+    sim = viewer.world.sim
     for _ in range(5):
         viewer.frame()
     slot = lonely_slot(sim, 3 * sim.settings.cursor.kill_radius)
     gid = int(sim.state.genome_id[slot])
     kills, births = sim.state.counters[K_DEATHS + CURSOR], sim.state.counters[K_BIRTHS]
-    post_click(viewer.view.to_screen(*sim.state.pos[slot]))
+    post_click(viewer.camera.to_screen(*sim.state.pos[slot]))
     viewer.frame()
     s = sim.state
     assert s.counters[K_DEATHS + CURSOR] == kills + 1
@@ -70,13 +72,13 @@ def test_click_on_an_agent_kills_it_and_a_birth_replaces_it(viewer):
 
 
 def test_click_on_empty_space_kills_nobody(viewer):
-    sim = viewer.sim
+    sim = viewer.world.sim
     viewer.frame()
     s = sim.state
     grid = np.stack(np.meshgrid(np.linspace(100, 1180, 28), np.linspace(100, 620, 14)), -1).reshape(-1, 2)
     far = grid[np.linalg.norm(grid[:, None] - s.pos[None], axis=2).min(axis=1).argmax()]
     kills = s.counters[K_DEATHS + CURSOR]
-    post_click(viewer.view.to_screen(*far))
+    post_click(viewer.camera.to_screen(*far))
     viewer.frame()
     assert s.counters[K_DEATHS + CURSOR] == kills
 
@@ -85,25 +87,25 @@ def test_pause_stops_the_simulation_and_dot_steps_once(viewer):
     viewer.frame()
     post_key(pygame.K_SPACE, " ")
     viewer.frame()
-    t = viewer.sim.step_count
+    t = viewer.world.sim.step_count
     for _ in range(3):
         viewer.frame()
-    assert viewer.sim.step_count == t
+    assert viewer.world.sim.step_count == t
     post_key(pygame.K_PERIOD, ".")
     viewer.frame()
-    assert viewer.sim.step_count == t + 1
+    assert viewer.world.sim.step_count == t + 1
     viewer.frame()
-    assert viewer.sim.step_count == t + 1
+    assert viewer.world.sim.step_count == t + 1
     post_key(pygame.K_SPACE, " ")
     viewer.frame()
-    assert viewer.sim.step_count == t + 2
+    assert viewer.world.sim.step_count == t + 2
 
 
 def test_speed_keys_change_steps_per_frame(viewer):
     def steps_of_one_frame():
-        t = viewer.sim.step_count
+        t = viewer.world.sim.step_count
         viewer.frame()
-        return viewer.sim.step_count - t
+        return viewer.world.sim.step_count - t
 
     assert steps_of_one_frame() == 1
     post_key(pygame.K_EQUALS, "+")
@@ -131,7 +133,7 @@ def test_speed_never_changes_behaviour(tmp_path):
     sc = load_scenario("edges")
     c = make(sc, seed=3, overrides={"world.agents": 20})
     c.run(16)
-    for sim in (a.sim, b.sim):
+    for sim in (a.world.sim, b.world.sim):
         assert sim.step_count == 16
         np.testing.assert_array_equal(sim.genomes, c.genomes)
         np.testing.assert_array_equal(sim.state.pos, c.state.pos)
@@ -144,19 +146,19 @@ def test_save_then_load_restores_the_population(viewer, tmp_path):
     post_key(pygame.K_s, "s")
     viewer.frame()
     assert (tmp_path / "population.npz").is_file()
-    genomes, step = viewer.sim.genomes.copy(), viewer.sim.step_count
+    genomes, step = viewer.world.sim.genomes.copy(), viewer.world.sim.step_count
     post_key(pygame.K_SPACE, " ")
-    post_click(viewer.view.to_screen(*viewer.sim.state.pos[0]))  # a death and a birth change the genomes
+    post_click(viewer.camera.to_screen(*viewer.world.sim.state.pos[0]))  # a death and a birth change the genomes
     for _ in range(4):
         post_key(pygame.K_EQUALS, "+")
     for _ in range(20):
         viewer.frame()
-    assert not np.array_equal(viewer.sim.genomes, genomes)
+    assert not np.array_equal(viewer.world.sim.genomes, genomes)
     viewer.paused = True
     post_key(pygame.K_l, "l")
     viewer.frame()
-    assert viewer.sim.step_count == step
-    np.testing.assert_array_equal(viewer.sim.genomes, genomes)
+    assert viewer.world.sim.step_count == step
+    np.testing.assert_array_equal(viewer.world.sim.genomes, genomes)
 
 
 def test_autosave_on_quit(tmp_path):
@@ -166,11 +168,11 @@ def test_autosave_on_quit(tmp_path):
     assert v.frame() is False
     v.close()
     sim, _ = Simulation.load(tmp_path / "population.npz")
-    np.testing.assert_array_equal(sim.genomes, v.sim.genomes)
+    np.testing.assert_array_equal(sim.genomes, v.world.sim.genomes)
 
 
 def test_screenshot_shows_smileys_where_the_state_says(viewer, tmp_path):
-    sim = viewer.sim
+    sim = viewer.world.sim
     for _ in range(30):
         viewer.frame()
     viewer.paused = True
@@ -184,14 +186,14 @@ def test_screenshot_shows_smileys_where_the_state_says(viewer, tmp_path):
         others = np.delete(s.pos[s.alive], np.flatnonzero(np.flatnonzero(s.alive) == i), axis=0)
         if np.linalg.norm(others - s.pos[i], axis=1).min() < 40:
             continue
-        x, y = (int(round(c)) for c in viewer.view.to_screen(*s.pos[i]))
+        x, y = (int(round(c)) for c in viewer.camera.to_screen(*s.pos[i]))
         if any(r.collidepoint(x, y) for r in hud):
             continue
-        tint = LINEAGE_TINTS[int(viewer.lineage.founder[i]) % len(LINEAGE_TINTS)]
+        tint = LINEAGE_TINTS[int(viewer.world.founders()[i]) % len(LINEAGE_TINTS)]
         px = img.get_at((x, y))[:3]
         assert max(abs(a - b) for a, b in zip(px, tint)) <= 24, (i, px, tint)
         far = (x + 40, y) if x + 40 < img.get_width() - 5 else (x - 40, y)
-        if np.linalg.norm(s.pos[s.alive] - np.array(viewer.view.to_world(*far)), axis=1).min() > 30:
+        if np.linalg.norm(s.pos[s.alive] - np.array(viewer.camera.to_world(*far)), axis=1).min() > 30:
             assert tuple(img.get_at(far)[:3]) == WORLD_BG
         checked += 1
     assert checked >= 5
@@ -200,25 +202,25 @@ def test_screenshot_shows_smileys_where_the_state_says(viewer, tmp_path):
 def test_resized_window_maps_clicks_to_the_world(viewer):
     viewer.screen = pygame.display.set_mode((640, 360), pygame.RESIZABLE)
     viewer.handle(pygame.event.Event(pygame.VIDEORESIZE, w=640, h=360, size=(640, 360)))
-    assert viewer.view.scale == pytest.approx(0.5)
-    assert viewer.sprites.size < 18
-    sim = viewer.sim
+    assert viewer.camera.scale == pytest.approx(0.5)
+    assert viewer.scene.sprites(viewer.world, viewer.camera).size < 18
+    sim = viewer.world.sim
     viewer.frame()
     slot = lonely_slot(sim, 3 * sim.settings.cursor.kill_radius)
     gid = int(sim.state.genome_id[slot])
-    post_click(viewer.view.to_screen(*sim.state.pos[slot]))
+    post_click(viewer.camera.to_screen(*sim.state.pos[slot]))
     viewer.frame()
     assert int(sim.state.genome_id[slot]) != gid
 
 
 def test_inspector_opens_on_right_click_and_c_toggles_the_bot(viewer):
-    sim = viewer.sim
+    sim = viewer.world.sim
     viewer.frame()
     slot = lonely_slot(sim, 40)
-    post_click(viewer.view.to_screen(*sim.state.pos[slot]), button=3)
+    post_click(viewer.camera.to_screen(*sim.state.pos[slot]), button=3)
     viewer.frame()
-    assert viewer.inspect_slot == slot
-    assert viewer.sim.state.alive[slot]
+    assert viewer.inspector.slot == slot
+    assert viewer.world.sim.state.alive[slot]
     src = CHOICES["cursor.source"]
     assert sim.params.cursor_source == src.index("external")
     post_key(pygame.K_c, "c")
@@ -248,23 +250,24 @@ def test_live_rejects_bad_input_in_one_line(tmp_path):
 def test_hunter_scenario_starts_with_the_bot(tmp_path):
     v = make_viewer(tmp_path, scenario="cursor")
     assert not v.human
-    assert v.sim.params.cursor_source == CHOICES["cursor.source"].index("hunter")
+    assert v.world.sim.params.cursor_source == CHOICES["cursor.source"].index("hunter")
     pygame.display.quit()
 
 
 def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
-    from neuroevo.viewer import ICON_EDGE, ICON_FILL, ICON_TOP
+    from neuroevo.ui.theme import ICON_EDGE, ICON_FILL, ICON_TOP
 
     v = make_viewer(tmp_path, scenario="icons", agents=10)
     try:
         v.paused = True
         v.frame()
-        icons = v.sim.icons
+        icons = v.world.sim.icons
         assert len(icons) == 8
         for x0, y0, x1, y1 in icons.tolist():
             # a point in the lower part of the rectangle, away from agents: the icon's body colour
-            px, py = v.view.to_screen(0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0))
-            if np.linalg.norm(v.sim.state.pos - np.array([0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0)]), axis=1).min() < 12:
+            at = np.array([0.5 * (x0 + x1), y0 + 0.8 * (y1 - y0)])
+            px, py = v.camera.to_screen(*at)
+            if np.linalg.norm(v.world.sim.state.pos - at, axis=1).min() < 12:
                 continue
             assert tuple(v.screen.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
     finally:
@@ -272,12 +275,13 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
 
 
 def test_teams_wear_team_colours(tmp_path):
-    from neuroevo.viewer import TEAM_TINTS
+    from neuroevo.ui.sprites import tint_index
+    from neuroevo.ui.theme import TEAM_TINTS
 
     v = make_viewer(tmp_path, scenario="teams", agents=20)
     try:
-        t = v.tints()
-        np.testing.assert_array_equal(t, v.sim.state.team % len(TEAM_TINTS))
+        t = tint_index(v.world.teams(), v.world.founders())
+        np.testing.assert_array_equal(t, v.world.sim.state.team % len(TEAM_TINTS))
         assert set(t.tolist()) == {0, 1}
     finally:
         pygame.display.quit()
@@ -295,26 +299,26 @@ def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
     path.write_text(base.format(speed=250.0, sensors="('edges', 'cursor', 'self')"))
     sc = load_scenario(str(path))
     sim = make(sc, seed=1, overrides={"world.agents": 20})
-    v = Viewer(sim, out_dir=tmp_path / "out", autosave=False, scenario_path=path, overrides={"world.agents": 20})
+    v = LiveWindow(sim, out_dir=tmp_path / "out", autosave=False, scenario_path=path, overrides={"world.agents": 20})
     v.open()
     try:
         for _ in range(5):
             v.frame()
-        genomes = v.sim.genomes.copy()
-        step = v.sim.step_count
+        genomes = v.world.sim.genomes.copy()
+        step = v.world.sim.step_count
         path.write_text(base.format(speed=123.0, sensors="('edges', 'cursor', 'self')"))
         v.check_reload(force=True)
-        assert v.sim.settings.cursor.speed == 123.0
-        assert v.sim.step_count == step
-        np.testing.assert_array_equal(v.sim.genomes, genomes)
-        assert "reloaded" in v.toasts[-1].text
+        assert v.world.sim.settings.cursor.speed == 123.0
+        assert v.world.sim.step_count == step
+        np.testing.assert_array_equal(v.world.sim.genomes, genomes)
+        assert "reloaded" in v.toasts.last
         path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 12 -> 8 inputs
         v.check_reload(force=True)
-        assert "genome layout changed" in v.toasts[-1].text
-        assert v.sim.layout.n_in == 12
+        assert "genome layout changed" in v.toasts.last
+        assert v.world.sim.layout.n_in == 12
         path.write_text("class Broken(:\n")
         v.check_reload(force=True)
-        assert "not reloaded" in v.toasts[-1].text and "mine.py" in v.toasts[-1].text
+        assert "not reloaded" in v.toasts.last and "mine.py" in v.toasts.last
         v.frame()  # the session goes on
     finally:
         pygame.display.quit()
@@ -333,15 +337,15 @@ def test_a_failing_hook_pauses_the_session_instead_of_ending_it(tmp_path):
     )
     sc = load_scenario(str(path))
     sim = make(sc, seed=1, overrides={"world.agents": 10})
-    v = Viewer(sim, out_dir=tmp_path / "out", autosave=True, scenario_path=path)
+    v = LiveWindow(sim, out_dir=tmp_path / "out", autosave=True, scenario_path=path)
     v.open()
     try:
         for _ in range(40):
             v.frame()
-        assert v.paused and "boom" in v.toasts[-1].text and "fragile.py" in v.toasts[-1].text
-        step = v.sim.step_count
+        assert v.paused and "boom" in v.toasts.last and "fragile.py" in v.toasts.last
+        step = v.world.sim.step_count
         v.frame()
-        assert v.sim.step_count == step
+        assert v.world.sim.step_count == step
         v.close()
         assert (tmp_path / "out" / "population.npz").is_file()  # autosave still works
     finally:

@@ -1,0 +1,386 @@
+"""What the window draws: a world at one moment, from a running Simulation (LiveView) or a replay (ReplayView).
+
+The drawing code reads only the WorldView interface. LiveView is the one place the window touches a Simulation:
+stepping, cursor source, threads, save/load, hot reload and recording all go through it.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..brain import Layout
+from ..config import Settings, input_offsets
+from ..cursor import AIM, COOLDOWN
+from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_DEATHS, N_CAUSES, WorldState
+from .hud import CHART_BIN_S, ChartSeries
+from .lineage import Families, SlotFamilies
+
+VIEWER_PARALLEL_WORK = 100_000  # agent-steps per frame from which a frame's steps use both threads
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something that happened between two frames, at world px (x, y): a click, or a death by `kind`."""
+
+    x: float
+    y: float
+    kind: str  # "click" or a cause in state.CAUSES
+
+
+class WorldView(ABC):
+    """A world at one moment: what the scene, HUD, chart and inspector read. Arrays are read-only."""
+
+    settings: Settings
+    layout: Layout
+    scenario: str
+    seed: int
+    chart: ChartSeries  # deaths/min and mean lifetime, up to now
+    families: SlotFamilies  # founder of every slot
+
+    @property
+    @abstractmethod
+    def state(self) -> WorldState:
+        """Positions, headings, alive, teams, ages, ids, cursor, counters of every slot."""
+
+    @property
+    @abstractmethod
+    def icons(self) -> np.ndarray:
+        """(M, 4) float32 hazard rectangles x0, y0, x1, y1, world px."""
+
+    @property
+    @abstractmethod
+    def step_count(self) -> int: ...
+
+    @property
+    def sim_seconds(self) -> float:
+        return self.step_count * self.settings.world.dt
+
+    @property
+    @abstractmethod
+    def input_offsets(self) -> dict[str, tuple[int, int]]:
+        """{sensor block: (first input, count)} of the nets."""
+
+    @abstractmethod
+    def genome(self, slot: int) -> np.ndarray:
+        """(n_params,) float32 genome of whoever holds the slot."""
+
+    def activations(self, slot: int) -> np.ndarray | None:
+        """(n_units,) unit values of the slot's last step, or None when they are not known (replays)."""
+        return None
+
+    def speed(self, slot: int) -> float | None:
+        return None
+
+    @abstractmethod
+    def recent_deaths(self) -> tuple[float, np.ndarray]:
+        """(seconds covered, deaths by cause (N_CAUSES,)) over the last sim minute, or less early on."""
+
+    @abstractmethod
+    def take_markers(self) -> list[Marker]:
+        """Clicks and deaths since the last call."""
+
+    def teams(self) -> np.ndarray | None:
+        """(N,) team of every slot when the world has teams (smileys then wear team colours), else None."""
+        return self.state.team if self.settings.hazards.teams > 1 else None
+
+    def founders(self) -> np.ndarray:
+        """(N,) founder genome id of every slot."""
+        return self.families.founder
+
+    def cursor_xy(self) -> tuple[float, float] | None:
+        """Where the simulated cursor is (world px), or None while there is none."""
+        c = self.state.cursor
+        return (float(c[CX]), float(c[CY])) if c[C_PRESENT] > 0 else None
+
+    def nearest_alive(self, x: float, y: float, reach: float) -> int | None:
+        """Slot of the living agent nearest to (x, y) world px, if within reach px."""
+        s = self.state
+        alive = np.flatnonzero(s.alive)
+        if alive.size == 0:
+            return None
+        d2 = ((s.pos[alive] - np.array([x, y], np.float32)) ** 2).sum(axis=1)
+        j = int(np.argmin(d2))
+        return int(alive[j]) if d2[j] <= reach * reach else None
+
+
+# ---- live ----------------------------------------------------------------------------------------------------
+class RateObserver:
+    """Simulation observer: every CHART_BIN_S sim seconds, a chart point of deaths/min by cause and mean age.
+    It also asks for the step's death reports (sim.run_events after a frame), which the window draws as markers."""
+
+    wants_events = True
+
+    def __init__(self, sim: Any, series: ChartSeries) -> None:
+        self.every = max(1, int(round(CHART_BIN_S / sim.settings.world.dt)))
+        self.series = series
+        self._last = sim.state.counters.copy()
+
+    def observe(self, sim: Any) -> None:
+        c, s = sim.state.counters, sim.state
+        d = (c[K_DEATHS: K_DEATHS + N_CAUSES] - self._last[K_DEATHS: K_DEATHS + N_CAUSES]).astype(np.float64)
+        self._last = c.copy()
+        ages = s.age[s.alive]
+        life = float(ages.mean()) * sim.settings.world.dt if ages.size else 0.0
+        self.series.append(sim.sim_seconds / 60.0, d * (60.0 / CHART_BIN_S), life)
+
+
+class LiveView(WorldView):
+    """A running Simulation, stepped by the window."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.chart = ChartSeries()
+        self._rates = RateObserver(sim, self.chart)
+        sim.add_observer(self._rates)
+        self.families = SlotFamilies(Families(), sim.state.n)
+        self.families.update(sim.state.genome_id, sim.state.parent_id)
+        self._snapshots: deque = deque()  # (step, counters) for "deaths in the last minute"
+        self._markers: list[Marker] = []
+        self.recorder: Any = None
+
+    # ---- the interface ----------------------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:  # type: ignore[override]
+        return self.sim.settings  # a hot reload replaces them
+
+    @property
+    def layout(self) -> Layout:  # type: ignore[override]
+        return self.sim.layout
+
+    @property
+    def scenario(self) -> str:  # type: ignore[override]
+        return self.sim.scenario
+
+    @property
+    def seed(self) -> int:  # type: ignore[override]
+        return self.sim.seed
+
+    @property
+    def state(self) -> WorldState:
+        return self.sim.state
+
+    @property
+    def icons(self) -> np.ndarray:
+        return self.sim.icons
+
+    @property
+    def step_count(self) -> int:
+        return self.sim.step_count
+
+    @property
+    def input_offsets(self) -> dict[str, tuple[int, int]]:
+        return dict(self.sim.input_offsets)
+
+    def genome(self, slot: int) -> np.ndarray:
+        return self.sim.genomes[slot]
+
+    def activations(self, slot: int) -> np.ndarray:
+        return self.sim.state.acts[slot]
+
+    def speed(self, slot: int) -> float:
+        return float(self.sim.state.speed[slot])
+
+    def recent_deaths(self) -> tuple[float, np.ndarray]:
+        c = self.sim.state.counters
+        if not self._snapshots:
+            return 0.0, np.zeros(N_CAUSES, np.int64)
+        step0, old = self._snapshots[0]
+        span = (self.step_count - step0) * self.settings.world.dt
+        return span, c[K_DEATHS: K_DEATHS + N_CAUSES] - old[K_DEATHS: K_DEATHS + N_CAUSES]
+
+    def take_markers(self) -> list[Marker]:
+        out, self._markers = self._markers, []
+        return out
+
+    # ---- stepping ---------------------------------------------------------------------------------------------
+    def compile(self) -> None:
+        """Compile (or load from the cache) the step kernels without stepping."""
+        self.sim.compile()
+
+    def advance(self, n: int, ext: np.ndarray | None = None) -> float:
+        """Run n steps (ext (n, 5) drives an external cursor); returns the seconds they took. A failing scenario
+        hook raises ValueError (ScenarioError) and leaves the world as it was after the last good step."""
+        sim, s = self.sim, self.sim.state
+        pre_pos = s.pos.copy()  # (N, 2) where the agents that die this frame were
+        phase0 = s.cursor[C_PHASE]
+        # A frame's few steps run on one thread: a prange launch whose second thread is busy elsewhere can stall
+        # for milliseconds (measured with the other core loaded: 50 agents 0.4-3 ms parallel vs 0.12 ms serial;
+        # 5,000 agents 3-4 ms vs 1.7 ms). Big batches (turbo, crowds at high speed) use both threads. Serial and
+        # parallel kernels give identical results.
+        sim.set_threads(2 if n * s.n >= VIEWER_PARALLEL_WORK else 1)
+        t0 = time.perf_counter()
+        sim.run(n, ext)
+        took = time.perf_counter() - t0
+        if ext is not None:
+            self._markers += [Marker(float(x), float(y), "click") for x, y in ext[ext[:, 4] > 0, :2].tolist()]
+        elif phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:  # the bot clicked
+            self._markers.append(Marker(float(s.cursor[CX]), float(s.cursor[CY]), "click"))
+        self.families.update(s.genome_id, s.parent_id)
+        for _step, i, c, _life in sim.run_events.tolist():  # deaths as the compiled step reported them
+            self._markers.append(Marker(float(pre_pos[i, 0]), float(pre_pos[i, 1]), CAUSES[c]))
+            if len(self._markers) > 4096:  # more than the screen can show; the counters have them all
+                break
+        self._snapshots.append((self.step_count, s.counters.copy()))
+        horizon = self.step_count - int(round(60.0 / self.settings.world.dt))
+        while len(self._snapshots) > 1 and self._snapshots[1][0] <= horizon:
+            self._snapshots.popleft()
+        return took
+
+    def set_cursor_source(self, name: str) -> None:
+        """"external" (the mouse), "hunter", "random" or "none"; the settings (and saves) keep their own."""
+        self.sim.set_cursor_source(name)
+
+    # ---- files ------------------------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the population (OSError if it cannot be written)."""
+        self.sim.save(path, extra={"source": "live"})
+
+    def loaded(self, path: Path) -> LiveView:
+        """A new LiveView over the population saved at path, run by this scenario's hooks; CheckpointError."""
+        from ..sim import Simulation
+
+        hooks = self.sim.hooks
+        sim, _ = Simulation.load(path, hooks=None if hooks is None else type(hooks)())
+        self.detach()
+        return LiveView(sim)
+
+    def detach(self) -> None:
+        """Stop watching the simulation (another one takes its place)."""
+        self.stop_recording()
+        self.sim.observers = [o for o in self.sim.observers if o is not self._rates]
+
+    def reload(self, cls: type, overrides: dict[str, Any]) -> None:
+        """Hot reload: the scenario class's settings and hooks, same population; ScenarioError if it cannot."""
+        self.sim.reload_scenario(cls, overrides)
+        if self.recorder is not None:
+            self.recorder.settings_changed(self.sim)
+
+    def start_recording(self, path: Path) -> None:
+        """Record every step into the replay folder `path` (OSError if it cannot be created)."""
+        from ..replay import Recorder
+
+        self.recorder = Recorder(self.sim, path, origin="live")
+        self.sim.add_observer(self.recorder)
+
+    def stop_recording(self) -> tuple[Path, int] | None:
+        """Finish the replay; (its folder, frames written), or None when not recording."""
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return None
+        self.sim.observers = [o for o in self.sim.observers if o is not rec]
+        rec.close()
+        return rec.path, rec.frames_written
+
+
+# ---- replay --------------------------------------------------------------------------------------------------
+class ReplayView(WorldView):
+    """A replay at one frame: `seek(i)` moves; positions and ids come from the replay reader."""
+
+    def __init__(self, replay: Any) -> None:
+        from ..replay import playback_state
+
+        self.replay = replay
+        self._state_at = playback_state
+        self.settings = replay.settings
+        self.layout = replay.layout
+        self.seed = int(replay.meta.get("seed", 0))
+        self.scenario = str(replay.meta.get("scenario", "replay"))
+        self.frames = len(replay)
+        self.dt = float(replay.dt)
+        self.chart, self._chart_ends = replay_chart(replay)
+        self.families = SlotFamilies(replay.families, replay.n, forget=False)
+        blocks = input_offsets(self.settings.brain)
+        self._offsets = input_offsets(self.settings.brain, max(0, self.layout.n_in - sum(n for _, n in
+                                                                                          blocks.values())))
+        self._markers: list[Marker] = []
+        self.index = -1
+        self.seek(0)
+
+    def seek(self, i: int, markers: bool = False) -> None:
+        """Go to frame i (clamped); with markers, the deaths and clicks of the frames passed become markers."""
+        old = self.index
+        self.index = max(0, min(self.frames - 1, int(i)))
+        self._state = self._state_at(self.replay, self.index)
+        self._icons = self.replay.frame(self.index).icons
+        self.families.update(self._state.genome_id, self._state.parent_id)
+        self.chart.show(int(np.searchsorted(self._chart_ends, self.index, side="right")))
+        if markers and self.index > old >= 0:
+            self._markers += self._between(old, self.index)
+
+    def _between(self, old: int, new: int) -> list[Marker]:
+        d = self.replay.deaths
+        a, b = np.searchsorted(d["frame"], old, side="right"), np.searchsorted(d["frame"], new, side="right")
+        out = [Marker(float(x), float(y), CAUSES[int(c)])
+               for (x, y), c in zip(d["pos"][a: min(b, a + 4096)].tolist(), d["cause"][a:b].tolist())]
+        if new - old <= 8:  # clicks, when few frames were passed (a fast-forward would flash rings everywhere)
+            for i in range(old + 1, new + 1):
+                cur = self.replay.frame(i).cursor
+                if cur[4] > 0:
+                    out.append(Marker(float(cur[0]), float(cur[1]), "click"))
+        return out
+
+    @property
+    def state(self) -> WorldState:
+        return self._state
+
+    @property
+    def icons(self) -> np.ndarray:
+        return self._icons
+
+    @property
+    def step_count(self) -> int:
+        return int(self._state.counters[0])
+
+    @property
+    def input_offsets(self) -> dict[str, tuple[int, int]]:
+        return dict(self._offsets)
+
+    def genome(self, slot: int) -> np.ndarray:
+        g = self.replay.genome(int(self._state.genome_id[slot]))
+        return g if g is not None else np.zeros(self.layout.n_params, np.float32)
+
+    def recent_deaths(self) -> tuple[float, np.ndarray]:
+        i = self.index
+        lo = max(0, i - int(round(60.0 / self.dt)))
+        d = self.replay.deaths
+        a, b = np.searchsorted(d["frame"], lo, side="right"), np.searchsorted(d["frame"], i, side="right")
+        counts = np.bincount(d["cause"][a:b].astype(np.int64), minlength=N_CAUSES)[:N_CAUSES]
+        return (i - lo) * self.dt, counts
+
+    def take_markers(self) -> list[Marker]:
+        out, self._markers = self._markers, []
+        return out
+
+    def next_death(self, after: int) -> int | None:
+        """Frame of the first death after frame `after`, or None."""
+        return self.replay.next_death(after)
+
+    def death_frames(self) -> np.ndarray:
+        """(D,) frame of every death in the replay, sorted."""
+        return self.replay.deaths["frame"]
+
+
+def replay_chart(replay: Any) -> tuple[ChartSeries, np.ndarray]:
+    """The live chart's points computed from a replay's deaths and mean ages, and (T,) the frame closing each."""
+    dt = replay.dt
+    per = max(1, int(round(CHART_BIN_S / dt)))
+    n = len(replay)
+    start = int(replay.meta.get("start_step", 0))
+    first = (-start) % per or per  # frames from the start to the first bin end (a step divisible by per)
+    ends = np.arange(first, n, per)  # (T,) frame closing each bin, as the live chart closes them
+    d = replay.deaths
+    rates = np.zeros((ends.size, N_CAUSES))  # (T, N_CAUSES)
+    bins = np.searchsorted(ends, d["frame"], side="left")
+    ok = bins < ends.size
+    np.add.at(rates, (bins[ok], d["cause"][ok].astype(np.int64)), 60.0 / CHART_BIN_S)
+    life = replay.mean_age[ends] * dt if ends.size else np.zeros(0)
+    series = ChartSeries((start + ends) * dt / 60.0, rates, life)
+    series.show(0)
+    return series, ends
