@@ -41,7 +41,7 @@ def test_parallel_env_passes_pettingzoo_api_test():
     from pettingzoo.test import parallel_api_test
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the checker only warns about key sets: make those failures
+        warnings.simplefilter("error", UserWarning)  # the checker only warns about key sets: make those fail
         parallel_api_test(neuroevo.envs.parallel_env("cursor", seed=1, agents=8), num_cycles=400)
         parallel_api_test(neuroevo.envs.parallel_env("edges", seed=1, agents=8, evolve=True), num_cycles=200)
 
@@ -51,7 +51,9 @@ def test_single_agent_env_passes_gymnasium_check_env():
     from gymnasium.utils.env_checker import check_env
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
+        # (without a registry spec the checker cannot build the env in other render modes; it says so, harmlessly)
+        warnings.filterwarnings("ignore", ".*Not able to test alternative render modes", UserWarning)
         check_env(neuroevo.envs.single_agent_env("cursor", seed=1, agents=8), skip_render_check=False)
         check_env(neuroevo.envs.single_agent_env("crowd", seed=1, agents=12, evolve=False,
                                                  render_mode="rgb_array"), skip_render_check=False)
@@ -151,6 +153,9 @@ def test_render_rgb_array(tmp_path):
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 4  # floor, edge, icons, agents, the steered ring
     assert (img == 250).all(axis=2).any()  # the steered agent's ring
     assert neuroevo.envs.parallel_env("icons", seed=1, agents=4).render() is None
+    single = neuroevo.envs.single_agent_env("icons", seed=1, agents=12, render_mode="rgb_array", render_width=320)
+    single.reset()
+    assert single.render().shape == img.shape
 
 
 def test_check_command_prints_layout(capsys):

@@ -131,12 +131,12 @@ class WorldParallelEnv(ParallelEnv):
             if ok:
                 alive_now[a] = i
         known = set(alive_now)
-        for i in np.flatnonzero(st.alive):
+        for i in np.flatnonzero(st.alive) if not trunc_all else ():  # none join an episode that ends here
             a = agent_name(st.genome_id[i])
             if a not in known:  # born in this step
                 alive_now[a] = int(i)
                 self._seen.append(a)
-                obs[a], rew[a], term[a], trunc[a] = obs_all[i], 0.0, False, trunc_all
+                obs[a], rew[a], term[a], trunc[a] = obs_all[i], 0.0, False, False
                 info[a] = self._info(int(i))
         self._slot = {} if trunc_all else alive_now
         self.agents = list(self._slot)
