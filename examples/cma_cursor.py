@@ -9,8 +9,8 @@ measured the same way: the hunter's kills per minute (and edge deaths) over --ev
 CMA-ES policy, over the last --eval-minutes of its run for the GA.
 
     pip install -e ".[examples]"
-    python examples/cma_cursor.py                  # defaults: about 4 minutes on a busy 2-core machine
-    python examples/cma_cursor.py --generations 40 --episode-s 30
+    python examples/cma_cursor.py                  # defaults: about 6 minutes on a busy 2-core machine
+    python examples/cma_cursor.py --generations 40 --popsize 20 --episode-s 30
 """
 
 from __future__ import annotations
@@ -58,10 +58,11 @@ def main() -> None:
     import cma
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--agents", type=int, default=30)
     ap.add_argument("--hidden", type=int, default=8)
-    ap.add_argument("--generations", type=int, default=12)
-    ap.add_argument("--episode-s", type=float, default=15.0, help="simulated seconds per candidate")
+    ap.add_argument("--generations", type=int, default=10)
+    ap.add_argument("--popsize", type=int, default=12, help="CMA-ES candidates per generation")
+    ap.add_argument("--episode-s", type=float, default=10.0, help="simulated seconds per candidate")
     ap.add_argument("--eval-minutes", type=float, default=2.0)
     ap.add_argument("--sigma", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=1)
@@ -72,7 +73,7 @@ def main() -> None:
     steps = round(a.episode_s / dt)
     policy = Policy(len(env.input_names), a.hidden)
     es = cma.CMAEvolutionStrategy(np.zeros(policy.n_params), a.sigma,
-                                  {"seed": a.seed, "verbose": -9, "maxiter": a.generations})
+                                  {"seed": a.seed, "verbose": -9, "maxiter": a.generations, "popsize": a.popsize})
     budget = 0
     t0 = time.perf_counter()
     gen = 0

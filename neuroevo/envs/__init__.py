@@ -54,7 +54,8 @@ def _needs(what: str) -> None:
 def parallel_env(scenario: str | Path | type = "cursor", seed: int = 0, **kw: Any):
     """A PettingZoo ParallelEnv of the world (see the module docstring). Keywords: evolve (False), reward,
     max_cycles (3600 steps), render_mode (None or "rgb_array"), render_width (640 px), genomes ((N, n_params)
-    float32 to start from, e.g. a checkpoint's), threads (None: by size), and any setting make() takes."""
+    float32 to start from, e.g. a checkpoint's), threads (1: the serial step; an env advances one step per call,
+    too little work to pay for waking a thread pool), and any setting make() takes."""
     _needs("pettingzoo")
     from .parallel import WorldParallelEnv
 

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from ..state import CAUSES
 from .render import frame
 from .world import Reward, World, alive_reward, max_seed
 
@@ -24,7 +25,7 @@ class WorldParallelEnv(ParallelEnv):
 
     def __init__(self, scenario: str | Path | type = "cursor", seed: int = 0, *, evolve: bool = False,
                  reward: Reward | None = None, max_cycles: int = 3600, render_mode: str | None = None,
-                 render_width: int = 640, genomes: np.ndarray | None = None, threads: int | None = None,
+                 render_width: int = 640, genomes: np.ndarray | None = None, threads: int | None = 1,
                  **settings: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -44,6 +45,7 @@ class WorldParallelEnv(ParallelEnv):
         self._obs_space = spaces.Box(lo, hi, dtype=np.float32)
         self._act_space = spaces.Box(-1.0, 1.0, (len(self.output_names),), np.float32)
         self._slot: dict[str, int] = {}
+        self._infos: dict[str, dict] = {}
         self._seen: list[str] = []
         self.agents: list[str] = []
         self._founders = [agent_name(g) for g in sim.state.genome_id[sim.state.alive]]
@@ -67,8 +69,12 @@ class WorldParallelEnv(ParallelEnv):
     def action_space(self, agent: str) -> spaces.Box:
         return self._act_space
 
-    def _info(self, slot: int) -> dict[str, Any]:
-        return {"slot": slot, "genome_id": int(self.sim.state.genome_id[slot]), "input_names": self.input_names}
+    def _new_agent(self, slot: int) -> str:
+        """Name slot's (new) genome and keep one info dict for it, reused at every step of its life."""
+        gid = int(self.sim.state.genome_id[slot])
+        a = agent_name(gid)
+        self._infos[a] = {"slot": slot, "genome_id": gid, "input_names": self.input_names}
+        return a
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         if seed is not None:
@@ -80,23 +86,20 @@ class WorldParallelEnv(ParallelEnv):
         else:
             world_seed = int(self._rng.integers(max_seed()))
         sim = self.world.reset(world_seed)
-        st = sim.state
-        slots = np.flatnonzero(st.alive)
-        self._slot = {agent_name(st.genome_id[i]): int(i) for i in slots}
+        self._infos = {}
+        self._slot = {self._new_agent(int(i)): int(i) for i in np.flatnonzero(sim.state.alive)}
         self.agents = list(self._slot)
         self._founders = list(self.agents)
         self._seen = list(self.agents)
         self._t = 0
         self._steered[:] = False
         obs_all = self.world.observe(self._lo, self._hi)
-        obs = {a: obs_all[i] for a, i in self._slot.items()}
-        return obs, {a: self._info(i) for a, i in self._slot.items()}
+        return {a: obs_all[i] for a, i in self._slot.items()}, {a: self._infos[a] for a in self._slot}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         sim = self.sim
         st = sim.state
-        n = st.n
-        act = np.zeros((n, 2), np.float32)  # (N, 2) turn, thrust
+        act = np.zeros((st.n, 2), np.float32)  # (N, 2) turn, thrust
         self._steered[:] = False
         for a, v in actions.items():
             i = self._slot.get(a)
@@ -105,39 +108,38 @@ class WorldParallelEnv(ParallelEnv):
             act[i] = np.asarray(v, np.float32).reshape(2)
             self._steered[i] = True
         sim.steer(act, self._steered) if self._steered.any() else sim.steer(None)
-        before = list(self._slot.items())
-        ids = st.genome_id.copy()  # (N,) int64
+        names = list(self._slot)
+        slots = np.fromiter(self._slot.values(), np.int64, len(names))  # (K,) the slots of the agents acting
+        before = st.genome_id.copy()  # (N,) int64
+        ids = before[slots]  # (K,)
         sim.step()
-        slots = np.array([i for _, i in before], np.int64)
-        survived = st.alive[slots] & (st.genome_id[slots] == ids[slots])
-        rewards = np.asarray(self.reward_fn(sim, slots, survived), np.float64).reshape(len(slots))
+        survived = st.alive[slots] & (st.genome_id[slots] == ids)  # (K,) bool
+        rewards = np.asarray(self.reward_fn(sim, slots, survived), np.float64).reshape(len(slots)).tolist()
         self._t += 1
         trunc_all = self._t >= self.max_cycles
         obs_all = self.world.observe(self._lo, self._hi)
         obs: dict[str, np.ndarray] = {}
-        rew: dict[str, float] = {}
         term: dict[str, bool] = {}
         trunc: dict[str, bool] = {}
         info: dict[str, dict] = {}
+        rew = dict(zip(names, rewards))
         alive_now: dict[str, int] = {}
-        for k, (a, i) in enumerate(before):
-            ok = bool(survived[k])
-            # the dead keep the inputs they last sensed (their slot may already hold a newborn)
-            obs[a] = obs_all[i] if ok else np.clip(sim.inputs[i], self._lo, self._hi)
-            rew[a] = float(rewards[k])
+        for a, i, ok in zip(names, slots.tolist(), survived.tolist()):
             term[a] = not ok
             trunc[a] = trunc_all and ok
-            info[a] = self._info(i) if ok else {"slot": i, "genome_id": int(ids[i]), "cause": _cause(st.cause[i])}
             if ok:
+                obs[a] = obs_all[i]
+                info[a] = self._infos[a]
                 alive_now[a] = i
-        known = set(alive_now)
-        for i in np.flatnonzero(st.alive) if not trunc_all else ():  # none join an episode that ends here
-            a = agent_name(st.genome_id[i])
-            if a not in known:  # born in this step
-                alive_now[a] = int(i)
+            else:  # the dead keep the inputs they last sensed (their slot may already hold a newborn)
+                obs[a] = np.clip(sim.inputs[i], self._lo, self._hi)
+                info[a] = {**self._infos.pop(a), "cause": CAUSES[int(st.cause[i])]}
+        if not trunc_all:  # newborns (none join an episode that ends here)
+            for i in np.flatnonzero(st.alive & (st.genome_id != before)).tolist():
+                a = self._new_agent(i)
+                alive_now[a] = i
                 self._seen.append(a)
-                obs[a], rew[a], term[a], trunc[a] = obs_all[i], 0.0, False, False
-                info[a] = self._info(int(i))
+                obs[a], rew[a], term[a], trunc[a], info[a] = obs_all[i], 0.0, False, False, self._infos[a]
         self._slot = {} if trunc_all else alive_now
         self.agents = list(self._slot)
         return obs, rew, term, trunc, info
@@ -151,7 +153,3 @@ class WorldParallelEnv(ParallelEnv):
         pass
 
 
-def _cause(c: int) -> str:
-    from ..state import CAUSES
-
-    return CAUSES[int(c)]

@@ -23,7 +23,7 @@ class WorldEnv(gym.Env):
 
     def __init__(self, scenario: str | Path | type = "cursor", seed: int = 0, *, evolve: bool = True,
                  reward: Reward | None = None, max_steps: int = 3600, render_mode: str | None = None,
-                 render_width: int = 640, genomes: np.ndarray | None = None, threads: int | None = None,
+                 render_width: int = 640, genomes: np.ndarray | None = None, threads: int | None = 1,
                  **settings: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
