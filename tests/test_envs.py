@@ -171,3 +171,24 @@ def test_check_command_bad_input_one_line_exit_2(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("neuroevo check: error:") and "\n" not in err
+
+
+def test_check_command_reports_a_nondeterministic_world(monkeypatch, capsys):
+    from neuroevo.envs import checkcmd
+
+    hashes = iter(["a" * 64, "b" * 64])
+    monkeypatch.setattr(checkcmd, "world_hash", lambda sim: next(hashes))
+    assert main(["check", "edges", "--steps", "10", "--set", "world.agents=8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not deterministic" in err and "\n" not in err
+
+
+def test_single_agent_env_starts_from_given_genomes():
+    needs("gymnasium")
+    evolved = neuroevo.make("cursor", seed=1, agents=10)
+    evolved.run(600)
+    env = neuroevo.envs.single_agent_env("cursor", seed=2, agents=10, genomes=evolved.genomes)
+    env.reset()
+    np.testing.assert_array_equal(env.sim.genomes, evolved.genomes)
+    with pytest.raises(ValueError, match="genomes must have shape"):
+        neuroevo.envs.single_agent_env("cursor", seed=2, agents=11, genomes=evolved.genomes)
