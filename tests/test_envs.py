@@ -192,3 +192,17 @@ def test_single_agent_env_starts_from_given_genomes():
     np.testing.assert_array_equal(env.sim.genomes, evolved.genomes)
     with pytest.raises(ValueError, match="genomes must have shape"):
         neuroevo.envs.single_agent_env("cursor", seed=2, agents=11, genomes=evolved.genomes)
+
+
+def test_readme_environments_section_runs():
+    needs("pettingzoo")
+    needs("gymnasium")
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Environments (Gymnasium, PettingZoo)"): readme.index("## Layout")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the project's own README
