@@ -206,3 +206,17 @@ def test_readme_environments_section_runs():
     assert blocks
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the project's own README
+
+
+def test_parallel_custom_reward_per_agent():
+    needs("pettingzoo")
+
+    def penalty(sim, slots, survived):  # -1 at death, and the slot number while alive (to see the mapping)
+        return np.where(survived, slots.astype(np.float64), -1.0)
+
+    env = neuroevo.envs.parallel_env("edges", seed=1, agents=6, reward=penalty)
+    env.reset()
+    while env.agents:
+        _, rew, term, _, info = env.step({a: np.array([0.0, 1.0], np.float32) for a in env.agents})
+        for a, r in rew.items():
+            assert r == (-1.0 if term[a] else info[a]["slot"])

@@ -21,7 +21,7 @@ def agent_name(genome_id: int) -> str:
 class WorldParallelEnv(ParallelEnv):
     """See neuroevo.envs for the observation, action, reward and agent-naming conventions."""
 
-    metadata = {"name": "neuroevo_world_v0", "render_modes": ["rgb_array"], "render_fps": 60, "is_parallelizable": True}
+    metadata = {"name": "neuroevo_world_v0", "render_modes": ["rgb_array"], "render_fps": 60}
 
     def __init__(self, scenario: str | Path | type = "cursor", seed: int = 0, *, evolve: bool = False,
                  reward: Reward | None = None, max_cycles: int = 3600, render_mode: str | None = None,
@@ -35,7 +35,7 @@ class WorldParallelEnv(ParallelEnv):
         self.max_cycles = int(max_cycles)
         self.render_mode = render_mode
         self.render_width = int(render_width)
-        self.seed = int(seed)
+        self.first_seed = int(seed)
         self._rng: np.random.Generator | None = None
         sim = self.world.sim
         self.input_names = sim.input_names()
@@ -81,8 +81,8 @@ class WorldParallelEnv(ParallelEnv):
             self._rng = np.random.default_rng(seed)
             world_seed = int(seed)
         elif self._rng is None:
-            self._rng = np.random.default_rng(self.seed)
-            world_seed = self.seed
+            self._rng = np.random.default_rng(self.first_seed)
+            world_seed = self.first_seed
         else:
             world_seed = int(self._rng.integers(max_seed()))
         sim = self.world.reset(world_seed)

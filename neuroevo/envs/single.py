@@ -32,7 +32,7 @@ class WorldEnv(gym.Env):
         self.max_steps = int(max_steps)
         self.render_mode = render_mode
         self.render_width = int(render_width)
-        self.seed = int(seed)
+        self.first_seed = int(seed)
         sim = self.world.sim
         self.input_names = sim.input_names()
         self.output_names = sim.output_names()
@@ -54,7 +54,7 @@ class WorldEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         if seed is None and not self._seeded:
-            seed = self.seed
+            seed = self.first_seed
         super().reset(seed=seed)
         self._seeded = True
         world_seed = int(seed) if seed is not None else int(self.np_random.integers(max_seed()))
