@@ -106,6 +106,9 @@ def build_parser() -> Parser:
     from .mnist.cli import add_parser as add_mnist_parser
 
     add_mnist_parser(sub)
+    from .envs import checkcmd
+
+    checkcmd.add_parser(sub)
     return p
 
 
@@ -125,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             from .mnist.cli import main as mnist_main
 
             return mnist_main(args)
+        if args.command == "check":
+            from .envs import checkcmd
+
+            return checkcmd.main(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
