@@ -65,3 +65,12 @@ def test_readme_python_api_runs(capsys):
         exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the project's own README
     out = capsys.readouterr().out
     assert "'edge'" in out and "oldest" in out
+
+
+def test_every_module_with_compiled_kernels_keys_the_kernel_cache():
+    import neuroevo
+
+    root = Path(neuroevo.__file__).parent
+    with_numba = {str(f.relative_to(root)) for f in root.rglob("*.py") if "numba" in f.read_text()
+                  and "njit" in f.read_text()}
+    assert with_numba <= set(neuroevo.KERNEL_SOURCES), with_numba - set(neuroevo.KERNEL_SOURCES)
