@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 # Modules no compiled kernel reads (front ends, files, plots): editing them need not recompile anything.
 _NOT_KERNEL_SOURCES = {"cli.py", "args.py", "viewer.py", "replay.py", "plots.py", "observers.py", "scenario.py",
-                       "sweep.py", "io.py", "checkpoint.py", "check.py", "sim.py", "reference.py"}
+                       "sweep.py", "io.py", "checkpoint.py", "check.py", "sim.py", "reference.py",
+                       "lineage.py", "tree.py", "brainfile.py", "web.py"}
 
 
 def _numba_cache_dir() -> str:
