@@ -1,9 +1,10 @@
-"""Family tree of a replay as a figure: time across, descent down, one line per genome (matplotlib, lazily).
+"""Figures of lineage and brains (matplotlib, imported lazily): a replay's family tree and one brain's net.
 
-Each genome is a horizontal line from its birth to its death at its row (lineage.tree_rows: depth first, so a
-family is one band of rows), joined to its parent's row by a short vertical line at its birth. Lineages with a
-descendant alive at the end are drawn strong, extinct ones faint; colours are the families' colours in the viewer
-(lineage.FAMILY_TINTS by founder). The most successful founders are labelled with their family's size and lifetime.
+The tree: time across, descent down. Each genome is a horizontal line from its birth to its death at its row
+(lineage.tree_rows: depth first, so a family is one band of rows), joined to its parent's row by a short vertical
+line at its birth. Lineages with a descendant alive at the end are drawn strong, extinct ones faint; colours are the
+families' colours in the viewer (lineage.FAMILY_TINTS by founder). The most successful founders are labelled with
+their family's size and lifetime.
 """
 
 from __future__ import annotations
@@ -98,3 +99,89 @@ def tree_of_replay(replay: Any, path: str | Path) -> dict[str, Any]:
     h = from_replay(replay)
     title = f"family tree: {replay.meta.get('scenario', '?')}, seed {replay.meta.get('seed', '?')}"
     return draw_tree(h, path, title)
+
+
+# ---- one brain (brainfile.Brain) ------------------------------------------------------------------------------
+PANEL = (12, 14, 20)  # the inspector's panel
+WORLD_BG = (30, 33, 42)  # weights fade into this
+TEXT, TEXT_DIM, TITLE = (226, 230, 238), (150, 156, 170), (255, 220, 120)
+WARM, COOL, GREY = (255, 150, 70), (90, 160, 255), (120, 120, 128)
+
+
+def unit_colour(a: float) -> tuple[int, int, int]:
+    """The inspector's diverging colour for a unit value in [-1, 1]: cool (negative), grey (0), warm (positive)."""
+    a = max(-1.0, min(1.0, float(a)))
+    end = WARM if a > 0 else COOL
+    return tuple(int(g + (e - g) * abs(a)) for g, e in zip(GREY, end))  # type: ignore[return-value]
+
+
+def weight_colour(w: float, wmax: float) -> tuple[int, int, int]:
+    """A weight's line colour: warm (+) or cool (-), from the floor's colour towards full as |w| nears the layer's
+    largest."""
+    mag = abs(float(w)) / wmax
+    base = WARM if w > 0 else COOL
+    return tuple(int(f + (b - f) * (0.15 + 0.85 * mag)) for f, b in zip(WORLD_BG, base))  # type: ignore[return-value]
+
+
+def draw_brain(b: Any, path: str | Path) -> None:
+    """The net as the live inspector draws it (weights as lines, warm + and cool -, brighter and thicker when
+    larger; units coloured by their bias, as a live unit is by its value) to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from .io import save_figure
+
+    sizes = b.sizes
+    h_px = max(320, 18 * max(sizes) + 110)
+    w_px = 140 + 200 * (len(sizes) - 1) + 140
+    fig = plt.figure(figsize=(w_px / 100, h_px / 100), dpi=100, facecolor=_rgb(PANEL))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, w_px)
+    ax.set_ylim(h_px, 0)
+    ax.axis("off")
+    left, right, top = 150.0, w_px - 110.0, 60.0
+    xs = [left + (right - left) * i / max(1, len(sizes) - 1) for i in range(len(sizes))]
+    nodes: list[tuple[float, float]] = []
+    for li, n in enumerate(sizes):
+        gap = min(18.0, (h_px - top - 24) / max(1, n))
+        y0 = top + (h_px - top - 12 - gap * (n - 1)) / 2
+        nodes += [(xs[li], y0 + gap * j) for j in range(n)]
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    lines = []
+    biases = []
+    for li, (wm, bias) in enumerate(b.layout.split(b.genome)):
+        wmax = float(np.abs(wm).max()) or 1.0
+        for i in range(wm.shape[0]):
+            for j in range(wm.shape[1]):
+                v = float(wm[i, j])
+                lines.append((abs(v) / wmax, v, wmax, starts[li] + i, starts[li + 1] + j))
+        biases += np.tanh(bias).tolist()
+    lines.sort()
+    segs = [(nodes[a], nodes[c]) for _, _, _, a, c in lines]
+    cols = [_rgb(weight_colour(v, wmax)) for _, v, wmax, _, _ in lines]
+    widths = [1.5 if mag > 0.6 else 0.75 for mag, *_ in lines]
+    ax.add_collection(LineCollection(segs, colors=cols, linewidths=widths))
+    values = [0.0] * sizes[0] + biases
+    ax.scatter([x for x, _ in nodes], [y for _, y in nodes], s=80, c=[_rgb(unit_colour(v)) for v in values],
+               edgecolors=_rgb((20, 20, 24)), linewidths=1.0, zorder=3)
+    from .brainfile import input_labels
+
+    labels = input_labels(b.inputs, b.frame)
+    for j in range(sizes[0]):
+        ax.text(nodes[j][0] - 12, nodes[j][1], labels[j], color=_rgb(TEXT_DIM), fontsize=8, ha="right",
+                va="center")
+    for k, name in enumerate(b.outputs):
+        x, y = nodes[len(nodes) - len(b.outputs) + k]
+        ax.text(x + 12, y, name, color=_rgb(TEXT), fontsize=9, va="center")
+    p = b.provenance
+    family = f"  family {p['family']}" if p.get("family") is not None else ""
+    ax.text(10, 18, f"agent {p.get('genome_id', '?')}{family}   {'-'.join(map(str, sizes))} net", color=_rgb(TITLE),
+            fontsize=11, va="center")
+    ax.text(10, 38, f"{p.get('scenario', '?')} seed {p.get('seed', '?')}, age {p.get('age_s', 0):.1f} s, "
+            f"{b.encoding} inputs, {b.frame} frame   lines: weights (warm +, cool -)   units: bias",
+            color=_rgb(TEXT_DIM), fontsize=8, va="center")
+    save_figure(fig, path, facecolor=fig.get_facecolor())
+    plt.close(fig)
