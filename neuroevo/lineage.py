@@ -28,6 +28,7 @@ FAMILY_TINTS = (
 )
 LOOK_SECONDS = 10.0  # FamilyTracker: simulated seconds between looks at the slots
 EXTERNAL_CURSOR = "external"
+RERUN_PIECE = 64  # steps per piece when an interval is re-run (see FamilyTracker._rerun)
 
 
 def tint_of(founder: int) -> tuple[int, int, int]:
@@ -153,15 +154,15 @@ class FamilyTracker:
         if not self.replayable or _cursor_is_external(sim, cursor):
             self._snap = None
             return
-        data = {f"state_{k}": v.copy() for k, v in sim.state.arrays().items()}
-        data.update(genomes=sim.genomes.copy(), hof=sim.hof.copy(), hof_fit=sim.hof_fit.copy(),
-                    icons=np.array(sim.icons, np.float32))
-        self._snap = {"step": sim.step_count, "data": data, "rng": sim.rng.bit_generator.state,
-                      "params": sim.params, "parallel": sim.parallel}
+        self._snap = {**_capture(sim), "params": sim.params, "parallel": sim.parallel}
 
     def _rerun(self, sim: Any) -> list[tuple[int, int]] | None:
-        """Every (genome id, parent id) born since the last look, from a step-by-step re-run of the interval on a
-        copy of the world; None if it cannot be re-run or the copy does not end where the world is."""
+        """Every (genome id, parent id) born since the last look, from a re-run of the interval on a copy of the
+        world; None if it cannot be re-run or the copy does not end where the world is.
+
+        The copy runs in pieces of RERUN_PIECE steps; a piece whose newborns all have known parents is taken
+        whole (a genome born and dead inside it had no child that outlived it there, so no later child can be
+        its), any other piece is run again from its start in halves, down to single steps."""
         snap = self._snap
         if snap is None:
             return None
@@ -172,14 +173,28 @@ class FamilyTracker:
         restore(copy, snap["data"], {"rng": snap["rng"]})
         copy.params = snap["params"]
         copy.set_threads(2 if snap["parallel"] else 1)
-        last = copy.state.genome_id.copy()
+        known = set(self.founder)
         born: list[tuple[int, int]] = []
-        for _ in range(sim.step_count - snap["step"]):
-            copy.run(1)
+
+        def advance(n: int) -> None:
+            start = _capture(copy) if n > 1 else None
+            last = copy.state.genome_id.copy()
+            copy.run(n)
             gid = copy.state.genome_id
-            for i in np.flatnonzero(gid != last).tolist():
-                born.append((int(gid[i]), int(copy.state.parent_id[i])))
-            last[:] = gid
+            new = sorted((int(gid[i]), int(copy.state.parent_id[i])) for i in np.flatnonzero(gid != last).tolist())
+            ids = {g for g, _ in new}
+            if start is not None and any(p >= 0 and p not in known and p not in ids for _, p in new):
+                restore(copy, start["data"], {"rng": start["rng"]})
+                advance(n // 2)
+                advance(n - n // 2)
+                return
+            born.extend(new)
+            known.update(ids)
+
+        left = sim.step_count - snap["step"]
+        while left > 0:
+            advance(min(RERUN_PIECE, left))
+            left -= min(RERUN_PIECE, left)
         same = (np.array_equal(copy.state.genome_id, sim.state.genome_id)
                 and np.array_equal(copy.state.parent_id, sim.state.parent_id)
                 and copy.rng.bit_generator.state == sim.rng.bit_generator.state)
@@ -187,6 +202,14 @@ class FamilyTracker:
             return None
         self.resolved += 1
         return sorted(born)
+
+
+def _capture(sim: Any) -> dict[str, Any]:
+    """Arrays and random state a checkpoint.restore() puts back into a world of the same layout."""
+    data = {f"state_{k}": v.copy() for k, v in sim.state.arrays().items()}
+    data.update(genomes=sim.genomes.copy(), hof=sim.hof.copy(), hof_fit=sim.hof_fit.copy(),
+                icons=np.array(sim.icons, np.float32))
+    return {"step": sim.step_count, "data": data, "rng": sim.rng.bit_generator.state}
 
 
 def _cursor_is_external(sim: Any, source: str) -> bool:
