@@ -40,7 +40,7 @@ class FamilyTracker:
     """Observer: the founder of every genome in a slot; `families()` counts founders with living descendants.
 
     founders: {genome id: founder id} of the genomes in the slots when tracking starts (a resumed run passes what
-    `state()` returned when it was saved); without it, the genomes in the slots are their own founders.
+    checkpoint_state() left in its checkpoint); without it, the genomes in the slots are their own founders.
     history=True also keeps, for every genome with a descendant in the slots, its parent and birth step (for the
     live ancestry panel: `branches()`)."""
 
@@ -113,10 +113,11 @@ class FamilyTracker:
         self.update(sim)
         return np.array([self.founder[g] for g in sim.state.genome_id.tolist()], np.int64)
 
-    def state(self, sim: Any) -> dict[str, int]:
-        """{genome id: founder id} of the genomes in the slots (JSON keys are strings), for a checkpoint."""
+    def checkpoint_state(self, sim: Any) -> dict[str, Any]:
+        """What a checkpoint keeps (Simulation.save calls it): {"families": {"founders": {genome id: founder id}}}
+        for the genomes in the slots (JSON keys are strings); observers.saved_founders() reads it back."""
         self.update(sim)
-        return {str(g): int(self.founder[g]) for g in sim.state.genome_id.tolist()}
+        return {"families": {"founders": {str(g): int(self.founder[g]) for g in sim.state.genome_id.tolist()}}}
 
     def branches(self, sim: Any) -> list[dict[str, Any]]:
         """The ancestry of the living as plain data (see `branches`); needs history=True."""

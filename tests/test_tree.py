@@ -87,6 +87,25 @@ def test_ancestry_of_the_living_collapses_to_branches(recorded):
     assert sorted(n["gid"] for n in live.branches(sim)) == sorted(sim.state.genome_id.tolist())
 
 
+def test_a_resumed_run_keeps_its_families(tmp_path):
+    from neuroevo.sim import Simulation
+
+    def run(sim, minutes):
+        stats = MinuteStats(sim)
+        sim.add_observer(stats)
+        sim.run(minutes * 3600)
+        return stats
+
+    whole = run(make("cursor", seed=6, agents=30), 2)
+    first = make("cursor", seed=6, agents=30)
+    run(first, 1)
+    first.save(tmp_path / "p.npz")
+    again, extra = Simulation.load(tmp_path / "p.npz", hooks=first.hooks)
+    assert len(extra["families"]["founders"]) == 30
+    second = run(again, 1)
+    assert second.rows[-1]["families"] == whole.rows[-1]["families"] < 30
+
+
 def test_tracker_history_of_a_running_world():
     sim = make("cursor", seed=4, agents=40)
     t = FamilyTracker(sim, history=True, every=60)
