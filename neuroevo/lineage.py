@@ -121,6 +121,8 @@ class FamilyTracker:
 
     def branches(self, sim: Any) -> list[dict[str, Any]]:
         """The ancestry of the living as plain data (see `branches`); needs history=True."""
+        if not self.keep_history:
+            raise ValueError("branches() needs a FamilyTracker made with history=True")
         self.update(sim)
         s, dt = sim.state, sim.settings.world.dt
         gids = sorted(self.parent)

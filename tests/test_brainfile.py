@@ -121,8 +121,15 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     d2 = json.loads(good.read_text())
     d2["weights"][0]["W"] = d2["weights"][0]["W"][:-1]
     short.write_text(json.dumps(d2))
+    import shutil
+
+    cut = tmp_path / "cut"
+    shutil.copytree(run / "replay", cut)
+    chunk = sorted(cut.glob("chunk-*.npz"))[-1]
+    chunk.write_bytes(chunk.read_bytes()[:200])
     out = str(tmp_path / "o")
     cases = [
+        (["brain", "export", str(cut), "--best", "--out", out + ".json"], chunk.name),
         (["run", "cursor", "--founders", str(future), "--out", out], "format version 2 is not supported"),
         (["run", "cursor", "--founders", str(trunc), "--out", out], "trunc.json: not a neuroevo brain file"),
         (["run", "cursor", "--founders", str(foreign), "--out", out], "not a neuroevo brain file"),
