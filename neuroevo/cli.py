@@ -18,6 +18,8 @@ from .args import window_size as _window_size
 
 
 def build_parser() -> Parser:
+    from .brainfile import add_brain_parser, add_founder_args
+
     p = Parser(prog="neuroevo", description="Neuroevolution sandbox: smileys learn by a genetic algorithm.")
     p.add_argument("--version", action="version", version=f"neuroevo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -43,6 +45,7 @@ def build_parser() -> Parser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--record", action="store_true",
                    help="also record a replay into DIR/replay/ (every step; `neuroevo replay DIR/replay` plays it)")
+    add_founder_args(r)
 
     v = sub.add_parser(
         "live", help="watch the smileys learn in a window and hunt them with the mouse",
@@ -66,6 +69,7 @@ def build_parser() -> Parser:
     v.add_argument("--bot", action="store_true",
                    help="start with the hunter bot as the cursor instead of your mouse (C toggles)")
     v.add_argument("--no-autosave", action="store_true", help="do not save the population on quit")
+    add_founder_args(v)
 
     p_ = sub.add_parser(
         "replay", help="play a recorded run back, or export it as GIF/MP4",
@@ -84,6 +88,8 @@ def build_parser() -> Parser:
     p_.add_argument("--no-hud", action="store_true", help="export the world only (no HUD, chart, seek bar)")
     p_.add_argument("--size", type=_window_size, default=(1280, 720), metavar="WxH", help="window size")
     p_.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_.add_argument("--tree", type=Path, default=None, metavar="PNG",
+                    help="write the family tree of the run to PNG (with --export or alone: no window)")
 
     w = sub.add_parser(
         "sweep", help="many runs (a grid of settings x seeds) in parallel, with 95% confidence intervals",
@@ -109,6 +115,7 @@ def build_parser() -> Parser:
     from .envs import checkcmd
 
     checkcmd.add_parser(sub)
+    add_brain_parser(sub)
     return p
 
 
@@ -132,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             from .envs import checkcmd
 
             return checkcmd.main(args)
+        if args.command == "brain":
+            from .brainfile import main as brain_main
+
+            return brain_main(args)
     except UsageError as e:
         print(f"neuroevo {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -182,9 +193,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
         replay = open_replay(args.path)
     except ReplayError as e:
         raise UsageError(str(e)) from None
+    if args.tree is not None:
+        from .web import write_tree
+
+        write_tree(replay, args.tree, quiet=args.quiet)
+        if args.export is None:
+            return 0
+    if args.export is not None and args.export.suffix.lower() == ".html":
+        from .web import cmd_export_html
+
+        return cmd_export_html(replay, args)
     if args.export is not None:
         if args.export.suffix.lower() not in (".gif", ".mp4"):
-            raise UsageError(f"{args.export}: --export writes a .gif or an .mp4 file")
+            raise UsageError(f"{args.export}: --export writes a .gif, an .mp4 or an .html file")
         if args.export.suffix.lower() == ".mp4":
             try:
                 import imageio_ffmpeg  # noqa: F401
@@ -229,6 +250,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
+    from .brainfile import founder_kwargs
     from .check import check_scenario
     from .checkpoint import CheckpointError
     from .config import SettingsError, parse_set
@@ -239,13 +261,14 @@ def cmd_live(args: argparse.Namespace) -> int:
         overrides: dict[str, Any] = parse_set(args.sets)
         if args.agents is not None:
             overrides["world.agents"] = args.agents
+        founders = founder_kwargs(args)
         scenario = load_scenario(args.scenario)
         scenario.settings(overrides)
         check_scenario(scenario, overrides=overrides)
         if args.load is not None:
             sim, _ = Simulation.load(args.load, overrides, hooks=scenario())
         else:
-            sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides)
+            sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides, **founders)
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
     from .ui.live import LiveWindow as Viewer
@@ -269,6 +292,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace):
     """Resolve scenario, settings and (for --resume) the saved population; UsageError on any bad input."""
+    from .brainfile import founder_kwargs
     from .check import check_scenario
     from .checkpoint import CheckpointError
     from .config import SettingsError, parse_set
@@ -279,6 +303,7 @@ def _prepare(args: argparse.Namespace):
         overrides: dict[str, Any] = parse_set(args.sets)
         if args.agents is not None:
             overrides["world.agents"] = args.agents
+        founders = founder_kwargs(args)
         scenario = load_scenario(args.scenario)
         scenario.settings(overrides)  # the file's own settings passed load_scenario: an error here is from --set
         check_scenario(scenario, overrides=overrides)  # runs its hooks on a small world: bad hooks fail here
@@ -289,7 +314,7 @@ def _prepare(args: argparse.Namespace):
             if args.seed is not None and args.seed != sim.seed:
                 raise UsageError(f"{args.resume}: saved with seed {sim.seed}; drop --seed to continue it")
             return sim, list(extra.get("per_minute", [])), float(extra.get("wall_seconds", 0.0))
-        sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides)
+        sim = make(scenario, seed=1 if args.seed is None else args.seed, overrides=overrides, **founders)
     except (SettingsError, ScenarioError, CheckpointError) as e:
         raise UsageError(str(e)) from None
     return sim, [], 0.0

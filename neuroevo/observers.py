@@ -7,19 +7,24 @@ from typing import Any
 
 import numpy as np
 
+from .lineage import FamilyTracker
 from .state import CAUSES, K_BIRTHS, K_DEATHS, K_LIFE_SUM
 
 REPORTED_CAUSES = ("edge", "cursor")  # always present in per-minute rows; other causes appear when they occur
 
 
 class MinuteStats:
-    """One row per simulated minute: deaths by cause, births, lifetimes (see README for each field)."""
+    """One row per simulated minute: deaths by cause, births, lifetimes, families (see README for each field).
+
+    It attaches a FamilyTracker to sim (the founders of a resumed run come from its checkpoint)."""
 
     def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None) -> None:
         self.every = max(1, int(round(60.0 / sim.settings.world.dt)))
         self.dt = sim.settings.world.dt
         self.rows: list[dict[str, Any]] = list(rows or [])
         self._last = sim.state.counters.copy()
+        self.tracker = FamilyTracker(sim, founders=saved_founders(getattr(sim, "loaded_extra", None)))
+        sim.add_observer(self.tracker)
 
     def observe(self, sim: Any) -> None:
         c = sim.state.counters
@@ -37,7 +42,23 @@ class MinuteStats:
             "mean_lifetime_s": round(float(ages.mean()) * self.dt, 4) if ages.size else 0.0,
             "max_lifetime_s": round(float(ages.max()) * self.dt, 4) if ages.size else 0.0,
             "mean_lifetime_at_death_s": round(float(d[K_LIFE_SUM]) * self.dt / n_dead, 4) if n_dead else None,
+            "families": self.tracker.families(sim),
         })
+
+
+def saved_founders(extra: dict[str, Any] | None) -> dict[int, int] | None:
+    """{genome id: founder id} that a FamilyTracker left in a checkpoint's extra (None if there is none)."""
+    raw = (extra or {}).get("families", {})
+    raw = raw.get("founders") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    out: dict[int, int] = {}
+    for g, f in raw.items():
+        try:
+            out[int(g)] = int(f)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 class Checkpointer:
@@ -69,14 +90,14 @@ def rows_to_csv(rows: list[dict[str, Any]], path: str | Path) -> None:
 
     causes = sorted({k for r in rows for k in r["deaths"]}, key=lambda c: CAUSES.index(c))
     cols = ["minute", *[f"deaths_{c}" for c in causes], "births", "mean_lifetime_s", "max_lifetime_s",
-            "mean_lifetime_at_death_s"]
+            "mean_lifetime_at_death_s", "families"]
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
     w.writerow(cols)
     for r in rows:
         w.writerow([r["minute"], *[r["deaths"].get(c, 0) for c in causes], r["births"], r["mean_lifetime_s"],
                     r["max_lifetime_s"], "" if r["mean_lifetime_at_death_s"] is None else
-                    r["mean_lifetime_at_death_s"]])
+                    r["mean_lifetime_at_death_s"], r.get("families", "")])
     write_text(path, buf.getvalue())
 
 

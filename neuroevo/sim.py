@@ -91,6 +91,7 @@ class Simulation:
         self._steer = np.zeros(0, np.bool_)  # (N,) slots steered from outside (0 entries: none; see steer())
         self._actions = np.zeros((0, N_OUTPUTS), np.float32)  # (N, 2) their turn and thrust
         self._hooked_at = -1  # step at which the hooks last ran
+        self.loaded_extra: dict[str, Any] = {}  # the `extra` of the checkpoint this world was loaded from
         reset_cursor(self.state.cursor, self.params)
         spawn_all(self.state, self.icons, self.params, self.rng)
 
@@ -356,10 +357,16 @@ class Simulation:
 
     # ---- checkpoints (checkpoint.py) ------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Write population, state, hall of fame, settings and RNG state as plain arrays (temp file + rename)."""
+        """Write population, state, hall of fame, settings and RNG state as plain arrays (temp file + rename).
+        Observers with a checkpoint_state(sim) method add their state to `extra` (loaded_extra after load)."""
         from .checkpoint import save
 
-        save(self, path, extra)
+        kept: dict[str, Any] = {}
+        for obs in self.observers:
+            state = getattr(obs, "checkpoint_state", None)
+            if callable(state):
+                kept.update(state(self))
+        save(self, path, {**kept, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path, overrides: dict[str, Any] | None = None, hooks: Scenario | None = None
@@ -368,18 +375,24 @@ class Simulation:
         Raises checkpoint.CheckpointError."""
         from .checkpoint import load
 
-        return load(cls, path, overrides, hooks)
+        sim, extra = load(cls, path, overrides, hooks)
+        sim.loaded_extra = extra
+        return sim, extra
 
 
 def make(scenario: str | Path | type[Scenario] = "edges", seed: int = 0, *, settings: Settings | None = None,
-         overrides: dict[str, Any] | None = None, **kw: Any) -> Simulation:
+         overrides: dict[str, Any] | None = None, founders: list[Any] | None = None, founders_fill: bool = False,
+         **kw: Any) -> Simulation:
     """A ready Simulation of a scenario (a name from scenarios/, a path to a .py file, or a Scenario class) with its
     settings and hooks: every front end (CLI, live, sweeps, replays, benchmarks, tests) builds its world here.
 
     Settings are given as `--set` takes them: make("cursor", seed=1, sigma=0.1, agents=100), or
     make("edges", overrides={"evolution.sigma": 0.1}) for dotted keys. settings= starts from resolved settings (a
     replay's) instead of the scenario's. Raises ScenarioError (a bad scenario file) or SettingsError (a bad key or
-    value)."""
+    value).
+
+    founders: brains (brainfile.Brain) whose mutated copies fill the first slots (every slot with founders_fill),
+    mutated with the run's own Generator; a brain that does not fit the world raises brainfile.BrainError."""
     from .scenario import load_scenario
 
     cls = scenario if isinstance(scenario, type) else load_scenario(str(scenario))
@@ -392,4 +405,9 @@ def make(scenario: str | Path | type[Scenario] = "edges", seed: int = 0, *, sett
         except SettingsError as e:
             raise settings_error(cls, e) from None
         s = cls.settings(values)
-    return Simulation(s, seed=seed, scenario=cls.name or cls.__name__, hooks=cls())
+    sim = Simulation(s, seed=seed, scenario=cls.name or cls.__name__, hooks=cls())
+    if founders:
+        from .brainfile import seed_founders
+
+        seed_founders(sim, founders, fill=founders_fill)
+    return sim

@@ -229,6 +229,25 @@ def test_inspector_opens_on_right_click_and_c_toggles_the_bot(viewer):
     assert sim.settings.cursor.source == "none"  # the scenario's own settings (and what save writes) stay
 
 
+def test_e_exports_the_inspected_brain(viewer):
+    from neuroevo.brainfile import read
+
+    sim = viewer.world.sim
+    post_key(pygame.K_e, "e")
+    viewer.frame()
+    assert not list(viewer.out_dir.glob("brain-*.json"))  # nobody inspected: nothing written
+    viewer.frame()
+    slot = lonely_slot(sim, 40)
+    post_click(viewer.camera.to_screen(*sim.state.pos[slot]), button=3)
+    viewer.frame()
+    genome = sim.genomes[slot].copy()
+    post_key(pygame.K_e, "e")
+    viewer.frame()
+    (path,) = viewer.out_dir.glob("brain-*.json")
+    assert path.name == f"brain-{int(sim.state.genome_id[slot])}.json"
+    assert np.array_equal(read(path).genome, genome)
+
+
 def test_live_without_a_display_says_so_and_exits_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "live"], capture_output=True, text=True, env=env,

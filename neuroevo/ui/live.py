@@ -223,8 +223,25 @@ class LiveWindow(Window):
             self.load()
         elif key == pygame.K_r:
             self.toggle_recording()
+        elif key == pygame.K_e:
+            self.export_brain()
         else:
             super().key(key, char, mod)
+
+    def export_brain(self) -> Path | None:
+        """E: the inspected agent's brain into DIR/brain-<genome id>.json (neuroevo run --founders takes it)."""
+        from ..brainfile import export_slot
+
+        if self.inspector.alive_at(self.world) is None:
+            self.toasts.add("E exports the inspected agent: right-click one first")
+            return None
+        try:
+            path = export_slot(self.world.sim, self.inspector.slot, self.out_dir)
+        except OSError as e:
+            self.toasts.add(f"export failed: {self.out_dir}: {why_not_saved(self.out_dir, e)}", 8.0)
+            return None
+        self.toasts.add(f"exported {path}")
+        return path
 
     def save(self) -> Path | None:
         """S: the population into DIR/population.npz; a toast names the file and the reason if it fails."""
@@ -301,6 +318,7 @@ class LiveWindow(Window):
             ("S / L", f"save / load the population ({self.save_path})"),
             ("P", "screenshot (PNG)"),
             ("R", "record a replay / stop recording (neuroevo replay plays it)"),
+            ("E", "export the inspected agent's brain (brain-<id>.json, for --founders)"),
             ("H / F1", "this help"),
             ("Esc", "quit" + (" (saves the population)" if self.autosave else "")),
         ]
