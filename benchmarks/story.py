@@ -30,7 +30,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
     "age": {"evolution.min_parent_age_s": 5.0},
     "grow": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.05, "evolution.remove_unit_rate": 0.01},
+    "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
+    "sigma_0.1": {"evolution.sigma": 0.1},
     "nowarn": {"cursor.warns": False},
+    "raw": {"brain.encoding": "raw"},
+    "raw_px": {"brain.encoding": "raw_px"},
 }
 TARGETS = ("edges", "hunter", "story", "transfer")
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26, 11: 2.23, 12: 2.20,
@@ -69,14 +73,20 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         return rows
 
     if target == "edges":
-        rows = rows_of(make("edges", seed=seed, overrides=kv), 10)
+        sim = make("edges", seed=seed, overrides=kv)
+        rows = rows_of(sim, 10)
         e = _deaths(rows, "edge")
+        lay = sim.layout
+        hid = sim.state.acts[sim.state.alive, lay.n_in : lay.n_in + lay.sizes[1]]  # first hidden layer
+        out["saturated"] = float((np.abs(hid) > 0.99).mean())  # share of hidden units at +-1 (tanh saturated)
         out["late_edge_deaths"] = float(e[3:10].sum())
+        out["curve"] = e.tolist()
         out["quiet_minute"] = float(next((m for m in range(10) if e[m:].sum() == 0), 10))
         out["ok"] = bool(e[3:10].sum() <= 1)
     elif target == "hunter":
         rows = rows_of(make("cursor", seed=seed, overrides=kv), 20)
         c = _deaths(rows, "cursor")
+        out["curve"] = c.tolist()
         first, last = c[0:3].mean(), c[15:20].mean()
         out.update(first=first, last=last, ratio=last / first if first > 0 else np.nan, ok=bool(last <= first / 10))
         sim = None
@@ -86,6 +96,7 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         sim.apply_settings({"cursor.source": "mouse"})
         rows = rows_of(sim, 10)
         c = _deaths(rows, "cursor")
+        out["curve"] = c.tolist()
         out.update(first_minute=c[0], late=c[5:10].mean(), ok=bool(c[5:10].mean() <= 0.5))
     elif target == "transfer":
         trained = make("cursor", seed=seed, overrides=kv)
@@ -122,6 +133,9 @@ def table(results: list[dict[str, Any]], seeds: int) -> str:
         other = ""
         if target == "edges":
             other = f"quiet from minute (median) {np.median([r['quiet_minute'] for r in rs]):.0f}"
+            sat = [r["saturated"] for r in rs if "saturated" in r]
+            if sat:
+                other += f"; first-layer units at +-1: {np.mean(sat):.2f}"
         elif target == "hunter":
             other = (f"kills/min 1-3 {interval([r['first'] for r in rs])}, 16-20 "
                      f"{interval([r['last'] for r in rs])}")
@@ -133,11 +147,43 @@ def table(results: list[dict[str, Any]], seeds: int) -> str:
             other = (f"edges-5-min population {interval(e)}; ratio of means {b.mean() / max(e.mean(), 1e-9):.2f}")
         u = [r["units_end"] for r in rs if np.isfinite(r["units_end"])]
         if u:
-            other += f"; hidden units {np.mean([r['units_start'] for r in rs]):.1f} -> {np.mean(u):.1f}"
+            other += (f"; hidden units on, mean: first minute {np.mean([r['units_start'] for r in rs]):.2f}, last "
+                      f"{np.mean(u):.2f}")
         xf = x[np.isfinite(x)]
         fig = f"{np.median(xf):.2f} / {worst(xf):.2f} / {interval(xf)}" if xf.size else "n/a"
         lines.append(f"| {target} | {variant} | {ok}/{len(rs)} | {name}: {fig} | {other} |")
     return "\n".join(lines)
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    """Learning curves: deaths per minute of each target's cause, mean over seeds with a 95% band, per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    targets = [t for t in TARGETS if any(r["target"] == t and "curve" in r for r in results)]
+    fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.6), squeeze=False)
+    label = {"edges": "edge deaths/min (edges)", "hunter": "kills/min (hunter bot)",
+             "story": "kills/min, minutes of mouse-model clicking"}
+    for ax, t in zip(axes[0], targets):
+        for v in sorted({r["variant"] for r in results if r["target"] == t and "curve" in r}):
+            c = np.array([r["curve"] for r in results if r["target"] == t and r["variant"] == v and "curve" in r],
+                         float)
+            m = c.mean(0)
+            h = _t(len(c)) * c.std(0, ddof=1) / np.sqrt(len(c)) if len(c) > 1 else 0 * m
+            x = np.arange(1, c.shape[1] + 1)
+            ax.plot(x, m, label=f"{v} ({len(c)} seeds)")
+            ax.fill_between(x, np.maximum(m - h, 0), m + h, alpha=0.2)
+        ax.set_xlabel("simulated minute")
+        ax.set_ylabel(label.get(t, t))
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    tmp.replace(path)
 
 
 def main() -> None:
@@ -149,7 +195,15 @@ def main() -> None:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--set", action="append", default=[], help="extra key=value for every variant")
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
+    ap.add_argument("--load", nargs="*", type=Path, help="no runs: print the table (and --plot) of saved --json files")
+    ap.add_argument("--plot", type=Path, help="draw the learning curves into this PNG")
     args = ap.parse_args()
+    if args.load:
+        results = [r for f in args.load for r in json.loads(f.read_text())]
+        print(table(results, args.seeds))
+        if args.plot:
+            plot(results, args.plot)
+        return
     extra = dict(kv.split("=", 1) for kv in args.set)
     jobs = []
     for target in args.targets.split(","):
@@ -169,6 +223,8 @@ def main() -> None:
     print(table(results, args.seeds))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
+    if args.plot:
+        plot(results, args.plot)
 
 
 if __name__ == "__main__":
