@@ -98,7 +98,7 @@ def next_generation(w, b, icons, p, rng, use_hook_fit):
             new[j, :] = genomes[order[j]]
             parent = ids[order[j]]
         else:
-            make_child(genomes, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, new[j])
+            make_child(genomes, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, new[j], b.sizes)
             parent = ids[parents[j]]
         spawn(j, parent, w, icons, clear, j, p, rng)
         w.counters[K_BIRTHS] += 1
@@ -110,8 +110,8 @@ def next_generation(w, b, icons, p, rng, use_hook_fit):
 @numba.njit(cache=True, error_model="numpy")
 def births(w, b, icons, scr, k, p, rng):
     """Steady state: refill the k slots scr.dead[:k] with children of living parents (of the same team when there
-    are teams, so every team keeps its size), selected on scr.fitness. Newborns keep clear of the grid of the
-    living (scr.gstart, scr.gitems) and of each other (scr.placed)."""
+    are teams, so every team keeps its size) at least p.min_parent_age steps old, selected on scr.fitness.
+    Newborns keep clear of the grid of the living (scr.gstart, scr.gitems) and of each other (scr.placed)."""
     genomes = b.genomes
     parents, parents2, eligible = scr.parents, scr.parents2, scr.eligible
     n_placed = 0
@@ -124,9 +124,14 @@ def births(w, b, icons, scr, k, p, rng):
                 kt += 1
         if kt == 0:
             continue
+        any_old = False
         for i in range(w.alive.shape[0]):
             eligible[i] = w.alive[i] and (p.n_teams == 1 or w.team[i] == tm)
             any_alive = any_alive or eligible[i]
+            any_old = any_old or (eligible[i] and w.age[i] >= p.min_parent_age)
+        if any_old:  # rtNEAT's minimum age: the young are not judged yet (unless nobody is old enough)
+            for i in range(w.alive.shape[0]):
+                eligible[i] = eligible[i] and w.age[i] >= p.min_parent_age
         if not any_alive and p.n_teams > 1:
             for i in range(w.alive.shape[0]):
                 eligible[i] = w.team[i] == tm
@@ -139,7 +144,7 @@ def births(w, b, icons, scr, k, p, rng):
             parents2[:kt] = parents[:kt]
         clear = (scr.gstart, scr.gitems, scr.placed)
         for j in range(kt):
-            make_child(src, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, scr.child)
+            make_child(src, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, scr.child, b.sizes)
             d = slots[j]
             genomes[d, :] = scr.child
             spawn(d, w.genome_id[parents[j]], w, icons, clear, n_placed, p, rng)

@@ -117,6 +117,8 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
             raise KeyError(f"state_{k}")
         if k == "counters" and src.shape[0] < v.shape[0]:
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # causes added later
+        if k == "cursor" and src.ndim == 1 and src.shape[0] < v.shape[0]:
+            src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # mouse memory added later
         put(v, src, k)
     n = sim.state.n
     target = sim.state.cursor[C_TARGET]

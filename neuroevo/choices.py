@@ -9,6 +9,7 @@ from enum import IntEnum
 class Encoding(IntEnum):
     INVERSE = 0  # inputs are min(inv_scale / d, 1)
     RAW = 1  # inputs are min(d / raw_scale, 1)
+    RAW_PX = 2  # inputs are d in px, unscaled (what the seed program fed its nets)
 
 
 class Frame(IntEnum):
@@ -35,6 +36,7 @@ class CursorSource(IntEnum):
     HUNTER = 1
     RANDOM = 2
     EXTERNAL = 3
+    MOUSE = 4  # a model of a person with a mouse (cursor.py: mouse_update)
 
 
 class Contact(IntEnum):

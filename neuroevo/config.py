@@ -61,7 +61,10 @@ class World:
 class Brain:
     hidden: tuple[int, ...] = setting((16,), "hidden layer widths of the dense tanh net", items=(1, 1024),
                                       length=(1, 8), shown="16")
-    encoding: str = setting("inverse", '"inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation)',
+    hidden_start: int = setting(0, "hidden units the founders have switched on per layer (0: all of brain.hidden; "
+                                "fewer: brains start small and evolution.add_unit_rate grows them)", ge=0, le=1024)
+    encoding: str = setting("inverse", '"inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation); '
+                            '"raw_px": inputs are d in px, unscaled (what the seed program fed)',
                             choices=Encoding, kernel="encoding")
     frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes',
                          choices=Frame, kernel="frame")
@@ -94,6 +97,14 @@ class Evolution:
     hof_size: int = setting(0, "hall of fame: how many longest-lived genomes are kept", ge=0, le=10_000)
     hof_prob: float = setting(0.1, "probability that a parent is drawn from the hall of fame (when it is not empty)",
                               ge=0.0, le=1.0, kernel="hof_prob")
+    min_parent_age_s: float = setting(0.0, "only agents older than this can be parents, s (rtNEAT's minimum age; "
+                                      "0: every living agent)", ge=0.0, le=86_400.0, kernel="min_parent_age",
+                                      to="steps")
+    add_unit_rate: float = setting(0.0, "probability that a child switches on one of its switched-off hidden units "
+                                   "(with zero outgoing weights, so it behaves as its parent)", ge=0.0, le=1.0,
+                                   kernel="add_unit_rate")
+    remove_unit_rate: float = setting(0.0, "probability that a child switches off one of its hidden units (each layer "
+                                      "keeps at least one)", ge=0.0, le=1.0, kernel="remove_unit_rate")
     generation_s: float = setting(20.0, "generational mode: seconds per generation", gt=0.0, le=86_400.0,
                                   kernel="generation_steps", to="steps")
     elites: int = setting(1, "generational mode: best genomes copied unchanged", ge=0, le=1_000_000, kernel="elites")
@@ -101,8 +112,8 @@ class Evolution:
 
 @dataclass(frozen=True)
 class Cursor:
-    source: str = setting("none", "who moves the cursor: nobody, the hunter bot, random clicks, or external rows (a "
-                          "human mouse or a recorded trace)",
+    source: str = setting("none", "who moves the cursor: nobody, the hunter bot, random clicks, external rows (a "
+                          "human mouse or a recorded trace), or the model of a person with a mouse",
                           choices=CursorSource, kernel="cursor_source")
     speed: float = setting(250.0, "hunter speed, px/s (below the agents' top speed, so it can be escaped)", ge=0.0,
                            le=100_000.0, kernel="hunter_speed")
@@ -110,12 +121,28 @@ class Cursor:
                                 le=100_000.0, kernel="aim_radius")
     reaction_s: float = setting(0.2, "delay between committing and clicking, s", ge=0.0, le=3600.0,
                                 kernel="reaction_steps", to="steps")
+    warns: bool = setting(True, 'the hunter raises the "click coming" input while it aims (a person gives no such '
+                          "signal)", kernel="hunter_warns")
     cooldown_s: float = setting(0.5, "pause after a click before the hunter aims again, s", ge=0.0, le=3600.0,
                                 kernel="cooldown_steps", to="steps")
     kill_radius: float = setting(22.0, "a click kills agents whose centre is within this distance, px", gt=0.0,
                                  le=100_000.0, kernel="kill_radius")
     retarget_s: float = setting(3.0, "the hunter picks the nearest agent again after this long, s", ge=0.0,
                                 le=86_400.0, kernel="retarget_steps", to="steps")
+    mouse_lag_s: float = setting(0.15, '"mouse" model: perception delay; it also glances at this period, s',
+                                 ge=0.0, le=10.0, kernel="mouse_lag_steps", to="steps")
+    mouse_tau_s: float = setting(0.14, '"mouse" model: time constant of the pointer closing on its aim point '
+                                 "(Fitts slope b = tau ln 2), s", gt=0.0, le=10.0, kernel="mouse_tau")
+    mouse_speed: float = setting(3000.0, '"mouse" model: fastest pointer movement, px/s', gt=0.0, le=1e6,
+                                 kernel="mouse_speed")
+    mouse_click_px: float = setting(8.0, '"mouse" model: decides to click when the pointer seems this close to '
+                                    "where it thinks the target is, px", ge=0.0, le=1e5, kernel="mouse_click_px")
+    mouse_click_delay_s: float = setting(0.1, '"mouse" model: motor delay between deciding and clicking, s', ge=0.0,
+                                         le=10.0, kernel="mouse_click_delay_steps", to="steps")
+    mouse_click_interval_s: float = setting(0.25, '"mouse" model: shortest time between two clicks, s', ge=0.0,
+                                            le=10.0, kernel="mouse_click_interval_steps", to="steps")
+    mouse_aim_sd: float = setting(3.0, '"mouse" model: error of each glance at the target\'s position (std), px',
+                                  ge=0.0, le=1e4, kernel="mouse_aim_sd")
     random_rate: float = setting(1.0, '"random" source: clicks per second at uniform positions', ge=0.0, le=1e6,
                                  kernel="random_click_p", to="per_step")
 
@@ -400,6 +427,7 @@ _DERIVED: list[tuple[str, type]] = [
     ("grid_cell", float),  # grid cell side, px (>= sense_radius, so 3x3 cells cover a query)
     ("grid_nx", int), ("grid_ny", int),
     ("spawn_clear", float),  # newborns appear at least this far (centre to centre) from others, px
+    ("n_gates", int),  # on/off genes at the end of each genome (one per hidden unit; 0: fixed topology)
 ]
 
 
@@ -467,4 +495,12 @@ def make_params(s: Settings, n_extra: int = 0) -> Params:
     values["grid_nx"] = max(1, int(math.ceil(w.width / cell)))
     values["grid_ny"] = max(1, int(math.ceil(w.height / cell)))
     values["spawn_clear"] = spawn_clear
+    values["n_gates"] = sum(b.hidden) if gated(s) else 0
     return Params(**values)
+
+
+def gated(s: Settings) -> bool:
+    """True when hidden units can be off (brains start smaller than brain.hidden or units are added or removed):
+    then every genome ends with one on/off gene per hidden unit (brain.Layout.gated)."""
+    e = s.evolution
+    return (0 < s.brain.hidden_start < max(s.brain.hidden)) or e.add_unit_rate > 0.0 or e.remove_unit_rate > 0.0

@@ -1,9 +1,24 @@
-"""Cursor sources behind one interface: none, hunter bot, random clicker, external (human mouse or recorded trace).
+"""Cursor sources behind one interface: none, hunter bot, random clicker, external (human mouse or recorded trace),
+and a model of a person with a mouse.
 
 Every source writes the same cursor vector (state.CX ... state.C_RETARGET) once per step, before agents sense:
 position, whether a cursor is present, whether a click is coming (armed) and whether it clicks this step. The
 external source reads one row per step (x, y, present, armed, click) that a front end or a trace supplies, so the
 live mouse, a recorded trace and tests all drive the world the same way.
+
+The mouse model (mouse_update) hunts as a person does, from pointing studies (README: "A model of a person"):
+  - it sees the scene a perception delay late (mouse_lag_s, 0.15 s: visual feedback in aimed movements takes
+    ~0.1-0.2 s, Keele & Posner 1968, Carlton 1981) and takes a new look at that same period (intermittent
+    control: submovements every ~0.1-0.2 s, Miall et al. 1993); each look has a small position error (mouse_aim_sd);
+  - it extrapolates the target's motion seen between two looks (predictive pursuit) to where the target is now
+    and one time constant ahead;
+  - its pointer closes on that point as a first-order system (time constant mouse_tau_s), capped at mouse_speed:
+    iterated corrections of this kind give Fitts's law with slope b = tau ln 2 (Crossman & Goodeve 1963/1983);
+    tau 0.14 s gives the mouse's ~0.1 s/bit (Card, English & Burr 1978), and a far faster pointer than the bot;
+  - once the pointer seems on the target (mouse_click_px) it decides to click, and the click lands a motor delay
+    later (mouse_click_delay_s), wherever the pointer then is; clicks are at least mouse_click_interval_s apart
+    (repeated aimed clicking, a few per second);
+  - it gives no warning: the "click coming" flag stays 0.
 """
 
 from __future__ import annotations
@@ -14,9 +29,35 @@ import numba
 import numpy as np
 
 from .config import CursorSource, Params
-from .state import C_ARMED, C_CLICK, C_PHASE, C_PRESENT, C_RETARGET, C_TARGET, C_TARGET_ID, C_TIMER, CX, CY
+from .state import (
+    C_AIM_AGE,
+    C_AIM_OK,
+    C_AIM_VX,
+    C_AIM_VY,
+    C_AIM_X,
+    C_AIM_Y,
+    C_ARMED,
+    C_CLICK,
+    C_GLANCE,
+    C_PHASE,
+    C_PRESENT,
+    C_PREV_ID,
+    C_PREV_X,
+    C_PREV_Y,
+    C_RETARGET,
+    C_SEEN_OK,
+    C_SEEN_VX,
+    C_SEEN_VY,
+    C_SEEN_X,
+    C_SEEN_Y,
+    C_TARGET,
+    C_TARGET_ID,
+    C_TIMER,
+    CX,
+    CY,
+)
 
-HUNTER, RANDOM, EXTERNAL = CursorSource.HUNTER, CursorSource.RANDOM, CursorSource.EXTERNAL
+HUNTER, RANDOM, EXTERNAL, MOUSE = CursorSource.HUNTER, CursorSource.RANDOM, CursorSource.EXTERNAL, CursorSource.MOUSE
 CHASE, AIM, COOLDOWN = 0, 1, 2
 EXT_COLUMNS = 5  # external rows: x, y, present, armed, click
 
@@ -44,7 +85,8 @@ def reset_cursor(cur: np.ndarray, p: Params) -> None:
     cur[CY] = 0.5 * p.height
     cur[C_TARGET] = -1.0
     cur[C_TARGET_ID] = -1.0
-    if p.cursor_source == HUNTER:
+    cur[C_PREV_ID] = -1.0
+    if p.cursor_source == HUNTER or p.cursor_source == MOUSE:
         cur[C_PRESENT] = 1.0
 
 
@@ -94,7 +136,91 @@ def hunter_update(
         cur[C_TIMER] -= 1.0
         if cur[C_TIMER] <= 0.0:
             cur[C_PHASE] = CHASE
-    cur[C_ARMED] = 1.0 if int(cur[C_PHASE]) == AIM else 0.0
+    cur[C_ARMED] = 1.0 if int(cur[C_PHASE]) == AIM and p.hunter_warns else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def mouse_update(
+    cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params, rng: np.random.Generator
+) -> None:
+    """One step of the model of a person with a mouse (see the module docstring)."""
+    cur[C_PRESENT] = 1.0
+    cur[C_CLICK] = 0.0
+    cur[C_ARMED] = 0.0
+    lag = p.mouse_lag_steps
+    cur[C_GLANCE] -= 1.0
+    if cur[C_GLANCE] <= 0.0:  # a look: last look's picture is now a delay old and becomes what the hand acts on
+        cur[C_GLANCE] = lag
+        if cur[C_SEEN_OK] > 0.0:
+            cur[C_AIM_OK] = 1.0
+            cur[C_AIM_X] = cur[C_SEEN_X]
+            cur[C_AIM_Y] = cur[C_SEEN_Y]
+            cur[C_AIM_VX] = cur[C_SEEN_VX]
+            cur[C_AIM_VY] = cur[C_SEEN_VY]
+            cur[C_AIM_AGE] = lag
+        tgt = int(cur[C_TARGET])
+        lost = tgt < 0 or not alive[tgt] or genome_id[tgt] != int(cur[C_TARGET_ID])
+        if lost or cur[C_RETARGET] <= 0.0:
+            tgt = nearest_alive(cur[CX], cur[CY], pos, alive)
+            cur[C_TARGET] = tgt
+            cur[C_TARGET_ID] = genome_id[tgt] if tgt >= 0 else -1
+            cur[C_RETARGET] = p.retarget_steps
+        else:
+            cur[C_RETARGET] -= lag
+        if tgt >= 0:
+            x = pos[tgt, 0] + p.mouse_aim_sd * rng.standard_normal()
+            y = pos[tgt, 1] + p.mouse_aim_sd * rng.standard_normal()
+            if int(cur[C_PREV_ID]) == genome_id[tgt]:
+                cur[C_SEEN_VX] = (x - cur[C_PREV_X]) / (lag * p.dt)
+                cur[C_SEEN_VY] = (y - cur[C_PREV_Y]) / (lag * p.dt)
+            else:
+                cur[C_SEEN_VX] = 0.0
+                cur[C_SEEN_VY] = 0.0
+            cur[C_SEEN_X] = x
+            cur[C_SEEN_Y] = y
+            cur[C_SEEN_OK] = 1.0
+            cur[C_PREV_X] = x
+            cur[C_PREV_Y] = y
+            cur[C_PREV_ID] = genome_id[tgt]
+        else:
+            cur[C_SEEN_OK] = 0.0
+            cur[C_PREV_ID] = -1.0
+    else:
+        cur[C_AIM_AGE] += 1.0
+    err = 1.0e30
+    if cur[C_AIM_OK] > 0.0:
+        now = cur[C_AIM_AGE] * p.dt  # how old the picture is: extrapolate to now, and a time constant ahead
+        tx = cur[C_AIM_X] + cur[C_AIM_VX] * (now + p.mouse_tau)
+        ty = cur[C_AIM_Y] + cur[C_AIM_VY] * (now + p.mouse_tau)
+        tx = min(max(tx, 0.0), p.width)
+        ty = min(max(ty, 0.0), p.height)
+        dx = (tx - cur[CX]) * min(1.0, p.dt / p.mouse_tau)
+        dy = (ty - cur[CY]) * min(1.0, p.dt / p.mouse_tau)
+        d = math.sqrt(dx * dx + dy * dy)
+        cap = p.mouse_speed * p.dt
+        if d > cap:
+            dx *= cap / d
+            dy *= cap / d
+        cur[CX] += dx
+        cur[CY] += dy
+        ex = cur[C_AIM_X] + cur[C_AIM_VX] * now - cur[CX]  # the pointer against where it thinks the target is
+        ey = cur[C_AIM_Y] + cur[C_AIM_VY] * now - cur[CY]
+        err = math.sqrt(ex * ex + ey * ey)
+    phase = int(cur[C_PHASE])
+    if phase == CHASE:
+        if err < p.mouse_click_px:
+            cur[C_PHASE] = AIM
+            cur[C_TIMER] = p.mouse_click_delay_steps
+    elif phase == AIM:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_CLICK] = 1.0
+            cur[C_PHASE] = COOLDOWN
+            cur[C_TIMER] = p.mouse_click_interval_steps
+    else:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_PHASE] = CHASE
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -114,6 +240,8 @@ def cursor_update(
             cur[CY] = rng.random() * p.height
             cur[C_PRESENT] = 1.0
             cur[C_CLICK] = 1.0
+    elif src == MOUSE:
+        mouse_update(cur, pos, alive, genome_id, p, rng)
     elif src == EXTERNAL:
         if t < ext.shape[0]:
             cur[CX] = ext[t, 0]

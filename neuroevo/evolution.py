@@ -106,11 +106,73 @@ def hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness:
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _unit_at(child: np.ndarray, sizes: np.ndarray, n_w: int, want_on: bool, r: int, keep_one: bool):
+    """(hidden layer, unit, gate index) of the r-th unit that is on (want_on) or off; keep_one skips layers with a
+    single unit on (a layer never goes dark). Returns layer -1 when there is no such unit."""
+    g = n_w
+    for layer in range(1, sizes.shape[0] - 1):
+        h = sizes[layer]
+        n_on = 0
+        for j in range(h):
+            if child[g + j] > 0.5:
+                n_on += 1
+        if not (keep_one and n_on <= 1):
+            for j in range(h):
+                if (child[g + j] > 0.5) == want_on:
+                    if r == 0:
+                        return layer, j, g + j
+                    r -= 1
+        g += h
+    return -1, 0, 0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _count_units(child: np.ndarray, sizes: np.ndarray, n_w: int, want_on: bool, keep_one: bool) -> int:
+    n = 0
+    g = n_w
+    for layer in range(1, sizes.shape[0] - 1):
+        h = sizes[layer]
+        n_on = 0
+        for j in range(h):
+            if child[g + j] > 0.5:
+                n_on += 1
+        if not (keep_one and n_on <= 1):
+            n += n_on if want_on else h - n_on
+        g += h
+    return n
+
+
+@numba.njit(cache=True, error_model="numpy")
+def mutate_units(child: np.ndarray, sizes: np.ndarray, p: Params, rng: np.random.Generator) -> None:
+    """Topology mutation: with probability add_unit_rate switch on one switched-off hidden unit, chosen uniformly,
+    with its outgoing weights zeroed (the child computes what its parent did); with probability remove_unit_rate
+    switch off one unit that is on (never a layer's last)."""
+    n_w = child.shape[0] - p.n_gates
+    if p.add_unit_rate > 0.0 and rng.random() < p.add_unit_rate:
+        m = _count_units(child, sizes, n_w, False, False)
+        if m > 0:
+            layer, j, gi = _unit_at(child, sizes, n_w, False, rng.integers(0, m), False)
+            child[gi] = 1.0
+            w0 = 0
+            for a in range(layer):
+                w0 += sizes[a] * sizes[a + 1] + sizes[a + 1]
+            n_next = sizes[layer + 1]
+            for jj in range(n_next):
+                child[w0 + j * n_next + jj] = 0.0
+    if p.remove_unit_rate > 0.0 and rng.random() < p.remove_unit_rate:
+        m = _count_units(child, sizes, n_w, True, True)
+        if m > 0:
+            _, _, gi = _unit_at(child, sizes, n_w, True, rng.integers(0, m), True)
+            child[gi] = 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
 def make_child(
     genomes: np.ndarray, parent: int, parent2: int, hof: np.ndarray, hof_fit: np.ndarray, p: Params,
-    rng: np.random.Generator, child: np.ndarray,
+    rng: np.random.Generator, child: np.ndarray, sizes: np.ndarray,
 ) -> None:
-    """Fill child (n_params,) from parent slot(s) or the hall of fame, then mutate it."""
+    """Fill child (n_params,) from parent slot(s) or the hall of fame, then mutate it: Gaussian noise on the
+    weights, then (with gates, p.n_gates > 0) the topology (mutate_units)."""
     src = genomes[parent]
     if hof.shape[0] > 0 and p.hof_prob > 0.0 and hof_fit.max() > 0.0 and rng.random() < p.hof_prob:
         filled = np.nonzero(hof_fit > 0.0)[0]
@@ -119,4 +181,7 @@ def make_child(
         crossover(src, genomes[parent2], child, rng)
     else:
         child[:] = src
-    mutate(child, p.mutation_rate, p.sigma, rng)
+    n_w = child.shape[0] - p.n_gates
+    mutate(child[:n_w], p.mutation_rate, p.sigma, rng)
+    if p.n_gates > 0:
+        mutate_units(child, sizes, p, rng)

@@ -35,7 +35,7 @@ class MinuteStats:
         deaths = {name: int(d[K_DEATHS + i]) for i, name in enumerate(CAUSES) if i > 0}
         deaths = {k: v for k, v in deaths.items() if k in REPORTED_CAUSES or v > 0}
         n_dead = int(sum(deaths.values()))
-        self.rows.append({
+        row = {
             "minute": int(round(sim.step_count / self.every)),
             "deaths": deaths,
             "births": int(d[K_BIRTHS]),
@@ -43,7 +43,13 @@ class MinuteStats:
             "max_lifetime_s": round(float(ages.max()) * self.dt, 4) if ages.size else 0.0,
             "mean_lifetime_at_death_s": round(float(d[K_LIFE_SUM]) * self.dt / n_dead, 4) if n_dead else None,
             "families": self.tracker.families(sim),
-        })
+        }
+        layout = sim.layout
+        if layout.gated:  # growing brains: switched-on hidden units of the living
+            units = (sim.genomes[s.alive, layout.n_weights:] > 0.5).sum(axis=1)
+            row["hidden_units_mean"] = round(float(units.mean()), 3) if units.size else 0.0
+            row["hidden_units_max"] = int(units.max()) if units.size else 0
+        self.rows.append(row)
 
 
 def saved_founders(extra: dict[str, Any] | None) -> dict[int, int] | None:

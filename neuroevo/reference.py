@@ -24,11 +24,26 @@ from .grid import INF
 from .obstacles import BIG
 from .sensors import DIAG
 from .state import (
+    C_AIM_AGE,
+    C_AIM_OK,
+    C_AIM_VX,
+    C_AIM_VY,
+    C_AIM_X,
+    C_AIM_Y,
     C_ARMED,
     C_CLICK,
+    C_GLANCE,
     C_PHASE,
     C_PRESENT,
+    C_PREV_ID,
+    C_PREV_X,
+    C_PREV_Y,
     C_RETARGET,
+    C_SEEN_OK,
+    C_SEEN_VX,
+    C_SEEN_VY,
+    C_SEEN_X,
+    C_SEEN_Y,
     C_TARGET,
     C_TARGET_ID,
     C_TIMER,
@@ -63,11 +78,15 @@ def forward_np(layout: Layout, genomes: np.ndarray, inputs: np.ndarray) -> list[
     """Numpy reference: per-layer activations [(P, n_in), (P, h1), ..., (P, n_out)] for the whole population."""
     x = inputs.astype(np.float32)
     out = [x]
-    p = 0
-    for a, b in zip(layout.sizes[:-1], layout.sizes[1:]):
+    p, g = 0, layout.n_weights
+    n_layers = len(layout.sizes) - 1
+    for layer, (a, b) in enumerate(zip(layout.sizes[:-1], layout.sizes[1:])):
         w = genomes[:, p : p + a * b].reshape(-1, a, b)  # (P, a, b)
         bias = genomes[:, p + a * b : p + a * b + b]  # (P, b)
         x = fast_tanh_np(np.einsum("pa,pab->pb", x, w) + bias)
+        if layout.gated and layer < n_layers - 1:  # switched-off units read 0
+            x = np.where(genomes[:, g : g + b] > 0.5, x, np.float32(0.0)).astype(np.float32)
+            g += b
         out.append(x)
         p += a * b + b
     return out
@@ -107,6 +126,8 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
     def enc(d):
         if p.encoding == Encoding.INVERSE:
             return np.minimum(p.inv_scale / np.maximum(d, 1e-3), 1.0)
+        if p.encoding == Encoding.RAW_PX:
+            return d
         return np.minimum(d / p.raw_scale, 1.0)
 
     def ray(dx, dy):
@@ -120,7 +141,7 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
         safe = np.where(d_centre > 1e-6, d_centre, 1.0)
         ux, uy = np.where(d_centre > 1e-6, dx / safe, 0.0), np.where(d_centre > 1e-6, dy / safe, 0.0)
         d1, d2 = (ux * c + uy * s, ux * s - uy * c) if p.frame == Frame.EGO else (ux, uy)
-        absent = 0.0 if p.encoding == Encoding.INVERSE else 1.0
+        absent = 0.0 if p.encoding == Encoding.INVERSE else (p.width if p.encoding == Encoding.RAW_PX else 1.0)
         return np.stack([np.where(present, enc(np.maximum(d_centre - gap, 0.0)), absent),
                          np.where(present, d1, 0.0), np.where(present, d2, 0.0)], axis=1)
 
@@ -256,6 +277,8 @@ def cursor_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np
             cur[CY] = rng.random() * p.height
             cur[C_PRESENT] = 1.0
             cur[C_CLICK] = 1.0
+    elif src == CursorSource.MOUSE:
+        _mouse_np(cur, pos, alive, genome_id, p, rng)
     elif src == CursorSource.EXTERNAL:
         if row is not None:
             cur[[CX, CY, C_PRESENT, C_ARMED, C_CLICK]] = row
@@ -263,6 +286,74 @@ def cursor_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np
             cur[C_CLICK] = 0.0
     else:
         cur[[C_PRESENT, C_ARMED, C_CLICK]] = 0.0
+
+
+def _nearest_np(x: float, y: float, pos: np.ndarray, alive: np.ndarray) -> int:
+    """Reference of cursor.nearest_alive."""
+    living = np.nonzero(alive)[0]
+    if not living.size:
+        return -1
+    d = (pos[living, 0] - x) ** 2 + (pos[living, 1] - y) ** 2  # float64, as the kernel
+    return int(living[np.argmin(d)])  # first of equals, as the kernel's strict <
+
+
+def _mouse_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params,
+              rng: np.random.Generator) -> None:
+    """The model of a person with a mouse: looks every perception delay and acts on the look before, extrapolates
+    the target's motion, closes on it as a first-order system, clicks a motor delay after deciding, never warns."""
+    cur[C_PRESENT], cur[C_CLICK], cur[C_ARMED] = 1.0, 0.0, 0.0
+    lag = p.mouse_lag_steps
+    cur[C_GLANCE] -= 1.0
+    if cur[C_GLANCE] <= 0.0:
+        cur[C_GLANCE] = lag
+        if cur[C_SEEN_OK] > 0.0:
+            cur[[C_AIM_OK, C_AIM_X, C_AIM_Y, C_AIM_VX, C_AIM_VY, C_AIM_AGE]] = (
+                1.0, cur[C_SEEN_X], cur[C_SEEN_Y], cur[C_SEEN_VX], cur[C_SEEN_VY], lag)
+        tgt = int(cur[C_TARGET])
+        lost = tgt < 0 or not alive[tgt] or genome_id[tgt] != int(cur[C_TARGET_ID])
+        if lost or cur[C_RETARGET] <= 0.0:
+            tgt = _nearest_np(cur[CX], cur[CY], pos, alive)
+            cur[C_TARGET], cur[C_TARGET_ID] = tgt, (genome_id[tgt] if tgt >= 0 else -1)
+            cur[C_RETARGET] = p.retarget_steps
+        else:
+            cur[C_RETARGET] -= lag
+        if tgt >= 0:
+            x = float(pos[tgt, 0]) + p.mouse_aim_sd * rng.standard_normal()
+            y = float(pos[tgt, 1]) + p.mouse_aim_sd * rng.standard_normal()
+            same = int(cur[C_PREV_ID]) == genome_id[tgt]
+            cur[C_SEEN_VX] = (x - cur[C_PREV_X]) / (lag * p.dt) if same else 0.0
+            cur[C_SEEN_VY] = (y - cur[C_PREV_Y]) / (lag * p.dt) if same else 0.0
+            cur[[C_SEEN_X, C_SEEN_Y, C_SEEN_OK, C_PREV_X, C_PREV_Y, C_PREV_ID]] = x, y, 1.0, x, y, genome_id[tgt]
+        else:
+            cur[C_SEEN_OK], cur[C_PREV_ID] = 0.0, -1.0
+    else:
+        cur[C_AIM_AGE] += 1.0
+    err = 1.0e30
+    if cur[C_AIM_OK] > 0.0:
+        now = cur[C_AIM_AGE] * p.dt
+        tx = min(max(cur[C_AIM_X] + cur[C_AIM_VX] * (now + p.mouse_tau), 0.0), p.width)
+        ty = min(max(cur[C_AIM_Y] + cur[C_AIM_VY] * (now + p.mouse_tau), 0.0), p.height)
+        dx = (tx - cur[CX]) * min(1.0, p.dt / p.mouse_tau)
+        dy = (ty - cur[CY]) * min(1.0, p.dt / p.mouse_tau)
+        d = math.sqrt(dx * dx + dy * dy)
+        cap = p.mouse_speed * p.dt
+        if d > cap:
+            dx, dy = dx * (cap / d), dy * (cap / d)
+        cur[CX] += dx
+        cur[CY] += dy
+        err = math.hypot(cur[C_AIM_X] + cur[C_AIM_VX] * now - cur[CX], cur[C_AIM_Y] + cur[C_AIM_VY] * now - cur[CY])
+    phase = int(cur[C_PHASE])
+    if phase == CHASE:
+        if err < p.mouse_click_px:
+            cur[C_PHASE], cur[C_TIMER] = AIM, p.mouse_click_delay_steps
+    elif phase == AIM:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_CLICK], cur[C_PHASE], cur[C_TIMER] = 1.0, COOLDOWN, p.mouse_click_interval_steps
+    else:
+        cur[C_TIMER] -= 1.0
+        if cur[C_TIMER] <= 0.0:
+            cur[C_PHASE] = CHASE
 
 
 def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params) -> None:
@@ -273,12 +364,7 @@ def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: n
     tgt = int(cur[C_TARGET])
     lost = tgt < 0 or not alive[tgt] or genome_id[tgt] != int(cur[C_TARGET_ID])
     if lost or cur[C_RETARGET] <= 0.0:
-        living = np.nonzero(alive)[0]
-        if living.size:
-            d = (pos[living, 0] - cur[CX]) ** 2 + (pos[living, 1] - cur[CY]) ** 2  # float64, as the kernel
-            tgt = int(living[np.argmin(d)])  # first of equals, as the kernel's strict <
-        else:
-            tgt = -1
+        tgt = _nearest_np(cur[CX], cur[CY], pos, alive)
         cur[C_TARGET] = tgt
         cur[C_TARGET_ID] = genome_id[tgt] if tgt >= 0 else -1
         cur[C_RETARGET] = p.retarget_steps
@@ -309,7 +395,7 @@ def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: n
         cur[C_TIMER] -= 1.0
         if cur[C_TIMER] <= 0.0:
             cur[C_PHASE] = CHASE
-    cur[C_ARMED] = 1.0 if int(cur[C_PHASE]) == AIM else 0.0
+    cur[C_ARMED] = 1.0 if int(cur[C_PHASE]) == AIM and p.hunter_warns else 0.0
 
 
 # ---- births ---------------------------------------------------------------------------------------------------------
@@ -352,7 +438,7 @@ def select_np(fitness: np.ndarray, eligible: np.ndarray, k: int, p: Params, rng:
 
 
 def make_child_np(src: np.ndarray, parent: int, parent2: int, hof: np.ndarray, hof_fit: np.ndarray, p: Params,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, sizes: tuple[int, ...] = ()) -> np.ndarray:
     """A child genome: a parent (or a hall-of-fame member), maybe crossed with parent2, then mutated by geometric
     skips, with the kernel's draws in the kernel's order."""
     g = src[parent]
@@ -363,12 +449,44 @@ def make_child_np(src: np.ndarray, parent: int, parent2: int, hof: np.ndarray, h
         child = np.array([g[i] if rng.random() < 0.5 else src[parent2, i] for i in range(g.size)], np.float32)
     else:
         child = g.copy()
+    n_w = child.size - p.n_gates
     if p.mutation_rate > 0.0 and p.sigma > 0.0:
         i = rng.geometric(p.mutation_rate) - 1
-        while i < child.size:
+        while i < n_w:
             child[i] += np.float32(p.sigma * rng.standard_normal())
             i += rng.geometric(p.mutation_rate)
+    if p.n_gates > 0:
+        _mutate_units_np(child, sizes, p, rng)
     return child
+
+
+def _units_np(child: np.ndarray, sizes: tuple[int, ...], n_w: int, want_on: bool, keep_one: bool
+              ) -> list[tuple[int, int, int]]:
+    """(hidden layer, unit, gate index) of every unit on (want_on) or off, in gate order; keep_one leaves out the
+    layers with a single unit on."""
+    out, g = [], n_w
+    for layer in range(1, len(sizes) - 1):
+        on = child[g : g + sizes[layer]] > 0.5
+        if not (keep_one and on.sum() <= 1):
+            out += [(layer, j, g + j) for j in range(sizes[layer]) if on[j] == want_on]
+        g += sizes[layer]
+    return out
+
+
+def _mutate_units_np(child: np.ndarray, sizes: tuple[int, ...], p: Params, rng: np.random.Generator) -> None:
+    """Reference of evolution.mutate_units."""
+    n_w = child.size - p.n_gates
+    if p.add_unit_rate > 0.0 and rng.random() < p.add_unit_rate:
+        off = _units_np(child, sizes, n_w, False, False)
+        if off:
+            layer, j, gi = off[rng.integers(0, len(off))]
+            child[gi] = 1.0
+            w0 = sum(sizes[a] * sizes[a + 1] + sizes[a + 1] for a in range(layer))
+            child[w0 + j * sizes[layer + 1] : w0 + (j + 1) * sizes[layer + 1]] = 0.0
+    if p.remove_unit_rate > 0.0 and rng.random() < p.remove_unit_rate:
+        on = _units_np(child, sizes, n_w, True, True)
+        if on:
+            child[on[rng.integers(0, len(on))][2]] = 0.0
 
 
 def spawn_np(w: WorldState, i: int, parent: int, icons: np.ndarray, seen: list[int], p: Params,
@@ -402,7 +520,7 @@ def _hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness
 
 def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
               dead: list[int], fitness: np.ndarray, grid_slots: np.ndarray, p: Params,
-              rng: np.random.Generator) -> None:
+              rng: np.random.Generator, sizes: tuple[int, ...] = ()) -> None:
     """Steady state: children of living parents (same team) into the dead slots, in the kernel's order."""
     placed: list[int] = []
     for tm in range(p.n_teams):
@@ -411,13 +529,16 @@ def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.n
             continue
         eligible = w.alive & ((w.team == tm) if p.n_teams > 1 else True)
         any_alive = bool(eligible.any())
+        old = eligible & (w.age >= p.min_parent_age)
+        if old.any():
+            eligible = old
         if not any_alive and p.n_teams > 1:
             eligible = w.team == tm
         src = genomes if any_alive else genomes.copy()
         parents = select_np(fitness, eligible, len(slots), p, rng)
         parents2 = select_np(fitness, eligible, len(slots), p, rng) if p.crossover > 0.0 else parents
         for j, d in enumerate(slots):
-            child = make_child_np(src, parents[j], parents2[j], hof, hof_fit, p, rng)
+            child = make_child_np(src, parents[j], parents2[j], hof, hof_fit, p, rng, sizes)
             genomes[d] = child
             seen = [*grid_slots.tolist(), *placed] if p.spawn_clear > 0.0 else []
             spawn_np(w, d, int(w.genome_id[parents[j]]), icons, seen, p, rng)
@@ -426,7 +547,7 @@ def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.n
 
 
 def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
-                       p: Params, rng: np.random.Generator, hook_fit: bool) -> None:
+                       p: Params, rng: np.random.Generator, hook_fit: bool, sizes: tuple[int, ...] = ()) -> None:
     """Generational mode: elites kept, every other slot a child, all placed anew."""
     n = genomes.shape[0]
     fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
@@ -442,7 +563,8 @@ def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_
         if j < p.elites:
             new[j], parent = genomes[order[j]], ids[order[j]]
         else:
-            new[j], parent = make_child_np(genomes, parents[j], parents2[j], hof, hof_fit, p, rng), ids[parents[j]]
+            new[j] = make_child_np(genomes, parents[j], parents2[j], hof, hof_fit, p, rng, sizes)
+            parent = ids[parents[j]]
         spawn_np(w, j, int(parent), icons, list(range(j)) if p.spawn_clear > 0.0 else [], p, rng)
         w.counters[K_BIRTHS] += 1
     genomes[:] = new
@@ -490,10 +612,11 @@ def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.nda
             w.age[i] += 1
     if p.mode == Mode.STEADY and deaths:
         fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
-        births_np(w, genomes, hof, hof_fit, icons, [d[0] for d in deaths], fitness, np.nonzero(start)[0], p, rng)
+        births_np(w, genomes, hof, hof_fit, icons, [d[0] for d in deaths], fitness, np.nonzero(start)[0], p, rng,
+                  layout.sizes)
     elif p.mode == Mode.GENERATIONAL:
         w.counters[K_GEN_STEP] += 1
         if w.counters[K_GEN_STEP] >= p.generation_steps or not w.alive.any():
-            next_generation_np(w, genomes, hof, hof_fit, icons, p, rng, hook_fit)
+            next_generation_np(w, genomes, hof, hof_fit, icons, p, rng, hook_fit, layout.sizes)
     w.counters[K_STEP] += 1
     return deaths

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import __version__
 from .brain import Layout
-from .config import Settings, SettingsError
+from .config import Settings, SettingsError, gated
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 from .ui.lineage import Families
 
@@ -317,7 +317,7 @@ class Replay:
             raise ReplayError(f"{meta_path}: unsupported replay format version {meta.get('format_version')!r}")
         try:
             self.settings = Settings.from_dict(meta["settings"])
-            self.layout = Layout(tuple(int(v) for v in meta["layout"]))
+            self.layout = Layout(tuple(int(v) for v in meta["layout"]), gated=gated(self.settings))
             self.n = int(meta["n_slots"])
             self.pos_step = float(meta["pos_step"])
             self.dt = float(meta["dt"])

@@ -16,7 +16,8 @@ The input vector is made of the sensor blocks a scenario chooses (`brain.sensors
 The default (edges, cursor, self) gives the 12 inputs (N_INPUTS) of the edges and cursor scenarios.
 Distances d are to where bodies would touch (centre to wall or rectangle minus the radius; centre to centre minus
 hazards.contact_radius for agents). With encoding "inverse" an input is min(inv_scale / d, 1): near things are loud,
-far things fade to 0, and an absent thing reads 0. With "raw" it is min(d / raw_scale, 1), and absent reads 1.
+far things fade to 0, and an absent thing reads 0. With "raw" it is min(d / raw_scale, 1), and absent reads 1. With
+"raw_px" it is d itself in px (what the seed program fed its nets), and absent reads the world's width.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def encode(d: float, encoding: int, inv_scale: float, raw_scale: float) -> float
             d = 1e-3
         v = inv_scale / d
         return 1.0 if v > 1.0 else v
+    if encoding == Encoding.RAW_PX:
+        return d
     v = d / raw_scale
     return 1.0 if v > 1.0 else v
 
@@ -98,7 +101,7 @@ def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
 
     The distance input encodes d_centre - gap (where bodies touch); directions are ego (ahead, left) or world."""
     if not present:
-        out[o] = 0.0 if p.encoding == Encoding.INVERSE else 1.0
+        out[o] = 0.0 if p.encoding == Encoding.INVERSE else (p.width if p.encoding == Encoding.RAW_PX else 1.0)
         out[o + 1] = 0.0
         out[o + 2] = 0.0
         return

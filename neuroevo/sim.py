@@ -68,10 +68,11 @@ class Simulation:
         n_extra = hooks.n_extra_inputs if hooks is not None else 0
         self.params: Params = make_params(settings, n_extra)
         self.input_offsets = input_offsets(settings.brain, n_extra)
-        self.layout = Layout((self.params.n_in, *settings.brain.hidden, N_OUTPUTS))
+        self.layout = Layout((self.params.n_in, *settings.brain.hidden, N_OUTPUTS), gated=self.params.n_gates > 0)
         self.rng = np.random.default_rng(self.seed)
         n = settings.world.agents
-        self.genomes = init_genomes(self.layout, n, settings.brain.init_sigma, self.rng)  # (N, n_params) float32
+        self.genomes = init_genomes(self.layout, n, settings.brain.init_sigma, self.rng,
+                                    settings.brain.hidden_start)  # (N, n_params) float32
         self.icons = layout_icons(settings, self.rng)  # (M, 4) float32 x0, y0, x1, y1
         self.state = WorldState.empty(n, self.layout.n_units)
         self.state.team[:] = np.arange(n) % settings.hazards.teams
@@ -302,6 +303,7 @@ class Simulation:
         so the genomes and the world can carry on under them."""
         return (settings.world.agents == self.settings.world.agents
                 and settings.brain.hidden == self.settings.brain.hidden
+                and (make_params(settings, n_extra).n_gates > 0) == self.layout.gated
                 and input_offsets(settings.brain, n_extra) == self.input_offsets)
 
     def apply_settings(self, overrides: dict[str, Any]) -> None:

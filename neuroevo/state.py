@@ -14,7 +14,11 @@ N_CAUSES = len(CAUSES)
 
 # Cursor state vector fields (float64), shared by every cursor source and by the kernels.
 CX, CY, C_PRESENT, C_ARMED, C_CLICK, C_PHASE, C_TIMER, C_TARGET, C_TARGET_ID, C_RETARGET = range(10)
-N_CURSOR = 10
+# The mouse model's memory: the next glance, what the last glance saw (used once it is a perception delay old), what
+# the person acts on now, and the target's place at the glance before (for its velocity).
+C_GLANCE, C_SEEN_OK, C_SEEN_X, C_SEEN_Y, C_SEEN_VX, C_SEEN_VY = range(10, 16)
+C_AIM_OK, C_AIM_X, C_AIM_Y, C_AIM_VX, C_AIM_VY, C_AIM_AGE, C_PREV_X, C_PREV_Y, C_PREV_ID = range(16, 25)
+N_CURSOR = 25
 
 # Run counters (int64), accumulated by the compiled step and read between chunks.
 K_STEP, K_NEXT_ID, K_BIRTHS, K_LIFE_SUM, K_LIFE_MAX, K_GEN_STEP, K_GENERATION = range(7)

@@ -47,6 +47,12 @@ WORLDS = {
     "teams": ("teams", {}),
     "icons": ("icons", {}),
     "generational": ("edges", {"mode": "generational", "generation_s": 0.5, "crossover": 0.3}),
+    "mouse model": ("edges", {"cursor.source": "mouse", "mouse_lag_s": 0.05, "kill_radius": 60.0}),
+    "growing, eligibility": ("edges", {"hidden_start": 2, "add_unit_rate": 0.5, "remove_unit_rate": 0.3,
+                                       "min_parent_age_s": 0.5}),
+    "growing, two layers, crossover, generational": (
+        "edges", {"hidden": "8,4", "hidden_start": 1, "add_unit_rate": 0.7, "remove_unit_rate": 0.2,
+                  "crossover": 0.5, "mode": "generational", "generation_s": 0.5}),
 }
 
 
@@ -123,7 +129,8 @@ def test_forward_kernels_match_numpy(hidden, rng):
             np.testing.assert_allclose(acts[:, off : off + n], ref[layer], atol=2e-5)
 
 
-@pytest.mark.parametrize("frame,encoding", [("ego", "inverse"), ("world", "inverse"), ("ego", "raw"), ("world", "raw")])
+@pytest.mark.parametrize("frame,encoding", [("ego", "inverse"), ("world", "inverse"), ("ego", "raw"), ("world", "raw"),
+                                            ("ego", "raw_px")])
 def test_one_step_matches_numpy_reference(frame, encoding):
     """Sensors, forward, physics and hazards of the compiled step against the numpy references."""
     s = override(Settings(), {"agents": 200, "frame": frame, "encoding": encoding, "cursor.source": "external"})
@@ -142,7 +149,7 @@ def test_one_step_matches_numpy_reference(frame, encoding):
     causes = hazards_np(new_pos, cur[:2], True, p)
     deaths_before = st.counters.copy()
     sim.step(np.array([640.0, 360.0, 1.0, 1.0, 1.0]))
-    np.testing.assert_allclose(st.acts[:, :N_INPUTS], inputs, atol=1e-5)
+    np.testing.assert_allclose(st.acts[:, :N_INPUTS], inputs, atol=1e-5, rtol=1e-6)  # raw_px: float32 px
     np.testing.assert_allclose(st.acts[:, -2:], acts[-1], atol=5e-5)
     survived = causes == 0
     np.testing.assert_allclose(st.pos[survived], new_pos[survived], atol=1e-2)
