@@ -21,9 +21,10 @@ from .checkpoint import icons_array
 from .config import Params, Settings, SettingsError, input_offsets, make_params, override
 from .cursor import EXT_COLUMNS, reset_cursor
 from .obstacles import layout_icons
+from .record import no_rec
 from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
 from .sensors import OUTPUT_NAMES, input_names, unused_inputs
-from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, RULE, WorldState
+from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
 from .step import Brains, Env, run_chunk
 
 N_OUTPUTS = len(OUTPUT_NAMES)  # turn, thrust
@@ -128,7 +129,8 @@ class Simulation:
         # observer wants them: last_events for the latest compiled chunk (what an observer sees), run_events for
         # the whole last run() call (what a front end sees after a frame).
         self.last_events = self.run_events = self._no_events
-        self._events_buf = self._no_events
+        self._events_buf = self._rec_events_buf = self._no_events
+        self._no_rec = no_rec(self.layout.n_params, N_COUNTERS)  # record.Rec with 0 rows: nothing recorded
         self._forced = np.zeros(n, np.int8)  # (N,) causes from extra_deaths, applied at the next step
         self._steer = np.zeros(0, np.bool_)  # (N,) slots steered from outside (0 entries: none; see steer())
         self._actions = np.zeros((0, N_OUTPUTS), np.float32)  # (N, 2) their turn and thrust
@@ -232,29 +234,53 @@ class Simulation:
             raise SettingsError(f"unknown cursor source {source!r} (choose from {', '.join(CHOICES['cursor.source'])})")
         self.params = self.params._replace(cursor_source=CHOICES["cursor.source"].index(source))
 
-    def _advance(self, n_steps: int, ext: np.ndarray | None, events: np.ndarray | None) -> int:
-        """Run n_steps compiled steps; returns the number of death reports written into events."""
+    def _advance(self, n_steps: int, ext: np.ndarray | None, events: np.ndarray | None, rec: Any = None) -> int:
+        """Run n_steps compiled steps; returns the number of death reports written into events.
+
+        In pieces when the path is chosen at run time (PathChooser) or a recorder takes the frames (rec: a
+        replay.Recorder; pieces end where its chunks end, and it gets every death, whatever rows events has)."""
         self.icons = icons_array(self.icons)
         brains = Brains(self.genomes, self.hof, self.hof_fit, self._sizes, self._offsets)
         ext = self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64)
         events = self._no_events if events is None else events
         hook_fit = self._use_hook_fit()
-        if n_steps == 0 or not self._auto():
+        auto = self._auto()
+        if n_steps == 0 or (not auto and rec is None):
             env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
-            return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel, hook_fit))
-        # Pieces on the path the chooser names; ext rows and event rows continue where the last piece stopped.
+            return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel, hook_fit,
+                                 self._no_rec))
+        # Pieces: ext rows and event rows continue where the last piece stopped.
         done = k = 0
         clock = time.perf_counter
         while done < n_steps:
             t0 = clock()
-            path, m = self.chooser.next(t0, n_steps - done)
-            env = Env(self.icons, ext[done : done + m] if ext.shape[0] else ext, self._forced, events[k:],
-                      self._steer, self._actions)
-            k += int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit))
+            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel, n_steps - done)
+            r, ev = self._no_rec, events[k:]
+            if rec is not None:
+                m = min(m, rec.room())
+                r, ev = rec.rec_buffers(self), self._rec_events()
+            env = Env(self.icons, ext[done : done + m] if ext.shape[0] else ext, self._forced, ev, self._steer,
+                      self._actions)
+            got = int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit, r))
             t1 = clock()
-            self.chooser.measured(path, m, t1 - t0, t1)
+            if rec is not None:
+                m = int(r.n[0])  # it may stop early, when its buffers are nearly full
+                rec.frames_done(self, r, ev[:got])
+                put = min(got, events.shape[0] - k)
+                events[k : k + put] = ev[:put]
+                got = put
+            k += got
+            if auto:
+                self.chooser.measured(path, m, t1 - t0, t1)
             done += m
         return k
+
+    def _rec_events(self) -> np.ndarray:
+        """Death-report rows for one recorded piece (the step stops before they could run out)."""
+        rows = 2 * self.state.n + 4096
+        if self._rec_events_buf.shape[0] < rows:
+            self._rec_events_buf = np.zeros((rows, 4), np.int64)
+        return self._rec_events_buf
 
     def _use_hook_fit(self) -> bool:
         return self.hooks is not None and "fitness" in type(self.hooks).hooks_defined()
@@ -317,6 +343,7 @@ class Simulation:
         events: list[np.ndarray] = []
         self.last_events = self.run_events = self._no_events
         collect = self._wants_events()
+        rec = next((o for o in self.observers if getattr(o, "records_in_step", False) and o.every == 1), None)
         while done < n_steps:
             period = self._hook_period()
             if period and self.step_count % period == 0 and self._hooked_at != self.step_count:
@@ -325,15 +352,16 @@ class Simulation:
             if period:
                 todo = min(todo, period - self.step_count % period)
             for obs in self.observers:
-                todo = min(todo, obs.every - self.step_count % obs.every)
+                if obs is not rec:  # the recorder takes its frames from inside the compiled step
+                    todo = min(todo, obs.every - self.step_count % obs.every)
             buf = self._event_buffer(todo) if collect else None
-            k = self._advance(todo, None if ext is None else ext[done : done + todo], buf)
+            k = self._advance(todo, None if ext is None else ext[done : done + todo], buf, rec)
             if buf is not None:
                 self.last_events = buf[:k].copy()
                 events.append(self.last_events)
             done += todo
             for obs in self.observers:
-                if self.step_count % obs.every == 0:
+                if obs is not rec and self.step_count % obs.every == 0:
                     obs.observe(self)
         if events:
             self.run_events = np.concatenate(events)
