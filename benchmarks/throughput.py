@@ -149,6 +149,8 @@ def compare_variants(args: argparse.Namespace) -> None:
                     if args.against is None:
                         sys.exit("throughput.py: --compare main needs --against FOLDER (a checkout to compare with)")
                     env["PYTHONPATH"] = str(Path(args.against).resolve())
+                    # its own compiled-kernel cache beside it: a shared one may hold kernels of other checkouts
+                    env["NUMBA_CACHE_DIR"] = str(Path(args.against).resolve() / ".numba-cache")
                 cmd = [sys.executable, str(here), "--worker", v, "--agents", str(n), "--world", args.world or "default",
                        "--scenario", args.scenario]
                 procs[v] = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -45,6 +45,9 @@ EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_g
 KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "key_team", "mean_age")
 _CURSOR_FIELDS = np.array([CX, CY, C_PRESENT, C_ARMED, C_CLICK])  # the cursor row a frame keeps
 _NO_ICONS = np.zeros((0, 4), np.float32)
+# Chunks are deflated at level 1: 7x less CPU than savez_compressed's level 6 for a chunk of 300 frames of 50
+# agents (9 vs 68 ms, measured under load), 15% more bytes; np.load reads both alike.
+CHUNK_DEFLATE_LEVEL = 1
 
 
 class ReplayError(ValueError):
@@ -85,11 +88,18 @@ def decode_headings(d: np.ndarray) -> np.ndarray:
     return (q * (2 * math.pi / HEADING_BINS)).astype(np.float32)
 
 
-def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray], level: int = 6) -> None:
+    """An .npz as np.savez_compressed writes it (level 6), or with a faster deflate level (what np.load reads alike)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            if level == 6:
+                np.savez_compressed(f, **arrays)
+            else:
+                with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+                    for name, a in arrays.items():
+                        with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                            np.lib.format.write_array(out, np.asanyarray(a), allow_pickle=False)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a replay is meant to be shared
         os.replace(tmp, path)
     except BaseException:
@@ -336,7 +346,7 @@ class Recorder:
         arrays["pos"] = encode_positions(arrays["pos"], self.pos_step)
         arrays["heading"] = encode_headings(arrays["heading"])
         arrays["alive"] = np.packbits(arrays["alive"], axis=1)
-        _write_npz_atomic(path, arrays)
+        _write_npz_atomic(path, arrays, CHUNK_DEFLATE_LEVEL)
 
     def _wait_writer(self) -> None:
         """Wait for the chunk being written; its error, if any, is raised here."""
