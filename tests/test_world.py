@@ -150,5 +150,9 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     assert path and m == 5000  # a 50 ms piece on the faster path
     path, m = c.next(1.5, 100_000)
     assert not path and m == 30  # a second later: a 3 ms probe of the other path
-    c.measured(True, 100, 0.05, 1.6)  # the parallel path got 50x slower (a core was taken) ...
-    assert not c.next(1.6, 100_000)[0]  # ... serial now runs
+    c.measured(False, 30, 3e-3, 1.5)  # serial still loses: timed again after 2 s, not 1
+    assert c.next(3.0, 100_000)[0] and not c.next(3.6, 100_000)[0]
+    c.measured(False, 30, 3e-3, 3.6)  # and after 4 s the next time
+    assert c.next(7.5, 100_000)[0]
+    c.measured(True, 100, 0.05, 7.6)  # the parallel path got 50x slower (a core was taken) ...
+    assert not c.next(7.6, 100_000)[0]  # ... serial now runs
