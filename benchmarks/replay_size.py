@@ -4,13 +4,16 @@
 
 Records every step of a headless run into a temporary folder and prints, at a few points, the replay's size on
 disk and the process's current and peak resident memory (flat memory = chunks go to disk). Also times the same
-number of steps without recording, side by side, for the recording overhead.
+run without recording, minute by minute in turns with the recorded one (so background load hits both alike), for
+the recording overhead over the whole run. --busy K starts K processes spinning on a core beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +39,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=int, default=60)
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--scenario", default="cursor")
+    ap.add_argument("--busy", type=int, nargs="?", const=1, default=0, metavar="K")
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
     settings = sc.settings({"world.agents": args.agents})
@@ -43,9 +47,8 @@ def main() -> None:
 
     plain = make(sc, settings=settings, seed=1)
     plain.run(0)
-    t = time.perf_counter()
-    plain.run(per_min)
-    t_plain = time.perf_counter() - t
+    t_plain = t_rec = 0.0
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "replay"
@@ -55,22 +58,28 @@ def main() -> None:
         print(f"{args.scenario}, {args.agents} agents, every step recorded ({1 / settings.world.dt:.0f} per sim s)")
         print(f"{'minute':>6} {'replay MB':>10} {'MB/min':>7} {'B/agent-frame':>14} {'RSS MB':>7} {'peak MB':>8}")
         marks = sorted({1, 2, 5, 10, 20, 30, 45, 60, args.minutes} & set(range(1, args.minutes + 1)))
-        t_rec = None
         for m in range(1, args.minutes + 1):
             t = time.perf_counter()
+            plain.run(per_min)
+            t_plain += time.perf_counter() - t
+            t = time.perf_counter()
             sim.run(per_min)
-            if m == 1:
-                t_rec = time.perf_counter() - t
+            t_rec += time.perf_counter() - t
             if m in marks:
                 size = sum(f.stat().st_size for f in folder.glob("chunk-*.npz"))
                 frames = rec.frames_written
                 print(f"{m:>6} {size / 1e6:>10.2f} {size / 1e6 / m:>7.3f} {size / max(1, frames * args.agents):>14.2f} "
                       f"{rss_mb():>7.1f} {peak_mb():>8.1f}")
+        t = time.perf_counter()
         rec.close()
+        t_rec += time.perf_counter() - t
+        for b in busy:
+            b.kill()
+            b.wait()
         r = open_replay(folder)
         print(f"replay: {len(r)} frames, {r.births['gid'].size} births, {r.deaths['frame'].size} deaths")
-    print(f"one sim-minute: {t_plain:.2f} s without recording, {t_rec:.2f} s recording "
-          f"({t_rec / t_plain:.1f}x), side by side in this run")
+    print(f"{args.minutes} sim-minutes: {t_plain:.2f} s without recording, {t_rec:.2f} s recording "
+          f"({t_rec / t_plain:.2f}x), minute by minute in turns, {args.busy} busy process(es) beside it")
 
 
 if __name__ == "__main__":

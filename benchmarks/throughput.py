@@ -8,6 +8,18 @@ With --scenarios, compares scenarios instead (compiled only), e.g. the neighbour
 Every scenario runs in the same world, scaled so that its area per agent is that of 50 agents in 1280 x 720 px
 (at the default size 10,000 agents could not move without touching); measurements alternate between the scenarios
 (--rounds of them) and each keeps its best round, so background load hits them alike.
+
+With --compare, runs variants of the same run side by side in separate processes, taking turns (--rounds), and
+prints each variant's median and its ratio to the one-thread run:
+    python benchmarks/throughput.py --compare auto one --agents 50 --busy 1
+    python benchmarks/throughput.py --compare auto one main --against /tmp/neuroevo-old --agents 10000 \
+        --world default --fresh-minutes 3
+  auto  this tree, threads chosen at run time (the default);  one  NUMBA_NUM_THREADS=1;  two  set_threads(2);
+  main  the neuroevo package found in the folder --against (an older checkout), with its defaults.
+--fresh-minutes M times whole runs of M sim-minutes from a new world (the first minutes' burst of deaths and
+births included); without it, a warmed-up run is timed for --seconds. --busy K starts K processes that spin on
+a core beside the measurement (a browser, a build, a second run) and stops them at the end. --world default keeps
+the 1280 x 720 px world at every size; --world scaled scales it to the area per agent of 50 agents.
 """
 
 from __future__ import annotations
@@ -15,7 +27,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -60,11 +76,20 @@ def measure(fn, seconds: float, steps_per_call: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def compare_scenarios(names: list[str], agents: list[int], seconds: float, rounds: int) -> None:
-    """Compiled agent-steps/s of each scenario at each size, in a world scaled to 50-agent density."""
+def world_size(n: int, world: str) -> dict[str, int]:
+    """Settings for n agents: the default 1280 x 720 px world, or one scaled to the area per agent of 50."""
+    if world == "default":
+        return {"world.agents": n}
+    scale = (n / 50) ** 0.5
+    return {"world.agents": n, "world.width": round(1280 * scale), "world.height": round(720 * scale)}
+
+
+def compare_scenarios(names: list[str], agents: list[int], seconds: float, rounds: int, world: str) -> None:
+    """Compiled agent-steps/s of each scenario at each size (world: "scaled" to 50-agent density or "default")."""
     for n in agents:
-        scale = (n / 50) ** 0.5
-        size = {"world.agents": n, "world.width": round(1280 * scale), "world.height": round(720 * scale)}
+        size = world_size(n, world)
+        size.setdefault("world.width", 1280)
+        size.setdefault("world.height", 720)
         sims = {}
         for name in names:
             cls = load_scenario(name)
@@ -83,30 +108,136 @@ def compare_scenarios(names: list[str], agents: list[int], seconds: float, round
                   f"{base / best[name]:.2f}", flush=True)
 
 
+def worker(scenario: str, n: int, world: str, threads: str) -> None:
+    """A measuring process: reads "fresh M" / "warm S" lines, answers each with agent-steps per second."""
+    from neuroevo.sim import make as make_here  # whichever neuroevo PYTHONPATH names
+
+    size = world_size(n, world)
+    warm = make_here(scenario, seed=1, overrides=size)
+    if threads == "two":
+        warm.set_threads(2)
+    warm.run(600)  # compiled, and past the first burst of deaths
+    print("ready", flush=True)
+    for line in sys.stdin:
+        what, amount = line.split()
+        if what == "fresh":
+            sim = make_here(scenario, seed=1, overrides=size)
+            if threads == "two":
+                sim.set_threads(2)
+            steps = int(round(float(amount) * 60 / sim.settings.world.dt))
+            sim.run(0)
+            t = time.perf_counter()
+            sim.run(steps)
+            rate = steps * n / (time.perf_counter() - t)
+        else:
+            rate = measure(warm.run, float(amount), max(1, 200_000 // n)) * n
+        print(f"{rate:.1f}", flush=True)
+
+
+def compare_variants(args: argparse.Namespace) -> None:
+    """Variants in separate processes taking turns; medians and ratios to the one-thread run."""
+    here = Path(__file__).resolve()
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        for n in args.agents:
+            procs = {}
+            for v in args.compare:
+                env = dict(os.environ)
+                if v == "one":
+                    env["NUMBA_NUM_THREADS"] = "1"
+                if v == "main":
+                    if args.against is None:
+                        sys.exit("throughput.py: --compare main needs --against FOLDER (a checkout to compare with)")
+                    env["PYTHONPATH"] = str(Path(args.against).resolve())
+                    # its own compiled-kernel cache beside it: a shared one may hold kernels of other checkouts
+                    env["NUMBA_CACHE_DIR"] = str(Path(args.against).resolve() / ".numba-cache")
+                cmd = [sys.executable, str(here), "--worker", v, "--agents", str(n), "--world", args.world or "default",
+                       "--scenario", args.scenario]
+                procs[v] = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for v, pr in procs.items():
+                assert pr.stdout is not None
+                if pr.stdout.readline().strip() != "ready":
+                    sys.exit(f"throughput.py: variant {v} failed to start")
+            rates: dict[str, list[float]] = {v: [] for v in procs}
+            order = list(procs)
+            for r in range(args.rounds):
+                for v in order if r % 2 == 0 else order[::-1]:  # alternate who goes first
+                    pr = procs[v]
+                    assert pr.stdin is not None and pr.stdout is not None
+                    job = f"fresh {args.fresh_minutes}" if args.fresh_minutes else f"warm {args.seconds}"
+                    pr.stdin.write(job + "\n")
+                    pr.stdin.flush()
+                    rates[v].append(float(pr.stdout.readline()))
+            for pr in procs.values():
+                assert pr.stdin is not None
+                pr.stdin.close()
+                pr.wait()
+            what = (f"first {args.fresh_minutes:g} sim-minutes from a new world" if args.fresh_minutes
+                    else f"warmed up, {args.seconds:g} s per round")
+            print(f"{args.scenario}, {n} agents, {args.world or 'default'} world, {what}, {args.busy} busy "
+                  f"process(es) beside it, {args.rounds} alternating rounds:")
+            base = statistics.median(rates["one"]) if "one" in rates else None
+            for v, rs in rates.items():
+                med = statistics.median(rs)
+                ratio = f" | {v} / one = {med / base:.2f}x" if base else ""
+                rounds = " ".join(f"{x / 1e6:.2f}" for x in rs)
+                print(f"  {v:>5}: median {med / 1e6:6.2f} M agent-steps/s{ratio}   (rounds: {rounds})", flush=True)
+    finally:
+        for b in busy:
+            b.kill()
+            b.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, nargs="+", default=[50, 1000, 10000])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--scenarios", nargs="+", default=None, help="compare these scenarios (the first is the base)")
-    ap.add_argument("--rounds", type=int, default=5, help="with --scenarios: alternating rounds")
+    ap.add_argument("--rounds", type=int, default=5, help="with --scenarios or --compare: alternating rounds")
+    ap.add_argument("--world", choices=["default", "scaled"], default=None,
+                    help="default: 1280 x 720 px at every size; scaled: area per agent of 50 agents (the default "
+                         "with --scenarios)")
+    ap.add_argument("--busy", type=int, nargs="?", const=1, default=0, metavar="K",
+                    help="start K (default 1) processes spinning on a core beside the measurement")
+    ap.add_argument("--compare", nargs="+", choices=["auto", "one", "two", "main"], default=None,
+                    help="variants of the same run, side by side in separate processes")
+    ap.add_argument("--against", default=None, help="with --compare main: the folder holding the older neuroevo")
+    ap.add_argument("--fresh-minutes", type=float, default=0.0, help="with --compare: time whole runs from a new world")
+    ap.add_argument("--scenario", default="edges", help="with --compare: the scenario")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        worker(args.scenario, args.agents[0], args.world, args.worker)
+        return
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, numba {numba.__version__}, "
           f"threads {numba.get_num_threads()}")
-    if args.scenarios:
-        compare_scenarios(args.scenarios, args.agents, args.seconds, args.rounds)
+    if args.compare:
+        compare_variants(args)
         return
-    settings = load_scenario("edges").settings()
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        if args.scenarios:
+            compare_scenarios(args.scenarios, args.agents, args.seconds, args.rounds, args.world or "scaled")
+        else:
+            compare_numpy(args.agents, args.seconds, args.world or "default")
+    finally:
+        for b in busy:
+            b.kill()
+            b.wait()
+
+
+def compare_numpy(agents: list[int], seconds: float, world: str) -> None:
+    """The compiled step against the numpy step at each size."""
     rows = []
-    for n in args.agents:
-        s = type(settings)(world=type(settings.world)(**{**settings.world.__dict__, "agents": n}),
-                           brain=settings.brain, evolution=settings.evolution, cursor=settings.cursor)
+    for n in agents:
+        s = load_scenario("edges").settings(world_size(n, world))
         sim = make("edges", settings=s, seed=1)
         sim.run(600)  # past the first burst of deaths, like a real run
         calls = max(1, 200_000 // n)
-        compiled = measure(sim.run, args.seconds, calls) * n
+        compiled = measure(sim.run, seconds, calls) * n
         ref = make("edges", settings=s, seed=1)
         rng = np.random.default_rng(1)
-        baseline = measure(lambda k, ref=ref, rng=rng: [numpy_step(ref, rng) for _ in range(k)], args.seconds,
+        baseline = measure(lambda k, ref=ref, rng=rng: [numpy_step(ref, rng) for _ in range(k)], seconds,
                            max(1, 2000 // n)) * n
         rows.append((n, compiled, baseline))
         layer = numba.threading_layer() if sim.parallel else "serial kernel"

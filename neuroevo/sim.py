@@ -8,9 +8,11 @@ chunks are split only where an observer is due.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numba
 import numpy as np
 
 from .births import spawn_all
@@ -19,16 +21,67 @@ from .checkpoint import icons_array
 from .config import Params, Settings, SettingsError, input_offsets, make_params, override
 from .cursor import EXT_COLUMNS, reset_cursor
 from .obstacles import layout_icons
+from .record import no_rec
 from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
 from .sensors import OUTPUT_NAMES, input_names, unused_inputs
-from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, RULE, WorldState
+from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
 from .step import Brains, Env, run_chunk
 
 N_OUTPUTS = len(OUTPUT_NAMES)  # turn, thrust
-# From this many agents a step spreads them over threads. With OpenMP's short spin-then-sleep wait (see
-# __init__) the prange kernel beat the serial loop already at 50 agents, alone (6.1 vs 3.1 M agent-steps/s) and
-# beside two busy processes (4.3 vs 2.2); its generated code is also faster on one thread.
-PARALLEL_MIN_AGENTS = 32
+
+
+class PathChooser:
+    """Picks the serial or the parallel step by what is fast now (both give bit-identical results).
+
+    A fixed rule (parallel from 32 agents) lost 4-20x at 50 agents whenever another process held a core: every
+    step's parallel region waited for a thread that was not running. So both paths are timed on pieces of the real
+    run, the faster one runs, and the other is timed again every `recheck` seconds, or at once when its rival
+    measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that keeps losing
+    is timed half as often each time (up to every `max_recheck` s). A measure sums pieces until they make `probe`
+    / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead).
+    Pieces are cut at step boundaries only, which changes nothing in the results (the compiled step keeps no
+    state between calls).
+    """
+
+    def __init__(self, probe: float = 0.003, piece: float = 0.05, recheck: float = 1.0, slow: float = 1.5,
+                 max_recheck: float = 8.0, min_gap: float = 0.25) -> None:
+        self.probe, self.piece, self.recheck, self.slow = probe, piece, recheck, slow
+        self.max_recheck, self.min_gap = max_recheck, min_gap
+        self.wait = {False: recheck, True: recheck}  # path -> seconds before it is timed again while it loses
+        self.cost: dict[bool, float] = {}  # path (parallel?) -> seconds per step, last measured
+        self.when: dict[bool, float] = {}  # path -> time of that measure (perf_counter)
+        self._sum: dict[bool, tuple[int, float]] = {False: (0, 0.0), True: (0, 0.0)}  # steps, seconds so far
+
+    def next(self, now: float, remaining: int) -> tuple[bool, int]:
+        """(parallel?, steps) for the next piece of a call with `remaining` steps to go."""
+        for path in (False, True):
+            if path not in self.cost:  # never timed: a first short probe
+                return path, min(remaining, 16)
+        best = self.cost[True] < self.cost[False]
+        if now - self.when[not best] > self.wait[not best]:  # time the other path again
+            return not best, max(1, min(remaining, int(self.probe / self.cost[not best])))
+        return best, max(1, min(remaining, int(self.piece / self.cost[best])))
+
+    def measured(self, path: bool, steps: int, seconds: float, now: float) -> None:
+        """A piece of `steps` steps on `path` took `seconds`."""
+        n, t = self._sum[path]
+        n, t = n + steps, t + seconds
+        if path in self.cost and t < self.probe / 3:
+            self._sum[path] = (n, t)
+            return
+        self._sum[path] = (0, 0.0)
+        per_step = t / max(n, 1)
+        before = self.cost.get(path)
+        self.cost[path] = per_step
+        self.when[path] = now
+        other = not path
+        if other in self.cost:
+            # a path that keeps losing is timed less often (each probe of it costs), one that wins at once again
+            loses = per_step > self.cost[other]
+            self.wait[path] = min(self.max_recheck, 2 * self.wait[path]) if loses else self.recheck
+        if before is not None and per_step > self.slow * before and other in self.when:
+            # this path got slower: time the other one soon (not more often than every min_gap seconds)
+            self.when[other] = min(self.when[other], now - self.wait[other] + self.min_gap)
 
 
 @runtime_checkable
@@ -80,6 +133,7 @@ class Simulation:
         self.hof_fit = np.zeros(settings.evolution.hof_size, np.float64)  # (K,) lifetimes in steps
         self.observers: list[Observer] = []
         self._threads: int | None = None
+        self.chooser = PathChooser()  # serial or parallel step, when threads are not set (set_threads(None))
         self._sizes, self._offsets = self.layout.arrays()
         self._no_ext = np.zeros((0, EXT_COLUMNS), np.float64)
         self._no_events = np.zeros((0, 4), np.int64)
@@ -87,7 +141,8 @@ class Simulation:
         # observer wants them: last_events for the latest compiled chunk (what an observer sees), run_events for
         # the whole last run() call (what a front end sees after a frame).
         self.last_events = self.run_events = self._no_events
-        self._events_buf = self._no_events
+        self._events_buf = self._rec_events_buf = self._no_events
+        self._no_rec = no_rec(self.layout.n_params, N_COUNTERS)  # record.Rec with 0 rows: nothing recorded
         self._forced = np.zeros(n, np.int8)  # (N,) causes from extra_deaths, applied at the next step
         self._steer = np.zeros(0, np.bool_)  # (N,) slots steered from outside (0 entries: none; see steer())
         self._actions = np.zeros((0, N_OUTPUTS), np.float32)  # (N, 2) their turn and thrust
@@ -145,17 +200,25 @@ class Simulation:
         return self
 
     def set_threads(self, threads: int | None) -> None:
-        """1: the serial step; 2 or more: the parallel step (numba's thread pool); None: chosen by size."""
+        """1: the serial step; 2 or more: the parallel step (numba's thread pool); None (the default): whichever
+        is faster now, timed as the run goes (PathChooser). Results are bit-identical on every path."""
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise ValueError(f"threads must be None or a whole number >= 1, got {threads!r}")
         self._threads = None if threads is None else int(threads)
 
     @property
     def parallel(self) -> bool:
-        """Whether the next chunk runs the parallel step."""
+        """Whether the next chunk runs the parallel step (with threads chosen at run time: the path in favour)."""
         if self._threads is None:
-            return self.state.n >= PARALLEL_MIN_AGENTS
+            if not self._auto():
+                return False
+            c = self.chooser.cost
+            return len(c) == 2 and c[True] < c[False]
         return self._threads > 1
+
+    def _auto(self) -> bool:
+        """Whether the path is chosen at run time (threads not set and more than one thread to run on)."""
+        return self._threads is None and numba.get_num_threads() > 1
 
     def steer(self, actions: np.ndarray | None, mask: np.ndarray | None = None) -> None:
         """Steer agents from outside (an RL policy, a person): from the next step on, the slots in mask ((N,) bool;
@@ -184,13 +247,53 @@ class Simulation:
             raise SettingsError(f"unknown cursor source {source!r} (choose from {', '.join(CHOICES['cursor.source'])})")
         self.params = self.params._replace(cursor_source=CHOICES["cursor.source"].index(source))
 
-    def _advance(self, n_steps: int, ext: np.ndarray | None, events: np.ndarray | None) -> int:
+    def _advance(self, n_steps: int, ext: np.ndarray | None, events: np.ndarray | None, rec: Any = None) -> int:
+        """Run n_steps compiled steps; returns the number of death reports written into events.
+
+        In pieces when the path is chosen at run time (PathChooser) or a recorder takes the frames (rec: a
+        replay.Recorder; pieces end where its chunks end, and it gets every death, whatever rows events has)."""
         self.icons = icons_array(self.icons)
         brains = Brains(self.genomes, self.hof, self.hof_fit, self._sizes, self._offsets)
-        env = Env(self.icons, self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64), self._forced,
-                  self._no_events if events is None else events, self._steer, self._actions)
-        return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel,
-                             self._use_hook_fit()))
+        ext = self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64)
+        events = self._no_events if events is None else events
+        hook_fit = self._use_hook_fit()
+        auto = self._auto()
+        if n_steps == 0 or (not auto and rec is None):
+            env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
+            return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel, hook_fit,
+                                 self._no_rec))
+        # Pieces: ext rows and event rows continue where the last piece stopped.
+        done = k = 0
+        clock = time.perf_counter
+        while done < n_steps:
+            t0 = clock()
+            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel, n_steps - done)
+            r, ev = self._no_rec, events[k:]
+            if rec is not None:
+                m = min(m, rec.room())
+                r, ev = rec.rec_buffers(self), self._rec_events()
+            env = Env(self.icons, ext[done : done + m] if ext.shape[0] else ext, self._forced, ev, self._steer,
+                      self._actions)
+            got = int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit, r))
+            t1 = clock()
+            if rec is not None:
+                m = int(r.n[0])  # it may stop early, when its buffers are nearly full
+                rec.frames_done(self, r, ev[:got])
+                put = min(got, events.shape[0] - k)
+                events[k : k + put] = ev[:put]
+                got = put
+            k += got
+            if auto:
+                self.chooser.measured(path, m, t1 - t0, t1)
+            done += m
+        return k
+
+    def _rec_events(self) -> np.ndarray:
+        """Death-report rows for one recorded piece (the step stops before they could run out)."""
+        rows = 2 * self.state.n + 4096
+        if self._rec_events_buf.shape[0] < rows:
+            self._rec_events_buf = np.zeros((rows, 4), np.int64)
+        return self._rec_events_buf
 
     def _use_hook_fit(self) -> bool:
         return self.hooks is not None and "fitness" in type(self.hooks).hooks_defined()
@@ -253,6 +356,7 @@ class Simulation:
         events: list[np.ndarray] = []
         self.last_events = self.run_events = self._no_events
         collect = self._wants_events()
+        rec = next((o for o in self.observers if getattr(o, "records_in_step", False) and o.every == 1), None)
         while done < n_steps:
             period = self._hook_period()
             if period and self.step_count % period == 0 and self._hooked_at != self.step_count:
@@ -261,15 +365,16 @@ class Simulation:
             if period:
                 todo = min(todo, period - self.step_count % period)
             for obs in self.observers:
-                todo = min(todo, obs.every - self.step_count % obs.every)
+                if obs is not rec:  # the recorder takes its frames from inside the compiled step
+                    todo = min(todo, obs.every - self.step_count % obs.every)
             buf = self._event_buffer(todo) if collect else None
-            k = self._advance(todo, None if ext is None else ext[done : done + todo], buf)
+            k = self._advance(todo, None if ext is None else ext[done : done + todo], buf, rec)
             if buf is not None:
                 self.last_events = buf[:k].copy()
                 events.append(self.last_events)
             done += todo
             for obs in self.observers:
-                if self.step_count % obs.every == 0:
+                if obs is not rec and self.step_count % obs.every == 0:
                     obs.observe(self)
         if events:
             self.run_events = np.concatenate(events)

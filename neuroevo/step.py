@@ -33,6 +33,7 @@ from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, contact_cause, grid_build, scan_neighbours
 from .physics import hazard_one, move_one
+from .record import rec_room, record_frame
 from .sensors import sense_one
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
 
@@ -183,10 +184,12 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit):
+def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
 
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
+    rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
+    stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
     each step; each agent scans its 3x3 cells of the snapshot (never a neighbour's half-updated row) once, for its
     neighbour and team inputs and for contact: two agents closer than contact_radius when the step starts (where
@@ -197,7 +200,10 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit):
     scr = scratch(w.pos, b.genomes.shape[1], p)
     use_grid = p.use_grid != 0
     n_events = 0
+    recording = rec.pos.shape[0] > 0
     for t in range(n_steps):
+        if recording and not rec_room(rec, n_events, env.events.shape[0], n):
+            break
         cursor_update(w.cursor, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
         cur = (w.cursor[CX], w.cursor[CY], w.cursor[C_PRESENT], w.cursor[C_ARMED], w.cursor[C_CLICK])
         if use_grid:
@@ -221,4 +227,6 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit):
             if w.counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
                 next_generation(w, b, env.icons, p, rng, use_hook_fit)
         w.counters[K_STEP] += 1
+        if recording:
+            record_frame(w, b.genomes, rec)
     return n_events

@@ -152,3 +152,57 @@ def test_steered_agents_follow_the_outside_and_mode_none_keeps_the_dead_dead():
     sim.steer(None)
     sim.run(3000)
     assert sim.births == 0 and sim.state.alive.sum() < 20
+
+
+class _Flipper:
+    """A PathChooser stand-in that switches path every few steps (pieces of 1 to 7 steps)."""
+
+    def __init__(self) -> None:
+        self.k = 0
+
+    def next(self, now: float, remaining: int) -> tuple[bool, int]:
+        self.k += 1
+        return self.k % 2 == 1, min(remaining, 1 + self.k % 7)
+
+    def measured(self, path: bool, steps: int, seconds: float, now: float) -> None:
+        pass
+
+
+def test_switching_paths_mid_run_changes_nothing():
+    """The default (threads chosen at run time) cuts a run into pieces on either path: same world as one thread."""
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("one thread: the path is never chosen at run time")
+    s = override(Settings(), {"agents": 120, "cursor.source": "hunter"})
+    a, b = make("edges", settings=s, seed=7), make("edges", settings=s, seed=7)
+    a.set_threads(1)
+    b.chooser = _Flipper()
+    a.run(400)
+    b.run(400)
+    assert b.chooser.k > 100
+    assert a.state.counters[K_DEATHS + EDGE] > 0
+    np.testing.assert_array_equal(a.genomes, b.genomes)
+    np.testing.assert_array_equal(a.state.pos, b.state.pos)
+    np.testing.assert_array_equal(a.state.counters, b.state.counters)
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
+def test_path_chooser_takes_the_faster_path_and_rechecks():
+    from neuroevo.sim import PathChooser
+
+    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0)
+    assert c.next(0.0, 1000) == (False, 16)
+    c.measured(False, 16, 16e-4, 0.0)  # serial: 100 us per step
+    assert c.next(0.0, 1000) == (True, 16)
+    c.measured(True, 16, 16e-5, 0.0)  # parallel: 10 us per step
+    path, m = c.next(0.5, 100_000)
+    assert path and m == 5000  # a 50 ms piece on the faster path
+    path, m = c.next(1.5, 100_000)
+    assert not path and m == 30  # a second later: a 3 ms probe of the other path
+    c.measured(False, 30, 3e-3, 1.5)  # serial still loses: timed again after 2 s, not 1
+    assert c.next(3.0, 100_000)[0] and not c.next(3.6, 100_000)[0]
+    c.measured(False, 30, 3e-3, 3.6)  # and after 4 s the next time
+    assert c.next(7.5, 100_000)[0]
+    c.measured(True, 100, 0.05, 7.6)  # the parallel path got 50x slower (a core was taken) ...
+    assert not c.next(7.6, 100_000)[0]  # ... serial now runs
