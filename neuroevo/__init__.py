@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 # Modules no compiled kernel reads (front ends, files, plots): editing them need not recompile anything.
 _NOT_KERNEL_SOURCES = {"cli.py", "args.py", "viewer.py", "replay.py", "plots.py", "observers.py", "scenario.py",
                        "sweep.py", "io.py", "checkpoint.py", "check.py", "sim.py", "reference.py"}
+_NOT_KERNEL_SOURCES |= {"cli_run.py", "guard.py", "limits.py", "sweep_run.py", "validate.py"}
 
 
 def _numba_cache_dir() -> str:
@@ -39,10 +40,15 @@ def _numba_cache_dir() -> str:
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
+# numba reads NUMBA_CACHE_DIR when it loads; setting the variable (rather than importing numba here) keeps
+# `import neuroevo` quick, so the CLI is in its own code, which handles Ctrl-C, within a fraction of a second.
 if not _os.environ.get("NUMBA_CACHE_DIR"):
-    import numba as _numba
+    import sys as _sys
 
-    _numba.config.CACHE_DIR = _numba_cache_dir()
+    if "numba" in _sys.modules:
+        _sys.modules["numba"].config.CACHE_DIR = _numba_cache_dir()
+    else:
+        _os.environ["NUMBA_CACHE_DIR"] = _numba_cache_dir()
 
 # The Python API, imported on first use (so `import neuroevo` and the CLI start without loading every module):
 #   neuroevo.make(scenario, seed, **settings) -> Simulation, ready to run(), step() and observe.

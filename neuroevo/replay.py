@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, validate
 from .brain import Layout
 from .config import Settings, SettingsError
+from .io import numbered, read_npz, write_json, write_npz
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 
 FORMAT = "neuroevo-replay"
@@ -44,6 +43,7 @@ EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_g
 KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "key_team", "mean_age")
 _CURSOR_FIELDS = np.array([CX, CY, C_PRESENT, C_ARMED, C_CLICK])  # the cursor row a frame keeps
 _NO_ICONS = np.zeros((0, 4), np.float32)
+MAX_CHUNK_BYTES, MAX_META_BYTES = 1 << 30, 64 << 20  # what a chunk may declare in all (a real one: a few MB)
 
 
 class ReplayError(ValueError):
@@ -84,41 +84,19 @@ def decode_headings(d: np.ndarray) -> np.ndarray:
     return (q * (2 * math.pi / HEADING_BINS)).astype(np.float32)
 
 
-def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a replay is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-
-
 def unused_path(path: Path) -> Path:
     """`path` if it holds no replay yet, else path-2, path-3, ... (recordings are never overwritten)."""
     path = Path(path)
     k = 1
-    candidate = path
-    while (candidate / "meta.json").exists() or any(candidate.glob("chunk-*.npz")):
+    while (numbered(path, k) / "meta.json").exists() or any(numbered(path, k).glob("chunk-*.npz")):
         k += 1
-        candidate = path.with_name(f"{path.name}-{k}")
-    return candidate
+    return numbered(path, k)
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
 class Recorder:
-    """Simulation observer that records every step into chunk files (see the module docstring).
-
-    Memory stays flat: a chunk's frames are buffered, written, and dropped. close() writes the last, partial chunk.
-    """
+    """Simulation observer that records every step into chunk files (see the module docstring). Memory stays flat:
+    a chunk's frames are buffered, written, and dropped. close() writes the last, partial chunk."""
 
     every = 1
     wants_events = True  # the kernel's death reports (sim.last_events)
@@ -131,8 +109,7 @@ class Recorder:
         self.dt = w.dt
         self.pos_step = pos_step_for(w.width, w.height)
         self.chunk_frames = max(1, int(round(chunk_seconds / w.dt)))
-        self.frames_written = 0
-        self.chunks_written = 0
+        self.frames_written = self.chunks_written = 0
         self.meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, "origin": origin,
             "scenario": sim.scenario, "seed": sim.seed, "settings": sim.settings.to_dict(),
@@ -141,7 +118,7 @@ class Recorder:
             "cursor_columns": ["x", "y", "present", "armed", "click"],
             "hooks": sorted(type(sim.hooks).hooks_defined()) if getattr(sim, "hooks", None) is not None else [],
         }
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
         s = sim.state
         self._genomes0 = sim.genomes.copy()  # (N, n_params) every slot's genome at the first frame
         self._prev_gid = s.genome_id.copy()
@@ -156,7 +133,7 @@ class Recorder:
         """Note a mid-run change of settings (hot reload, schedule) in meta.json, with the frame it applies from."""
         f = self.frames_written + self._k
         self.meta.setdefault("settings_changes", []).append({"frame": f, "settings": sim.settings.to_dict()})
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
 
     def _reset_buffers(self, s: WorldState) -> None:
         f, n = self.chunk_frames, self.n
@@ -258,7 +235,7 @@ class Recorder:
         }
         if self.chunks_written == 0:
             arrays["genomes0"] = self._genomes0
-        _write_npz_atomic(self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
+        write_npz(self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
         self.chunks_written += 1
         self.frames_written += n
         self._k = 0
@@ -271,7 +248,7 @@ class Recorder:
         self.flush()
         self.meta["frames"] = self.frames_written
         self.meta["complete"] = True
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
         self.closed = True
 
 
@@ -307,15 +284,21 @@ class Replay:
         if not p.is_dir() or not meta_path.is_file():
             raise ReplayError(f"{p}: not a neuroevo replay (expected a folder holding meta.json and chunk files)")
         try:
+            if meta_path.stat().st_size > MAX_META_BYTES:
+                raise ValueError(f"larger than {MAX_META_BYTES >> 20} MB")
             meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise ReplayError(f"{meta_path}: unreadable replay metadata ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ReplayError(f"{meta_path}: not a neuroevo replay")
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ReplayError(f"{meta_path}: unsupported replay format version {meta.get('format_version')!r}")
+            raise ReplayError(f"{meta_path}: unsupported replay format version {str(meta.get('format_version'))[:20]}")
         try:
-            self.settings = Settings.from_dict(meta["settings"])
+            self.settings = Settings.from_dict(meta.get("settings"))
+            w = self.settings.world
+            validate.replay_meta(meta, w.agents, self.settings.brain.hidden, w.dt, w.width, w.height, w.radius)
+            for change in meta.get("settings_changes", []):
+                Settings.from_dict(change["settings"])
             self.layout = Layout(tuple(int(v) for v in meta["layout"]))
             self.n = int(meta["n_slots"])
             self.pos_step = float(meta["pos_step"])
@@ -332,37 +315,29 @@ class Replay:
         small: dict[str, list[np.ndarray]] = {k: [] for k in (*EVENT_KEYS, "mean_age")}
         self.keys: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.teams: list[np.ndarray] = []  # (N,) int8 team of every slot, per chunk
-        self.genomes0 = None
-        expect = 0
+        self.genomes0 = np.zeros((0, 0), np.float32)
+        expect = self._last_step = 0
         for i, f in enumerate(files):
             if f.name != f"chunk-{i:06d}.npz":
                 raise ReplayError(f"{f}: chunk out of sequence (expected chunk-{i:06d}.npz)")
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    missing = [k for k in (*FRAME_KEYS, *EVENT_KEYS, *KEY_KEYS, "icons") if k not in z.files]
-                    if missing:
-                        raise ReplayError(f"{f}: not a replay chunk (missing {', '.join(missing)})")
-                    frame0 = int(z["frame0"])
-                    steps = z["step"]
-                    for k in small:
-                        small[k].append(z[k])
-                    key = (z["key_gid"], z["key_parent"], z["key_age"])
-                    team = z["key_team"]
-                    if i == 0:
-                        self.genomes0 = z["genomes0"] if "genomes0" in z.files else None
-            except ReplayError:
-                raise
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
-            if frame0 != expect or steps.ndim != 1 or any(a.shape != (self.n,) for a in key):
+            z = self._read(f, first=i == 0, names=(*EVENT_KEYS, *KEY_KEYS, "step", "genomes0"))
+            frame0, steps = int(z["frame0"]), z["step"]
+            if frame0 != expect or (i and steps[0] <= self._last_step):
                 raise ReplayError(f"{f}: chunk does not fit the replay (frame {frame0}, expected {expect})")
+            self._last_step = int(steps[-1])
+            try:
+                validate.chunk_values(z, self.n, frame0, int(steps.shape[0]))
+            except ValueError as e:
+                raise ReplayError(f"{f}: corrupt chunk ({e})") from None
+            for k in small:
+                small[k].append(z[k])
+            if i == 0:
+                self.genomes0 = z["genomes0"]  # (N, n_params) every slot's genome at the first frame
             self.first.append(frame0)
             self.count.append(int(steps.shape[0]))
-            self.keys.append(key)
-            self.teams.append(team)
+            self.keys.append((z["key_gid"], z["key_parent"], z["key_age"]))
+            self.teams.append(z["key_team"])
             expect += int(steps.shape[0])
-        if self.genomes0 is None or self.genomes0.shape != (self.n, self.layout.n_params):
-            raise ReplayError(f"{files[0]}: first chunk lacks the founders' genomes")
         self.frames = expect
         ev = {k: np.concatenate(v) if v else np.zeros(0) for k, v in small.items()}
         self.mean_age = ev.pop("mean_age").astype(np.float32)  # (frames,) mean age of the living, steps
@@ -371,9 +346,7 @@ class Replay:
         self.births["genome"] = self.births["genome"].reshape(-1, self.layout.n_params)
         self.deaths["pos"] = self.deaths["pos"].reshape(-1, 2)
         self._genome_row = {int(g): i for i, g in enumerate(self.births["gid"].tolist())}
-        self._founder: dict[int, int] = {}
-        for g in self.keys[0][0].tolist():
-            self._founder[int(g)] = int(g)
+        self._founder: dict[int, int] = {int(g): int(g) for g in self.keys[0][0].tolist()}
         for g, par in zip(self.births["gid"].tolist(), self.births["parent"].tolist()):
             self._founder[g] = self._founder.get(par, par)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
@@ -391,14 +364,24 @@ class Replay:
             raise IndexError(f"frame {i} outside 0..{self.frames - 1}")
         return int(np.searchsorted(self.first, i, side="right") - 1)
 
+    def _read(self, f: Path, first: bool, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Arrays of one chunk file, after its declared shapes and sizes passed validate.chunk_headers."""
+        chunk_frames = int(self.meta["chunk_frames"])
+
+        def check(headers: validate.Headers) -> None:
+            validate.chunk_headers(headers, self.n, self.layout.n_params, chunk_frames, first)
+
+        try:
+            return read_npz(f, MAX_CHUNK_BYTES, check, names=("frame0", *names))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+
     def _chunk(self, c: int) -> dict[str, np.ndarray]:
         if c not in self._cache:
             f = self.files[c]
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    d = {k: z[k] for k in (*FRAME_KEYS, "icons")}
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+            d = self._read(f, first=c == 0, names=(*FRAME_KEYS, "icons"))
+            if d["step"].shape[0] != self.count[c]:
+                raise ReplayError(f"{f}: chunk changed since the replay was opened")
             d["pos"] = decode_positions(d["pos"], self.pos_step)
             d["heading"] = decode_headings(d["heading"])
             d["alive"] = np.unpackbits(d["alive"], axis=1, count=self.n).astype(bool)
@@ -488,10 +471,10 @@ def resimulate(replay: Replay, scenario: str | Path | type | None = None) -> Ite
     except (ScenarioError, ValueError) as e:
         raise ReplayError(f"{replay.path}: cannot rebuild its world ({e})") from None
     sim.scenario = name
-    start = int(replay.meta["start_step"])
-    if start:
-        sim.run(start)
+    start = int(replay.meta.get("start_step", 0))
     for fr in replay:
+        if fr.step != start + fr.index:  # a recording holds every step from its start
+            raise ReplayError(f"{replay.path}: frame {fr.index} holds step {fr.step}; not a recording of every step")
         if fr.step != sim.step_count:
             sim.run(fr.step - sim.step_count)
         yield fr, sim
@@ -504,7 +487,8 @@ def playback_state(replay: Replay, i: int) -> WorldState:
     s.pos[...] = fr.pos
     s.heading[...] = fr.heading
     s.alive[...] = fr.alive
-    s.counters[...] = fr.counters[:N_COUNTERS]
+    c = min(fr.counters.shape[0], N_COUNTERS)
+    s.counters[:c] = fr.counters[:c]
     s.cursor[CX], s.cursor[CY], s.cursor[C_PRESENT], s.cursor[C_ARMED], s.cursor[C_CLICK] = fr.cursor
     s.genome_id[...], s.parent_id[...], s.age[...] = replay.slots_at(i)
     d = replay.deaths

@@ -6,7 +6,6 @@ A hash that changes means the simulation changed: if that is meant (a bug fix), 
 import json
 
 import pytest
-
 from golden import CASES, GOLDEN, replay_hash, run_hashes
 
 WANT = json.loads(GOLDEN.read_text())
