@@ -73,7 +73,7 @@ def _meta(path: Path, headers: validate.Headers) -> dict[str, Any]:
     shape, dtype = headers["meta"]
     if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS:
         raise CheckpointError(f"{path}: not a neuroevo population file (meta is {shape} {dtype})")
-    meta = json.loads(str(read_npz(path, MAX_FILE_BYTES, names=("meta",))["meta"]))
+    meta = json.loads(str(read_npz(path, MAX_FILE_BYTES, names=("meta",), headers=headers)["meta"]))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a neuroevo population file")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -97,7 +97,7 @@ def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Setti
         validate.population_meta(meta)
         validate.population_headers(headers, settings.world.agents, settings.evolution.hof_size)
         check_settings(settings)
-        data = read_npz(path, MAX_FILE_BYTES)
+        data = read_npz(path, MAX_FILE_BYTES, headers=headers)
     except CheckpointError:
         raise
     except SettingsError as e:

@@ -284,13 +284,15 @@ def _npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
 
 def read_npz(path: str | Path, max_bytes: int,
              check: Callable[[dict[str, tuple[tuple[int, ...], np.dtype]]], None] | None = None,
-             names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+             names: Iterable[str] | None = None, headers: dict[str, tuple[tuple[int, ...], np.dtype]] | None = None,
+             ) -> dict[str, np.ndarray]:
     """The arrays of an .npz (all, or those in names), without pickle, after npz_headers() bounded the total size
     and check(headers) (if given) accepted the declared shapes and dtypes: only what the headers announced is
-    ever inflated."""
+    ever inflated. headers: what npz_headers(path, max_bytes) already returned for this file."""
     import zipfile
 
-    headers = npz_headers(path, max_bytes)
+    if headers is None:
+        headers = npz_headers(path, max_bytes)
     if check is not None:
         check(headers)
     wanted = list(headers) if names is None else [n for n in names if n in headers]

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -343,7 +344,8 @@ def _ray(tasks: list[Task], ids: list[int], jobs: int, address: str | None) -> I
     # an explicit --address), and asks for token authentication (Ray >= 2.52; later versions have it by default).
     if not address:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    if "ray" not in sys.modules:  # Ray reads its mode once, as it loads: a process that loaded it keeps its own
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     try:
         import ray
     except ImportError:

@@ -804,3 +804,58 @@ def test_f23_orphan_temps_are_removed_at_the_next_start(capsys, pop, tmp_path):
     mine.write_bytes(b"busy")
     assert resume(capsys, out / "population.npz", out)[0] == 0
     assert not any(o.exists() for o in orphans) and mine.exists()
+
+
+# ---- the building blocks: held Ctrl-C, time limits, output folders ------------------------------------------------
+def test_ctrl_c_is_held_until_the_outermost_stretch_ends():
+    from neuroevo import guard
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with guard.deferred():
+            with guard.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the handler has run: it only noted the Ctrl-C
+                assert guard.pending()
+                reached.append("inner")
+            reached.append("outer")  # still held: the outer stretch finishes its work
+    assert reached == ["inner", "outer"] and not guard.pending()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's handler is back
+    with pytest.raises(KeyboardInterrupt):  # outside a stretch, Ctrl-C is immediate as usual
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+
+def test_time_limit_stops_code_that_swallows_exceptions():
+    from neuroevo import guard
+
+    t = time.time()
+    with pytest.raises(guard.TimeLimit):
+        with guard.time_limit(0.2):
+            while True:
+                try:
+                    time.sleep(10)
+                except Exception:  # noqa: BLE001 - what a careless hook does
+                    pass
+    assert time.time() - t < 5 and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with guard.time_limit(0.5):  # quick code is untouched
+        sum(range(1000))
+
+
+def test_output_folder_policy(tmp_path):
+    from neuroevo.io import OutputError, fresh_output, prepare_output
+
+    d = tmp_path / "run"
+    assert prepare_output(d) == d and d.is_dir()  # a new folder, created
+    (d / "notes.txt").write_text("mine")
+    assert prepare_output(d) == d  # files neuroevo does not write do not make it "used"
+    (d / "metrics.json").write_text("{}")
+    assert fresh_output(d) == tmp_path / "run-2"
+    assert fresh_output(d, continues=lambda f: f == d) == d
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "replay").mkdir()
+    (tmp_path / "run-2" / "replay" / "meta.json").write_text("{}")
+    assert prepare_output(d) == tmp_path / "run-3"
+    for bad in ("", "  ", None):
+        with pytest.raises(OutputError):
+            prepare_output(bad)
