@@ -2,7 +2,8 @@
 
 A population file holds the genomes, hall of fame, icons and every WorldState array (`state_<name>`), plus a JSON
 `meta` string: format and version, scenario name, seed, resolved settings, the Generator's state and an `extra`
-object (the per-minute rows so far). It is data: loading never unpickles or imports anything.
+object (the per-minute rows so far). It is data: loading never unpickles or imports anything, and every array is
+checked (validate.py) before a kernel sees it: declared shapes and sizes first, from the headers, then values.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, validate
 from .config import Settings, SettingsError, override
-from .io import json_default, write_npz
-from .state import C_TARGET
+from .io import json_default, npz_headers, read_npz, write_npz
+from .limits import LimitError, check_settings
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 FORMAT = "neuroevo-population"
 FORMAT_VERSION = 1
+MAX_FILE_BYTES = 8 << 30  # arrays a population file may declare in all (its settings bound them more tightly)
+MAX_META_CHARS = 64 << 20
 
 
 class CheckpointError(ValueError):
@@ -44,24 +47,63 @@ def save(sim: Simulation, path: str | Path, extra: dict[str, Any] | None = None)
                      "meta": np.array(json.dumps(meta, default=json_default)), **arrays})
 
 
-def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Settings]:
-    """The arrays, meta and settings of a population file (CheckpointError when it is not one)."""
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The checked meta of a population file (scenario name, seed, settings, extra), without reading its arrays."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        meta = json.loads(str(data["meta"]))
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: not a neuroevo population file")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(f"{path}: unsupported format version {meta.get('format_version')}")
-        settings = Settings.from_dict(meta["settings"])
+        headers = npz_headers(path, MAX_FILE_BYTES)
+        meta = _meta(path, headers)
+        validate.population_meta(meta)
     except CheckpointError:
         raise
     except SettingsError as e:
         raise CheckpointError(f"{path}: bad settings inside: {e}") from None
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - zip, JSON and key errors all mean a corrupt file
+        raise CheckpointError(f"{path}: corrupt or unreadable population file ({type(e).__name__}: {e})") from None
+    return meta
+
+
+def _meta(path: Path, headers: validate.Headers) -> dict[str, Any]:
+    if "meta" not in headers:
+        raise CheckpointError(f"{path}: not a neuroevo population file (no meta)")
+    shape, dtype = headers["meta"]
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS:
+        raise CheckpointError(f"{path}: not a neuroevo population file (meta is {shape} {dtype})")
+    meta = json.loads(str(read_npz(path, MAX_FILE_BYTES, names=("meta",), headers=headers)["meta"]))
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a neuroevo population file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: unsupported format version {str(meta.get('format_version'))[:20]}")
+    if not isinstance(meta.get("settings"), dict):
+        raise CheckpointError(f"{path}: no settings inside")
+    Settings.from_dict(meta["settings"])
+    return meta
+
+
+def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Settings]:
+    """The arrays, meta and settings of a population file (CheckpointError when it is not one, or when its arrays
+    do not fit its settings or this machine's memory: checked before they are inflated)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        headers = npz_headers(path, MAX_FILE_BYTES)
+        meta = _meta(path, headers)
+        settings = Settings.from_dict(meta["settings"])
+        validate.population_meta(meta)
+        validate.population_headers(headers, settings.world.agents, settings.evolution.hof_size)
+        check_settings(settings)
+        data = read_npz(path, MAX_FILE_BYTES, headers=headers)
+    except CheckpointError:
+        raise
+    except SettingsError as e:
+        raise CheckpointError(f"{path}: bad settings inside: {e}") from None
+    except (LimitError, ValueError) as e:
+        raise CheckpointError(f"{path}: {e}") from None
     except Exception as e:  # noqa: BLE001 - zip, JSON and key errors all mean a corrupt file
         raise CheckpointError(f"{path}: corrupt or unreadable population file ({type(e).__name__}: {e})") from None
     return data, meta, settings
@@ -82,14 +124,16 @@ def load(cls: type[Simulation], path: str | Path, overrides: dict[str, Any] | No
             raise CheckpointError(f"{path}: --set cannot change brain.hidden or world.agents of a saved population")
         settings = new
     try:
+        if hooks is not None and hooks.n_extra_inputs:
+            check_settings(settings, hooks.n_extra_inputs)
         sim = cls(settings, seed=int(meta["seed"]), scenario=str(meta["scenario"]), hooks=hooks)
-    except SettingsError as e:
+    except (SettingsError, LimitError) as e:
         raise CheckpointError(f"{path}: {e}") from None
-    except (KeyError, ValueError, TypeError) as e:
+    except (KeyError, ValueError, TypeError, OverflowError) as e:
         raise CheckpointError(f"{path}: corrupt population file ({type(e).__name__}: {e})") from None
     try:
         restore(sim, data, meta)
-    except (KeyError, ValueError, TypeError) as e:
+    except (KeyError, ValueError, TypeError, OverflowError) as e:
         raise CheckpointError(f"{path}: corrupt or incompatible population file ({e})") from None
     extra = meta.get("extra", {})
     return sim, dict(extra) if isinstance(extra, dict) else {}
@@ -119,14 +163,22 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # causes added later
         if k == "cursor" and src.ndim == 1 and src.shape[0] < v.shape[0]:
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # mouse memory added later
-        put(v, src, k)
-    n = sim.state.n
-    target = sim.state.cursor[C_TARGET]
-    if not (target == int(target) and -1 <= target < n):
-        raise ValueError(f"state_cursor: hunter target {target:g} is not a slot (0..{n - 1}) or -1")
+        put(v, src, f"state_{k}")
+    validate.world_state(sim.state, sim.genomes, sim.hof, sim.hof_fit, sim.settings.hazards.teams)
     if "icons" in data:
         sim.icons = icons_array(data["icons"])
     sim.rng.bit_generator.state = meta["rng"]
+
+
+def check_savable(sim: Simulation) -> None:
+    """CheckpointError when the world holds values that load() would refuse (a scenario hook wrote NaN, say): a run
+    stops there rather than write a population file that cannot be resumed."""
+    try:
+        validate.world_state(sim.state, sim.genomes, sim.hof, sim.hof_fit, sim.settings.hazards.teams)
+    except ValueError as e:
+        hooks = getattr(sim, "hooks", None)
+        by = " (written by a scenario hook?)" if hooks is not None and type(hooks).hooks_defined() else ""
+        raise CheckpointError(f"the world at step {sim.step_count} cannot be saved: {e}{by}") from None
 
 
 def icons_array(icons: Any) -> np.ndarray:

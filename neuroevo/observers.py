@@ -16,15 +16,28 @@ REPORTED_CAUSES = ("edge", "cursor")  # always present in per-minute rows; other
 class MinuteStats:
     """One row per simulated minute: deaths by cause, births, lifetimes, families (see README for each field).
 
-    It attaches a FamilyTracker to sim (the founders of a resumed run come from its checkpoint)."""
+    A row counts from the run counters at the previous whole minute (`base`). A run saved between two whole minutes
+    stores that base with its rows (`state()`), so the run resumed from it writes the same row for that minute as
+    a run that never stopped."""
 
-    def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None, base: Any = None) -> None:
         self.every = max(1, int(round(60.0 / sim.settings.world.dt)))
         self.dt = sim.settings.world.dt
         self.rows: list[dict[str, Any]] = list(rows or [])
         self._last = sim.state.counters.copy()
         self.tracker = FamilyTracker(sim, founders=saved_founders(getattr(sim, "loaded_extra", None)))
         sim.add_observer(self.tracker)
+        if base is not None:
+            b = np.asarray(base, np.int64)
+            if b.ndim != 1 or b.shape[0] > self._last.shape[0]:
+                raise ValueError(f"minute_base must be a list of at most {self._last.shape[0]} counters")
+            self._last[:] = 0
+            self._last[: b.shape[0]] = b
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps to resume these statistics exactly: the rows and the counters at the last whole
+        minute."""
+        return {"per_minute": self.rows, "minute_base": self._last.tolist()}
 
     def observe(self, sim: Any) -> None:
         c = sim.state.counters
@@ -70,13 +83,20 @@ def saved_founders(extra: dict[str, Any] | None) -> dict[int, int] | None:
 class Checkpointer:
     """Saves the population (atomically) every `minutes` simulated minutes, with the metrics rows so far."""
 
-    def __init__(self, sim: Any, path: str | Path, minutes: float, stats: MinuteStats) -> None:
+    def __init__(self, sim: Any, path: str | Path, minutes: float, stats: MinuteStats,
+                 extra: dict[str, Any] | None = None) -> None:
         self.every = max(1, int(round(minutes * 60.0 / sim.settings.world.dt)))
         self.path = Path(path)
         self.stats = stats
+        self.extra = extra or {}  # more to keep in each save (the wall-clock seconds of earlier sessions, ...)
+        self.saved_step: int | None = None  # step of the last save that completed
 
     def observe(self, sim: Any) -> None:
-        sim.save(self.path, extra={"per_minute": self.stats.rows})
+        from .checkpoint import check_savable
+
+        check_savable(sim)  # never write a file that --resume would refuse
+        sim.save(self.path, extra={**self.extra, **self.stats.state()})
+        self.saved_step = sim.step_count
 
 
 def run_minutes(sim: Any, minutes: float) -> list[dict[str, Any]]:

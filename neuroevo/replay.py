@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, validate
 from .brain import Layout
 from .config import Settings, SettingsError, gated
+from .io import numbered, read_npz, write_json, write_npz
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 from .ui.lineage import Families
 
@@ -49,6 +47,7 @@ _NO_ICONS = np.zeros((0, 4), np.float32)
 # Chunks are deflated at level 1: 7x less CPU than savez_compressed's level 6 for a chunk of 300 frames of 50
 # agents (9 vs 68 ms, measured under load), 15% more bytes; np.load reads both alike.
 CHUNK_DEFLATE_LEVEL = 1
+MAX_CHUNK_BYTES, MAX_META_BYTES = 1 << 30, 64 << 20  # what a chunk may declare in all (a real one: a few MB)
 
 
 class ReplayError(ValueError):
@@ -89,40 +88,13 @@ def decode_headings(d: np.ndarray) -> np.ndarray:
     return (q * (2 * math.pi / HEADING_BINS)).astype(np.float32)
 
 
-def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray], level: int = 6) -> None:
-    """An .npz as np.savez_compressed writes it (level 6), or with a faster deflate level (what np.load reads alike)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if level == 6:
-                np.savez_compressed(f, **arrays)
-            else:
-                with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
-                    for name, a in arrays.items():
-                        with zf.open(name + ".npy", "w", force_zip64=True) as out:
-                            np.lib.format.write_array(out, np.asanyarray(a), allow_pickle=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a replay is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-
-
 def unused_path(path: Path) -> Path:
     """`path` if it holds no replay yet, else path-2, path-3, ... (recordings are never overwritten)."""
     path = Path(path)
     k = 1
-    candidate = path
-    while (candidate / "meta.json").exists() or any(candidate.glob("chunk-*.npz")):
+    while (numbered(path, k) / "meta.json").exists() or any(numbered(path, k).glob("chunk-*.npz")):
         k += 1
-        candidate = path.with_name(f"{path.name}-{k}")
-    return candidate
+    return numbered(path, k)
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
@@ -147,8 +119,7 @@ class Recorder:
         self.dt = w.dt
         self.pos_step = pos_step_for(w.width, w.height)
         self.chunk_frames = max(1, int(round(chunk_seconds / w.dt)))
-        self.frames_written = 0
-        self.chunks_written = 0
+        self.frames_written = self.chunks_written = 0
         self.meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, "origin": origin,
             "scenario": sim.scenario, "seed": sim.seed, "settings": sim.settings.to_dict(),
@@ -157,7 +128,7 @@ class Recorder:
             "cursor_columns": ["x", "y", "present", "armed", "click"],
             "hooks": sorted(type(sim.hooks).hooks_defined()) if getattr(sim, "hooks", None) is not None else [],
         }
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
         s = sim.state
         self._genomes0 = sim.genomes.copy()  # (N, n_params) every slot's genome at the first frame
         self._prev_gid = s.genome_id.copy()
@@ -174,7 +145,7 @@ class Recorder:
         """Note a mid-run change of settings (hot reload, schedule) in meta.json, with the frame it applies from."""
         f = self.frames_written + self._k
         self.meta.setdefault("settings_changes", []).append({"frame": f, "settings": sim.settings.to_dict()})
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
 
     def _reset_buffers(self, s: WorldState) -> None:
         f, n = self.chunk_frames, self.n
@@ -347,7 +318,7 @@ class Recorder:
         arrays["pos"] = encode_positions(arrays["pos"], self.pos_step)
         arrays["heading"] = encode_headings(arrays["heading"])
         arrays["alive"] = np.packbits(arrays["alive"], axis=1)
-        _write_npz_atomic(path, arrays, CHUNK_DEFLATE_LEVEL)
+        write_npz(path, arrays, level=CHUNK_DEFLATE_LEVEL)
 
     def _wait_writer(self) -> None:
         """Wait for the chunk being written; its error, if any, is raised here."""
@@ -365,7 +336,7 @@ class Recorder:
             self._writer = None
         self.meta["frames"] = self.frames_written
         self.meta["complete"] = True
-        _write_json_atomic(self.path / "meta.json", self.meta)
+        write_json(self.path / "meta.json", self.meta)
         self.closed = True
 
 
@@ -408,15 +379,21 @@ class Replay:
         if not p.is_dir() or not meta_path.is_file():
             raise ReplayError(f"{p}: not a neuroevo replay (expected a folder holding meta.json and chunk files)")
         try:
+            if meta_path.stat().st_size > MAX_META_BYTES:
+                raise ValueError(f"larger than {MAX_META_BYTES >> 20} MB")
             meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             raise ReplayError(f"{meta_path}: unreadable replay metadata ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ReplayError(f"{meta_path}: not a neuroevo replay")
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ReplayError(f"{meta_path}: unsupported replay format version {meta.get('format_version')!r}")
+            raise ReplayError(f"{meta_path}: unsupported replay format version {str(meta.get('format_version'))[:20]}")
         try:
-            self.settings = Settings.from_dict(meta["settings"])
+            self.settings = Settings.from_dict(meta.get("settings"))
+            w = self.settings.world
+            validate.replay_meta(meta, w.agents, self.settings.brain.hidden, w.dt, w.width, w.height, w.radius)
+            for change in meta.get("settings_changes", []):
+                Settings.from_dict(change["settings"])
             self.layout = Layout(tuple(int(v) for v in meta["layout"]), gated=gated(self.settings))
             self.n = int(meta["n_slots"])
             self.pos_step = float(meta["pos_step"])
@@ -433,37 +410,29 @@ class Replay:
         small: dict[str, list[np.ndarray]] = {k: [] for k in (*EVENT_KEYS, "mean_age")}
         self.keys: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.teams: list[np.ndarray] = []  # (N,) int8 team of every slot, per chunk
-        self.genomes0 = None
-        expect = 0
+        self.genomes0 = np.zeros((0, 0), np.float32)
+        expect = self._last_step = 0
         for i, f in enumerate(files):
             if f.name != f"chunk-{i:06d}.npz":
                 raise ReplayError(f"{f}: chunk out of sequence (expected chunk-{i:06d}.npz)")
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    missing = [k for k in (*FRAME_KEYS, *EVENT_KEYS, *KEY_KEYS, "icons") if k not in z.files]
-                    if missing:
-                        raise ReplayError(f"{f}: not a replay chunk (missing {', '.join(missing)})")
-                    frame0 = int(z["frame0"])
-                    steps = z["step"]
-                    for k in small:
-                        small[k].append(z[k])
-                    key = (z["key_gid"], z["key_parent"], z["key_age"])
-                    team = z["key_team"]
-                    if i == 0:
-                        self.genomes0 = z["genomes0"] if "genomes0" in z.files else None
-            except ReplayError:
-                raise
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
-            if frame0 != expect or steps.ndim != 1 or any(a.shape != (self.n,) for a in key):
+            z = self._read(f, first=i == 0, names=(*EVENT_KEYS, *KEY_KEYS, "step", "genomes0"))
+            frame0, steps = int(z["frame0"]), z["step"]
+            if frame0 != expect or (i and steps[0] <= self._last_step):
                 raise ReplayError(f"{f}: chunk does not fit the replay (frame {frame0}, expected {expect})")
+            self._last_step = int(steps[-1])
+            try:
+                validate.chunk_values(z, self.n, frame0, int(steps.shape[0]))
+            except ValueError as e:
+                raise ReplayError(f"{f}: corrupt chunk ({e})") from None
+            for k in small:
+                small[k].append(z[k])
+            if i == 0:
+                self.genomes0 = z["genomes0"]  # (N, n_params) every slot's genome at the first frame
             self.first.append(frame0)
             self.count.append(int(steps.shape[0]))
-            self.keys.append(key)
-            self.teams.append(team)
+            self.keys.append((z["key_gid"], z["key_parent"], z["key_age"]))
+            self.teams.append(z["key_team"])
             expect += int(steps.shape[0])
-        if self.genomes0 is None or self.genomes0.shape != (self.n, self.layout.n_params):
-            raise ReplayError(f"{files[0]}: first chunk lacks the founders' genomes")
         self.frames = expect
         ev = {k: np.concatenate(v) if v else np.zeros(0) for k, v in small.items()}
         self.mean_age = ev.pop("mean_age").astype(np.float32)  # (frames,) mean age of the living, steps
@@ -492,14 +461,24 @@ class Replay:
             raise IndexError(f"frame {i} outside 0..{self.frames - 1}")
         return int(np.searchsorted(self.first, i, side="right") - 1)
 
+    def _read(self, f: Path, first: bool, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Arrays of one chunk file, after its declared shapes and sizes passed validate.chunk_headers."""
+        chunk_frames = int(self.meta["chunk_frames"])
+
+        def check(headers: validate.Headers) -> None:
+            validate.chunk_headers(headers, self.n, self.layout.n_params, chunk_frames, first)
+
+        try:
+            return read_npz(f, MAX_CHUNK_BYTES, check, names=("frame0", *names))
+        except Exception as e:  # noqa: BLE001 - zip, zlib, header and shape errors all mean a damaged chunk
+            raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+
     def _chunk(self, c: int) -> dict[str, np.ndarray]:
         if c not in self._cache:
             f = self.files[c]
-            try:
-                with np.load(f, allow_pickle=False) as z:
-                    d = {k: z[k] for k in (*FRAME_KEYS, "icons")}
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-                raise ReplayError(f"{f}: corrupt or truncated chunk ({type(e).__name__}: {e})") from None
+            d = self._read(f, first=c == 0, names=(*FRAME_KEYS, "icons"))
+            if d["step"].shape[0] != self.count[c]:
+                raise ReplayError(f"{f}: chunk changed since the replay was opened")
             d["pos"] = decode_positions(d["pos"], self.pos_step)
             d["heading"] = decode_headings(d["heading"])
             d["alive"] = np.unpackbits(d["alive"], axis=1, count=self.n).astype(bool)
@@ -589,10 +568,10 @@ def resimulate(replay: Replay, scenario: str | Path | type | None = None) -> Ite
     except (ScenarioError, ValueError) as e:
         raise ReplayError(f"{replay.path}: cannot rebuild its world ({e})") from None
     sim.scenario = name
-    start = int(replay.meta["start_step"])
-    if start:
-        sim.run(start)
+    start = int(replay.meta.get("start_step", 0))
     for fr in replay:
+        if fr.step != start + fr.index:  # a recording holds every step from its start
+            raise ReplayError(f"{replay.path}: frame {fr.index} holds step {fr.step}; not a recording of every step")
         if fr.step != sim.step_count:
             sim.run(fr.step - sim.step_count)
         yield fr, sim
@@ -605,7 +584,8 @@ def playback_state(replay: Replay, i: int) -> WorldState:
     s.pos[...] = fr.pos
     s.heading[...] = fr.heading
     s.alive[...] = fr.alive
-    s.counters[...] = fr.counters[:N_COUNTERS]
+    c = min(fr.counters.shape[0], N_COUNTERS)
+    s.counters[:c] = fr.counters[:c]
     s.cursor[CX], s.cursor[CY], s.cursor[C_PRESENT], s.cursor[C_ARMED], s.cursor[C_CLICK] = fr.cursor
     s.genome_id[...], s.parent_id[...], s.age[...] = replay.slots_at(i)
     d = replay.deaths

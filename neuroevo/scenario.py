@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
 HOOKS = {"on_step": 2, "extra_deaths": 1, "extra_inputs": 1, "fitness": 1}  # name: number of arguments
 MAX_EXTRA_INPUTS = 64
+MAX_HOOK_EVERY = 36_000  # ten simulated minutes at the default step; check_scenario runs two periods
+# Every name the base class gives a meaning to: a class attribute one letter away from one of these is a typo
+# (`hazard = {...}`, `def extra_death`), which would otherwise be silently ignored.
+KNOWN = (*SECTIONS, "sensors", "hook_every", "n_extra_inputs", "name", "source_path", "settings", "hooks_defined",
+         *HOOKS)
 
 
 class ScenarioError(ValueError):
@@ -180,6 +185,8 @@ def hook_result(hooks: Scenario, name: str, value: Any, shape: tuple[int, ...], 
         raise ScenarioError(f"{loc}: {name}() must return numbers, got dtype {value.dtype}")
     if not np.all(np.isfinite(value)):
         raise ScenarioError(f"{loc}: {name}() returned non-finite values")
+    if name == "extra_inputs" and value.size and np.abs(value).max() > np.finfo(np.float32).max:
+        raise ScenarioError(f"{loc}: extra_inputs() returned values beyond float32 (the nets' inputs are float32)")
     if name == "fitness" and np.any(value < 0):
         raise ScenarioError(f"{loc}: fitness() returned negative values (fitness must be >= 0)")
     return value
@@ -189,9 +196,11 @@ def check_class(cls: type) -> None:
     """Static checks of a scenario class: attribute types, hook signatures, settings (ScenarioError naming the line)."""
     if not (isinstance(cls, type) and issubclass(cls, Scenario)):
         raise ScenarioError(f"{cls!r} is not a Scenario subclass")
+    _check_names(cls)
     he = cls.hook_every
-    if isinstance(he, bool) or not isinstance(he, int) or he < 1:
-        raise ScenarioError(f"{where(cls, 'hook_every')}: hook_every must be a whole number of steps >= 1, got {he!r}")
+    if isinstance(he, bool) or not isinstance(he, int) or not 1 <= he <= MAX_HOOK_EVERY:
+        raise ScenarioError(f"{where(cls, 'hook_every')}: hook_every must be a whole number of steps in "
+                            f"1..{MAX_HOOK_EVERY}, got {he!r}")
     ne = cls.n_extra_inputs
     if isinstance(ne, bool) or not isinstance(ne, int) or not 0 <= ne <= MAX_EXTRA_INPUTS:
         raise ScenarioError(f"{where(cls, 'n_extra_inputs')}: n_extra_inputs must be a whole number in "
@@ -220,6 +229,22 @@ def check_class(cls: type) -> None:
         cls.settings()
     except SettingsError as e:
         raise settings_error(cls, e) from None
+
+
+def _check_names(cls: type) -> None:
+    """A class attribute or method whose name is close to, but not, a name Scenario knows is a misspelling."""
+    import difflib
+
+    for klass in cls.__mro__:
+        if klass is Scenario or not issubclass(klass, Scenario):
+            continue
+        for attr in vars(klass):
+            if attr.startswith("_") or attr in KNOWN:
+                continue
+            close = difflib.get_close_matches(attr, KNOWN, n=1, cutoff=0.8)
+            if close:
+                raise ScenarioError(f"{where(klass, attr)}: {attr!r} is not a scenario setting or hook; did you "
+                                    f"mean {close[0]!r}?")
 
 
 # ---- finding and loading ---------------------------------------------------------------------------------------
@@ -280,12 +305,18 @@ def load_scenario(name_or_path: str) -> type[Scenario]:
     if spec is None or spec.loader is None:
         raise ScenarioError(f"{path}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    from . import guard
+
     try:
         sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
+        with guard.time_limit():  # a file that loops at import stops with one line instead of hanging
+            spec.loader.exec_module(module)
     except SyntaxError as e:
         raise ScenarioError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
-    except Exception as e:  # noqa: BLE001 - any failure in user code becomes one clear line
+    except guard.TimeLimit:
+        raise ScenarioError(f"{path}: importing it took longer than {guard.hook_seconds():g} s (the time limit for "
+                            "scenario code; --hook-seconds changes it)") from None
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - any failure in user code becomes one clear line
         line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
                      if Path(f.filename).resolve() == path.resolve()), None)
         raise ScenarioError(f"{path}{f':{line}' if line else ''}: {type(e).__name__}: {e}") from None

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numba
 import numpy as np
 
+from . import guard
 from .births import spawn_all
 from .brain import Layout, init_genomes
 from .checkpoint import icons_array
@@ -328,10 +329,14 @@ class Simulation:
 
     def _call(self, h: Scenario, name: str, *args: Any) -> Any:
         try:
-            return getattr(h, name)(self, *args)
+            with guard.time_limit():  # a hook stuck in a loop stops the run instead of hanging it
+                return getattr(h, name)(self, *args)
         except ScenarioError:
             raise
-        except Exception as e:  # noqa: BLE001 - a failing hook is the scenario's error, reported with its line
+        except guard.TimeLimit:
+            raise ScenarioError(f"{where(type(h), name)}: {name}() ran longer than {guard.hook_seconds():g} s "
+                                "(the time limit for one hook call; --hook-seconds changes it)") from None
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - a failing hook is the scenario's error, with its line
             raise hook_failure(h, name, e) from None
 
     def _wants_events(self) -> bool:
@@ -343,7 +348,12 @@ class Simulation:
         cursor_rows (n_steps, 5) float64 drive an "external" cursor source, one row per step: x, y (world px),
         present (1: the agents see a cursor), armed (1: a click is coming), click (1: kill within kill_radius).
         Without rows, an external cursor stays where it is and does not click.
+        Ctrl-C during run() takes effect between two compiled chunks, once their observers have run (guard.py).
         """
+        with guard.deferred():
+            self._run(n_steps, cursor_rows)
+
+    def _run(self, n_steps: int, cursor_rows: np.ndarray | None) -> None:
         ext = cursor_rows
         if ext is not None:
             ext = np.asarray(ext, np.float64)
@@ -376,6 +386,8 @@ class Simulation:
             for obs in self.observers:
                 if obs is not rec and self.step_count % obs.every == 0:
                     obs.observe(self)
+            if guard.pending():  # Ctrl-C: stop here, where the world is whole (raised when run() returns)
+                break
         if events:
             self.run_events = np.concatenate(events)
 

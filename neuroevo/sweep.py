@@ -24,12 +24,10 @@ result in a worker process, on a Ray cluster or run one by one; the driver write
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
 import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,9 @@ MNIST_METRICS = {
     "val_accuracy": "validation accuracy of the returned net",
     "train_accuracy": "training accuracy of the returned net",
 }
+
+
+MAX_SEEDS = 10_000
 
 
 class SweepError(ValueError):
@@ -184,22 +185,27 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
     if command not in COMMANDS:
         raise SweepError(f"{p}: command must be one of {', '.join(COMMANDS)}, got {command!r}")
     raw_seeds = data.get("seeds", 3) if seeds is None else seeds
-    if isinstance(raw_seeds, int) and not isinstance(raw_seeds, bool) and raw_seeds >= 1:
+    if isinstance(raw_seeds, int) and not isinstance(raw_seeds, bool) and 1 <= raw_seeds <= MAX_SEEDS:
         seed_list = list(range(1, raw_seeds + 1))
-    elif isinstance(raw_seeds, list) and raw_seeds and all(isinstance(s, int) and s >= 0 for s in raw_seeds):
+    elif (isinstance(raw_seeds, list) and 0 < len(raw_seeds) <= MAX_SEEDS
+          and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63 for s in raw_seeds)):
         seed_list = list(raw_seeds)
     else:
-        raise SweepError(f"{p}: seeds must be a count >= 1 or a list of seeds >= 0, got {raw_seeds!r}")
+        raise SweepError(f"{p}: seeds must be a count in 1..{MAX_SEEDS} or a list of seeds >= 0, got "
+                         f"{str(raw_seeds)[:60]}")
+    twice = sorted({s for s in seed_list if seed_list.count(s) > 1})
+    if twice:
+        raise SweepError(f"{p}: seed {twice[0]} is listed twice (each seed is one run; repeats would count it twice)")
     mins = data.get("minutes", 10) if minutes is None else minutes
     if not isinstance(mins, (int, float)) or isinstance(mins, bool) or not 0 < mins < 1e6:
         raise SweepError(f"{p}: minutes must be a positive number, got {mins!r}")
     agents = data.get("agents")
-    if agents is not None and (not isinstance(agents, int) or agents < 1):
-        raise SweepError(f"{p}: agents must be a whole number >= 1, got {agents!r}")
+    if agents is not None and (not isinstance(agents, int) or isinstance(agents, bool) or agents < 1):
+        raise SweepError(f"{p}: agents must be a whole number >= 1, got {str(agents)[:40]}")
     grid_raw = data.get("grid", {})
     if not isinstance(grid_raw, dict):
         raise SweepError(f"{p}: [grid] must be a table of key = [values]")
-    name = str(data.get("name", p.stem))
+    name = _spec_name(p, data)
     if command == "mnist":
         return _mnist_spec(p, data, name, seed_list, grid_raw, override_data)
     scenario_name = data.get("scenario", "edges")
@@ -214,10 +220,13 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
             raise SweepError(f"{p}: grid.{k} must be a non-empty list of values")
         try:
             key = resolve_key(k)
-            for v in values:
-                override(base, {key: v})
+            section, field = key.split(".", 1)
+            resolved = [getattr(getattr(override(base, {key: v}), section), field) for v in values]
         except SettingsError as e:
             raise SweepError(f"{p}: grid: {e}") from None
+        if key in grid:
+            raise SweepError(f"{p}: grid sets {key} twice (as {k!r} and under another name)")
+        _no_repeats(p, key, values, resolved)
         grid[key] = values
     metrics = data.get("metrics", ["quiet_minute"])
     if isinstance(metrics, str):
@@ -227,7 +236,55 @@ def load_spec(path: str | Path, seeds: int | None = None, minutes: float | None 
     bad = [m for m in metrics if m not in RUN_METRICS]
     if bad or not metrics:
         raise SweepError(f"{p}: unknown metric {bad[0] if bad else ''!r} (known: {', '.join(RUN_METRICS)})")
-    return Spec(p, name, command, str(scenario_name), float(mins), seed_list, grid, list(metrics), agents)
+    spec = Spec(p, name, command, str(scenario_name), float(mins), seed_list, grid, list(metrics), agents)
+    _check_fits(p, spec, scenario)
+    return spec
+
+
+def _spec_name(p: Path, data: dict[str, Any]) -> str:
+    """The sweep's name: it names the default output folder, so it is a plain name, never a path."""
+    from .io import safe_name
+
+    if "name" not in data:  # from the spec's file name, made safe
+        stem = "".join(c if c.isalnum() or c in "-_.," else "-" for c in p.stem).lstrip(".-") or "sweep"
+        return stem[:100]
+    name = data["name"]
+    if not safe_name(name):
+        raise SweepError(f"{p}: name must be a plain name (letters, digits, _ . , = + -; no path), got "
+                         f"{str(name)[:60]!r}")
+    return name
+
+
+def _no_repeats(p: Path, key: str, values: list[Any], resolved: list[Any]) -> None:
+    """Grid values that are the same setting (0.1 and "0.1", a repeat) or would share a folder are refused."""
+    seen: dict[str, Any] = {}
+    for v, r in zip(values, resolved):
+        slug = Task("run", "", 0.0, ((key, v),), 0).folder
+        for mark in (f"value:{r!r}", f"folder:{slug}"):
+            if mark in seen:
+                raise SweepError(f"{p}: grid.{key} lists {v!r} and {seen[mark]!r}, the same setting or folder "
+                                 "(each value is one setting; a repeat would count its runs twice)")
+            seen[mark] = v
+
+
+def _check_fits(p: Path, spec: Spec, scenario: Any) -> None:
+    """Every setting of the grid must fit in memory and have a folder of its own."""
+    from .config import SettingsError
+    from .limits import LimitError, check_settings
+
+    folders: dict[tuple[str, int], str] = {}
+    for t in spec.tasks():
+        if (t.folder, t.seed) in folders:
+            raise SweepError(f"{p}: settings {folders[t.folder, t.seed]} and {t.label} would share the folder "
+                             f"{t.folder}/")
+        folders[t.folder, t.seed] = t.label
+        if t.seed != spec.seeds[0]:
+            continue
+        overrides = {**dict(t.setting), **({"world.agents": t.agents} if t.agents is not None else {})}
+        try:
+            check_settings(scenario.settings(overrides), scenario.n_extra_inputs)
+        except (SettingsError, LimitError) as e:
+            raise SweepError(f"{p}: {t.label}: {e}") from None
 
 
 def _mnist_spec(p: Path, data: dict[str, Any], name: str, seeds: list[int], grid_raw: dict[str, Any],
@@ -247,8 +304,11 @@ def _mnist_spec(p: Path, data: dict[str, Any], name: str, seeds: list[int], grid
             widths = [int(x) for x in h.split(",")]
         except ValueError:
             widths = []
-        if not widths or min(widths) < 1:
+        if not widths or min(widths) < 1 or max(widths) > 100_000:
             raise SweepError(f"{p}: grid.hidden: {h!r} is not a list of widths such as \"32\" or \"10,10\"")
+    for k, vals in grid.items():
+        resolved = [tuple(int(x) for x in v.split(",")) if k == "hidden" else v for v in vals]
+        _no_repeats(p, k, vals, resolved)
     budget = data.get("budget_forwards")
     if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget <= 0:
         raise SweepError(f"{p}: an mnist sweep needs budget_forwards = a positive number (forward-pass "
@@ -274,203 +334,21 @@ def _mnist_spec(p: Path, data: dict[str, Any], name: str, seeds: list[int], grid
     return Spec(p, name, "mnist", "mnist", 0.0, seeds, grid, list(metrics), None, options)
 
 
-# ---- running one task ------------------------------------------------------------------------------------------
-def execute(task: Task) -> dict[str, Any]:
-    """Run one task in this process and return its result (per-minute rows and every known metric).
-
-    Pure: the result depends on the task only (one seeded Generator, bit-identical kernels at any thread count).
-    """
-    if task.command == "mnist":
-        return _execute_mnist(task)
-    from .observers import run_minutes
-    from .sim import make
-
-    overrides = dict(task.setting)
-    if task.agents is not None:
-        overrides["world.agents"] = task.agents
-    sim = make(task.scenario, seed=task.seed, overrides=overrides)
-    rows = run_minutes(sim, task.minutes)
-    with np.errstate(all="ignore"):  # a run shorter than a metric's window gives NaN, not a warning
-        metrics = {name: fn(rows) if rows else math.nan for name, (fn, _) in RUN_METRICS.items()}
-    return {"key": task.key(), "command": task.command, "scenario": task.scenario, "minutes": task.minutes,
-            "setting": [[k, v] for k, v in task.setting], "seed": task.seed, "metrics": metrics,
-            "per_minute": rows, "genome_sha1": hashlib.sha1(sim.genomes.tobytes()).hexdigest()}
-
-
-@functools.lru_cache(maxsize=2)
-def _mnist_data(folder: str | None, n_val: int) -> Any:
-    from .mnist.data import load_or_download
-
-    return load_or_download(folder, n_val)
-
-
-def _execute_mnist(task: Task) -> dict[str, Any]:
-    """One `neuroevo mnist` training (method, hidden, seed) at a forward-pass budget; its accuracies."""
-    from .mnist import compare
-
-    opts, setting = dict(task.options), dict(task.setting)
-    data = _mnist_data(opts["data"], int(opts["val"]))
-    hidden = tuple(int(x) for x in str(setting.get("hidden", "32")).split(","))
-    method = str(setting.get("method", "ga"))
-    r = compare.run_one(method, task.seed, data, hidden, str(opts["activation"]), None,
-                        float(opts["budget_forwards"]), compare.Configs())
-    metrics = {k: float(r[k]) for k in MNIST_METRICS}
-    return {"key": task.key(), "command": "mnist", "setting": [[k, v] for k, v in task.setting], "seed": task.seed,
-            "metrics": metrics, "forwards": float(r["forwards"]), "steps": int(r["steps"]),
-            "timing": {"seconds": float(r["seconds"])}}
-
-
-def _worker_init() -> None:
-    """A worker among several runs one thread, so parallel runs do not fight over the cores; Ctrl-C is for the
-    driver, which cancels what is queued (a worker that took it would fail its run and start the next)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    import numba
-
-    numba.set_num_threads(1)
-
-
-def _worker_execute(task: Task) -> dict[str, Any]:
-    _worker_init()
-    return execute(task)
-
-
-def _result_path(out: Path, task: Task) -> Path:
-    return out / task.folder / f"seed-{task.seed}" / "result.json"
-
-
-def _write_result(path: Path, result: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=_nan_safe))
-    os.replace(tmp, path)
-
-
-def _nan_safe(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(type(o).__name__)
-
-
-def finished(out: Path, task: Task) -> dict[str, Any] | None:
-    """The stored result of a task, if a complete one for exactly this task exists."""
-    p = _result_path(out, task)
-    try:
-        r = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None
-    return r if isinstance(r, dict) and r.get("key") == task.key() else None
-
-
+# ---- running (sweep_run.py) --------------------------------------------------------------------------------------
 def run_sweep(spec: Spec, out: Path, jobs: int = 2, engine: str = "local", address: str | None = None,
-              progress: bool = True) -> tuple[list[dict[str, Any]], int]:
-    """Run every unfinished task; returns (all results in task order, how many were already finished)."""
-    from tqdm import tqdm
+              progress: bool = True, **kw: Any) -> tuple[list[dict[str, Any]], int]:
+    """Run every unfinished task; returns (all results in task order, how many were already finished). See
+    sweep_run.run_sweep."""
+    from .sweep_run import run_sweep as run
 
-    tasks = spec.tasks()
-    results: dict[int, dict[str, Any]] = {}
-    todo: list[int] = []
-    for i, t in enumerate(tasks):
-        r = finished(out, t)
-        if r is None:
-            todo.append(i)
-        else:
-            results[i] = r
-    done_before = len(results)
-    bar = tqdm(total=len(tasks), initial=done_before, unit="run", desc=f"sweep {spec.name}", disable=not progress,
-               dynamic_ncols=True)
-
-    failures: dict[int, str] = {}
-
-    def store(i: int, r: dict[str, Any]) -> None:
-        if "error" in r:  # not stored: the next run of the sweep tries it again
-            failures[i] = r["error"]
-        else:
-            _write_result(_result_path(out, tasks[i]), r)
-            results[i] = r
-        bar.update(1)
-
-    try:
-        for i, r in _engine(engine, jobs, address)([tasks[i] for i in todo], todo):
-            store(i, r)
-    finally:
-        bar.close()
-    if failures:
-        i, err = next(iter(sorted(failures.items())))
-        raise SweepError(f"{spec.path}: {len(failures)} of {len(tasks)} runs failed ({len(results)} finished and "
-                         f"kept); first: {tasks[i].label}, seed {tasks[i].seed}: {err}")
-    return [results[i] for i in range(len(tasks))], done_before
+    return run(spec, out, jobs=jobs, engine=engine, address=address, progress=progress, **kw)
 
 
-def _engine(engine: str, jobs: int, address: str | None) -> Callable[[list[Task], list[int]], Iterable]:
-    if engine == "serial" or (engine == "local" and jobs == 1):
-        return lambda tasks, ids: ((i, _guarded(t)) for i, t in zip(ids, tasks))
-    if engine == "local":
-        return lambda tasks, ids: _local_pool(tasks, ids, jobs)
-    if engine == "ray":
-        return lambda tasks, ids: _ray(tasks, ids, jobs, address)
-    raise SweepError(f"unknown engine {engine!r} (local, ray, serial)")
+def execute(task: Task) -> dict[str, Any]:
+    """Run one task in this process and return its result (see sweep_run.execute)."""
+    from .sweep_run import execute as run
 
-
-def _local_pool(tasks: list[Task], ids: list[int], jobs: int) -> Iterable[tuple[int, dict[str, Any]]]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # spawn: a clean interpreter per worker (no forked numba/OpenMP state)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
-    try:
-        futures = {pool.submit(execute, t): i for i, t in zip(ids, tasks)}
-        for f in as_completed(futures):
-            try:
-                yield futures[f], f.result()
-            except Exception as e:  # noqa: BLE001 - one failing run must not throw away the others
-                yield futures[f], _failure(e)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # interrupted: drop what is queued, stop the workers
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        raise
-    pool.shutdown(wait=True)
-
-
-def _failure(e: BaseException) -> dict[str, Any]:
-    return {"error": f"{type(e).__name__}: {e}"}
-
-
-def _guarded(task: Task) -> dict[str, Any]:
-    try:
-        return execute(task)
-    except Exception as e:  # noqa: BLE001 - reported with the others at the end
-        return _failure(e)
-
-
-def _ray(tasks: list[Task], ids: list[int], jobs: int, address: str | None) -> Iterable[tuple[int, dict[str, Any]]]:
-    try:
-        import ray
-    except ImportError:
-        raise SweepError("the ray engine needs Ray: pip install 'neuroevo[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=jobs, log_to_driver=False, include_dashboard=False)
-    try:
-        remote = ray.remote(num_cpus=1)(_worker_execute)
-        pending = {remote.remote(t): i for i, t in zip(ids, tasks)}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                i = pending.pop(ref)
-                try:
-                    yield i, ray.get(ref)
-                except Exception as e:  # noqa: BLE001 - a failed task; the others go on
-                    yield i, _failure(e)
-    finally:
-        if started:
-            ray.shutdown()
+    return run(task)
 
 
 # ---- aggregation -----------------------------------------------------------------------------------------------
@@ -509,13 +387,17 @@ def summarize(spec: Spec, results: list[dict[str, Any]]) -> list[dict[str, Any]]
 def write_summary(spec: Spec, rows: list[dict[str, Any]], out: Path) -> tuple[Path, Path, Path]:
     """summary.csv, summary.md (a markdown table) and summary.png (means with 95% CIs)."""
     import csv
+    import io
+
+    from .io import write_text
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path, png_path = out / "summary.csv", out / "summary.md", out / "summary.png"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["setting", "metric", "n", "mean", "std", "ci_low", "ci_high"])
-        w.writeheader()
-        w.writerows(rows)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=["setting", "metric", "n", "mean", "std", "ci_low", "ci_high"])
+    w.writeheader()
+    w.writerows(rows)
+    write_text(csv_path, buf.getvalue())
     lines = [f"Sweep `{spec.name}`: {spec.describe()}, seeds {spec.seeds[0]}..{spec.seeds[-1]} "
              f"({len(spec.seeds)}); mean, std and 95% t interval.", ""]
     for m in spec.metrics:
@@ -525,7 +407,7 @@ def write_summary(spec: Spec, rows: list[dict[str, Any]], out: Path) -> tuple[Pa
                 lines.append(f"| {r['setting']} | {r['n']} | {r['mean']:.3g} | {r['std']:.3g} | "
                              f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}] |")
         lines.append("")
-    md_path.write_text("\n".join(lines))
+    write_text(md_path, "\n".join(lines))
     _plot(spec, rows, png_path)
     return csv_path, md_path, png_path
 
@@ -550,5 +432,7 @@ def _plot(spec: Spec, rows: list[dict[str, Any]], path: Path) -> None:
         ax.grid(alpha=0.3)
     fig.suptitle(f"sweep {spec.name}: mean and 95% CI over {len(spec.seeds)} seeds", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from .io import save_figure
+
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
