@@ -121,6 +121,8 @@ def _check(cfgs) -> None:
                 problems.append(f"{key} must be >= 1, got {v}")
     if g.selection not in SELECTIONS:
         problems.append(f"ga.selection must be one of {', '.join(SELECTIONS)}")
+    if g.layer_sigma not in ("same", "fan_in"):
+        problems.append("ga.layer_sigma must be same or fan_in")
     if g.scaling not in SCALINGS:
         problems.append(f"ga.scaling must be one of {', '.join(SCALINGS)}")
     if g.population < 2 or not 0 <= g.elite < g.population:
