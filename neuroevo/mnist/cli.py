@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "wall-clock seconds (and/or forward-pass equivalents); write results.json, results.md and comparison.png "
         "to --out. Validation = the last --val training images; the test set is scored once per run, at the end.",
     )
-    m.add_argument("--methods", default="ga,es,backprop", help="comma-separated subset of ga,es,backprop")
+    m.add_argument("--methods", default="ga,es,backprop",
+                   help="comma-separated subset of ga,es,lres (low-rank ES),backprop")
     m.add_argument("--hidden", default="32", help="hidden layer widths, comma-separated (default 32; e.g. 10,10)")
     m.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu", help="hidden activation")
     m.add_argument("--budget-seconds", type=_positive_float, default=None,
@@ -40,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "training images, at most 4000")
     m.add_argument("--out", type=Path, default=Path("mnist-results"), help="output folder (default mnist-results/)")
     m.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="method setting, e.g. --set ga.population=200 --set es.lr=0.02 --set backprop.batch=64")
+                   help="method setting, e.g. --set ga.population=200 --set es.lr=0.02 --set lres.pairs=1000")
     m.add_argument("--reproduce-seed-table", action="store_true",
                    help="backprop on 784-800-10, 784-10-10, 784-10-10-10, 784-1-10 (Adam, batch 200, 20 epochs) "
                    "with a GA column at equal seconds; writes seed_table.json and seed_table.md")
@@ -69,8 +70,8 @@ def configs_from_sets(sets: list[str]):
         method, dot, name = key.partition(".")
         if not eq or not dot:
             raise UsageError(f"--set {item!r}: expected METHOD.KEY=VALUE, e.g. ga.population=200")
-        if method not in ("ga", "es", "backprop"):
-            raise UsageError(f"--set {item!r}: unknown method {method!r} (ga, es or backprop)")
+        if method not in ("ga", "es", "backprop", "lres"):
+            raise UsageError(f"--set {item!r}: unknown method {method!r} (ga, es, lres or backprop)")
         cfg = getattr(cfgs, method)
         fields = {f.name for f in dataclasses.fields(cfg)}
         if name not in fields:
@@ -95,6 +96,7 @@ LIMITS = {
     "ga.sigma": "> 0", "ga.tau": ">= 0", "ga.sigma_min": "> 0", "ga.sigma_c": "> 0", "ga.anneal": "[0, 1]",
     "ga.truncation": "(0, 1]", "ga.crossover": "[0, 1]", "ga.elite": ">= 0",
     "es.sigma": "> 0", "es.lr": "> 0", "es.weight_decay": ">= 0",
+    "lres.sigma": "> 0", "lres.lr": "> 0", "lres.weight_decay": ">= 0",
     "backprop.lr": "> 0", "backprop.momentum": "[0, 1)", "backprop.beta1": "[0, 1)", "backprop.beta2": "[0, 1)",
     "backprop.eps": "> 0",
 }
@@ -106,7 +108,7 @@ def _check(cfgs) -> None:
 
     g, b = cfgs.ga, cfgs.backprop
     problems = []
-    for method in ("ga", "es", "backprop"):
+    for method in ("ga", "es", "backprop", "lres"):
         cfg = getattr(cfgs, method)
         for f in dataclasses.fields(cfg):
             v, key = getattr(cfg, f.name), f"{method}.{f.name}"
@@ -143,6 +145,8 @@ def check_sizes(methods: list[str], n_in: int, hidden: tuple[int, ...], n_out: i
         "ga": 4 * (3 * cfgs.ga.population * n + cfgs.ga.noise_table + 3 * cfgs.ga.population * cfgs.ga.batch * widest),
         "es": 4 * (3 * 2 * cfgs.es.pairs * n + cfgs.es.noise_table + 3 * 2 * cfgs.es.pairs * cfgs.es.batch * widest),
         "backprop": 4 * (8 * n + 6 * max(cfgs.backprop.batch, 5000) * widest),
+        "lres": 4 * (2 * cfgs.lres.pairs * (n_in * cfgs.lres.rank + n) + cfgs.lres.noise_table
+                     + cfgs.lres.pairs * cfgs.lres.rank * cfgs.lres.batch),
     }
     have = _physical_memory()
     for m in methods:
@@ -188,6 +192,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--methods {args.methods!r}: {', '.join(twice)} given more than once (use --seeds for "
                          f"repeated runs)")
     hidden = _hidden(args.hidden)
+    if "lres" in methods and len(hidden) != 1:
+        raise UsageError(f"--methods lres takes one hidden layer, got --hidden {args.hidden}")
     cfgs = configs_from_sets(args.sets)
     budget_seconds = args.budget_seconds
     if budget_seconds is None and args.budget_forwards is None:
