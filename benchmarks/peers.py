@@ -69,8 +69,9 @@ def run_neuroevo(method: str, args) -> dict:
 def run_deap(args) -> dict:
     """DEAP's numpy recipe (individuals subclass numpy.ndarray), its tournament selection and varAnd.
 
-    DEAP's own cxUniform and mutGaussian loop over genes in Python (about 30 ms per child for 25,450 genes here),
-    so the toolbox gets numpy versions of the same two operators, as DEAP's docs suggest for numpy individuals.
+    DEAP's own cxUniform and mutGaussian loop over genes in Python (measured here: 3.3 ms per crossed pair and
+    34 ms per mutated child of 25,450 genes, against ~20 ms for the whole population's forward pass), so the
+    toolbox gets numpy versions of the same two operators, as DEAP's numpy page does for its crossover.
     """
     from deap import algorithms, base, creator, tools
 

@@ -319,3 +319,53 @@ def test_ga_kernels_equal_the_flat_genome_reference():
         want = base + scale[j] * mult * table[on[j] : on[j] + n] if scale[j] else pop[src[j]]
         assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
     assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)
+
+
+def test_cheap_children_equal_their_explicit_construction():
+    """lrga: a child's loss from its parents' products equals the loss of the child written out gene by gene."""
+    from neuroevo.mnist import lrga
+
+    rng = np.random.default_rng(8)
+    n_in, h1, n_c, mu, lam = 10, 6, 3, 4, 7
+    layout = make_layout(n_in, (h1,), n_c)
+    pop = init_genomes(layout, mu, "relu", rng) + rng.normal(0, 0.1, (mu, layout.n_params)).astype(np.float32)
+    w1, rest = kernels.split_population(layout, pop)
+    n_rest = rest.shape[1]
+    table = rng.standard_normal(5000, dtype=np.float32)
+    src = np.concatenate([np.arange(mu), rng.integers(0, mu, lam)])
+    mate = np.concatenate([np.arange(mu), rng.integers(0, mu, lam)])
+    cross = np.concatenate([np.zeros(mu, bool), rng.random(lam) < 0.7])
+    scale = np.concatenate([np.zeros(mu, np.float32), rng.uniform(0.05, 0.5, lam).astype(np.float32)])
+    offn = np.concatenate([np.zeros(mu, np.int64), rng.integers(0, 4000, lam)])
+    offc = np.concatenate([np.zeros(mu, np.int64), rng.integers(0, 4000, lam)])
+    factors = ga.rest_factors(layout, "fan_in")
+    x, y = rng.random((11, n_in), dtype=np.float32), rng.integers(0, n_c, 11)
+    ut = np.zeros((mu + lam, 11), np.float32)
+    for c in range(mu, mu + lam):
+        ut[c] = x @ table[offn[c] : offn[c] + n_in]
+    loss = np.empty(mu + lam)
+    lrga.child_losses(w1.T @ x.T, ut, rest, src, mate, cross, scale, offn, offc, table, n_in, n_c, factors, 0, y,
+                      loss)
+    new = (np.empty((n_in, (mu + lam) * h1), np.float32), np.empty((mu + lam, n_rest), np.float32))
+    lrga.write_children(w1, rest, new[0], new[1], src, mate, cross, scale, offn, offc, table, n_c, factors)
+    for c in range(mu + lam):
+        p, q, s, on = src[c], mate[c], scale[c], offn[c]
+        units = np.where(cross[c] & (table[offc[c] : offc[c] + h1] <= 0), q, p)  # the parent of each hidden unit
+        a, b, e = table[on : on + n_in], table[on + n_in : on + n_in + h1], table[on + n_in + h1 :][:n_rest]
+        want_w1 = np.stack([pop[u, : n_in * h1].reshape(n_in, h1)[:, j] for j, u in enumerate(units)], 1)
+        want_w1 = want_w1 + s * np.outer(a, b)
+        r = np.concatenate([[rest[u, j] for j, u in enumerate(units)],
+                            np.concatenate([rest[u, h1 + j * n_c : h1 + (j + 1) * n_c] for j, u in enumerate(units)]),
+                            rest[p, h1 + h1 * n_c :]]) + s * factors * e
+        want = np.concatenate([want_w1.ravel(), r]).astype(np.float32)
+        assert np.allclose(kernels.member(*new, c), want, atol=1e-6), c
+        assert np.isclose(loss[c], cross_entropy(forward(layout, want, x, "relu"), y), rtol=1e-5), c
+    assert np.array_equal(kernels.member(*new, 2), pop[2])  # scale 0: the parent unchanged
+
+
+def test_ga_with_cheap_children_learns_the_tiny_task_and_repeats_itself():
+    d = synthetic(3)
+    cfg = compare.Configs(ga=ga.GAConfig(population=10, offspring=60, batch=64, noise_table=1 << 16))
+    a, b = (compare.run_one("ga", 2, d, (8,), "relu", None, 1e6, cfg) for _ in range(2))
+    assert a["curve"][0][2] < 0.7 and a["val_accuracy"] > 0.9
+    assert [c[1:] for c in a["curve"]] == [c[1:] for c in b["curve"]] and a["test_accuracy"] == b["test_accuracy"]

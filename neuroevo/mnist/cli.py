@@ -94,7 +94,7 @@ RANGES = {  # name -> (test, words); a setting not listed only has to be finite 
 }
 LIMITS = {
     "ga.sigma": "> 0", "ga.tau": ">= 0", "ga.sigma_min": "> 0", "ga.sigma_c": "> 0", "ga.anneal": "[0, 1]",
-    "ga.truncation": "(0, 1]", "ga.crossover": "[0, 1]", "ga.elite": ">= 0",
+    "ga.truncation": "(0, 1]", "ga.crossover": "[0, 1]", "ga.elite": ">= 0", "ga.offspring": ">= 0",
     "es.sigma": "> 0", "es.lr": "> 0", "es.weight_decay": ">= 0",
     "lres.sigma": "> 0", "lres.lr": "> 0", "lres.weight_decay": ">= 0",
     "backprop.lr": "> 0", "backprop.momentum": "[0, 1)", "backprop.beta1": "[0, 1)", "backprop.beta2": "[0, 1)",
@@ -195,6 +195,8 @@ def main(args: argparse.Namespace) -> int:
     if "lres" in methods and len(hidden) != 1:
         raise UsageError(f"--methods lres takes one hidden layer, got --hidden {args.hidden}")
     cfgs = configs_from_sets(args.sets)
+    if "ga" in methods and cfgs.ga.offspring and len(hidden) != 1:
+        raise UsageError(f"ga.offspring > 0 (cheap children) takes one hidden layer, got --hidden {args.hidden}")
     budget_seconds = args.budget_seconds
     if budget_seconds is None and args.budget_forwards is None:
         budget_seconds = 600.0

@@ -41,6 +41,7 @@ class GAConfig:
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
     layer_sigma: str = "same"  # per-layer mutation scales: same, or fan_in (see rest_factors)
+    offspring: int = 0  # 0: generational GA; lambda > 0: (mu + lambda) with cheap children (see lrga.py)
 
 
 def scaled_fitness(fitness: np.ndarray, scaling: str, c: float = 1.0) -> np.ndarray:
@@ -136,6 +137,9 @@ def warm_up() -> None:
     out = (np.empty_like(w1), np.empty_like(rest))
     next_generation(w1, rest, np.ones(4, np.float32), -loss, GAConfig(), table, rng, 1.0, out,
                     rest_factors(layout, "same"))
+    from . import lrga
+
+    lrga.warm_up()
 
 
 def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
@@ -143,6 +147,10 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     """Evolve until the tracker's budget is spent; the summary (best elite on validation, scored on test) and the
     last elite. first, if given, is member 0 of the founders (the net the other methods start from)."""
     layout, d, activation = tracker.layout, tracker.data, tracker.activation
+    if cfg.offspring:
+        from . import lrga
+
+        return lrga.train(cfg, tracker, rng, first, rest_factors(layout, cfg.layer_sigma))
     table = NoiseTable(cfg.noise_table, rng)
     pop = init_genomes(layout, cfg.population, activation, rng)  # (P, n_params)
     if first is not None:
