@@ -180,3 +180,33 @@ def test_declared_size_above_the_limit_is_refused_before_reading(tmp_path):
     with pytest.raises(DataError, match="more than the 100 allowed"):
         write_idx(tmp_path / "small", np.zeros((3, 5, 7), np.uint8), compress=False)
         read_idx(tmp_path / "small", max_bytes=100)
+
+
+def test_full_60000_image_training_set_through_the_verified_download(tmp_path, monkeypatch, capsys):
+    """No --data: the four official files are fetched into the cache (network stubbed), md5-checked, and the
+    60,000 training images split 56,000 / 4,000."""
+    import hashlib
+    import io
+
+    from neuroevo.mnist import data
+
+    rng = np.random.default_rng(0)
+    blobs = {}
+    for role, n in (("train", 60000), ("test", 10000)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = np.zeros((n, 28, 28), np.uint8)
+        images[:, 14, 14] = 25 * labels  # a learnable pixel; the rest compresses to nothing
+        for kind, arr in (("images", images), ("labels", labels)):
+            p = tmp_path / "src.gz"
+            write_idx(p, arr, compress=True)
+            blobs[FILES[f"{role}_{kind}"]] = p.read_bytes()
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(data, "DEFAULT_CACHE", cache)
+    monkeypatch.setattr(data, "MD5", {n: hashlib.md5(b).hexdigest() for n, b in blobs.items()})
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(blobs[url.rsplit("/", 1)[1]]))
+    d = data.load_or_download(None)
+    assert (d.x_train.shape, d.x_val.shape, d.x_test.shape) == ((56000, 784), (4000, 784), (10000, 784))
+    assert sorted(p.name for p in cache.iterdir()) == sorted(blobs)
+    assert main(["mnist", "--methods", "backprop", "--budget-forwards", "3000", "--seeds", "1", "--quiet",
+                 "--no-plot", "--out", str(tmp_path / "o")]) == 0
+    assert json.loads((tmp_path / "o" / "results.json").read_text())["meta"]["data"]["n_train"] == 56000
