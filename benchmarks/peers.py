@@ -26,13 +26,14 @@ import numpy as np
 
 # method -> (family, library label, settings in words)
 METHODS = {
-    "ga": ("GA", "neuroevo", "defaults (see README)"),
+    "ga": ("GA", "neuroevo", "defaults: 50 parents + 1000 cheap children a generation, batch 256 (README)"),
     "deap": ("GA", "DEAP", "numpy individuals, selTournament(3), 2 elites, varAnd: uniform crossover p=0.5, "
              "Gaussian mutation sigma 0.02 on every gene, population 50, batch 256"),
     "pygad": ("GA", "PyGAD", "batched fitness, tournament(3), keep_elitism 2, uniform crossover, Gaussian "
               "mutation sigma 0.02 (custom mutation callable), population 50, batch 256"),
     "es": ("ES", "neuroevo", "OpenAI-ES defaults: 400 antithetic pairs, sigma 0.02, Adam lr 0.01 decaying, batch 512"),
-    "lres": ("ES", "neuroevo", "low-rank ES defaults (see README)"),
+    "lres": ("ES", "neuroevo", "low-rank ES defaults: 1000 antithetic pairs, rank 1, sigma 0.02, Adam lr 0.01 "
+             "decaying, batch 512"),
     "openes": ("ES", "evosax", "Open_ES: population 800 (antithetic), std 0.02, optax Adam lr 0.01 decaying "
                "linearly over the budget, centred ranks, batch 512"),
     "snes": ("ES", "evosax", "SNES: population 800, std_init 0.02, default rates and weights, batch 512"),
@@ -40,7 +41,7 @@ METHODS = {
              "std_init 0.02, centred ranks, batch 512"),
     "sepcma": ("ES", "evosax", "Sep_CMA_ES: population 800, std_init 0.02, default weights, batch 512"),
 }
-DEFAULT_METHODS = "ga,deap,pygad,es,lres,openes,snes,pgpe"
+DEFAULT_METHODS = "ga,deap,pygad,es,lres,openes,snes,pgpe,sepcma"
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 

@@ -195,7 +195,8 @@ def main(args: argparse.Namespace) -> int:
     if "lres" in methods and len(hidden) != 1:
         raise UsageError(f"--methods lres takes one hidden layer, got --hidden {args.hidden}")
     cfgs = configs_from_sets(args.sets)
-    if "ga" in methods and cfgs.ga.offspring and len(hidden) != 1:
+    if "ga" in methods and any(x.startswith("ga.offspring=") for x in args.sets) and cfgs.ga.offspring \
+            and len(hidden) != 1:
         raise UsageError(f"ga.offspring > 0 (cheap children) takes one hidden layer, got --hidden {args.hidden}")
     budget_seconds = args.budget_seconds
     if budget_seconds is None and args.budget_forwards is None:

@@ -41,7 +41,8 @@ class GAConfig:
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
     layer_sigma: str = "same"  # per-layer mutation scales: same, or fan_in (see rest_factors)
-    offspring: int = 0  # 0: generational GA; lambda > 0: (mu + lambda) with cheap children (see lrga.py)
+    offspring: int = 1000  # lambda > 0: (mu + lambda) with cheap children (lrga.py; one hidden layer); 0:
+    # generational (also what nets with more hidden layers get)
 
 
 def scaled_fitness(fitness: np.ndarray, scaling: str, c: float = 1.0) -> np.ndarray:
@@ -147,7 +148,7 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     """Evolve until the tracker's budget is spent; the summary (best elite on validation, scored on test) and the
     last elite. first, if given, is member 0 of the founders (the net the other methods start from)."""
     layout, d, activation = tracker.layout, tracker.data, tracker.activation
-    if cfg.offspring:
+    if cfg.offspring and len(layout.sizes) == 3:
         from . import lrga
 
         return lrga.train(cfg, tracker, rng, first, rest_factors(layout, cfg.layer_sigma))
@@ -177,4 +178,5 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     best = kernels.member(w1, rest, b)
     out = tracker.finish(best)
     out["final_sigma_median"] = float(np.median(sig))
+    out["mode"] = "generational"
     return out, best

@@ -27,7 +27,7 @@ from .nets import NoiseTable
 
 @dataclass(frozen=True)
 class LRESConfig:
-    pairs: int = 2000  # antithetic pairs per generation (population = 2 * pairs)
+    pairs: int = 1000  # antithetic pairs per generation (population = 2 * pairs); see README (2000: worse)
     rank: int = 1  # rank of each first-layer perturbation
     batch: int = 512  # images in the shared fitness minibatch
     sigma: float = 0.02  # perturbation scale

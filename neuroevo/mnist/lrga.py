@@ -205,6 +205,7 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
     final = _one(*gen, best)
     out = tracker.finish(final)
     out["final_sigma_median"] = float(np.median(sig))
+    out["mode"] = "mu+lambda"
     return out, final
 
 
