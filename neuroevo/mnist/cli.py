@@ -142,7 +142,8 @@ def check_sizes(methods: list[str], n_in: int, hidden: tuple[int, ...], n_out: i
     n = make_layout(n_in, hidden, n_out).n_params
     widest = max(hidden)
     need = {  # bytes of the largest arrays each method holds at once (float32)
-        "ga": 4 * (3 * cfgs.ga.population * n + cfgs.ga.noise_table + 3 * cfgs.ga.population * cfgs.ga.batch * widest),
+        "ga": 4 * (3 * cfgs.ga.population * n + cfgs.ga.noise_table + 3 * cfgs.ga.population * cfgs.ga.batch * widest
+                   + cfgs.ga.offspring * (n_in + 2 * cfgs.ga.batch)),
         "es": 4 * (3 * 2 * cfgs.es.pairs * n + cfgs.es.noise_table + 3 * 2 * cfgs.es.pairs * cfgs.es.batch * widest),
         "backprop": 4 * (8 * n + 6 * max(cfgs.backprop.batch, 5000) * widest),
         "lres": 4 * (2 * cfgs.lres.pairs * (n_in * cfgs.lres.rank + n) + cfgs.lres.noise_table
