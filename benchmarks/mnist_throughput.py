@@ -1,6 +1,8 @@
 """GA generation time on MNIST-sized nets against its FLOP lower bound at this machine's measured matmul rate.
 
-A generation = population forward on the shared minibatch + fitness + selection, crossover and mutation. Its FLOP
+First the generational GA (ga.offspring=0), then the default GA (mu parents + cheap children) against its own.
+
+A generation = the minibatch gather, population forward and cross-entropy, selection, crossover and mutation. Its FLOP
 lower bound is population x batch x (2 x weights of the net) at the best float32 matmul rate numpy reaches here,
 measured in the same run (a large square product and the generation's own layer-1 product shape).
     python benchmarks/mnist_throughput.py [--population 50] [--batch 256] [--hidden 32] [--generations 300]
@@ -15,8 +17,8 @@ import time
 
 import numpy as np
 
-from neuroevo.mnist import ga
-from neuroevo.mnist.nets import NoiseTable, cross_entropy, forward_population, init_genomes, make_layout
+from neuroevo.mnist import ga, kernels
+from neuroevo.mnist.nets import NoiseTable, init_genomes, make_layout
 
 
 def matmul_rate(m: int, k: int, n: int, seconds: float = 1.5) -> float:
@@ -43,6 +45,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=ga.GAConfig.batch)
     ap.add_argument("--hidden", type=int, nargs="+", default=[32])
     ap.add_argument("--generations", type=int, default=300)
+    ap.add_argument("--offspring", type=int, default=ga.GAConfig.offspring, help="children of the default GA")
     args = ap.parse_args()
     n_pop, n_batch = args.population, args.batch
     layout = make_layout(784, tuple(args.hidden), 10)
@@ -53,12 +56,15 @@ def main() -> None:
     rate_shape = matmul_rate(n_batch, 784, n_pop * args.hidden[0])
     rate = max(rate_square, rate_shape)
 
-    cfg = ga.GAConfig(population=n_pop, batch=n_batch)
+    cfg = ga.GAConfig(population=n_pop, batch=n_batch, offspring=0)
     rng = np.random.default_rng(1)
     ga.warm_up()
     table = NoiseTable(cfg.noise_table, rng)
-    pop = init_genomes(layout, n_pop, "relu", rng)
+    w1, rest = kernels.split_population(layout, init_genomes(layout, n_pop, "relu", rng))
+    spare = (np.empty_like(w1), np.empty_like(rest))
+    factors = ga.rest_factors(layout, cfg.layer_sigma)
     sig = np.full(n_pop, cfg.sigma, np.float32)
+    loss = np.empty(n_pop, np.float64)
     x_all = rng.random((20000, 784), dtype=np.float32)
     y_all = rng.integers(0, 10, 20000)
     t_fwd = t_fit = t_next = 0.0
@@ -68,15 +74,18 @@ def main() -> None:
         idx = rng.integers(0, 20000, n_batch)
         x, y = x_all[idx], y_all[idx]
         t1 = time.perf_counter()
-        logits = forward_population(layout, pop, x, "relu")
+        z = x @ w1  # the layer-1 product alone, timed apart (population_loss below does it again)
         t2 = time.perf_counter()
-        fitness = -cross_entropy(logits, y)
+        kernels.population_loss(layout, w1, rest, x, y, "relu", out=loss)
         t3 = time.perf_counter()
-        pop, sig = ga.next_generation(pop, sig, fitness, cfg, table, rng)
+        sig = ga.next_generation(w1, rest, sig, -loss, cfg, table, rng, 1.0, spare, factors)
+        (w1, rest), spare = spare, (w1, rest)
         t4 = time.perf_counter()
+        del z
         if g >= 20:  # warm caches first
-            times.append(t4 - t0)
-            t_fwd, t_fit, t_next = t_fwd + t2 - t1, t_fit + t3 - t2, t_next + t4 - t3
+            gen = (t1 - t0) + (t3 - t2) + (t4 - t3)  # a generation: batch, loss (product included), next
+            times.append(gen)
+            t_fwd, t_fit, t_next = t_fwd + t2 - t1, t_fit + (t3 - t2) - (t2 - t1), t_next + t4 - t3
     n = len(times)
     gen = float(np.median(times))
     bound = flops / (rate * 1e9)
@@ -86,9 +95,62 @@ def main() -> None:
           f"({n_batch}x784 @ 784x{n_pop * args.hidden[0]}, the layer-1 product)")
     print(f"net {'-'.join(map(str, layout.sizes))}, population {n_pop}, batch {n_batch}: "
           f"{flops / 1e9:.3f} GFLOP per generation -> lower bound {1e3 * bound:.2f} ms at {rate:.1f} GFLOP/s")
-    print(f"generation: median {1e3 * gen:.2f} ms over {n} (forward {1e3 * t_fwd / n:.2f}, fitness "
-          f"{1e3 * t_fit / n:.2f}, selection+mutation {1e3 * t_next / n:.2f} ms mean)")
+    print(f"generation: median {1e3 * gen:.2f} ms over {n} (layer-1 product {1e3 * t_fwd / n:.2f}, rest of the "
+          f"forward and cross-entropy {1e3 * t_fit / n:.2f}, selection+crossover+mutation {1e3 * t_next / n:.2f} "
+          f"ms mean)")
     print(f"ratio to FLOP bound: {gen / bound:.2f}x   ({n_pop * n_batch / gen / 1e6:.2f} M image-forwards/s)")
+    if len(args.hidden) == 1:
+        cheap_children(layout, n_pop, args.offspring, n_batch, rate, args.generations)
+
+
+def cheap_children(layout, mu: int, lam: int, n_batch: int, rate: float, generations: int) -> None:
+    """The default GA's generation (mu parents + lam cheap children, lrga.py) against its own FLOP bound:
+    the parents' layer-1 product, the children's X a product, and every candidate's rank-1 offset and output
+    layer, at the same matmul rate."""
+    from neuroevo.mnist import lrga
+
+    n_in, h1, n_c = layout.sizes
+    n_rest = layout.n_params - n_in * h1
+    flops = 2.0 * n_batch * (mu * n_in * h1 + lam * n_in + (mu + lam) * (h1 + h1 * n_c))
+    cfg = ga.GAConfig(population=mu, batch=n_batch, offspring=lam)
+    rng = np.random.default_rng(2)
+    table = NoiseTable(cfg.noise_table, rng)
+    windows = np.lib.stride_tricks.sliding_window_view(table.table, n_in)
+    w1, rest = kernels.split_population(layout, init_genomes(layout, mu, "relu", rng))
+    spare = (np.empty_like(w1), np.empty_like(rest))
+    factors = ga.rest_factors(layout, cfg.layer_sigma)
+    x_all = rng.random((20000, n_in), dtype=np.float32)
+    y_all = rng.integers(0, 10, 20000)
+    loss = np.empty(mu + lam)
+    fitness = np.zeros(mu)
+    me = np.arange(mu)
+    times = []
+    for g in range(generations + 20):
+        t0 = time.perf_counter()
+        p, q = ga.select_parents(fitness, lam, cfg, rng), ga.select_parents(fitness, lam, cfg, rng)
+        off_n, off_c = table.offsets(lam, n_in + h1 + n_rest, rng), table.offsets(lam, h1, rng)
+        src, mate = np.concatenate([me, p]), np.concatenate([me, q])
+        cross = np.concatenate([np.zeros(mu, np.bool_), rng.random(lam) < cfg.crossover])
+        step = np.concatenate([np.zeros(mu, np.float32), np.full(lam, cfg.sigma, np.float32)])
+        offn, offc = np.concatenate([np.zeros(mu, np.int64), off_n]), np.concatenate([np.zeros(mu, np.int64), off_c])
+        idx = rng.integers(0, 20000, n_batch)
+        x = x_all[idx]
+        ut = np.zeros((mu + lam, n_batch), np.float32)
+        ut[mu:] = windows[off_n] @ x.T
+        lrga.child_losses(w1.T @ x.T, ut, rest, src, mate, cross, step, offn, offc, table.table, n_in, n_c,
+                          factors, 0, y_all[idx], loss)
+        keep = np.argsort(loss, kind="stable")[:mu]
+        lrga.write_children(w1, rest, spare[0], spare[1], src[keep], mate[keep], cross[keep], step[keep],
+                            offn[keep], offc[keep], table.table, n_c, factors)
+        (w1, rest), spare = spare, (w1, rest)
+        fitness = -loss[keep]
+        if g >= 20:
+            times.append(time.perf_counter() - t0)
+    gen = float(np.median(times))
+    bound = flops / (rate * 1e9)
+    print(f"default GA ({mu} parents + {lam} cheap children, lrga.py): {flops / 1e9:.3f} GFLOP per generation -> "
+          f"lower bound {1e3 * bound:.2f} ms; median {1e3 * gen:.2f} ms; ratio {gen / bound:.2f}x   "
+          f"({(mu + lam) * n_batch / gen / 1e6:.2f} M candidate-image evaluations/s)")
 
 
 if __name__ == "__main__":

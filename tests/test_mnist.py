@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neuroevo.cli import main
-from neuroevo.mnist import backprop, compare, es, ga
+from neuroevo.mnist import backprop, compare, es, ga, kernels, lres
 from neuroevo.mnist.budget import Tracker
 from neuroevo.mnist.data import FILES, DataError, Dataset, load, read_idx
 from neuroevo.mnist.nets import cross_entropy, forward, forward_population, init_genomes, make_layout
@@ -190,7 +190,7 @@ def synthetic(seed=0, n=600, d=20) -> Dataset:
 def test_ga_improves_fitness_on_a_tiny_task():
     d = synthetic()
     layout = make_layout(20, (8,), 3)
-    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16)
+    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16, offspring=0)  # the classic GA
     t = Tracker(layout, d, "relu", budget_forwards=30 * 128 * 150)
     out, best = ga.train(cfg, t, np.random.default_rng(0))
     first_val = t.curve[0][2]
@@ -202,12 +202,13 @@ def test_ga_improves_fitness_on_a_tiny_task():
 
 
 SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),
-                        es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16))
+                        es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16),
+                        lres=lres.LRESConfig(pairs=40, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16))
 
 
 def test_es_and_backprop_learn_the_tiny_task():
     d = synthetic(1)
-    for method in ("es", "backprop"):
+    for method in ("es", "backprop", "lres"):
         r = compare.run_one(method, 1, d, (8,), "tanh", None, 2e5, SMALL)
         assert r["curve"][0][2] < 0.7 and r["val_accuracy"] > 0.9, method
 
@@ -262,3 +263,109 @@ def test_download_keeps_only_files_with_the_right_md5(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz") as e:
         data.download(tmp_path / "off")
     assert str(tmp_path / "off") in str(e.value)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("rank", [1, 3])
+def test_low_rank_pair_losses_equal_the_members_built_in_full(activation, rank):
+    """The kernel's losses of theta +- sigma eps_k equal those of the same members formed explicitly."""
+    rng = np.random.default_rng(6)
+    n_in, h1, n_c, m, sigma = 12, 5, 4, 7, 0.3
+    layout = make_layout(n_in, (h1,), n_c)
+    theta = init_genomes(layout, 1, activation, rng)[0] + rng.normal(0, 0.1, layout.n_params).astype(np.float32)
+    noise = rng.standard_normal((m, n_in * rank + rank * h1 + layout.n_params - n_in * h1), dtype=np.float32)
+    x, y = rng.random((9, n_in), dtype=np.float32), rng.integers(0, n_c, 9)
+    n_w1 = n_in * h1
+    zt = np.ascontiguousarray((x @ theta[:n_w1].reshape(n_in, h1) + theta[n_w1 : n_w1 + h1]).T)
+    a_all = noise[:, : n_in * rank].reshape(m, n_in, rank).transpose(0, 2, 1).reshape(m * rank, n_in)
+    out = np.empty(2 * m)
+    lres.pair_losses(zt, a_all @ x.T, noise, theta[n_w1 + h1 : -n_c].reshape(h1, n_c), theta[-n_c:], y, sigma,
+                     n_in, rank, kernels.ACT_CODES[activation], out)
+    for k in range(m):
+        eps = lres.perturbation(noise[k], n_in, h1, rank)
+        for side, sign in ((k, 1), (m + k, -1)):
+            member = theta + sign * np.float32(sigma) * eps
+            assert np.isclose(out[side], cross_entropy(forward(layout, member, x, activation), y), rtol=1e-5), side
+    w = rng.normal(size=m).astype(np.float32)
+    explicit = sum(w[k] * lres.perturbation(noise[k], n_in, h1, rank) for k in range(m))
+    assert np.allclose(lres.gradient(noise, w, n_in, h1, rank), explicit, atol=1e-5)
+
+
+def test_ga_kernels_equal_the_flat_genome_reference():
+    """Layer-1-major population: the loss equals the member-by-member forward; breed equals its definition."""
+    rng = np.random.default_rng(7)
+    layout = make_layout(11, (6, 5), 4)
+    pop = init_genomes(layout, 9, "tanh", rng) + rng.normal(0, 0.1, (9, layout.n_params)).astype(np.float32)
+    x, y = rng.random((13, 11), dtype=np.float32), rng.integers(0, 4, 13)
+    w1, rest = kernels.split_population(layout, pop)
+    loss = kernels.population_loss(layout, w1, rest, x, y, "tanh")
+    for j in range(9):
+        assert np.array_equal(kernels.member(w1, rest, j), pop[j])
+        assert np.isclose(loss[j], cross_entropy(forward(layout, pop[j], x, "tanh"), y), rtol=1e-5)
+    table = rng.standard_normal(4000, dtype=np.float32)
+    src, mate = rng.integers(0, 9, 9), rng.integers(0, 9, 9)
+    cross, scale = rng.random(9) < 0.5, rng.random(9).astype(np.float32)
+    scale[0] = 0.0
+    on, om = rng.integers(0, 4000 - layout.n_params, 9), rng.integers(0, 4000 - layout.n_params, 9)
+    factors = ga.rest_factors(layout, "fan_in")
+    new = (np.empty_like(w1), np.empty_like(rest))
+    kernels.breed(w1, rest, new[0], new[1], src, mate, cross, scale, on, om, table, 6, factors)
+    n_w1 = 11 * 6
+    mult = np.concatenate([np.ones(n_w1, np.float32), factors])
+    for j in range(9):
+        n = layout.n_params
+        coin = table[om[j] : om[j] + n] > 0
+        base = np.where(coin, pop[src[j]], pop[mate[j]]) if cross[j] and scale[j] else pop[src[j]]
+        want = base + scale[j] * mult * table[on[j] : on[j] + n] if scale[j] else pop[src[j]]
+        assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
+    assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)
+
+
+def test_cheap_children_equal_their_explicit_construction():
+    """lrga: a child's loss from its parents' products equals the loss of the child written out gene by gene."""
+    from neuroevo.mnist import lrga
+
+    rng = np.random.default_rng(8)
+    n_in, h1, n_c, mu, lam = 10, 6, 3, 4, 7
+    layout = make_layout(n_in, (h1,), n_c)
+    pop = init_genomes(layout, mu, "relu", rng) + rng.normal(0, 0.1, (mu, layout.n_params)).astype(np.float32)
+    w1, rest = kernels.split_population(layout, pop)
+    n_rest = rest.shape[1]
+    table = rng.standard_normal(5000, dtype=np.float32)
+    src = np.concatenate([np.arange(mu), rng.integers(0, mu, lam)])
+    mate = np.concatenate([np.arange(mu), rng.integers(0, mu, lam)])
+    cross = np.concatenate([np.zeros(mu, bool), rng.random(lam) < 0.7])
+    scale = np.concatenate([np.zeros(mu, np.float32), rng.uniform(0.05, 0.5, lam).astype(np.float32)])
+    offn = np.concatenate([np.zeros(mu, np.int64), rng.integers(0, 4000, lam)])
+    offc = np.concatenate([np.zeros(mu, np.int64), rng.integers(0, 4000, lam)])
+    factors = ga.rest_factors(layout, "fan_in")
+    x, y = rng.random((11, n_in), dtype=np.float32), rng.integers(0, n_c, 11)
+    ut = np.zeros((mu + lam, 11), np.float32)
+    for c in range(mu, mu + lam):
+        ut[c] = x @ table[offn[c] : offn[c] + n_in]
+    loss = np.empty(mu + lam)
+    lrga.child_losses(w1.T @ x.T, ut, rest, src, mate, cross, scale, offn, offc, table, n_in, n_c, factors, 0, y,
+                      loss)
+    new = (np.empty((n_in, (mu + lam) * h1), np.float32), np.empty((mu + lam, n_rest), np.float32))
+    lrga.write_children(w1, rest, new[0], new[1], src, mate, cross, scale, offn, offc, table, n_c, factors)
+    for c in range(mu + lam):
+        p, q, s, on = src[c], mate[c], scale[c], offn[c]
+        units = np.where(cross[c] & (table[offc[c] : offc[c] + h1] <= 0), q, p)  # the parent of each hidden unit
+        a, b, e = table[on : on + n_in], table[on + n_in : on + n_in + h1], table[on + n_in + h1 :][:n_rest]
+        want_w1 = np.stack([pop[u, : n_in * h1].reshape(n_in, h1)[:, j] for j, u in enumerate(units)], 1)
+        want_w1 = want_w1 + s * np.outer(a, b)
+        r = np.concatenate([[rest[u, j] for j, u in enumerate(units)],
+                            np.concatenate([rest[u, h1 + j * n_c : h1 + (j + 1) * n_c] for j, u in enumerate(units)]),
+                            rest[p, h1 + h1 * n_c :]]) + s * factors * e
+        want = np.concatenate([want_w1.ravel(), r]).astype(np.float32)
+        assert np.allclose(kernels.member(*new, c), want, atol=1e-6), c
+        assert np.isclose(loss[c], cross_entropy(forward(layout, want, x, "relu"), y), rtol=1e-5), c
+    assert np.array_equal(kernels.member(*new, 2), pop[2])  # scale 0: the parent unchanged
+
+
+def test_ga_with_cheap_children_learns_the_tiny_task_and_repeats_itself():
+    d = synthetic(3)
+    cfg = compare.Configs(ga=ga.GAConfig(population=10, offspring=60, batch=64, noise_table=1 << 16))
+    a, b = (compare.run_one("ga", 2, d, (8,), "relu", None, 1e6, cfg) for _ in range(2))
+    assert a["curve"][0][2] < 0.7 and a["val_accuracy"] > 0.9
+    assert [c[1:] for c in a["curve"]] == [c[1:] for c in b["curve"]] and a["test_accuracy"] == b["test_accuracy"]

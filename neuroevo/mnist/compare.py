@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backprop, es, ga
+from . import backprop, es, ga, lres
 from .budget import Tracker
 from .data import Dataset
 from .nets import accuracy, init_genomes, make_layout
 
-METHODS = ("ga", "es", "backprop")
+METHODS = ("ga", "es", "backprop", "lres")  # the index seeds each method's Generator: append only
 SEED_TABLE = (  # hidden layers of the seed's Keras nets, and the train accuracy it reported (60k images)
     ((800,), 0.9987),
     ((10,), 0.9393),
@@ -36,6 +36,7 @@ class Configs:
     ga: ga.GAConfig = field(default_factory=ga.GAConfig)
     es: es.ESConfig = field(default_factory=es.ESConfig)
     backprop: backprop.BackpropConfig = field(default_factory=backprop.BackpropConfig)
+    lres: lres.LRESConfig = field(default_factory=lres.LRESConfig)
 
 
 def run_one(method: str, seed: int, data: Dataset, hidden: tuple[int, ...], activation: str,
@@ -46,6 +47,8 @@ def run_one(method: str, seed: int, data: Dataset, hidden: tuple[int, ...], acti
     g0 = init_genomes(layout, 1, activation, np.random.default_rng(seed))[0]
     rng = np.random.default_rng([seed, METHODS.index(method)])
     ga.warm_up()
+    if method == "lres":
+        lres.warm_up()
     tracker = Tracker(layout, data, activation, budget_seconds, budget_forwards, desc=f"{method} seed {seed}",
                       quiet=quiet)
     if method == "ga":
@@ -54,6 +57,8 @@ def run_one(method: str, seed: int, data: Dataset, hidden: tuple[int, ...], acti
         out, _ = es.train(g0, cfgs.es, tracker, rng)
     elif method == "backprop":
         out, _ = backprop.train(g0, cfgs.backprop, tracker, rng)
+    elif method == "lres":
+        out, _ = lres.train(g0, cfgs.lres, tracker, rng)
     else:
         raise ValueError(f"unknown method {method!r}")
     out["seed"] = seed
@@ -135,7 +140,7 @@ def figure(res: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    colours = {"ga": "tab:red", "es": "tab:blue", "backprop": "tab:green"}
+    colours = {"ga": "tab:red", "es": "tab:blue", "backprop": "tab:green", "lres": "tab:purple"}
     for m in (k for k in res if k != "meta"):
         for i, curve in enumerate(res[m]["curve"]):
             c = np.asarray(curve, dtype=np.float64)

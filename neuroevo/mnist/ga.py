@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import evolution
+from . import kernels
 from .budget import Tracker
-from .nets import NoiseTable, cross_entropy, forward_population, init_genomes
+from .nets import NoiseTable, init_genomes
 
 SELECTIONS = {"roulette": evolution.ROULETTE, "sus": evolution.SUS, "rank": evolution.RANK,
               "tournament": evolution.TOURNAMENT, "truncation": evolution.TRUNCATION}
@@ -39,6 +40,9 @@ class GAConfig:
     sigma_min: float = 1e-4  # floor of the mutation scale
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
+    layer_sigma: str = "same"  # per-layer mutation scales: same, or fan_in (see rest_factors)
+    offspring: int = 1000  # lambda > 0: (mu + lambda) with cheap children (lrga.py; one hidden layer); 0:
+    # generational (also what nets with more hidden layers get)
 
 
 def scaled_fitness(fitness: np.ndarray, scaling: str, c: float = 1.0) -> np.ndarray:
@@ -75,38 +79,68 @@ def select_parents(fitness: np.ndarray, k: int, cfg: GAConfig, rng: np.random.Ge
     return out
 
 
-def next_generation(pop: np.ndarray, sig: np.ndarray, fitness: np.ndarray, cfg: GAConfig, table: NoiseTable,
-                    rng: np.random.Generator, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Elites + mutated (crossed) children: (P, n_params) float32 and their mutation scales (P,) float32."""
-    n_pop, n = pop.shape
+def rest_factors(layout, mode: str) -> np.ndarray:
+    """Noise multipliers (n_rest,) float32 of the genes after layer 1's weights, relative to layer 1's.
+
+    same: 1 everywhere; fan_in: each layer's weights and bias get sqrt(fan_in of layer 1 / their fan_in), the
+    ratio of the initial weight scales (He/Glorot std ~ 1/sqrt(fan_in)), so a mutation moves every layer by the
+    same fraction of its typical weight.
+    """
+    sizes = layout.sizes
+    out = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        f = 1.0 if mode == "same" else float(np.sqrt(sizes[0] / a))
+        out += [] if i == 0 else [f] * (a * b)
+        out += [f] * b
+    return np.asarray(out, np.float32)
+
+
+def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: np.ndarray, cfg: GAConfig,
+                    table: NoiseTable, rng: np.random.Generator, scale: float, out: tuple, factors: np.ndarray
+                    ) -> np.ndarray:
+    """Elites + mutated (crossed) children written into out = (w1, rest) buffers; returns their scales (P,)."""
+    n_pop = rest.shape[0]
+    n = w1.shape[0] * (w1.shape[1] // n_pop) + rest.shape[1]
     n_el = min(cfg.elite, n_pop)
     order = np.argsort(-fitness, kind="stable")
     k = n_pop - n_el
     parents = select_parents(fitness, k, cfg, rng)
     mates = select_parents(fitness, k, cfg, rng) if cfg.crossover > 0 else parents
-    cross = rng.random(k) < cfg.crossover
-    offs = table.offsets(2 * k, n, rng)
-    child_sig = sig[parents] * np.exp(cfg.tau * rng.standard_normal(k)).astype(np.float32)
-    np.maximum(child_sig, np.float32(cfg.sigma_min), out=child_sig)
-    new = np.empty_like(pop)
+    cross = np.zeros(n_pop, np.bool_)
+    cross[n_el:] = rng.random(k) < cfg.crossover
+    offs = table.offsets(2 * n_pop, n, rng)
     new_sig = np.empty_like(sig)
-    new[:n_el] = pop[order[:n_el]]
     new_sig[:n_el] = sig[order[:n_el]]
-    new_sig[n_el:] = child_sig
-    for j in range(k):
-        c = new[n_el + j]
-        np.multiply(table.get(offs[j], n), child_sig[j] * np.float32(scale), out=c)
-        if cross[j]:
-            mask = table.get(offs[k + j], n) > 0  # a fair coin per gene from the table's signs
-            c += np.where(mask, pop[parents[j]], pop[mates[j]])
-        else:
-            c += pop[parents[j]]
-    return new, new_sig
+    new_sig[n_el:] = sig[parents] * np.exp(cfg.tau * rng.standard_normal(k)).astype(np.float32)
+    np.maximum(new_sig[n_el:], np.float32(cfg.sigma_min), out=new_sig[n_el:])
+    src = np.concatenate([order[:n_el], parents])
+    mate = np.concatenate([order[:n_el], mates])
+    step = new_sig * np.float32(scale)
+    step[:n_el] = 0.0
+    kernels.breed(w1, rest, out[0], out[1], src, mate, cross, step, offs[:n_pop], offs[n_pop:], table.table,
+                  w1.shape[1] // n_pop, factors)
+    return new_sig
 
 
 def warm_up() -> None:
-    """Compile (or load from cache) the selection kernel, so compilation never counts against a budget."""
+    """Compile (or load from cache) the selection and generation kernels, so compilation never counts against a
+    budget."""
     select_parents(np.arange(4.0), 2, GAConfig(), np.random.default_rng(0))
+    from .nets import make_layout
+
+    layout = make_layout(3, (2,), 2)
+    rng = np.random.default_rng(0)
+    table = NoiseTable(64, rng)
+    w1, rest = kernels.split_population(layout, init_genomes(layout, 4, "relu", rng))
+    for activation in kernels.ACT_CODES:
+        loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
+                                       activation)
+    out = (np.empty_like(w1), np.empty_like(rest))
+    next_generation(w1, rest, np.ones(4, np.float32), -loss, GAConfig(), table, rng, 1.0, out,
+                    rest_factors(layout, "same"))
+    from . import lrga
+
+    lrga.warm_up()
 
 
 def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
@@ -114,23 +148,35 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     """Evolve until the tracker's budget is spent; the summary (best elite on validation, scored on test) and the
     last elite. first, if given, is member 0 of the founders (the net the other methods start from)."""
     layout, d, activation = tracker.layout, tracker.data, tracker.activation
+    if cfg.offspring and len(layout.sizes) == 3:
+        from . import lrga
+
+        return lrga.train(cfg, tracker, rng, first, rest_factors(layout, cfg.layer_sigma))
     table = NoiseTable(cfg.noise_table, rng)
     pop = init_genomes(layout, cfg.population, activation, rng)  # (P, n_params)
     if first is not None:
         pop[0] = first
+    w1, rest = kernels.split_population(layout, pop)  # (n_in, P*H1), (P, n_rest)
+    spare = (np.empty_like(w1), np.empty_like(rest))
+    factors = rest_factors(layout, cfg.layer_sigma)
     sig = np.full(cfg.population, cfg.sigma, np.float32)  # (P,)
+    loss = np.empty(cfg.population, np.float64)
     n_train = d.x_train.shape[0]
-    best = pop[0]
-    tracker.evaluate(best)
+    y_train = d.y_train.astype(np.int64)
+    tracker.evaluate(pop[0])
+    del pop
     while True:
         idx = rng.integers(0, n_train, size=cfg.batch)
-        logits = forward_population(layout, pop, d.x_train[idx], activation)  # (P, B, C)
-        fitness = -cross_entropy(logits, d.y_train[idx])  # (P,)
-        best = pop[int(np.argmax(fitness))]
-        if tracker.step(cfg.population * cfg.batch, lambda b=best: b):
+        kernels.population_loss(layout, w1, rest, d.x_train[idx], y_train[idx], activation, out=loss)
+        fitness = -loss  # (P,)
+        b = int(np.argmax(fitness))
+        if tracker.step(cfg.population * cfg.batch, lambda w1=w1, rest=rest, b=b: kernels.member(w1, rest, b)):
             break
         scale = 1.0 - cfg.anneal * min(1.0, tracker.progress())
-        pop, sig = next_generation(pop, sig, fitness, cfg, table, rng, scale)
+        sig = next_generation(w1, rest, sig, fitness, cfg, table, rng, scale, spare, factors)
+        (w1, rest), spare = spare, (w1, rest)
+    best = kernels.member(w1, rest, b)
     out = tracker.finish(best)
     out["final_sigma_median"] = float(np.median(sig))
-    return out, np.array(best, copy=True)
+    out["mode"] = "generational"
+    return out, best

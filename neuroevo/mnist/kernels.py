@@ -1,0 +1,145 @@
+"""Compiled kernels of the MNIST population methods: the work of a generation that is not the big matmul.
+
+A population is held "layer-1 major": the first weight matrix of every member side by side, w1 (n_in, P*H1), so
+the whole population's first layer is one product X (B, n_in) @ w1 with no copy, and the rest of each genome
+(b1, W2, b2, ...) in rest (P, n_rest). Member j's genome, in brain.Layout order, is
+w1[:, j*H1:(j+1)*H1].ravel() followed by rest[j]; gene g of it is gene g of the flat genome everywhere below.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+ACT_CODES = {"relu": 0, "tanh": 1, "sigmoid": 2}
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _act(v, code):
+    if code == 0:
+        return v if v > 0 else np.float32(0.0)
+    if code == 1:
+        return np.float32(math.tanh(v))
+    return np.float32(1.0 / (1.0 + math.exp(-v)))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def bias_act_transpose(z, rest, h1, code, out):
+    """out (P, B, H1) = act(z (B, P*H1) + b1), with b1 = rest[p, :H1]: layer 1's bias and activation, laid out
+    member-major for the batched products of the later layers."""
+    n_b, n_pop = z.shape[0], rest.shape[0]
+    for p in range(n_pop):
+        for b in range(n_b):
+            for h in range(h1):
+                out[p, b, h] = _act(z[b, p * h1 + h] + rest[p, h], code)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def bias_cross_entropy(logits, rest, bias_at, y, out):
+    """out (P,) float64 = mean over the batch of -log softmax(logits[p, b] + bias_p)[y[b]].
+
+    logits (P, B, C) float32 without the output bias; the bias of member p is rest[p, bias_at:bias_at + C].
+    float32 exponentials (the loss is a ranking signal, not a reported figure); the batch mean in float64.
+    """
+    n_pop, n_b, n_c = logits.shape
+    v = np.empty(n_c, np.float32)
+    for p in range(n_pop):
+        total = 0.0
+        bias = rest[p, bias_at : bias_at + n_c]
+        for b in range(n_b):
+            m = np.float32(-np.inf)
+            for c in range(n_c):
+                v[c] = logits[p, b, c] + bias[c]
+                m = max(m, v[c])
+            s = np.float32(0.0)
+            for c in range(n_c):
+                s += np.exp(v[c] - m)
+            total += m + math.log(s) - v[y[b]]
+        out[p] = total / n_b
+
+
+@numba.njit(cache=True, error_model="numpy")
+def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, off_mask, table, h1, rest_factor):
+    """Member j of the new population = member src[j] (or, where cross[j], a gene-wise fair-coin mix of src[j] and
+    mate[j], the coin being the sign of table[off_mask[j] + g]) plus scale[j] * table[off_noise[j] + g].
+
+    Genes after layer 1 get their noise times rest_factor[r] (per-layer mutation scales). scale[j] == 0 copies the
+    member unchanged (elites). One pass over every gene, no temporaries.
+    """
+    # Flat views and unsigned indices: no negative-index checks, so the inner loops compile to vector code
+    # (both parents are loaded unconditionally and blended, which vectorises where a branch would not).
+    n_in, width, h = np.uint64(w1.shape[0]), np.uint64(w1.shape[1]), np.uint64(h1)
+    n_rest = np.uint64(rest.shape[1])
+    n_w1 = n_in * h
+    a1, d1, ar, dr = w1.reshape(-1), new_w1.reshape(-1), rest.reshape(-1), new_rest.reshape(-1)
+    for jj in range(src.shape[0]):
+        j, p, q, s = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj]
+        on, om, cr = np.uint64(off_noise[jj]), np.uint64(off_mask[jj]), cross[jj]
+        for i in range(n_in):
+            row = i * width
+            db, pb, qb, zb, cb = row + j * h, row + p * h, row + q * h, on + i * h, om + i * h
+            if s == 0:
+                for k in range(h):
+                    d1[db + k] = a1[pb + k]
+            elif cr:
+                for k in range(h):
+                    va, vb = a1[pb + k], a1[qb + k]
+                    d1[db + k] = (va if table[cb + k] > 0 else vb) + s * table[zb + k]
+            else:
+                for k in range(h):
+                    d1[db + k] = a1[pb + k] + s * table[zb + k]
+        db, pb, qb, zb, cb = j * n_rest, p * n_rest, q * n_rest, on + n_w1, om + n_w1
+        if s == 0:
+            for r in range(n_rest):
+                dr[db + r] = ar[pb + r]
+        elif cr:
+            for r in range(n_rest):
+                va, vb = ar[pb + r], ar[qb + r]
+                dr[db + r] = (va if table[cb + r] > 0 else vb) + s * rest_factor[r] * table[zb + r]
+        else:
+            for r in range(n_rest):
+                dr[db + r] = ar[pb + r] + s * rest_factor[r] * table[zb + r]
+
+
+def split_population(layout, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat genomes (P, n_params) -> w1 (n_in, P*H1) and rest (P, n_params - n_in*H1), both float32 copies."""
+    n_pop = genomes.shape[0]
+    n_in, h1 = layout.sizes[0], layout.sizes[1]
+    n_w = n_in * h1
+    w1 = np.ascontiguousarray(genomes[:, :n_w].reshape(n_pop, n_in, h1).transpose(1, 0, 2).reshape(n_in, n_pop * h1))
+    return w1.astype(np.float32, copy=False), np.ascontiguousarray(genomes[:, n_w:], dtype=np.float32)
+
+
+def member(w1: np.ndarray, rest: np.ndarray, j: int) -> np.ndarray:
+    """The flat genome (n_params,) float32 of member j (a copy)."""
+    h1 = w1.shape[1] // rest.shape[0]
+    return np.concatenate([w1[:, j * h1 : (j + 1) * h1].ravel(), rest[j]])
+
+
+def population_loss(layout, w1: np.ndarray, rest: np.ndarray, x: np.ndarray, y: np.ndarray, activation: str,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """Mean cross-entropy (P,) float64 of every member on the batch x (B, n_in), y (B,)."""
+    n_pop = rest.shape[0]
+    sizes = layout.sizes
+    h1 = sizes[1]
+    code = ACT_CODES[activation]
+    z = x @ w1  # (B, P*H1): the one big product
+    h = np.empty((n_pop, x.shape[0], h1), np.float32)
+    bias_act_transpose(z, rest, h1, code, h)
+    p = h1  # position in rest
+    for i in range(1, len(sizes) - 1):
+        a, b = sizes[i], sizes[i + 1]
+        w = rest[:, p : p + a * b].reshape(n_pop, a, b)
+        h = np.matmul(h, w)  # (P, B, b)
+        p += a * b
+        if i < len(sizes) - 2:
+            h += rest[:, None, p : p + b]
+            from .nets import act
+
+            h = act(h, activation)
+            p += b
+    loss = np.empty(n_pop, np.float64) if out is None else out
+    bias_cross_entropy(h, rest, p, np.ascontiguousarray(y, dtype=np.int64), loss)
+    return loss
