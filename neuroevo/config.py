@@ -4,7 +4,7 @@ overrides converted by the declared types; the kernels' Params view derived from
 A setting is a dataclass field made by `setting(default, doc, ...)`: its limits (`ge`, `gt`, `le`, `lt`), its
 choices (an IntEnum whose lower-case names are the accepted strings) and how the kernels see it (`kernel=`: the
 Params field it becomes, `to=`: "steps" for seconds -> whole steps, "per_step" for a rate per second -> a
-probability per step). The README's settings table is `settings_table()`, and a test keeps them equal.
+probability per step). The README's settings table is generated from them (settings_table.py).
 """
 
 from __future__ import annotations
@@ -384,36 +384,6 @@ def parse_set(items: list[str]) -> dict[str, str]:
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
-
-
-def settings_table() -> str:
-    """The README's settings table, from the declarations."""
-    rows = ["| key | default | limits | meaning |", "|---|---|---|---|"]
-    for section, cls in SECTIONS.items():
-        for name, (_, meta) in declared(cls).items():
-            f = next(f for f in fields(cls) if f.name == name)
-            default = meta.get("shown") or (f'"{f.default}"' if isinstance(f.default, str) else f"{f.default!r}")
-            rows.append(f"| `{section}.{name}` | {default} | {_limits(meta)} | {meta['doc']} |")
-    return "\n".join(rows)
-
-
-def _limits(meta: dict[str, Any]) -> str:
-    if meta.get("limits"):
-        return meta["limits"]
-    if meta.get("choices") is not None:
-        return " / ".join(names(meta["choices"]))
-    if meta.get("items"):
-        (lo, hi), (n_lo, n_hi) = meta["items"], meta["length"]
-        return f"{n_lo}-{n_hi} widths, each {lo}..{hi:,}"
-    fmt = lambda v: f"{int(v):,}" if float(v).is_integer() and abs(v) >= 1 else f"{v:g}"  # noqa: E731
-    lo = f"> {fmt(meta['gt'])}" if meta.get("gt") is not None else (fmt(meta["ge"]) if meta.get("ge") is not None
-                                                                    else "")
-    hi = f"< {fmt(meta['lt'])}" if meta.get("lt") is not None else (fmt(meta["le"]) if meta.get("le") is not None
-                                                                    else "")
-    if lo.startswith(">") or hi.startswith("<"):
-        return ", ".join(x for x in (lo if lo.startswith(">") else f">= {lo}", hi if hi.startswith("<") else
-                                     f"<= {hi}") if x.strip("<>= "))
-    return f"{lo} .. {hi}"
 
 
 # ---- the kernels' view ------------------------------------------------------------------------------------------

@@ -6,13 +6,15 @@ from pathlib import Path
 import pytest
 
 from neuroevo.choices import CursorSource, Selection
-from neuroevo.config import CHOICES, SECTIONS, Params, Settings, SettingsError, make_params, override, settings_table
+from neuroevo.config import CHOICES, SECTIONS, Params, Settings, SettingsError, make_params, override
+from neuroevo.settings_table import settings_table
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def test_readme_settings_table_is_generated_from_the_declarations():
-    assert settings_table() in README, "README's settings table is stale: paste config.settings_table() into it"
+    stale = "README's settings table is stale: paste the output of `python -m neuroevo.settings_table` into it"
+    assert settings_table() in README, stale
 
 
 @pytest.mark.parametrize("kv,msg", [

@@ -27,8 +27,8 @@ from neuroevo.reference import (
     nearest_icon_np,
     neighbours_np,
     sense_np,
-    step_np,
 )
+from neuroevo.reference_step import step_np
 from neuroevo.sensors import N_INPUTS
 from neuroevo.sim import make
 from neuroevo.state import CROWD, CURSOR, EDGE, ICON, K_DEATHS, NONE, TEAM, WorldState

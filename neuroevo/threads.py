@@ -1,0 +1,57 @@
+"""Threads: which compiled step runs now, the serial or the parallel one (both give bit-identical results)."""
+
+from __future__ import annotations
+
+
+class PathChooser:
+    """Picks the serial or the parallel step by what is fast now (both give bit-identical results).
+
+    A fixed rule (parallel from 32 agents) lost 4-20x at 50 agents whenever another process held a core: every
+    step's parallel region waited for a thread that was not running. So both paths are timed on pieces of the real
+    run, the faster one runs, and the other is timed again every `recheck` seconds, or at once when its rival
+    measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that keeps losing
+    is timed half as often each time (up to every `max_recheck` s). A measure sums pieces until they make `probe`
+    / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead).
+    Pieces are cut at step boundaries only, which changes nothing in the results (the compiled step keeps no
+    state between calls).
+    """
+
+    def __init__(self, probe: float = 0.003, piece: float = 0.05, recheck: float = 1.0, slow: float = 1.5,
+                 max_recheck: float = 8.0, min_gap: float = 0.25) -> None:
+        self.probe, self.piece, self.recheck, self.slow = probe, piece, recheck, slow
+        self.max_recheck, self.min_gap = max_recheck, min_gap
+        self.wait = {False: recheck, True: recheck}  # path -> seconds before it is timed again while it loses
+        self.cost: dict[bool, float] = {}  # path (parallel?) -> seconds per step, last measured
+        self.when: dict[bool, float] = {}  # path -> time of that measure (perf_counter)
+        self._sum: dict[bool, tuple[int, float]] = {False: (0, 0.0), True: (0, 0.0)}  # steps, seconds so far
+
+    def next(self, now: float, remaining: int) -> tuple[bool, int]:
+        """(parallel?, steps) for the next piece of a call with `remaining` steps to go."""
+        for path in (False, True):
+            if path not in self.cost:  # never timed: a first short probe
+                return path, min(remaining, 16)
+        best = self.cost[True] < self.cost[False]
+        if now - self.when[not best] > self.wait[not best]:  # time the other path again
+            return not best, max(1, min(remaining, int(self.probe / self.cost[not best])))
+        return best, max(1, min(remaining, int(self.piece / self.cost[best])))
+
+    def measured(self, path: bool, steps: int, seconds: float, now: float) -> None:
+        """A piece of `steps` steps on `path` took `seconds`."""
+        n, t = self._sum[path]
+        n, t = n + steps, t + seconds
+        if path in self.cost and t < self.probe / 3:
+            self._sum[path] = (n, t)
+            return
+        self._sum[path] = (0, 0.0)
+        per_step = t / max(n, 1)
+        before = self.cost.get(path)
+        self.cost[path] = per_step
+        self.when[path] = now
+        other = not path
+        if other in self.cost:
+            # a path that keeps losing is timed less often (each probe of it costs), one that wins at once again
+            loses = per_step > self.cost[other]
+            self.wait[path] = min(self.max_recheck, 2 * self.wait[path]) if loses else self.recheck
+        if before is not None and per_step > self.slow * before and other in self.when:
+            # this path got slower: time the other one soon (not more often than every min_gap seconds)
+            self.when[other] = min(self.when[other], now - self.wait[other] + self.min_gap)
