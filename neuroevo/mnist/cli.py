@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import math
@@ -248,12 +247,10 @@ def _check_writable(out: Path) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    """text to path through a temp file and a rename; UsageError (and no temp file left) if the write fails."""
-    tmp = path.with_name(path.name + ".tmp")
+    """text to path through the one atomic writer; UsageError (and no temp file left) if the write fails."""
+    from ..io import write_text
+
     try:
-        tmp.write_text(text)
-        tmp.replace(path)
+        write_text(path, text)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise UsageError(f"{path}: cannot write ({e.strerror or e})") from None
