@@ -83,18 +83,17 @@ def test_read_only_output_folder_is_refused_before_training(tmp_path, capsys, mo
 
 
 def test_full_disk_at_the_end_exits_2_leaves_no_temp_file_and_prints_the_table(tmp_path, capsys, monkeypatch):
-    real = Path.write_text
+    import neuroevo.io as nio
 
-    def full(self, text, *a, **k):
-        real(self, text[:10], *a, **k)
+    def full(fd):  # the data went out but cannot be made durable: the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
     fake_folder(tmp_path / "d")
-    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(nio.os, "fsync", full)
     assert run(tmp_path, "--methods", "backprop") == 2
     out = capsys.readouterr()
     assert "| backprop |" in out.out and "No space left on device" in out.err and len(out.err.strip().splitlines()) == 1
-    assert not list((tmp_path / "o").glob("*.tmp"))
+    assert not list((tmp_path / "o").glob("*.tmp")) and not list((tmp_path / "o").glob(".*.tmp"))
 
 
 def damaged_folder(tmp_path, role="train", images=None, labels=None) -> Path:

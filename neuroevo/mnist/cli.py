@@ -14,6 +14,7 @@ from pathlib import Path
 from ..args import UsageError
 from ..args import int_at_least as _int_at_least
 from ..args import positive_float as _positive_float
+from ..config import SettingsError, _suggest, override_dataclass
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,16 +52,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return m
 
 
-def _parse_value(text: str, like: object) -> object:
-    if isinstance(like, bool):
-        if text.lower() in ("1", "true", "yes"):
-            return True
-        if text.lower() in ("0", "false", "no"):
-            return False
-        raise ValueError(f"expected true or false, got {text!r}")
-    return type(like)(text)
-
-
 def configs_from_sets(sets: list[str]):
     """Configs with each KEY=VALUE applied (method.field); UsageError naming any bad key or value."""
     from .compare import Configs
@@ -76,12 +67,13 @@ def configs_from_sets(sets: list[str]):
         cfg = getattr(cfgs, method)
         fields = {f.name for f in dataclasses.fields(cfg)}
         if name not in fields:
-            raise UsageError(f"--set {item!r}: unknown key; {method} keys: {', '.join(sorted(fields))}")
-        try:
-            value = _parse_value(text, getattr(cfg, name))
-        except ValueError as e:
+            raise UsageError(f"--set {item!r}: unknown key; {method} keys: {', '.join(sorted(fields))}"
+                             f"{_suggest(name, sorted(fields))}")
+        try:  # the simulator's --set machinery: values converted by the fields' declared types
+            cfg = override_dataclass(cfg, {name: text.strip()}, prefix=f"{method}.")
+        except SettingsError as e:
             raise UsageError(f"--set {item!r}: {e}") from None
-        cfgs = dataclasses.replace(cfgs, **{method: dataclasses.replace(cfg, **{name: value})})
+        cfgs = dataclasses.replace(cfgs, **{method: cfg})
     _check(cfgs)
     return cfgs
 
