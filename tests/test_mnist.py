@@ -190,7 +190,7 @@ def synthetic(seed=0, n=600, d=20) -> Dataset:
 def test_ga_improves_fitness_on_a_tiny_task():
     d = synthetic()
     layout = make_layout(20, (8,), 3)
-    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16, offspring=0)  # the classic GA
+    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16, offspring=0)  # generational
     t = Tracker(layout, d, "relu", budget_forwards=30 * 128 * 150)
     out, best = ga.train(cfg, t, np.random.default_rng(0))
     first_val = t.curve[0][2]

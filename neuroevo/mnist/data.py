@@ -180,7 +180,7 @@ def load(folder: str | os.PathLike, n_val: int | None = None) -> Dataset:
     if not 0 < n_val < x.shape[0]:
         raise DataError(f"{folder}: cannot hold out {n_val} of {x.shape[0]} training images for validation "
                         f"(at least 1, and at least 1 left for training)")
-    n_classes = N_CLASSES
+    n_classes = int(max(y.max(), yt.max())) + 1  # labels are checked to be 0..9: at most 10 outputs
     cut = x.shape[0] - n_val
     return Dataset(x[:cut], y[:cut], x[cut:], y[cut:], xt, yt, n_classes, str(folder))
 
