@@ -96,7 +96,7 @@ def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Setti
         settings = Settings.from_dict(meta["settings"])
         validate.population_meta(meta)
         validate.population_headers(headers, settings.world.agents, settings.evolution.hof_size)
-        check_settings(settings)
+        check_settings(settings, None)
         data = read_npz(path, MAX_FILE_BYTES, headers=headers)
     except CheckpointError:
         raise
@@ -124,12 +124,11 @@ def load(cls: type[Simulation], path: str | Path, overrides: dict[str, Any] | No
             raise CheckpointError(f"{path}: --set cannot change brain.hidden or world.agents of a saved population")
         settings = new
     try:
-        if hooks is not None and hooks.n_extra_inputs:
-            check_settings(settings, hooks.n_extra_inputs)
+        check_settings(settings, hooks.n_extra_inputs if hooks is not None else 0)
         sim = cls(settings, seed=int(meta["seed"]), scenario=str(meta["scenario"]), hooks=hooks)
     except (SettingsError, LimitError) as e:
         raise CheckpointError(f"{path}: {e}") from None
-    except (KeyError, ValueError, TypeError, OverflowError) as e:
+    except (KeyError, ValueError, TypeError, OverflowError, ZeroDivisionError) as e:
         raise CheckpointError(f"{path}: corrupt population file ({type(e).__name__}: {e})") from None
     try:
         restore(sim, data, meta)

@@ -65,13 +65,16 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.3g} GB" if n < 1e12 else f"{n / 1e12:.3g} TB"
 
 
-def check_settings(s: Settings, n_extra: int = 0) -> None:
-    """LimitError unless a world of these settings fits in memory and its numbers fit the compiled step."""
-    check_memory(s, n_extra)
+def check_settings(s: Settings, n_extra: int | None = 0) -> None:
+    """LimitError unless a world of these settings fits in memory, its nets have inputs and its numbers fit the
+    compiled step. n_extra: the scenario's extra inputs (None: not known yet, as for a file read on its own)."""
+    check_memory(s, n_extra or 0)
+    if n_extra is not None and not sum(n for _, n in input_offsets(s.brain, n_extra).values()):
+        raise LimitError("the nets have no inputs: brain.sensors is empty and the scenario adds no extra inputs")
     from .config import make_params
 
     try:
-        params = make_params(s, n_extra)
+        params = make_params(s, n_extra or 0)
     except (OverflowError, ValueError, ZeroDivisionError) as e:
         raise LimitError(f"settings out of range for the simulation ({e})") from None
     for field, v in params._asdict().items():

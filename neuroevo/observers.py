@@ -20,7 +20,7 @@ class MinuteStats:
     stores that base with its rows (`state()`), so the run resumed from it writes the same row for that minute as
     a run that never stopped."""
 
-    def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None, base: Any = None) -> None:
+    def __init__(self, sim: Any, rows: list[dict[str, Any]] | None = None, base: list[int] | None = None) -> None:
         self.every = max(1, int(round(60.0 / sim.settings.world.dt)))
         self.dt = sim.settings.world.dt
         self.rows: list[dict[str, Any]] = list(rows or [])
@@ -83,19 +83,17 @@ def saved_founders(extra: dict[str, Any] | None) -> dict[int, int] | None:
 class Checkpointer:
     """Saves the population (atomically) every `minutes` simulated minutes, with the metrics rows so far."""
 
-    def __init__(self, sim: Any, path: str | Path, minutes: float, stats: MinuteStats,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, sim: Any, path: str | Path, minutes: float, stats: MinuteStats) -> None:
         self.every = max(1, int(round(minutes * 60.0 / sim.settings.world.dt)))
         self.path = Path(path)
         self.stats = stats
-        self.extra = extra or {}  # more to keep in each save (the wall-clock seconds of earlier sessions, ...)
         self.saved_step: int | None = None  # step of the last save that completed
 
     def observe(self, sim: Any) -> None:
         from .checkpoint import check_savable
 
         check_savable(sim)  # never write a file that --resume would refuse
-        sim.save(self.path, extra={**self.extra, **self.stats.state()})
+        sim.save(self.path, extra=self.stats.state())
         self.saved_step = sim.step_count
 
 

@@ -202,18 +202,18 @@ def test_f3_f6_ctrl_c_mid_run_writes_everything_and_resumes_to_the_same_run(caps
     scen = tmp_path / "cursor.py"
     scen.write_text(INTERRUPTING)
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    common = [str(scen), "--agents", "20", "--quiet", "--no-plot", "--record"]
-    assert cli(capsys, "run", *common, "--minutes", "2", "--out", str(whole))[0] == 0
+    common = [str(scen), "--agents", "20", "--quiet", "--no-plot", "--minutes", "1.5"]
+    assert cli(capsys, "run", *common, "--out", str(whole))[0] == 0
     monkeypatch.setenv("NEUROEVO_TEST_SIGINT", "1")
-    rc, lines = cli(capsys, "run", *common, "--minutes", "2", "--out", str(cut))
+    rc, lines = cli(capsys, "run", *common, "--record", "--out", str(cut))
     assert rc == 130 and len(lines) == 1 and "interrupted at" in lines[0] and "--resume" in lines[0], lines
     step = int(npz_dict(cut / "population.npz")["state_counters"][0])
-    assert 3960 < step < 7200
+    assert 3960 < step < 5400
     meta = json.loads((cut / "replay" / "meta.json").read_text())
     assert meta["complete"] and meta["frames"] == step + 1  # the recording was closed, up to the last step
     assert (cut / "metrics.json").exists() and (cut / "learning.png").exists() is False  # --no-plot
     monkeypatch.delenv("NEUROEVO_TEST_SIGINT")
-    rest = f"{(7200 - step) / 3600:.12g}"
+    rest = f"{(5400 - step) / 3600:.12g}"
     assert cli(capsys, "run", str(scen), "--resume", str(cut / "population.npz"), "--minutes", rest, "--out",
                str(cut), "--quiet", "--no-plot")[0] == 0
     _same_run(cut, whole)
@@ -247,17 +247,17 @@ def test_f6_real_ctrl_c_while_recording(tmp_path):
 @pytest.mark.slow
 def test_f6_ctrl_c_many_times_never_crashes(tmp_path):
     """The audit's loop: Ctrl-C at varied moments of a recorded run, and twice in quick succession."""
-    for i in range(12):
+    for i in range(6):
         out = tmp_path / f"ci{i}"
         p = subprocess.Popen([*PY, "run", "cursor", "--minutes", "200", "--record", "--out", str(out), "--quiet"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
         while not (out / "replay" / "chunk-000000.npz").exists() and time.time() < deadline:
             time.sleep(0.02)
-        time.sleep(0.05 * (i % 6))
+        time.sleep(0.07 * i)
         p.send_signal(signal.SIGINT)
         if i % 2:
-            time.sleep(0.01 * (i % 4))
+            time.sleep(0.01 * i)
             p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=120)
         assert p.returncode == 130, (i, err)
@@ -302,7 +302,7 @@ def test_f4_out_that_is_a_file_is_refused(capsys, tmp_path):
 def test_f4_a_sweep_of_another_scenario_goes_to_a_new_folder(capsys, tmp_path):
     out = tmp_path / "s"
     for scen in ("edges", "cursor"):
-        (tmp_path / f"{scen}.toml").write_text(f'scenario = "{scen}"\nminutes = 0.2\nseeds = 1\nagents = 10\n'
+        (tmp_path / f"{scen}.toml").write_text(f'scenario = "{scen}"\nminutes = 0.1\nseeds = 1\nagents = 10\n'
                                                'metrics = ["mean_lifetime_end_s"]\n')
     assert cli(capsys, "sweep", str(tmp_path / "edges.toml"), "--engine", "serial", "--out", str(out),
                "--quiet")[0] == 0
@@ -415,9 +415,9 @@ def test_f8_read_only_output_fails_before_the_run(capsys, mount_tmpfs):
 
 
 def test_f8_full_disk_mid_run_keeps_the_last_checkpoint(capsys, mount_tmpfs):
-    d = mount_tmpfs("size=600k")
+    d = mount_tmpfs("size=300k")
     out = d / "full"
-    rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "30", "--checkpoint-minutes", "0.1",
+    rc, lines = cli(capsys, "run", "cursor", "--agents", "10", "--minutes", "30", "--checkpoint-minutes", "0.1",
                     "--record", "--out", str(out), "--quiet", "--no-plot")
     line = one_line_error(rc, lines, "No space left", "stopped at")
     assert "last checkpoint" in line
@@ -541,7 +541,6 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
-@pytest.mark.slow
 def test_f11_ctrl_c_on_a_local_pool_sweep(tmp_path):
     spec = tmp_path / "k.toml"
     spec.write_text(SLOW_SPEC)
@@ -558,7 +557,6 @@ def test_f11_ctrl_c_on_a_local_pool_sweep(tmp_path):
     assert err.strip() == f"neuroevo sweep: interrupted; finished runs are kept in {out}/ and skipped next time"
 
 
-@pytest.mark.slow
 def test_f12_workers_end_when_the_sweep_driver_is_killed(tmp_path):
     spec = tmp_path / "k.toml"
     spec.write_text(SLOW_SPEC)
@@ -643,8 +641,8 @@ def test_f14_settings_beyond_memory_are_one_line(capsys, tmp_path, sets):
 
 
 @pytest.mark.parametrize("s", ["reaction_s=1e308", "generation_s=1e308", "reaction_s=1e20", "width=1e308",
-                               "dt=1e-300", "tournament_k=1e20", "max_turn=1e308"])
-def test_f14_settings_the_step_cannot_take_are_one_line(capsys, tmp_path, s):
+                               "dt=1e-300", "tournament_k=1e20", "max_turn=1e308", "sensors="])
+def test_f14_f15_settings_the_step_cannot_take_are_one_line(capsys, tmp_path, s):
     one_line_error(*cli(capsys, "run", "edges", "--minutes", "0.05", "--out", str(tmp_path / "o"), "--quiet",
                         "--set", s))
     assert not (tmp_path / "o").exists()
@@ -652,8 +650,8 @@ def test_f14_settings_the_step_cannot_take_are_one_line(capsys, tmp_path, s):
 
 @pytest.mark.xfail(strict=False, reason="refused by the settings declarations (config.py, the settings rewrite); "
                    "remove this mark once merged")
-@pytest.mark.parametrize("s", ["sensors=", "width=5"])
-def test_f15_f22_settings_refused_by_their_declarations(capsys, tmp_path, s):
+@pytest.mark.parametrize("s", ["width=5"])
+def test_f22_settings_refused_by_their_declarations(capsys, tmp_path, s):
     one_line_error(*cli(capsys, "run", "edges", "--minutes", "0.05", "--out", str(tmp_path / "o"), "--quiet",
                         "--set", s))
 

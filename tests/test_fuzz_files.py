@@ -1,14 +1,15 @@
 """Files are data: population files, replay chunks, replay meta.json and sweep specs, mutated at random (hypothesis),
 either load or are refused with one line naming the file; never a crash, a traceback or a foreign exception.
 
-The default run tries a few hundred examples in all (about half a minute); the tests marked slow run the same
-properties over ten times as many.
+The default run tries a few hundred examples in all (about half a minute); NEUROEVO_FUZZ_SCALE=20 runs twenty times
+as many of each (about ten minutes).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 import zipfile
@@ -21,9 +22,9 @@ from hypothesis import strategies as st
 
 from neuroevo.cli import main
 
-FAST = settings(max_examples=70, deadline=None, database=None, derandomize=True,
+SCALE = max(1, int(os.environ.get("NEUROEVO_FUZZ_SCALE", "1")))  # more examples of each, e.g. 20
+FAST = settings(max_examples=50 * SCALE, deadline=None, database=None, derandomize=SCALE == 1,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(FAST, max_examples=1000, derandomize=False)
 
 SPECIAL = [0, 1, -1, 2, 255, 2**31, 2**62, -(2**63), 0.5, 1e12, 1e30, 3.4e38, 1e308, -1e308, math.nan, math.inf,
            -math.inf]
@@ -165,14 +166,9 @@ def test_population_files(pop, data):
     check_population(pop, data)
 
 
-@pytest.mark.slow
-@SLOW
-@given(data=st.data())
-def test_population_files_many(pop, data):
-    check_population(pop, data)
 
-
-@settings(FAST, max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(FAST, max_examples=20 * SCALE,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_population_files_through_the_cli(pop, data, capsys):  # capsys is read (and so emptied) every example
     """The same through `neuroevo run --resume`: exit 0, or exit 2 with one line."""
@@ -238,12 +234,6 @@ def test_replays(rec, data):
     check_replay(rec, data)
 
 
-@pytest.mark.slow
-@SLOW
-@given(data=st.data())
-def test_replays_many(rec, data):
-    check_replay(rec, data)
-
 
 # ---- sweep specs --------------------------------------------------------------------------------------------------
 def toml_value(v) -> str:
@@ -296,17 +286,11 @@ def check_spec(data) -> None:
         assert len(folders) == len(set(folders))
 
 
-@settings(FAST, max_examples=150)
+@settings(FAST, max_examples=200 * SCALE)
 @given(data=st.data())
 def test_sweep_specs(data):
     check_spec(data)
 
-
-@pytest.mark.slow
-@settings(SLOW, max_examples=3000)
-@given(data=st.data())
-def test_sweep_specs_many(data):
-    check_spec(data)
 
 
 def test_zip_members_that_are_not_arrays(pop, tmp_path):
