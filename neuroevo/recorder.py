@@ -66,6 +66,7 @@ class Recorder:
         self._prev_age = s.age.copy()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
         self.closed = False
         self.observe(sim)  # the starting frame
@@ -203,9 +204,10 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered frames as the next chunk (nothing if empty)."""
+        """Write the buffered frames as the next chunk (nothing if empty, or once a chunk failed to write: the
+        replay then ends at the last whole chunk, never with a gap)."""
         ev, n = self._events, self._k
-        if n == 0:
+        if n == 0 or self.failed:
             return
         p = self._genomes0.shape[1]
         m = max(len(i) for i in self._icons)
@@ -253,10 +255,20 @@ class Recorder:
         """Wait for the chunk being written; its error, if any, is raised here."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            pending.result()
+            try:
+                pending.result()
+            except BaseException:
+                self.failed = True
+                raise
 
     def close(self) -> None:
         if self.closed:
+            return
+        if self.failed:  # a chunk could not be written: what is on disk plays; meta.json stays "not complete"
+            if self._writer is not None:
+                self._writer.shutdown()
+                self._writer = None
+            self.closed = True
             return
         self.flush()
         self._wait_writer()
