@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 # checks that every module using numba is listed).
 KERNEL_SOURCES = ("births.py", "brain.py", "choices.py", "config.py", "cursor.py", "evolution.py", "grid.py",
                   "obstacles.py", "physics.py", "record.py", "sensors.py", "state.py", "step.py", "envs/sense.py",
-                  "mnist/kernels.py")
+                  "mnist/kernels.py", "mnist/lres.py", "mnist/lrga.py")
 
 
 def _numba_cache_dir() -> str:
