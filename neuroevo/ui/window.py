@@ -301,6 +301,8 @@ class Window:
             self._shots += 1
             path = self.out_dir / f"screenshot-{self._shots:03d}.png"
         path = Path(path)
+        self.hud.invalidate()  # the picture's HUD text up to date (it is otherwise redrawn 5 times a second)
+        self.draw(self.screen)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             pygame.image.save(self.screen, str(path))
