@@ -78,6 +78,7 @@ class Scratch(NamedTuple):
     pos0: np.ndarray  # (N, 2) float32 positions at the start of the step (the state's pos without the grid)
     kd2: np.ndarray  # (N, K) float64 squared distances of the K nearest neighbours
     kj: np.ndarray  # (N, K) int64 their slots (-1: none)
+    live: np.ndarray  # (N,) int64 agents_range: the slots of a group that go through the forward pass
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -94,55 +95,80 @@ def scratch(pos, n_params, p) -> Scratch:
         np.empty((n if use_grid else 0, 2), np.float32), np.empty(n if use_grid else 0, np.int8),
         np.empty_like(pos) if use_grid else pos,
         np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
+        np.empty(n, np.int64),
     )
 
 
-# Not inline="always": numba 0.60-0.68 loses element writes through a named tuple's arrays (w.pos[i, 0] = x) when
-# such a body is inlined into a prange loop (writes through a row view survive, plain ones vanish). As a called
-# function the bundles are ordinary arguments and every write lands; LLVM still inlines what pays off.
+GROUP = 16  # agents_range senses, forwards and moves this many agents at a time
+RANGES = 64  # agents_parallel: agent ranges per step (numba.get_num_threads() would make the kernel uncacheable)
+
+
+# The ranges are called, not inlined, functions: numba 0.60-0.68 loses element writes through a named tuple's arrays
+# (w.pos[i, 0] = x) when such a body is inlined into a prange loop. Inside a range the per-agent kernels are
+# inlined into plain loops, so the bundles are unpacked once per range instead of once per agent (a call per agent
+# passed several hundred words of tuples and cost more than the agent's own work).
 @numba.njit(cache=True, error_model="numpy")
-def agent_step(i, w, b, env, scr, cur, p):
-    """Agent i for one step: contact, sense, forward (or the outside's action), move, hazard -> scr.cause_now[i].
-    cur (5,) tuple: cursor x, y, present, armed, click."""
-    i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
-    if not w.alive[i]:
-        scr.cause_now[i] = NONE
-        return
-    a = w.acts[i]
-    x0 = w.pos[i, U(0)]
-    y0 = w.pos[i, U(1)]
-    if p.use_grid != 0:
-        nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
-        c = contact_cause(nb[0], nb[2], p)
-        if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
-            scr.cause_now[i] = c
-            return
-    else:
-        nb = (INF, -1, INF, -1)
-    sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, env.icons, scr, p, a)
-    forward_one(b.genomes, w.acts, i, b.sizes, b.offsets)
-    n = U(a.shape[0])
-    if env.steer.shape[0] > 0 and env.steer[i]:
-        a[n - U(2)] = min(max(env.actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
-        a[n - U(1)] = min(max(env.actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-    x, y, h, v = move_one(w.pos[i, U(0)], w.pos[i, U(1)], w.heading[i], w.speed[i], a[n - U(2)], a[n - U(1)], p)
-    w.pos[i, U(0)] = x
-    w.pos[i, U(1)] = y
-    w.heading[i] = h
-    w.speed[i] = v
-    scr.cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], env.icons, p)
+def agents_range(lo, hi, w, b, env, scr, cur, p):
+    """Agents lo .. hi-1 for one step: contact, sense, forward (or the outside's action), move, hazard ->
+    scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click.
+
+    GROUP agents at a time: the group is sensed, its living agents go through the forward pass, then they move. An
+    agent reads no other agent's row during the step (neighbours come from the start-of-step snapshot), so the
+    grouping changes no result.
+    """
+    genomes, acts, pos, alive, cause_now, live = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live
+    n = U(acts.shape[1])
+    steered = env.steer.shape[0] > 0
+    for g0 in range(lo, hi, GROUP):
+        g1 = min(g0 + GROUP, hi)
+        k = g0
+        for i in range(g0, g1):
+            i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_one)
+            if not alive[i]:
+                cause_now[i] = NONE
+                continue
+            x0 = pos[i, U(0)]
+            y0 = pos[i, U(1)]
+            if p.use_grid != 0:
+                nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
+                c = contact_cause(nb[0], nb[2], p)
+                if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
+                    cause_now[i] = c
+                    continue
+            else:
+                nb = (INF, -1, INF, -1)
+            sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, env.icons, scr, p, acts[i])
+            live[k] = i
+            k += 1
+        for q in range(g0, k):
+            forward_one(genomes, acts, live[q], b.sizes, b.offsets)
+        for q in range(g0, k):
+            i = U(live[q])
+            if steered and env.steer[i]:
+                acts[i, n - U(2)] = min(max(env.actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
+                acts[i, n - U(1)] = min(max(env.actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
+            x, y, h, v = move_one(pos[i, U(0)], pos[i, U(1)], w.heading[i], w.speed[i], acts[i, n - U(2)],
+                                  acts[i, n - U(1)], p)
+            pos[i, U(0)] = x
+            pos[i, U(1)] = y
+            w.heading[i] = h
+            w.speed[i] = v
+            cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], env.icons, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def agents_serial(w, b, env, scr, cur, p):
-    for i in range(w.alive.shape[0]):
-        agent_step(i, w, b, env, scr, cur, p)
+    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def agents_parallel(w, b, env, scr, cur, p):
-    for i in numba.prange(w.alive.shape[0]):
-        agent_step(i, w, b, env, scr, cur, p)
+    """agents_range over up to RANGES ranges, spread over the threads."""
+    n = w.alive.shape[0]
+    n_ranges = max(1, min(n // GROUP, RANGES))
+    size = (n + n_ranges - 1) // n_ranges
+    for r in numba.prange(n_ranges):
+        agents_range(r * size, min(n, (r + 1) * size), w, b, env, scr, cur, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
