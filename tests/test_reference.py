@@ -11,7 +11,7 @@ import numba
 import numpy as np
 import pytest
 
-from neuroevo.brain import Layout, fast_tanh, forward_parallel, forward_serial, init_genomes
+from neuroevo.brain import Layout, fast_tanh, forward_pair, forward_parallel, forward_serial, init_genomes
 from neuroevo.config import Settings, make_params, override
 from neuroevo.evolution import RANK, ROULETTE, SUS, TOURNAMENT, TRUNCATION, mutate, select
 from neuroevo.grid import INF, clear_of_agents, contact_cause, grid_build, scan_neighbours
@@ -127,6 +127,43 @@ def test_forward_kernels_match_numpy(hidden, rng):
         kernel(g, acts, sizes, offsets)
         for layer, (off, n) in enumerate(zip(offsets, sizes)):
             np.testing.assert_allclose(acts[:, off : off + n], ref[layer], atol=2e-5)
+
+
+@numba.njit
+def _forward_pairs(genomes, acts, sizes, offsets, pairs):
+    """forward_pair over rows (k, m) of pairs (k == m: one agent)."""
+    for q in range(pairs.shape[0]):
+        forward_pair(genomes, acts, pairs[q, 0], pairs[q, 1], sizes, offsets)
+
+
+@pytest.mark.parametrize("hidden,gated", [((16,), False), ((8, 5), False), ((24, 16), True), ((12,), True)])
+def test_forward_vector_path_and_pairs_bit_identical(hidden, gated, rng):
+    """The 8-unit vector blocks give the scalar path's numbers to the bit, alone or paired with any other agent,
+    also with switched-off units (rows that are not contiguous take the scalar path)."""
+    layout = Layout((N_INPUTS, *hidden, 2), gated=gated)
+    n = 9
+    g = init_genomes(layout, n, 1.0, rng)
+    if gated:
+        g[:, layout.n_weights :] = rng.random((n, layout.n_gates)) < 0.6
+    x = rng.uniform(-1, 1, (n, N_INPUTS)).astype(np.float32)
+    sizes, offsets = layout.arrays()
+    wide_g = np.zeros((n, 2 * layout.n_params), np.float32)
+    wide_g[:, ::2] = g
+    wide_a = np.zeros((n, 2 * layout.n_units), np.float32)
+    wide_a[:, : 2 * N_INPUTS : 2] = x
+    scalar_g, scalar_a = wide_g[:, ::2], wide_a[:, ::2]  # strides[1] == 8: the scalar path
+    assert scalar_g.strides[1] == 8 and np.array_equal(scalar_g, g)
+    forward_serial(scalar_g, scalar_a, sizes, offsets)
+    for pairs in ([[k, k] for k in range(n)], [[k, n - 1 - k] for k in range(n)], [[0, 3], [5, 1], [8, 8], [2, 7]]):
+        acts = np.zeros((n, layout.n_units), np.float32)
+        acts[:, :N_INPUTS] = x
+        pairs = np.array(pairs, np.int64)
+        _forward_pairs(g, acts, sizes, offsets, pairs)
+        done = np.unique(pairs)
+        assert np.array_equal(acts[done], scalar_a[done])
+    if gated:  # switched-off units read 0
+        off = np.concatenate([g[:, layout.n_weights :] <= 0.5, np.zeros((n, 2), bool)], axis=1)
+        assert np.all(acts[:, N_INPUTS:][off] == 0.0)
 
 
 @pytest.mark.parametrize("frame,encoding", [("ego", "inverse"), ("world", "inverse"), ("ego", "raw"), ("world", "raw"),
