@@ -22,7 +22,7 @@ from .config import Params
 from .cursor import AIM, CHASE, COOLDOWN
 from .grid import INF
 from .obstacles import BIG
-from .sensors import DIAG
+from .sensors import DIAG, WALL_MIN
 from .state import (
     C_AIM_AGE,
     C_AIM_OK,
@@ -121,11 +121,16 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
             return d
         return np.minimum(d / p.raw_scale, 1.0)
 
+    # reciprocal distances to the four walls (a point on or past a wall counts as WALL_MIN px from it)
+    ax, bx = 1.0 / np.maximum(hi_x - x, WALL_MIN), 1.0 / np.maximum(x - lo_x, WALL_MIN)
+    ay, by = 1.0 / np.maximum(hi_y - y, WALL_MIN), 1.0 / np.maximum(y - lo_y, WALL_MIN)
+
     def ray(dx, dy):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tx = np.where(dx > 1e-12, (hi_x - x) / dx, np.where(dx < -1e-12, (lo_x - x) / dx, BIG))
-            ty = np.where(dy > 1e-12, (hi_y - y) / dy, np.where(dy < -1e-12, (lo_y - y) / dy, BIG))
-        return np.maximum(np.minimum(tx, ty), 0.0)
+        """Encoded distance along unit (dx, dy) to the nearest wall (as sensors.wall_q and encode_q)."""
+        q = np.maximum(np.maximum(dx * ax, -dx * bx), np.maximum(dy * ay, -dy * by))  # 1 / distance
+        if p.encoding == Encoding.INVERSE:
+            return np.minimum(p.inv_scale * np.minimum(q, 1e3), 1.0)
+        return enc(1.0 / q)
 
     def thing(present, d_centre, dx, dy, gap):
         """(N, 3): distance input and direction, as put_thing."""
@@ -139,14 +144,15 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
     out = np.zeros((n, p.n_in))
     if p.off_edges >= 0:
         if p.frame == Frame.EGO:
-            dists = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)),
-                     ray(s, -c), ray(-s, c)]
+            rays = [ray(c, s), ray(DIAG * (c + s), DIAG * (s - c)), ray(DIAG * (c - s), DIAG * (s + c)),
+                    ray(s, -c), ray(-s, c)]
         else:
             dists = [np.maximum(x - lo_x, 0), np.maximum(hi_x - x, 0), np.maximum(y - lo_y, 0),
                      np.maximum(hi_y - y, 0)]
             dists.append(np.minimum(np.minimum(dists[0], dists[1]), np.minimum(dists[2], dists[3])))
-        for k, d in enumerate(dists):
-            out[:, p.off_edges + k] = enc(d)
+            rays = [enc(d) for d in dists]
+        for k, v in enumerate(rays):
+            out[:, p.off_edges + k] = v
     if p.off_cursor >= 0:
         cx, cy, present, armed = cursor
         o = p.off_cursor
@@ -222,10 +228,13 @@ def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p
 
 
 def move_np(pos, heading, speed, outputs, p: Params):
-    """Numpy reference of move_one for all agents: returns new (pos (N, 2), heading (N,), speed (N,)) float64."""
+    """Numpy reference of move_one for all agents: returns new (pos (N, 2), heading (N,), speed (N,)) float64.
+    The agent flies along its new heading as the state stores it (float32)."""
     h = heading.astype(np.float64) + outputs[:, 0].astype(np.float64) * p.max_turn * p.dt
     h = np.where(h > math.pi, h - 2 * math.pi, np.where(h < -math.pi, h + 2 * math.pi, h))
-    v = np.clip(speed.astype(np.float64) + outputs[:, 1] * p.max_accel * p.dt, p.min_speed, p.max_speed)
+    h = h.astype(np.float32).astype(np.float64)
+    v = np.clip(speed.astype(np.float64) + outputs[:, 1].astype(np.float64) * p.max_accel * p.dt, p.min_speed,
+                p.max_speed)
     x = pos[:, 0] + v * p.dt * np.cos(h)
     y = pos[:, 1] + v * p.dt * np.sin(h)
     return np.stack([x, y], axis=1), h, v

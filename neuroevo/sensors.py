@@ -27,7 +27,7 @@ import math
 import numba
 
 from .config import Encoding, Frame, Params
-from .obstacles import BIG, nearest_icon
+from .obstacles import nearest_icon
 
 N_INPUTS = 12  # the default blocks (edges, cursor, self)
 BLOCK_NAMES = {
@@ -41,6 +41,7 @@ BLOCK_NAMES = {
 }
 OUTPUT_NAMES = ("turn", "thrust")
 DIAG = math.sqrt(0.5)
+WALL_MIN = 1e-9  # px: the edge rays' nearest wall distance (no division by zero on a wall)
 
 
 def input_names(offsets: dict[str, tuple[int, int]]) -> list[str]:
@@ -79,20 +80,20 @@ def encode(d: float, encoding: int, inv_scale: float, raw_scale: float) -> float
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def ray_to_wall(x: float, y: float, dx: float, dy: float, lo_x: float, hi_x: float, lo_y: float, hi_y: float) -> float:
-    """Distance from (x, y) along unit direction (dx, dy) to the box [lo_x, hi_x] x [lo_y, hi_y] boundary."""
-    tx = BIG
-    if dx > 1e-12:
-        tx = (hi_x - x) / dx
-    elif dx < -1e-12:
-        tx = (lo_x - x) / dx
-    ty = BIG
-    if dy > 1e-12:
-        ty = (hi_y - y) / dy
-    elif dy < -1e-12:
-        ty = (lo_y - y) / dy
-    t = tx if tx < ty else ty
-    return t if t > 0.0 else 0.0
+def wall_q(dx: float, dy: float, ax: float, bx: float, ay: float, by: float) -> float:
+    """1 / (distance along unit direction (dx, dy) to the nearest wall of a box), from the reciprocal distances of
+    the point to the box's walls: ax right, bx left, ay bottom, by top. Walls behind the ray give <= 0, so the
+    largest term is the wall it meets first; 5 rays from one point share the 4 divisions."""
+    return max(max(dx * ax, -dx * bx), max(dy * ay, -dy * by))
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def encode_q(q: float, encoding: int, inv_scale: float, raw_scale: float) -> float:
+    """encode(1 / q) (q from wall_q); the inverse encoding needs no division: min(inv_scale * min(q, 1e3), 1)."""
+    if encoding == Encoding.INVERSE:
+        v = inv_scale * min(q, 1e3)
+        return 1.0 if v > 1.0 else v
+    return encode(1.0 / q, encoding, inv_scale, raw_scale)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -134,38 +135,43 @@ def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
 def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
 
-    me = (x, y, heading, speed) of agent i; cur = cursor (x, y, present, armed, click); nb = (ds, js, do, jo) and
+    me = (x, y, heading, speed, cos heading, sin heading) of agent i (the cos and sin from physics.heading_cs);
+    cur = cursor (x, y, present, armed, click); nb = (ds, js, do, jo) and
     rows i of g.kd2 (N, K), g.kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team
     sensors); g.pos0 (N, 2) are the positions at the start of the step (read-only while the agents move).
     """
-    x, y, h, v = me
+    x, y, _, v, c, s = me
     cx, cy, c_present, c_armed = cur[0], cur[1], cur[2], cur[3]
     ds, js, do, jo = nb
     pos0, kd2, kj = g.pos0, g.kd2, g.kj
-    c = math.cos(h)
-    s = math.sin(h)
     o = p.off_edges
     if o >= 0:
         r = p.radius
         lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
         if p.frame == Frame.EGO:
-            # left of the heading (c, s) is (s, -c) with y pointing down the screen
-            d0 = ray_to_wall(x, y, c, s, lo_x, hi_x, lo_y, hi_y)
-            d1 = ray_to_wall(x, y, DIAG * (c + s), DIAG * (s - c), lo_x, hi_x, lo_y, hi_y)
-            d2 = ray_to_wall(x, y, DIAG * (c - s), DIAG * (s + c), lo_x, hi_x, lo_y, hi_y)
-            d3 = ray_to_wall(x, y, s, -c, lo_x, hi_x, lo_y, hi_y)
-            d4 = ray_to_wall(x, y, -s, c, lo_x, hi_x, lo_y, hi_y)
+            # left of the heading (c, s) is (s, -c) with y pointing down the screen; 1 / distance to each wall
+            # (a point on or past a wall counts as WALL_MIN px from it)
+            ax = 1.0 / max(hi_x - x, WALL_MIN)
+            bx = 1.0 / max(x - lo_x, WALL_MIN)
+            ay = 1.0 / max(hi_y - y, WALL_MIN)
+            by = 1.0 / max(y - lo_y, WALL_MIN)
+            e, si, sr = p.encoding, p.inv_scale, p.raw_scale
+            out[o] = encode_q(wall_q(c, s, ax, bx, ay, by), e, si, sr)
+            out[o + 1] = encode_q(wall_q(DIAG * (c + s), DIAG * (s - c), ax, bx, ay, by), e, si, sr)
+            out[o + 2] = encode_q(wall_q(DIAG * (c - s), DIAG * (s + c), ax, bx, ay, by), e, si, sr)
+            out[o + 3] = encode_q(wall_q(s, -c, ax, bx, ay, by), e, si, sr)
+            out[o + 4] = encode_q(wall_q(-s, c, ax, bx, ay, by), e, si, sr)
         else:
             d0 = max(x - lo_x, 0.0)
             d1 = max(hi_x - x, 0.0)
             d2 = max(y - lo_y, 0.0)
             d3 = max(hi_y - y, 0.0)
             d4 = min(min(d0, d1), min(d2, d3))
-        out[o] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
-        out[o + 1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
-        out[o + 2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
-        out[o + 3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
-        out[o + 4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
+            out[o] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
+            out[o + 1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
+            out[o + 2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
+            out[o + 3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
+            out[o + 4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
     o = p.off_cursor
     if o >= 0:
         dx = cx - x

@@ -32,7 +32,7 @@ from .config import Mode
 from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, contact_cause, grid_build, scan_neighbours
-from .physics import hazard_one, move_one
+from .physics import hazard_one, heading_cs, move_one
 from .record import rec_room, record_frame
 from .sensors import sense_one
 from .simd import prefetch
@@ -79,6 +79,7 @@ class Scratch(NamedTuple):
     pos0: np.ndarray  # (N, 2) float32 positions at the start of the step (the state's pos without the grid)
     kd2: np.ndarray  # (N, K) float64 squared distances of the K nearest neighbours
     kj: np.ndarray  # (N, K) int64 their slots (-1: none)
+    cs: np.ndarray  # (N, 2) float64 cos, sin of each slot's heading (physics.heading_cs), kept by the move
     live: np.ndarray  # (N,) int64 agents_range: the slots of a group that go through the forward pass
 
 
@@ -96,7 +97,7 @@ def scratch(pos, n_params, p) -> Scratch:
         np.empty((n if use_grid else 0, 2), np.float32), np.empty(n if use_grid else 0, np.int8),
         np.empty_like(pos) if use_grid else pos,
         np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
-        np.empty(n, np.int64),
+        np.empty((n, 2), np.float64), np.empty(n, np.int64),
     )
 
 
@@ -116,9 +117,9 @@ def agents_range(lo, hi, w, b, env, scr, cur, p):
     GROUP agents at a time: the group is sensed (its genome rows are prefetched meanwhile, so the forward pass finds
     them in cache), its living agents go through the forward pass two at a time, then they move. An agent reads no
     other agent's row during the step (neighbours come from the start-of-step snapshot), so the grouping and the
-    pairing change no result.
+    pairing change no result. scr.cs holds each heading's (cos, sin) from the move before (run_chunk keeps it).
     """
-    genomes, acts, pos, alive, cause_now, live = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live
+    genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
     g_addr = U(genomes.ctypes.data)
     g_row = U(genomes.strides[0])
     n = U(acts.shape[1])
@@ -142,7 +143,8 @@ def agents_range(lo, hi, w, b, env, scr, cur, p):
                     continue
             else:
                 nb = (INF, -1, INF, -1)
-            sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, env.icons, scr, p, acts[i])
+            sense_one(i, (x0, y0, w.heading[i], w.speed[i], cs[i, U(0)], cs[i, U(1)]), cur, nb, env.icons, scr, p,
+                      acts[i])
             live[k] = i
             k += 1
         q = g0
@@ -156,12 +158,14 @@ def agents_range(lo, hi, w, b, env, scr, cur, p):
             if steered and env.steer[i]:
                 acts[i, n - U(2)] = min(max(env.actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
                 acts[i, n - U(1)] = min(max(env.actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-            x, y, h, v = move_one(pos[i, U(0)], pos[i, U(1)], w.heading[i], w.speed[i], acts[i, n - U(2)],
-                                  acts[i, n - U(1)], p)
+            x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], w.heading[i], w.speed[i], acts[i, n - U(2)],
+                                        acts[i, n - U(1)], p)
             pos[i, U(0)] = x
             pos[i, U(1)] = y
             w.heading[i] = h
             w.speed[i] = v
+            cs[i, U(0)] = c
+            cs[i, U(1)] = s
             cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], env.icons, p)
 
 
@@ -178,6 +182,17 @@ def agents_parallel(w, b, env, scr, cur, p):
     size = (n + n_ranges - 1) // n_ranges
     for r in numba.prange(n_ranges):
         agents_range(r * size, min(n, (r + 1) * size), w, b, env, scr, cur, p)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def headings_cs(heading, cs, slots, k):
+    """cs[i] <- heading_cs(heading[i]) for the slots slots[:k] (k < 0: every slot)."""
+    m = heading.shape[0] if k < 0 else k
+    for q in range(m):
+        i = q if k < 0 else slots[q]
+        c, s = heading_cs(heading[i])
+        cs[i, 0] = c
+        cs[i, 1] = s
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -233,6 +248,7 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
     """
     n = w.alive.shape[0]
     scr = scratch(w.pos, b.genomes.shape[1], p)
+    headings_cs(w.heading, scr.cs, scr.dead, -1)  # from the headings as they are (a hook may have turned agents)
     use_grid = p.use_grid != 0
     n_events = 0
     recording = rec.pos.shape[0] > 0
@@ -254,6 +270,7 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
                 for i in range(n):
                     scr.fitness[i] = w.hook_fit[i] if use_hook_fit else w.age[i]
                 births(w, b, env.icons, scr, k, p, rng)
+                headings_cs(w.heading, scr.cs, scr.dead, k)  # the newborns in the dead slots
         elif p.mode == Mode.GENERATIONAL:
             w.counters[K_GEN_STEP] += 1
             any_alive = False
@@ -261,6 +278,7 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
                 any_alive = any_alive or w.alive[i]
             if w.counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
                 next_generation(w, b, env.icons, p, rng, use_hook_fit)
+                headings_cs(w.heading, scr.cs, scr.dead, -1)
         w.counters[K_STEP] += 1
         if recording:
             record_frame(w, b.genomes, rec)

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from ..grid import INF, grid_build, scan_neighbours
+from ..physics import heading_cs
 from ..sensors import sense_one
 from ..state import C_ARMED, C_CLICK, C_PRESENT, CX, CY
 from ..step import scratch
@@ -37,7 +38,8 @@ def sense_all(w, icons, p, out) -> None:
             nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
         else:
             nb = (INF, -1, INF, -1)
-        sense_one(i, (x0, y0, w.heading[i], w.speed[i]), cur, nb, icons, scr, p, out[i])
+        c, s = heading_cs(w.heading[i])
+        sense_one(i, (x0, y0, w.heading[i], w.speed[i], c, s), cur, nb, icons, scr, p, out[i])
 
 
 def observe(sim) -> np.ndarray:
