@@ -97,23 +97,33 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 1) -> None:
     write_text(path, json.dumps(obj, indent=indent, default=json_default))
 
 
+STORE_BELOW = 2048  # bytes: write_npz stores smaller members uncompressed
+
+
 def write_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool = True, level: int = 6) -> None:
     """An .npz of plain arrays (read back with allow_pickle=False). level: the deflate level (6 is what
-    np.savez_compressed uses; a lower one costs far less CPU for a few percent more bytes)."""
+    np.savez_compressed uses; a lower one costs far less CPU for a few percent more bytes, and members under
+    STORE_BELOW bytes are stored as they are)."""
     if not compressed or level == 6:
         save = np.savez_compressed if compressed else np.savez
         atomic_write(path, lambda f: save(f, **arrays))
         return
 
-    def write(f: IO[bytes]) -> None:
-        import zipfile
+    import io
+    import zipfile
 
-        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
-            for name, a in arrays.items():
-                with zf.open(name + ".npy", "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, np.asanyarray(a), allow_pickle=False)
-
-    atomic_write(path, write)
+    whole = io.BytesIO()  # built in memory, then written at once (a zip on a file seeks back after each member)
+    with zipfile.ZipFile(whole, "w", allowZip64=True) as zf:
+        for name, a in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+            data = buf.getbuffer()
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            # a small member is stored: setting up a deflate stream costs more than its bytes would save
+            info.compress_type = zipfile.ZIP_DEFLATED if data.nbytes >= STORE_BELOW else zipfile.ZIP_STORED
+            zf.writestr(info, data, compresslevel=level)
+            del data
+    atomic_write(path, lambda f: f.write(whole.getbuffer()))
 
 
 def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> None:

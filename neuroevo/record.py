@@ -8,6 +8,7 @@ Without recording every array has 0 rows (`no_rec`) and the step pays one compar
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numba
@@ -33,6 +34,9 @@ class Rec(NamedTuple):
     b_parent: np.ndarray  # (B,) int64 its parent's id
     b_genome: np.ndarray  # (B, n_params) float32 its genome
     n: np.ndarray  # (2,) int64 frames and births written so far in this call
+    key_gid: np.ndarray  # (N,) int64 genome ids at the call's first frame if it starts a chunk (keyframe), else (0,)
+    key_parent: np.ndarray  # (N,) int64 their parents' ids (the same rule)
+    key_age: np.ndarray  # (N,) int64 their ages (the same rule)
 
 
 def no_rec(n_params: int, n_counters: int) -> Rec:
@@ -40,7 +44,7 @@ def no_rec(n_params: int, n_counters: int) -> Rec:
     z = np.zeros(0, np.int64)
     return Rec(z, np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.bool_),
                np.zeros((0, 5), np.float32), np.zeros((0, n_counters), np.int64), np.zeros(0, np.float32),
-               z, z, z, z, z, np.zeros((0, n_params), np.float32), np.zeros(2, np.int64))
+               z, z, z, z, z, np.zeros((0, n_params), np.float32), np.zeros(2, np.int64), z, z, z)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -51,9 +55,15 @@ def rec_room(rec, n_events, events_rows, n):
 
 @numba.njit(cache=True, error_model="numpy")
 def record_frame(w, genomes, rec) -> None:
-    """Append the state after a step as the next frame, and the slots holding a new genome as births."""
+    """Append the state after a step as the next frame, and the slots holding a new genome as births (and, at a
+    chunk's first frame, the keyframe: every slot's genome id, parent id and age)."""
     f = rec.n[0]
     n = w.alive.shape[0]
+    if f == 0 and rec.key_gid.shape[0] > 0:
+        for i in range(n):
+            rec.key_gid[i] = w.genome_id[i]
+            rec.key_parent[i] = w.parent_id[i]
+            rec.key_age[i] = w.age[i]
     rec.step[f] = w.counters[K_STEP]
     age_sum = 0
     living = 0
@@ -86,3 +96,50 @@ def record_frame(w, genomes, rec) -> None:
             q += 1
     rec.n[1] = q
     rec.n[0] = f + 1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def encode_positions_into(pos, step, n_values, out) -> None:
+    """replay.encode_positions compiled (and without Python's lock, for the writer thread): out (F, N, 2) uint16 <-
+    second differences, mod n_values, of the fixed-point positions clip(rint(pos / step), 0, n_values - 1) of
+    pos (F, N, 2) float32, the arithmetic numpy does (float32 division and rounding, int64 differences)."""
+    s = np.float32(step)
+    hi = np.float32(n_values - 1)
+    for i in range(pos.shape[1]):
+        for c in range(2):
+            q1 = np.int64(0)  # fixed-point position one frame before
+            q2 = np.int64(0)  # two frames before
+            for f in range(pos.shape[0]):
+                v = np.rint(pos[f, i, c] / s)
+                v = min(max(v, np.float32(0.0)), hi)
+                q = np.int64(v)
+                if f == 0:
+                    d2 = q
+                elif f == 1:
+                    d2 = q - q1
+                else:
+                    d2 = (q - q1) - (q1 - q2)
+                out[f, i, c] = d2 % n_values
+                q2 = q1
+                q1 = q
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def encode_headings_into(heading, n_bins, out) -> None:
+    """replay.encode_headings compiled (without Python's lock): out (F, N) uint8 <- differences, mod n_bins, of the
+    heading bins rint(mod(h, 2 pi) * n_bins / (2 pi)) % n_bins of heading (F, N) float32, in float32 as numpy."""
+    two_pi = np.float32(2.0 * math.pi)
+    scale = np.float32(n_bins / (2.0 * math.pi))
+    for i in range(heading.shape[1]):
+        prev = np.int64(0)
+        for f in range(heading.shape[0]):
+            h = heading[f, i]
+            if np.float32(0.0) <= h < two_pi:  # mod(h, 2 pi) without fmod where it is plain (|h| < 2 pi)
+                m = h
+            elif -two_pi < h < np.float32(0.0):
+                m = h + two_pi
+            else:
+                m = np.mod(h, two_pi)
+            q = np.int64(np.rint(m * scale)) % n_bins
+            out[f, i] = (q - prev) % n_bins
+            prev = q

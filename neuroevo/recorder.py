@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import numpy as np
 
 from . import __version__
 from .io import write_json, write_npz
+from .record import encode_headings_into, encode_positions_into
 from .replay import (
     _CURSOR_FIELDS,
     _NO_ICONS,
@@ -18,12 +21,19 @@ from .replay import (
     FORMAT,
     FORMAT_VERSION,
     HEADING_BINS,
-    encode_headings,
-    encode_positions,
+    POS_RANGE,
     pos_step_for,
     unused_path,
 )
 from .state import WorldState
+
+# A chunk holds CHUNK_SECONDS of frames, or more for a small population (at least CHUNK_AGENT_FRAMES agent-frames, up
+# to MAX_CHUNK_SECONDS): each file costs a fixed price (zip members, two fsyncs), which 300 frames of 50 agents did
+# not pay off (measured: the writer thread took longer per chunk than the step took to make it).
+CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS = 5.0, 60_000, 60.0
+# Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
+# fsyncs, little enough to keep a large population's recording in bounded memory.
+MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
@@ -40,14 +50,14 @@ class Recorder:
     wants_events = True  # the kernel's death reports (sim.last_events)
     records_in_step = True  # Simulation.run hands the frames to the compiled step (rec_buffers / frames_done)
 
-    def __init__(self, sim: Any, path: str | Path, chunk_seconds: float = 5.0, origin: str = "run") -> None:
+    def __init__(self, sim: Any, path: str | Path, chunk_seconds: float | None = None, origin: str = "run") -> None:
         self.path = unused_path(Path(path))  # never over an earlier recording: replay, replay-2, ...
         self.path.mkdir(parents=True, exist_ok=True)
         w = sim.settings.world
         self.n = sim.state.n
         self.dt = w.dt
         self.pos_step = pos_step_for(w.width, w.height)
-        self.chunk_frames = max(1, int(round(chunk_seconds / w.dt)))
+        self.chunk_frames = chunk_frames(self.n, w.dt, chunk_seconds)
         self.frames_written = self.chunks_written = 0
         self.meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, "origin": origin,
@@ -65,7 +75,8 @@ class Recorder:
         self._prev_pos = s.pos.copy()
         self._prev_age = s.age.copy()
         self._writer: ThreadPoolExecutor | None = None
-        self._pending: Future | None = None
+        self._pending: deque[tuple[Future, int]] = deque()  # chunks queued for the writer thread, with their bytes
+        self._write_failed = False  # set by the writer thread: the chunks queued after a failed one are not written
         self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
         self.closed = False
@@ -78,19 +89,23 @@ class Recorder:
         write_json(self.path / "meta.json", self.meta)
 
     def _reset_buffers(self, s: WorldState) -> None:
-        f, n = self.chunk_frames, self.n
         self._k = 0  # frames in the buffers
+        self._new_frame_buffers(s.counters.shape[0])
+        self._icons: list[list[Any]] = []  # runs of frames with the same icons: [icons (M, 4) float32, frames]
+        self._events: dict[str, list[np.ndarray]] = {k: [] for k in EVENT_KEYS}
+        self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
+        self._rec: Any = None  # record.Rec birth buffers, made on the first compiled piece
+
+    def _new_frame_buffers(self, n_counters: int) -> None:
+        """Fresh chunk buffers (a full chunk's go to the writer thread as they are)."""
+        f, n = self.chunk_frames, self.n
         self._b_step = np.empty(f, np.int64)
         self._b_pos = np.empty((f, n, 2), np.float32)
         self._b_heading = np.empty((f, n), np.float32)
         self._b_alive = np.empty((f, n), np.bool_)
         self._b_cursor = np.empty((f, 5), np.float32)
-        self._b_counters = np.empty((f, s.counters.shape[0]), np.int64)
+        self._b_counters = np.empty((f, n_counters), np.int64)
         self._b_mean_age = np.empty(f, np.float32)
-        self._icons: list[np.ndarray] = []
-        self._events: dict[str, list[np.ndarray]] = {k: [] for k in EVENT_KEYS}
-        self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
-        self._rec: Any = None  # record.Rec birth buffers, made on the first compiled piece
 
     def _team_of(self, s: WorldState) -> np.ndarray:
         team = getattr(s, "team", None)
@@ -115,8 +130,7 @@ class Recorder:
         self._b_counters[k] = s.counters
         ages = s.age[s.alive]
         self._b_mean_age[k] = ages.mean() if ages.size else 0.0
-        icons = getattr(sim, "icons", None)  # (M, 4) hazard rectangles; they may move or change
-        self._icons.append(_NO_ICONS if icons is None or len(icons) == 0 else np.array(icons, np.float32))
+        self._add_icons(getattr(sim, "icons", None), 1)  # (M, 4) hazard rectangles; they may move or change
         self._prev_gid[:] = s.genome_id
         self._prev_alive[:] = s.alive
         self._prev_pos[:] = s.pos
@@ -124,6 +138,15 @@ class Recorder:
         self._k = k + 1
         if self._k >= self.chunk_frames:
             self.flush()
+
+    def _add_icons(self, icons: np.ndarray | None, frames: int) -> None:
+        """The icons of the next `frames` frames (a copy; a run goes on while they stay the same)."""
+        icons = _NO_ICONS if icons is None or len(icons) == 0 else np.asarray(icons, np.float32)
+        last = self._icons[-1] if self._icons else None
+        if last is not None and last[0].shape == icons.shape and np.array_equal(last[0], icons):
+            last[1] += frames
+        else:
+            self._icons.append([icons.copy(), frames])
 
     def _events_of(self, sim: Any, f: int, changed: np.ndarray, deaths: np.ndarray) -> None:
         """Deaths (as the kernel reported them) and births (slots holding a new genome since the last frame).
@@ -156,12 +179,12 @@ class Recorder:
 
     # ---- recording inside the compiled step (Simulation.run) ------------------------------------------------
     def room(self) -> int:
-        """Frames the next compiled piece may record: to the end of the chunk, or 1 at a chunk's first frame (its
-        keyframe is read from the state after that step)."""
-        return 1 if self._k == 0 else self.chunk_frames - self._k
+        """Frames the next compiled piece may record: to the end of the chunk."""
+        return self.chunk_frames - self._k
 
     def rec_buffers(self, sim: Any) -> Any:
-        """A record.Rec of views into the chunk buffers from the next frame on, and fresh birth rows."""
+        """A record.Rec of views into the chunk buffers from the next frame on, fresh birth rows, and (when the
+        piece starts a chunk) keyframe rows for the step to fill."""
         from .record import Rec
 
         k, n = self._k, self.n
@@ -170,9 +193,10 @@ class Recorder:
             self._rec = (np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows, np.int64),
                          np.empty(rows, np.int64), np.empty((rows, self._genomes0.shape[1]), np.float32))
         bf, bs, bg, bp, bgen = self._rec
+        key = [np.empty(n if k == 0 else 0, np.int64) for _ in range(3)]
         return Rec(self._b_step[k:], self._b_pos[k:], self._b_heading[k:], self._b_alive[k:], self._b_cursor[k:],
                    self._b_counters[k:], self._b_mean_age[k:], self._prev_gid, bf, bs, bg, bp, bgen,
-                   np.zeros(2, np.int64))
+                   np.zeros(2, np.int64), *key)
 
     def frames_done(self, sim: Any, rec: Any, deaths: np.ndarray) -> None:
         """Take the frames the compiled step wrote into rec (and the deaths it reported among them)."""
@@ -182,8 +206,8 @@ class Recorder:
         k = self._k
         f0 = self.frames_written + k
         s = sim.state
-        if k == 0:  # the chunk's first frame is the state now (room() gave a 1-frame piece)
-            self._key = (s.genome_id.copy(), s.parent_id.copy(), s.age.copy(), self._team_of(s))
+        if k == 0:  # the chunk's first frame: the step wrote its keyframe (teams never change)
+            self._key = (rec.key_gid, rec.key_parent, rec.key_age, self._team_of(s))
         if deaths.shape[0]:
             r = deaths[:, 0] + 1 - self._b_step[k]  # frame of each death within the piece
             before = self._b_pos[np.maximum(k + r - 1, 0), deaths[:, 1]]  # positions one frame before
@@ -193,9 +217,7 @@ class Recorder:
         if nb:
             bf, bs, bg, bp, bgen = self._rec
             self._add_births(f0 + bf[:nb], bs[:nb], bg[:nb], bp[:nb], bgen[:nb])
-        icons = getattr(sim, "icons", None)
-        icons = _NO_ICONS if icons is None or len(icons) == 0 else np.array(icons, np.float32)
-        self._icons.extend([icons] * m)
+        self._add_icons(getattr(sim, "icons", None), m)
         self._prev_pos[:] = self._b_pos[k + m - 1]
         self._prev_alive[:] = s.alive
         self._prev_age[:] = s.age
@@ -210,19 +232,21 @@ class Recorder:
         if n == 0 or self.failed:
             return
         p = self._genomes0.shape[1]
-        m = max(len(i) for i in self._icons)
+        m = max(len(i) for i, _ in self._icons)
         icons = np.full((n, m, 4), np.nan, np.float32)  # padded with NaN rows where a frame had fewer
-        for k, i in enumerate(self._icons):
-            icons[k, : len(i)] = i
+        f = 0
+        for i, frames in self._icons:
+            icons[f : f + frames, : len(i)] = i
+            f += frames
         arrays: dict[str, np.ndarray] = {
             "frame0": np.array(self.frames_written, np.int64),
-            "step": self._b_step[:n].copy(),
-            "pos": self._b_pos[:n].copy(),  # encoded by the writer thread (_write_chunk)
-            "heading": self._b_heading[:n].copy(),
-            "alive": self._b_alive[:n].copy(),
-            "cursor": self._b_cursor[:n].copy(),
-            "counters": self._b_counters[:n].copy(),
-            "mean_age": self._b_mean_age[:n].copy(),
+            "step": self._b_step[:n],  # the buffers themselves: fresh ones take the next chunk
+            "pos": self._b_pos[:n],  # encoded by the writer thread (_write_chunk)
+            "heading": self._b_heading[:n],
+            "alive": self._b_alive[:n],
+            "cursor": self._b_cursor[:n],
+            "counters": self._b_counters[:n],
+            "mean_age": self._b_mean_age[:n],
             "icons": icons,
             "key_gid": self._key[0], "key_parent": self._key[1], "key_age": self._key[2], "key_team": self._key[3],
             **{k: _joined(ev[k], np.int64) for k in ("birth_frame", "birth_slot", "birth_gid", "birth_parent")},
@@ -232,13 +256,16 @@ class Recorder:
         }
         if self.chunks_written == 0:
             arrays["genomes0"] = self._genomes0
-        # Encoding and compression (most of a recording's cost) run on a writer thread while the run goes on
-        # (zlib and most of numpy release the GIL); one chunk at a time, in order, each through temp file + rename.
-        self._wait_writer()
+        self._new_frame_buffers(self._b_counters.shape[1])
+        # Encoding and compression (most of a recording's cost) run on a writer thread while the run goes on (the
+        # compiled step, zlib and most of numpy release the GIL): one chunk at a time, in order, each through temp
+        # file + rename; a few chunks may wait their turn, so a slow disk (fsync) does not stop the run.
+        nbytes = sum(a.nbytes for a in arrays.values())
+        self._wait_writer(room_for=nbytes)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
-        self._pending = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz",
-                                            arrays)
+        job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
+        self._pending.append((job, nbytes))
         self.chunks_written += 1
         self.frames_written += n
         self._k = 0
@@ -246,19 +273,36 @@ class Recorder:
         self._events = {k: [] for k in EVENT_KEYS}
 
     def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
-        arrays["pos"] = encode_positions(arrays["pos"], self.pos_step)
-        arrays["heading"] = encode_headings(arrays["heading"])
-        arrays["alive"] = np.packbits(arrays["alive"], axis=1)
-        write_npz(path, arrays, level=CHUNK_DEFLATE_LEVEL)
+        """On the writer thread: encode and write one chunk, unless one before it failed (no gap in a replay)."""
+        if self._write_failed:
+            return
+        try:
+            pos, heading = arrays["pos"], arrays["heading"]
+            arrays["pos"] = np.empty(pos.shape, np.uint16)  # replay.encode_positions, compiled
+            encode_positions_into(pos, self.pos_step, POS_RANGE, arrays["pos"])
+            arrays["heading"] = np.empty(heading.shape, np.uint8)  # replay.encode_headings, compiled
+            encode_headings_into(heading, HEADING_BINS, arrays["heading"])
+            arrays["alive"] = np.packbits(arrays["alive"], axis=1)
+            write_npz(path, arrays, level=CHUNK_DEFLATE_LEVEL)
+        except BaseException:
+            self._write_failed = True
+            raise
 
-    def _wait_writer(self) -> None:
-        """Wait for the chunk being written; its error, if any, is raised here."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
+    def _wait_writer(self, room_for: int | None = None) -> None:
+        """Wait for the queued chunks to be written (with room_for: only until a chunk of that many bytes may join
+        the queue); the first error is raised here."""
+        while self._pending:
+            job, _ = self._pending[0]
+            if room_for is not None and not job.done():
+                queued = sum(b for _, b in self._pending)
+                if len(self._pending) < MAX_QUEUED_CHUNKS and queued + room_for <= MAX_QUEUED_BYTES:
+                    return
+            self._pending.popleft()
             try:
-                pending.result()
+                job.result()
             except BaseException:
                 self.failed = True
+                self._pending.clear()
                 raise
 
     def close(self) -> None:
@@ -279,6 +323,14 @@ class Recorder:
         self.meta["complete"] = True
         write_json(self.path / "meta.json", self.meta)
         self.closed = True
+
+
+def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:
+    """Frames per chunk: `seconds` of them, or by default CHUNK_SECONDS, more for a small population."""
+    if seconds is not None:
+        return max(1, int(round(seconds / dt)))
+    small = min(math.ceil(CHUNK_AGENT_FRAMES / max(1, n_agents)), int(round(MAX_CHUNK_SECONDS / dt)))
+    return max(1, int(round(CHUNK_SECONDS / dt)), small)
 
 
 def _joined(parts: list[np.ndarray], dtype: type, width: int = 0) -> np.ndarray:

@@ -233,9 +233,11 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     return k, n_events
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
+
+    Runs without Python's lock (nogil): a recorder's writer thread encodes and compresses the last chunk meanwhile.
 
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call

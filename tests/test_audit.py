@@ -74,9 +74,9 @@ def pop(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> Path:
-    """A recorded cursor run (20 agents, 0.25 simulated minutes: four chunks)."""
+    """A recorded cursor run (20 agents, 3.5 simulated minutes: five chunks of 50 s)."""
     out = tmp_path_factory.mktemp("rec") / "r"
-    assert main(["run", "cursor", "--minutes", "0.25", "--agents", "20", "--out", str(out), "--quiet",
+    assert main(["run", "cursor", "--minutes", "3.5", "--agents", "20", "--out", str(out), "--quiet",
                  "--no-plot", "--record"]) == 0
     return out / "replay"
 
@@ -447,10 +447,11 @@ def test_f8_failed_write_mid_run_without_a_mount(capsys, tmp_path, monkeypatch):
 
     monkeypatch.setattr(recorder, "write_npz", failing)
     out = tmp_path / "o"
-    rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "1", "--checkpoint-minutes", "0.1",
+    rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "5", "--checkpoint-minutes", "0.1",
                     "--record", "--out", str(out), "--quiet", "--no-plot")
     one_line_error(rc, lines, "chunk-000004.npz", "No space left", "last checkpoint", "metrics so far")
-    assert len(replay.open(out / "replay")) == 4 * 300
+    r = replay.open(out / "replay")
+    assert len(r) == 4 * r.meta["chunk_frames"]
     assert (out / "metrics.json").exists()
 
 

@@ -25,9 +25,9 @@ def cursor_sim(agents=20, seed=5):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A 30-second headless recording made through the CLI."""
+    """A 2-minute headless recording made through the CLI (4 chunks of 2,000 frames)."""
     out = tmp_path_factory.mktemp("run")
-    assert main(["run", "cursor", "--seed", "2", "--minutes", "0.5", "--agents", "30", "--record", "--quiet",
+    assert main(["run", "cursor", "--seed", "2", "--minutes", "2", "--agents", "30", "--record", "--quiet",
                  "--no-plot", "--out", str(out)]) == 0
     return out / "replay"
 
@@ -43,6 +43,28 @@ def test_encodings_round_trip_within_the_quantization_step():
     hb = rp.decode_headings(rp.encode_headings(h))
     err = np.abs((hb - h + np.pi) % (2 * np.pi) - np.pi)
     assert err.max() <= np.pi / rp.HEADING_BINS + 1e-5
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (100_000, 3000)])
+def test_compiled_encodings_equal_numpy(width, height):
+    """The recorder's writer encodes with record.encode_*_into; they give replay.encode_*'s bytes exactly."""
+    from neuroevo.record import encode_headings_into, encode_positions_into
+
+    rng = np.random.default_rng(1)
+    step = rp.pos_step_for(width, height)
+    pos = rng.uniform(-50, max(width, height) + 50, (120, 40, 2)).astype(np.float32)  # some off the fixed-point range
+    pos[:, :8] = (np.cumsum(rng.normal(0, 3, (120, 8, 2)), axis=0) + 500).astype(np.float32)
+    pos[0, 0], pos[1, 0] = [0.0, -0.0], [step * 0.5, step * 1.5]  # ties round to even
+    out = np.empty(pos.shape, np.uint16)
+    encode_positions_into(pos, step, rp.POS_RANGE, out)
+    assert np.array_equal(out, rp.encode_positions(pos, step))
+    h = rng.uniform(-3.2, 3.2, (120, 40)).astype(np.float32)
+    h[:, :5] = rng.uniform(-20, 20, (120, 5))  # beyond one turn
+    h[0, 5:] = [0.0, -0.0, np.pi, -np.pi, 2 * np.pi, -2 * np.pi, np.nextafter(np.float32(2 * np.pi), 0), 1e-8,
+                -1e-8] + [0.0] * 26
+    outh = np.empty(h.shape, np.uint8)
+    encode_headings_into(h, rp.HEADING_BINS, outh)
+    assert np.array_equal(outh, rp.encode_headings(h))
 
 
 def test_record_then_read_back(tmp_path):
@@ -91,7 +113,7 @@ def test_record_then_read_back(tmp_path):
 
 def test_headless_replay_resimulates_frame_for_frame(recorded):
     r = rp.open(recorded)
-    assert len(r) == 30 * 60 + 1 and r.meta["complete"]
+    assert len(r) == 2 * 60 * 60 + 1 and r.meta["complete"]
     n = 0
     for fr, sim in rp.resimulate(r):
         assert fr.step == sim.step_count
