@@ -15,7 +15,11 @@ prints each variant's median and its ratio to the one-thread run:
     python benchmarks/throughput.py --compare auto one main --against /tmp/neuroevo-old --agents 10000 \
         --world default --fresh-minutes 3
   auto  this tree, threads chosen at run time (the default);  one  NUMBA_NUM_THREADS=1;  two  set_threads(2);
-  main  the neuroevo package found in the folder --against (an older checkout), with its defaults.
+  rec   auto, recording every step into a replay (a temporary folder; the closing chunk's write is timed too);
+  main  the neuroevo package found in the folder --against (an older checkout), with its defaults; with several
+        folders (--against A B), variants main1, main2, ... name them in order.
+The recording overhead (the issue's target: at most 1.3x an unrecorded run):
+    python benchmarks/throughput.py --compare auto rec --scenario cursor --agents 50 --fresh-minutes 10
 --fresh-minutes M times whole runs of M sim-minutes from a new world (the first minutes' burst of deaths and
 births included); without it, a warmed-up run is timed for --seconds. --busy K starts K processes that spin on
 a core beside the measurement (a browser, a build, a second run) and stops them at the end. --world default keeps
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,28 +115,68 @@ def compare_scenarios(names: list[str], agents: list[int], seconds: float, round
 
 def worker(scenario: str, n: int, world: str, threads: str) -> None:
     """A measuring process: reads "fresh M" / "warm S" lines, answers each with agent-steps per second."""
+    import tempfile
+
     from neuroevo.sim import make as make_here  # whichever neuroevo PYTHONPATH names
 
     size = world_size(n, world)
-    warm = make_here(scenario, seed=1, overrides=size)
-    if threads == "two":
-        warm.set_threads(2)
+    tmp = tempfile.TemporaryDirectory(prefix="neuroevo-throughput-")
+    recordings = iter(range(1_000_000))
+
+    def new_sim():
+        sim = make_here(scenario, seed=1, overrides=size)
+        if threads == "two":
+            sim.set_threads(2)
+        rec = None
+        if threads == "rec":
+            from neuroevo.replay import Recorder
+
+            rec = Recorder(sim, Path(tmp.name) / f"replay-{next(recordings)}")
+            sim.add_observer(rec)
+        return sim, rec
+
+    warm, warm_rec = new_sim()
     warm.run(600)  # compiled, and past the first burst of deaths
     print("ready", flush=True)
     for line in sys.stdin:
         what, amount = line.split()
         if what == "fresh":
-            sim = make_here(scenario, seed=1, overrides=size)
-            if threads == "two":
-                sim.set_threads(2)
+            sim, rec = new_sim()
             steps = int(round(float(amount) * 60 / sim.settings.world.dt))
             sim.run(0)
             t = time.perf_counter()
             sim.run(steps)
+            if rec is not None:
+                rec.close()
             rate = steps * n / (time.perf_counter() - t)
+            if rec is not None:
+                shutil.rmtree(rec.path)
         else:
             rate = measure(warm.run, float(amount), max(1, 200_000 // n)) * n
         print(f"{rate:.1f}", flush=True)
+    if warm_rec is not None:
+        warm_rec.close()
+    tmp.cleanup()
+
+
+def paired(rates: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over rounds of a's rate / b's rate (each round measures both within moments)."""
+    return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+
+def variants(args: argparse.Namespace) -> list[str]:
+    """The --compare variants, "main" spelled main1, main2, ... when --against names several folders."""
+    out = []
+    for v in args.compare:
+        if v != "main":
+            out.append(v)
+        elif not args.against:
+            sys.exit("throughput.py: --compare main needs --against FOLDER (a checkout to compare with)")
+        elif len(args.against) == 1:
+            out.append("main")
+        else:
+            out += [f"main{k + 1}" for k in range(len(args.against))]
+    return out
 
 
 def compare_variants(args: argparse.Namespace) -> None:
@@ -140,19 +185,20 @@ def compare_variants(args: argparse.Namespace) -> None:
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         for n in args.agents:
+            load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
             procs = {}
-            for v in args.compare:
+            for v in variants(args):
                 env = dict(os.environ)
                 if v == "one":
                     env["NUMBA_NUM_THREADS"] = "1"
-                if v == "main":
-                    if args.against is None:
-                        sys.exit("throughput.py: --compare main needs --against FOLDER (a checkout to compare with)")
-                    env["PYTHONPATH"] = str(Path(args.against).resolve())
+                if v.startswith("main"):
+                    folder = Path(args.against[int(v[4:] or 1) - 1]).resolve()
+                    env["PYTHONPATH"] = str(folder)
                     # its own compiled-kernel cache beside it: a shared one may hold kernels of other checkouts
-                    env["NUMBA_CACHE_DIR"] = str(Path(args.against).resolve() / ".numba-cache")
-                cmd = [sys.executable, str(here), "--worker", v, "--agents", str(n), "--world", args.world or "default",
-                       "--scenario", args.scenario]
+                    env["NUMBA_CACHE_DIR"] = str(folder / ".numba-cache")
+                mode = "auto" if v.startswith("main") else v
+                cmd = [sys.executable, str(here), "--worker", mode, "--agents", str(n), "--world",
+                       args.world or "default", "--scenario", args.scenario]
                 procs[v] = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             for v, pr in procs.items():
                 assert pr.stdout is not None
@@ -175,13 +221,21 @@ def compare_variants(args: argparse.Namespace) -> None:
             what = (f"first {args.fresh_minutes:g} sim-minutes from a new world" if args.fresh_minutes
                     else f"warmed up, {args.seconds:g} s per round")
             print(f"{args.scenario}, {n} agents, {args.world or 'default'} world, {what}, {args.busy} busy "
-                  f"process(es) beside it, {args.rounds} alternating rounds:")
-            base = statistics.median(rates["one"]) if "one" in rates else None
+                  f"process(es) beside it, {args.rounds} alternating rounds (ratios: median of the rounds' ratios; "
+                  f"load average at the start {load0}):")
+            base_name = "one" if "one" in rates else next(iter(rates))
+
             for v, rs in rates.items():
                 med = statistics.median(rs)
-                ratio = f" | {v} / one = {med / base:.2f}x" if base else ""
+                ratio = f" | {v} / {base_name} = {paired(rates, v, base_name):.2f}x" if v != base_name else ""
+                if v == "rec" and "auto" in rates:
+                    ratio += f" | recording costs {paired(rates, 'auto', 'rec'):.2f}x an unrecorded run"
                 rounds = " ".join(f"{x / 1e6:.2f}" for x in rs)
                 print(f"  {v:>5}: median {med / 1e6:6.2f} M agent-steps/s{ratio}   (rounds: {rounds})", flush=True)
+            for k, folder in enumerate(args.against or []):
+                if any(v.startswith("main") for v in rates):
+                    print(f"  {'main' if len(args.against) == 1 else f'main{k + 1}'}: {folder}")
+            print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     finally:
         for b in busy:
             b.kill()
@@ -199,9 +253,10 @@ def main() -> None:
                          "with --scenarios)")
     ap.add_argument("--busy", type=int, nargs="?", const=1, default=0, metavar="K",
                     help="start K (default 1) processes spinning on a core beside the measurement")
-    ap.add_argument("--compare", nargs="+", choices=["auto", "one", "two", "main"], default=None,
+    ap.add_argument("--compare", nargs="+", choices=["auto", "one", "two", "rec", "main"], default=None,
                     help="variants of the same run, side by side in separate processes")
-    ap.add_argument("--against", default=None, help="with --compare main: the folder holding the older neuroevo")
+    ap.add_argument("--against", nargs="+", default=None,
+                    help="with --compare main: the folder(s) holding older neuroevo checkouts")
     ap.add_argument("--fresh-minutes", type=float, default=0.0, help="with --compare: time whole runs from a new world")
     ap.add_argument("--scenario", default="edges", help="with --compare: the scenario")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
