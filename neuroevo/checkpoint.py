@@ -43,6 +43,8 @@ def save(sim: Simulation, path: str | Path, extra: dict[str, Any] | None = None)
         "rng": sim.rng.bit_generator.state, "extra": extra or {},
     }
     arrays = {f"state_{k}": v for k, v in sim.state.arrays().items()}
+    if sim.species_ready:  # niching: the species table, so a resumed run draws the same parents
+        arrays.update(sim.species.arrays())
     write_npz(path, {"genomes": sim.genomes, "hof": sim.hof, "hof_fit": sim.hof_fit, "icons": sim.icons,
                      "meta": np.array(json.dumps(meta, default=json_default)), **arrays})
 
@@ -164,6 +166,11 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # mouse memory added later
         put(v, src, f"state_{k}")
     validate.world_state(sim.state, sim.genomes, sim.hof, sim.hof_fit, sim.settings.hazards.teams)
+    if sim.params.species_cap and "species_of" in data:  # else the species are founded at the first step
+        for k, v in sim.species.arrays().items():
+            put(v, data[k], k)
+        validate.species(sim.species, sim.state.alive)
+        sim.species_ready = True
     if "icons" in data:
         sim.icons = icons_array(data["icons"])
     sim.rng.bit_generator.state = meta["rng"]
