@@ -12,6 +12,8 @@ A brain file (format "neuroevo-brain", version 1) holds::
 
 It is data only: reading it never runs code. `neuroevo brain export` writes one from a population.npz or a replay;
 `neuroevo run|live SCENARIO --founders FILE...` starts a world from mutated copies; `neuroevo brain show` draws it.
+A file written when the ego frame's "self" sensor still had its two always-zero heading inputs is read without
+them (their weights never changed an output; see oldfiles.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, oldfiles
 from .args import UsageError
 from .brain import Layout
 
@@ -291,6 +293,13 @@ def _parse(d: dict[str, Any], path: str) -> Brain:
     kind, frame = str(enc["kind"]), str(d["frame"])
     if kind not in ("inverse", "raw") or frame not in ("ego", "world"):
         raise ValueError(f"encoding {kind!r} / frame {frame!r}")
+    dead = oldfiles.brain_rows(inputs, frame)
+    if dead and len(dead) >= sizes[0]:
+        raise ValueError("its only inputs are the ego frame's always-zero heading")
+    if dead:
+        genome = oldfiles.drop_inputs(genome, sizes[1], dead)
+        inputs = [name for k, name in enumerate(inputs) if k not in dead]
+        sizes = (sizes[0] - len(dead), *sizes[1:])
     prov = d.get("provenance", {})
     return Brain(sizes, inputs, outputs, [str(v) for v in lay.get("sensors", [])], int(lay.get("neighbours", 1)),
                  int(lay.get("extra_inputs", 0)), kind, float(enc["scale_px"]), frame, genome,
@@ -305,6 +314,8 @@ def mismatch(b: Brain, sim: Any) -> str | None:
         if b.sensors != w.sensors:
             return (f"it reads sensors {', '.join(b.sensors) or '?'} ({len(b.inputs)} inputs), the world gives "
                     f"{', '.join(w.sensors)} ({len(w.inputs)} inputs); try --set brain.sensors={','.join(b.sensors)}")
+        if b.frame != w.frame:  # the "self" sensor has the heading inputs in the world frame only
+            return _frame_mismatch(b, w)
         k = next((i for i, (x, y) in enumerate(zip(b.inputs, w.inputs)) if x != y), min(len(b.inputs),
                                                                                       len(w.inputs)))
         mine = b.inputs[k] if k < len(b.inputs) else "nothing"
@@ -315,7 +326,7 @@ def mismatch(b: Brain, sim: Any) -> str | None:
         return (f"it reads {b.encoding} distances (scale {b.scale_px:g} px), the world gives {w.encoding} "
                 f"(scale {w.scale_px:g} px); try --set brain.encoding={b.encoding}")
     if b.frame != w.frame:
-        return f"it senses in the {b.frame} frame, the world in the {w.frame} frame; try --set brain.frame={b.frame}"
+        return _frame_mismatch(b, w)
     if b.sizes != w.sizes:
         hidden = ",".join(map(str, b.sizes[1:-1]))
         return (f"its hidden layers are {'-'.join(map(str, b.sizes[1:-1]))}, the world's "
@@ -323,6 +334,10 @@ def mismatch(b: Brain, sim: Any) -> str | None:
     if b.outputs != w.outputs:
         return f"its outputs are {', '.join(b.outputs)}, the world's {', '.join(w.outputs)}"
     return None
+
+
+def _frame_mismatch(b: Brain, w: Brain) -> str:
+    return f"it senses in the {b.frame} frame, the world in the {w.frame} frame; try --set brain.frame={b.frame}"
 
 
 def check_fits(b: Brain, sim: Any) -> None:

@@ -23,8 +23,9 @@ class SettingsError(ValueError):
     """A user-caused settings problem (unknown key, bad value); the CLI prints it as one line."""
 
 
-# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen). The input vector
-# holds the chosen blocks in this order, whatever order a scenario lists them in (see sensors.py).
+# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen; "self" has 3 in the
+# world frame and 1 in the ego frame, see block_size). The input vector holds the chosen blocks in this order,
+# whatever order a scenario lists them in (see sensors.py).
 SENSORS = {"edges": 5, "cursor": 4, "self": 3, "icons": 3, "neighbours": 3, "team": 6}
 MAX_NEIGHBOURS = 8
 
@@ -66,7 +67,8 @@ class Brain:
     encoding: str = setting("inverse", '"inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation); '
                             '"raw_px": inputs are d in px, unscaled (what the seed program fed)',
                             choices=Encoding, kernel="encoding")
-    frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes',
+    frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes, '
+                         'where the "self" sensor adds the heading (2 more inputs)',
                          choices=Frame, kernel="frame")
     inv_scale: float = setting(20.0, "px; inverse inputs are min(inv_scale/d, 1)", gt=0.0, le=1e6, kernel="inv_scale")
     raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
@@ -432,13 +434,23 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+def block_size(name: str, brain: Brain) -> int:
+    """Inputs of one sensor block: 3 per neighbour seen; "self" is speed alone in the ego frame (its axes are the
+    heading) and speed, cos and sin of the heading in the world frame."""
+    if name == "neighbours":
+        return 3 * brain.neighbours
+    if name == "self" and brain.frame == "ego":
+        return 1
+    return SENSORS[name]
+
+
 def input_offsets(brain: Brain, n_extra: int = 0) -> dict[str, tuple[int, int]]:
     """{block: (first input, count)} for the chosen sensor blocks in canonical order, then "extra"."""
     out: dict[str, tuple[int, int]] = {}
     k = 0
-    for name, n in SENSORS.items():
+    for name in SENSORS:
         if name in brain.sensors:
-            n = 3 * brain.neighbours if name == "neighbours" else n
+            n = block_size(name, brain)
             out[name] = (k, n)
             k += n
     if n_extra:

@@ -24,7 +24,7 @@ from .cursor import EXT_COLUMNS, reset_cursor
 from .obstacles import layout_icons
 from .record import no_rec
 from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
-from .sensors import OUTPUT_NAMES, input_names, unused_inputs
+from .sensors import OUTPUT_NAMES, input_names
 from .species import Species
 from .species import found as found_species
 from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
@@ -104,15 +104,9 @@ class Simulation:
         spawn_all(self.state, self.icons, self.params, self.rng)
 
     # ---- reading the world ------------------------------------------------------------------------------------
-    def input_names(self, used_only: bool = False) -> list[str]:
-        """A label per net input (sensor blocks in order, then extra inputs). Inputs that always read 0 in this
-        layout (the heading in the ego frame, whose axes are the heading) are labelled "(unused)"; used_only=True
-        leaves them out."""
-        names = input_names(self.input_offsets)
-        unused = set(unused_inputs(self.input_offsets, self.settings.brain.frame))
-        if used_only:
-            return [n for k, n in enumerate(names) if k not in unused]
-        return [f"{n} (unused)" if k in unused else n for k, n in enumerate(names)]
+    def input_names(self) -> list[str]:
+        """A label per net input (sensor blocks in order, then extra inputs)."""
+        return input_names(self.input_offsets)
 
     def output_names(self) -> list[str]:
         return list(OUTPUT_NAMES)
@@ -384,7 +378,8 @@ class Simulation:
         new = override(self.settings, overrides)
         n_extra = self.params.n_extra
         if not self.same_layout(new, n_extra):
-            raise SettingsError("this change needs a new genome layout (sensors, hidden, agents): start a new run")
+            raise SettingsError("this change needs a new genome layout (sensors, frame with the self sensor, hidden, "
+                                "agents): start a new run")
         self._swap(new, self.hooks)
 
     def reload_scenario(self, cls: type[Scenario], overrides: dict[str, Any] | None = None) -> None:

@@ -37,7 +37,8 @@ def test_export_best_from_a_population_reads_back_bit_for_bit(run, tmp_path):
     assert np.array_equal(b.genome.view(np.uint32), data["genomes"][slot].view(np.uint32))
     d = json.loads(out.read_text())
     assert d["format"] == "neuroevo-brain" and d["format_version"] == 1
-    assert d["layout"]["sizes"] == [12, 16, 2] and d["layout"]["inputs"][5] == "cursor dist"
+    assert d["layout"]["sizes"] == [10, 16, 2] and d["layout"]["inputs"][5] == "cursor dist"
+    assert d["layout"]["inputs"][9] == "speed"
     assert d["encoding"] == {"kind": "inverse", "scale_px": 20.0} and d["frame"] == "ego"
     p = d["provenance"]
     assert (p["scenario"], p["seed"], p["genome_id"]) == ("cursor", 2, int(data["state_genome_id"][slot]))
@@ -133,7 +134,7 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
         (["run", "cursor", "--founders", str(future), "--out", out], "format version 2 is not supported"),
         (["run", "cursor", "--founders", str(trunc), "--out", out], "trunc.json: not a neuroevo brain file"),
         (["run", "cursor", "--founders", str(foreign), "--out", out], "not a neuroevo brain file"),
-        (["run", "cursor", "--founders", str(short), "--out", out], "layer 1 has W (11, 16)"),
+        (["run", "cursor", "--founders", str(short), "--out", out], "layer 1 has W (9, 16)"),
         (["run", "cursor", "--founders", str(tmp_path / "none.json"), "--out", out], "no such brain file"),
         (["run", "crowd", "--founders", str(good), "--out", out], "the world gives edges, self, neighbours"),
         (["run", "cursor", "--set", "brain.frame=world", "--founders", str(good), "--out", out], "ego frame"),

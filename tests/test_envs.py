@@ -161,7 +161,7 @@ def test_render_rgb_array(tmp_path):
 def test_check_command_prints_layout(capsys):
     assert main(["check", "cursor", "--steps", "120", "--set", "world.agents=20"]) == 0
     out = capsys.readouterr().out
-    assert "check_scenario passed" in out and "genome layout 12-" in out and "cursor dist" in out
+    assert "check_scenario passed" in out and "genome layout 10-" in out and "cursor dist" in out
 
 
 def test_check_command_bad_input_one_line_exit_2(tmp_path, capsys):

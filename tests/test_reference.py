@@ -156,7 +156,8 @@ def test_one_step_matches_numpy_reference(frame, encoding):
     causes = hazards_np(new_pos, cur[:2], True, p)
     deaths_before = st.counters.copy()
     sim.step(np.array([640.0, 360.0, 1.0, 1.0, 1.0]))
-    np.testing.assert_allclose(st.acts[:, :N_INPUTS], inputs, atol=1e-5, rtol=1e-6)  # raw_px: float32 px
+    assert p.n_in == sim.layout.n_in == (N_INPUTS if frame == "ego" else N_INPUTS + 2)  # world: + cos, sin heading
+    np.testing.assert_allclose(st.acts[:, : p.n_in], inputs, atol=1e-5, rtol=1e-6)  # raw_px: float32 px
     np.testing.assert_allclose(st.acts[:, -2:], acts[-1], atol=5e-5)
     survived = causes == 0
     np.testing.assert_allclose(st.pos[survived], new_pos[survived], atol=1e-2)
@@ -192,7 +193,7 @@ def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
     st.speed[:] = rng.uniform(20, 300, 400).astype(np.float32)
     pos0, h0, v0, g0 = st.pos.copy(), st.heading.copy(), st.speed.copy(), sim.genomes.copy()
     p = sim.params
-    assert p.n_in == 5 + 4 + 3 + 3 + 6 + 6 == sim.layout.n_in
+    assert p.n_in == 5 + 4 + (1 if frame == "ego" else 3) + 3 + 6 + 6 == sim.layout.n_in
     cur = (640.0, 360.0, 1.0, 0.0)
     inputs = sense_np(pos0, h0, v0, cur, p, sim.icons, st.alive, st.team)
     out = forward_np(sim.layout, g0, inputs)[-1]

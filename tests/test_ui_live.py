@@ -280,6 +280,8 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
     try:
         v.paused = True
         v.frame()
+        world_only = pygame.Surface(v.screen.get_size())  # the world as the window draws it, without HUD panels
+        v.scene.draw(world_only, v.world, v.camera, v.now())
         icons = v.world.sim.icons
         assert len(icons) == 8
         for x0, y0, x1, y1 in icons.tolist():
@@ -288,7 +290,7 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
             px, py = v.camera.to_screen(*at)
             if np.linalg.norm(v.world.sim.state.pos - at, axis=1).min() < 12:
                 continue
-            assert tuple(v.screen.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
+            assert tuple(world_only.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
     finally:
         pygame.display.quit()
 
@@ -331,10 +333,10 @@ def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
         assert v.world.sim.step_count == step
         np.testing.assert_array_equal(v.world.sim.genomes, genomes)
         assert "reloaded" in v.toasts.last
-        path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 12 -> 8 inputs
+        path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 10 -> 6 inputs
         v.check_reload(force=True)
         assert "genome layout changed" in v.toasts.last
-        assert v.world.sim.layout.n_in == 12
+        assert v.world.sim.layout.n_in == 10
         path.write_text("class Broken(:\n")
         v.check_reload(force=True)
         assert "not reloaded" in v.toasts.last and "mine.py" in v.toasts.last

@@ -1,7 +1,6 @@
 """The brain inspector: one agent's net, weights as lines (warm +, cool -), units coloured by their value.
 
-Only inputs the net really receives are drawn (in the ego frame the heading inputs are always 0: the heading is
-the frame itself), each labelled in the frame's own words; the panel is as wide as its longest label needs.
+Every input is drawn, labelled in the frame's own words; the panel is as wide as its longest label needs.
 """
 
 from __future__ import annotations
@@ -23,17 +22,16 @@ PAD = 10
 
 
 def net_inputs(frame: str, offsets: dict[str, tuple[int, int]]) -> list[tuple[int, str]]:
-    """(input index, label) of every input the net receives, in order; inputs that are always 0 are left out."""
+    """(input index, label) of every input of the net, in order."""
     d1, d2 = DIR_WORDS.get(frame, ("dir 1", "dir 2"))
     out: list[tuple[int, str]] = []
     for block, (first, n) in offsets.items():
-        labels: list[str | None]
         if block == "edges":
             labels = [f"edge {w}" for w in EDGE_WORDS.get(frame, EDGE_WORDS["world"])]
         elif block == "cursor":
             labels = ["cursor dist", f"cursor {d1}", f"cursor {d2}", "click coming"]
         elif block == "self":
-            labels = ["speed", *(["cos heading", "sin heading"] if frame == "world" else [None, None])]
+            labels = ["speed", "cos heading", "sin heading"]  # speed alone in the ego frame (n = 1)
         elif block in ("icons", "neighbours"):
             thing = "icon" if block == "icons" else "agent"
             k = max(1, n // 3)
@@ -43,7 +41,7 @@ def net_inputs(frame: str, offsets: dict[str, tuple[int, int]]) -> list[tuple[in
         else:
             labels = [f"{block} {k + 1}" for k in range(n)]
         labels = (labels + [f"{block} {k + 1}" for k in range(len(labels), n)])[:n]
-        out += [(first + k, lab) for k, lab in enumerate(labels) if lab is not None]
+        out += [(first + k, lab) for k, lab in enumerate(labels)]
     return out
 
 
