@@ -90,6 +90,28 @@ class WorldView(ABC):
         """(N,) team of every slot when the world has teams (smileys then wear team colours), else None."""
         return self.state.team if self.settings.hazards.teams > 1 else None
 
+    def hidden_on(self) -> np.ndarray | None:
+        """(N,) switched-on hidden units of each slot's genome when brains grow (Layout.gated), else None."""
+        return None
+
+    def species(self) -> np.ndarray | None:
+        """(N,) species number of each slot (-1: none yet) when the world has species (evolution.niching), else
+        None."""
+        return None
+
+    def species_count(self) -> int | None:
+        """Species with living members, or None when the world has no species."""
+        sp = self.species()
+        if sp is None:
+            return None
+        return int(np.unique(sp[self.state.alive & (sp >= 0)]).size)
+
+    def colour_modes(self) -> tuple[str, ...]:
+        """What smileys can be coloured by, the default first: team (worlds with teams), family, species (worlds
+        with species)."""
+        return (("team",) if self.teams() is not None else ()) + ("family",) + \
+            (("species",) if self.species() is not None else ())
+
     def founders(self) -> np.ndarray:
         """(N,) founder genome id of every slot."""
         return self.families.founder
@@ -186,6 +208,21 @@ class LiveView(WorldView):
 
     def speed(self, slot: int) -> float:
         return float(self.sim.state.speed[slot])
+
+    def hidden_on(self) -> np.ndarray | None:
+        layout = self.sim.layout
+        if not layout.gated:
+            return None
+        return (self.sim.genomes[:, layout.n_weights:] > 0.5).sum(axis=1)
+
+    def species(self) -> np.ndarray | None:
+        sim = self.sim
+        if not sim.params.species_cap:
+            return None
+        if not sim.species_ready:  # founded at the first step
+            return np.full(sim.state.n, -1, np.int64)
+        of = sim.species.of  # (N,) table row of each slot's species, -1: none
+        return np.where(of >= 0, sim.species.label[np.maximum(of, 0)], -1)
 
     def recent_deaths(self) -> tuple[float, np.ndarray]:
         c = self.sim.state.counters
@@ -300,6 +337,7 @@ class ReplayView(WorldView):
         self._offsets = input_offsets(self.settings.brain, max(0, self.layout.n_in - sum(n for _, n in
                                                                                           blocks.values())))
         self._markers: list[Marker] = []
+        self._hidden_on = np.zeros(replay.n, np.int64) if self.layout.gated else None  # (N,) units on per slot
         self.index = -1
         self.seek(0)
 
@@ -309,7 +347,11 @@ class ReplayView(WorldView):
         self.index = max(0, min(self.frames - 1, int(i)))
         self._state = self._state_at(self.replay, self.index)
         self._icons = self.replay.frame(self.index).icons
-        self.families.update(self._state.genome_id, self._state.parent_id)
+        changed = self.families.update(self._state.genome_id, self._state.parent_id)
+        if self._hidden_on is not None:
+            n_w = self.layout.n_weights
+            for slot in changed.tolist():
+                self._hidden_on[slot] = int((self.genome(slot)[n_w:] > 0.5).sum())
         self.chart.show(int(np.searchsorted(self._chart_ends, self.index, side="right")))
         if markers and self.index > old >= 0:
             self._markers += self._between(old, self.index)
@@ -345,6 +387,9 @@ class ReplayView(WorldView):
     def genome(self, slot: int) -> np.ndarray:
         g = self.replay.genome(int(self._state.genome_id[slot]))
         return g if g is not None else np.zeros(self.layout.n_params, np.float32)
+
+    def hidden_on(self) -> np.ndarray | None:
+        return self._hidden_on
 
     def recent_deaths(self) -> tuple[float, np.ndarray]:
         i = self.index

@@ -20,7 +20,7 @@ import pygame
 from .geometry import Camera
 from .hud import Chart, Hud, Toasts, draw_help
 from .inspector import Inspector
-from .scene import Scene
+from .scene import Scene, colour_mode
 from .theme import fonts
 from .view import WorldView
 
@@ -110,6 +110,7 @@ class Window:
         self.single_steps = 0
         self.show_help = False
         self.follow = False
+        self.colours = ""  # what smileys are tinted by: "" (the world's default), "team", "family" or "species"
         self.running = True
         self.progress: deque = deque(maxlen=61)  # (wall s, step) of the last frames, for FPS and steps/s
         self._held: dict[int, float] = {}  # arrow keys held down: when pressed
@@ -250,6 +251,8 @@ class Window:
             self.follow = False
         elif key == pygame.K_f:
             self.toggle_follow()
+        elif key == pygame.K_g:
+            self.cycle_colours()
         elif key in PAN_KEYS:
             dx, dy = PAN_KEYS[key]
             self.pan(dx * PAN_STEP * self.camera.win_w, dy * PAN_STEP * self.camera.win_h)
@@ -287,6 +290,17 @@ class Window:
             self.camera.set_zoom(FOLLOW_LEVEL)
         self.toasts.add("following the inspected agent (F, 0 or a pan stops)")
 
+    def cycle_colours(self) -> str:
+        """G: tint the smileys by the world's next colour mode (team, family, species: those it has)."""
+        modes = self.world.colour_modes()
+        now = colour_mode(self.world, self.colours)
+        self.colours = modes[(modes.index(now) + 1) % len(modes)]
+        if len(modes) == 1:
+            self.toasts.add(f"colours: {self.colours} (this world has no teams or species to colour by)")
+        else:
+            self.toasts.add(f"colours: {self.colours} (G: {' / '.join(modes)})")
+        return self.colours
+
     def inspect_at(self, pos: tuple[float, float], toggle: bool = False) -> None:
         """Open the inspector on the living agent nearest window px pos (within about 40 window px)."""
         x, y = self.camera.to_world(*pos)
@@ -318,8 +332,8 @@ class Window:
         mouse = self.pointer.pos if self.pointer.inside else None
         selected = self.inspector.slot if self.inspector.alive_at(self.world) is not None else None
         self.scene.draw(surf, self.world, self.camera, self.now(), cursor=self.cursor_style, mouse=mouse,
-                        selected=selected)
-        self.hud.draw(surf, self.hud_lines, key=self.hud_key())
+                        selected=selected, colours=self.colours)
+        self.hud.draw(surf, self.hud_text, key=self.hud_key())
         self.chart.draw(surf, self.world.chart, self.bottom_margin)
         self.inspector.draw(surf, self.world)
         self.draw_overlay(surf)
@@ -329,7 +343,17 @@ class Window:
 
     def hud_key(self) -> Any:
         """The HUD is redrawn at once when this changes (else 5 times a second)."""
-        return (self.speed_i, self.paused, self.camera.level)
+        return (self.speed_i, self.paused, self.camera.level, self.colours)
+
+    def hud_text(self) -> dict[str, str]:
+        """hud_lines, and in worlds with more than one colour mode a line naming the one shown (before "keys")."""
+        lines = self.hud_lines()
+        if len(self.world.colour_modes()) > 1:
+            keys = lines.pop("keys", None)
+            lines["colours"] = f"colours: {colour_mode(self.world, self.colours)} [G]"
+            if keys is not None:
+                lines["keys"] = keys
+        return lines
 
     def hud_lines(self) -> dict[str, str]:
         return {"title": self.caption}
@@ -351,10 +375,11 @@ class Window:
 
 
 def view_rows(arrows: str) -> list[tuple[str, str]]:
-    """Help rows for zoom, pan and follow; `arrows` names the keys that pan."""
+    """Help rows for zoom, pan, follow and colours; `arrows` names the keys that pan."""
     return [
         ("wheel", "zoom in / out around the pointer (1x-8x)"),
         (f"right drag, {arrows}", "pan"),
         ("0", "whole world (1x)"),
         ("F", "follow the inspected agent (centred)"),
+        ("G", "colour smileys by family / team / species (those the world has)"),
     ]
