@@ -42,12 +42,16 @@ class FamilyTracker:
     founders: {genome id: founder id} of the genomes in the slots when tracking starts (a resumed run passes what
     checkpoint_state() left in its checkpoint); without it, the genomes in the slots are their own founders.
     history=True also keeps, for every genome with a descendant in the slots, its parent and birth step (for the
-    live ancestry panel: `branches()`)."""
+    live ancestry panel: `branches()`).
+    frequent=True is for a caller that looks after every few steps (the live window looks after every frame): no
+    copy of the world is kept for re-runs (a parent born and dead between two looks counts in `unresolved`), and the
+    tables are pruned only once they have doubled, so a look that sees a birth costs microseconds, not a walk over
+    every ancestor."""
 
     wants_events = False
 
     def __init__(self, sim: Any, founders: dict[int, int] | None = None, every: int | None = None,
-                 history: bool = False) -> None:
+                 history: bool = False, frequent: bool = False) -> None:
         hooks = type(sim.hooks).hooks_defined() if getattr(sim, "hooks", None) is not None else []
         look = max(1, int(round(LOOK_SECONDS / sim.settings.world.dt)))
         self.replayable = not hooks
@@ -57,6 +61,8 @@ class FamilyTracker:
         self.unresolved = 0  # children whose parent was never seen (see the module docstring)
         self.resolved = 0  # intervals re-run to find a parent born and dead between two looks
         self.keep_history = history
+        self.frequent = frequent
+        self._kept = 0  # genomes kept by the last pruning (frequent: the next one waits until twice as many)
         s = sim.state
         known = founders or {}
         self.founder: dict[int, int] = {}
@@ -121,22 +127,28 @@ class FamilyTracker:
 
     def branches(self, sim: Any) -> list[dict[str, Any]]:
         """The ancestry of the living as plain data (see `branches`); needs history=True."""
+        return branches(self.history(sim))
+
+    def history(self, sim: Any) -> History:
+        """The genomes kept (those with a descendant in the slots) as a History ending now: the living alive, the
+        others dead (when is not kept); needs history=True. Copies: safe to use while the world runs on."""
         if not self.keep_history:
             raise ValueError("branches() needs a FamilyTracker made with history=True")
         self.update(sim)
         s, dt = sim.state, sim.settings.world.dt
         gids = sorted(self.parent)
         alive = set(s.genome_id[s.alive].tolist())
-        h = History(np.array(gids, np.int64), np.array([self.parent[g] for g in gids], np.int64),
-                    np.array([self.born[g] * dt for g in gids]), np.array([np.nan if g in alive else 0.0
-                                                                            for g in gids]),
-                    np.array([self.founder[g] for g in gids], np.int64), sim.sim_seconds)
-        return branches(h)
+        return History(np.array(gids, np.int64), np.array([self.parent[g] for g in gids], np.int64),
+                       np.array([self.born[g] * dt for g in gids]),
+                       np.array([np.nan if g in alive else 0.0 for g in gids]),
+                       np.array([self.founder[g] for g in gids], np.int64), sim.sim_seconds)
 
     # -- inside --
     def _forget(self, sim: Any) -> None:
         """Keep the genomes in the slots (a generational rebuild also picks dead ones as parents) and, with
         history, their ancestors."""
+        if self.frequent and len(self.founder) < 2 * self._kept + sim.state.n:
+            return
         keep = set(sim.state.genome_id.tolist())
         if self.keep_history:
             frontier = list(keep)
@@ -150,11 +162,12 @@ class FamilyTracker:
         else:
             self.parent, self.born = {}, {}
         self.founder = {g: f for g, f in self.founder.items() if g in keep}
+        self._kept = len(self.founder)
 
     def _snapshot(self, sim: Any) -> None:
         """What a re-run of the next interval starts from (only for worlds that can be re-run)."""
         cursor = sim.settings.cursor.source
-        if not self.replayable or _cursor_is_external(sim, cursor):
+        if self.frequent or not self.replayable or _cursor_is_external(sim, cursor):
             self._snap = None
             return
         self._snap = {**_capture(sim), "params": sim.params, "parallel": sim.parallel}
@@ -247,14 +260,21 @@ class History:
 
     def survives(self) -> np.ndarray:
         """(G,) bool: the genome or one of its descendants is alive at the end."""
+        return np.array(_survives(self.alive.tolist(), self._parent_rows()), bool)
+
+    def _parent_rows(self) -> list[int | None]:
+        """Row of each genome's parent, None for a root."""
         idx = self.index()
-        out = self.alive.copy()
-        for i in range(self.gid.size - 1, -1, -1):  # children before parents
-            if out[i]:
-                j = idx.get(int(self.parent[i]))
-                if j is not None:
-                    out[j] = True
-        return out
+        return [idx.get(p) for p in self.parent.tolist()]
+
+
+def _survives(alive: list[bool], prow: list[int | None]) -> list[bool]:
+    out = list(alive)
+    for i in range(len(out) - 1, -1, -1):  # children before parents
+        j = prow[i]
+        if out[i] and j is not None:
+            out[j] = True
+    return out
 
 
 def from_replay(replay: Any) -> History:
@@ -338,32 +358,34 @@ def branches(h: History) -> list[dict[str, Any]]:
     child (`folded` counts the generations folded away), so what remains are the living (leaves) and the dead
     ancestors where lineages split. Rows: gid, parent (-1 at a root), founder, born_s, alive, living (living
     descendants, itself included), folded, row (a depth-first row for drawing, living leaves at 0, 1, 2...)."""
-    keep = h.survives()
-    idx = h.index()
+    # plain lists: this runs a few times a second in the live panel, over every genome with a living descendant
+    prow = h._parent_rows()
+    alive, born = h.alive.tolist(), h.born.tolist()
+    keep = _survives(alive, prow)
+    kept = [k for k, x in enumerate(keep) if x]
     kids: dict[int, list[int]] = {}
-    for k in np.flatnonzero(keep).tolist():
-        p = idx.get(int(h.parent[k]))
+    for k in kept:
+        p = prow[k]
         if p is not None:
             kids.setdefault(p, []).append(k)
-    alive = h.alive
-    living = alive.astype(np.int64)
-    for k in range(h.gid.size - 1, -1, -1):
-        p = idx.get(int(h.parent[k]))
-        if keep[k] and p is not None:
+    living = [int(a) for a in alive]
+    for k in reversed(kept):
+        p = prow[k]
+        if p is not None:
             living[p] += living[k]
+    gid, founder = h.gid.tolist(), h.founder.tolist()
     out: list[dict[str, Any]] = []
-    roots = [k for k in np.flatnonzero(keep).tolist() if int(h.parent[k]) not in idx]
+    roots = [k for k in kept if prow[k] is None]
     stack = [(k, -1) for k in reversed(roots)]  # (genome, kept parent id)
     while stack:
         k, parent = stack.pop()
         folded = 0
-        while not alive[k] and len(kids.get(k, [])) == 1:  # a link in a chain: fold it into its only kept child
+        while not alive[k] and len(kids.get(k, ())) == 1:  # a link in a chain: fold it into its only kept child
             k = kids[k][0]
             folded += 1
-        out.append({"gid": int(h.gid[k]), "parent": parent, "founder": int(h.founder[k]),
-                    "born_s": float(h.born[k]), "alive": bool(alive[k]), "living": int(living[k]),
-                    "folded": folded, "row": -1})
-        stack.extend((c, int(h.gid[k])) for c in sorted(kids.get(k, []), key=lambda c: -h.born[c]))
+        out.append({"gid": gid[k], "parent": parent, "founder": founder[k], "born_s": born[k], "alive": alive[k],
+                    "living": living[k], "folded": folded, "row": -1})
+        stack.extend((c, gid[k]) for c in sorted(kids.get(k, ()), key=lambda c: -born[c]))
     leaf = 0
     for r in out:  # the living take rows 0, 1, 2... in depth-first order
         if r["alive"]:

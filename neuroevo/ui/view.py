@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ import numpy as np
 from ..brain import Layout
 from ..config import Settings, input_offsets
 from ..cursor import AIM, COOLDOWN
-from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_DEATHS, N_CAUSES, WorldState
+from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_BIRTHS, K_DEATHS, N_CAUSES, WorldState
+from .ancestry import Ancestry
 from .hud import CHART_BIN_S, ChartSeries
-from .lineage import Families, SlotFamilies
+from .lineage import SlotFamilies
 
 VIEWER_PARALLEL_WORK = 100_000  # agent-steps per frame from which a frame's steps use both threads
+LIVE_LOOK_S = 1.0  # live families: the tracker also looks every simulated second inside long (turbo) frames
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,6 @@ class WorldView(ABC):
     scenario: str
     seed: int
     chart: ChartSeries  # deaths/min and mean lifetime, up to now
-    families: SlotFamilies  # founder of every slot
 
     @property
     @abstractmethod
@@ -90,9 +92,22 @@ class WorldView(ABC):
         """(N,) team of every slot when the world has teams (smileys then wear team colours), else None."""
         return self.state.team if self.settings.hazards.teams > 1 else None
 
+    @abstractmethod
     def founders(self) -> np.ndarray:
         """(N,) founder genome id of every slot."""
-        return self.families.founder
+
+    def ancestry(self) -> Ancestry:
+        """The ancestry of the living now (the T panel), or a message saying why there is none."""
+        return self.ancestry_job()()
+
+    @abstractmethod
+    def ancestry_job(self) -> Callable[[], Ancestry]:
+        """A function computing ancestry() from a copy taken now: it may run in another thread while the world
+        moves on."""
+
+    @abstractmethod
+    def ancestry_key(self) -> object:
+        """Changes whenever ancestry() would (births, deaths, another frame)."""
 
     def cursor_xy(self) -> tuple[float, float] | None:
         """Where the simulated cursor is (world px), or None while there is none."""
@@ -139,8 +154,18 @@ class LiveView(WorldView):
         self.chart = ChartSeries()
         self._rates = RateObserver(sim, self.chart)
         sim.add_observer(self._rates)
-        self.families = SlotFamilies(Families(), sim.state.n)
-        self.families.update(sim.state.genome_id, sim.state.parent_id)
+        # Families: one tracker for the smileys' colours, the ancestry panel and what a save keeps. It looks after
+        # every frame (and every simulated second inside long frames), so a parent goes unseen only when it was
+        # born and died within one look (turbo); a checkpoint's founders carry the families of a loaded population.
+        from ..lineage import FamilyTracker
+        from ..observers import saved_founders
+
+        self.tracker = FamilyTracker(sim, founders=saved_founders(sim.loaded_extra), history=True, frequent=True,
+                                     every=max(1, int(round(LIVE_LOOK_S / sim.settings.world.dt))))
+        sim.add_observer(self.tracker)
+        self._start_s = sim.sim_seconds
+        self._seen = sim.state.genome_id.copy()  # (N,) genome id of each slot when _founder was last updated
+        self._founder = self.tracker.founders_of(sim)  # (N,) int64
         self._snapshots: deque = deque()  # (step, counters) for "deaths in the last minute"
         self._markers: list[Marker] = []
         self.recorder: Any = None
@@ -199,6 +224,29 @@ class LiveView(WorldView):
         out, self._markers = self._markers, []
         return out
 
+    def founders(self) -> np.ndarray:
+        return self._founder
+
+    def ancestry_job(self) -> Callable[[], Ancestry]:
+        from ..lineage import branches
+
+        h, start, unresolved = self.tracker.history(self.sim), self._start_s, self.tracker.unresolved
+        return lambda: Ancestry(branches(h), start, h.end, unresolved)
+
+    def ancestry_key(self) -> object:
+        c = self.sim.state.counters
+        return int(c[K_BIRTHS]), int(c[K_DEATHS: K_DEATHS + N_CAUSES].sum())
+
+    def _update_families(self) -> None:
+        """The founders of the slots whose genome changed (newborns) since the last frame."""
+        s = self.sim.state
+        self.tracker.update(self.sim)
+        changed = np.flatnonzero(s.genome_id != self._seen)
+        if changed.size:
+            founder = self.tracker.founder
+            self._founder[changed] = [founder[g] for g in s.genome_id[changed].tolist()]
+            self._seen[changed] = s.genome_id[changed]
+
     # ---- stepping ---------------------------------------------------------------------------------------------
     def compile(self) -> None:
         """Compile (or load from the cache) the step kernels without stepping."""
@@ -222,7 +270,7 @@ class LiveView(WorldView):
             self._markers += [Marker(float(x), float(y), "click") for x, y in ext[ext[:, 4] > 0, :2].tolist()]
         elif phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:  # the bot clicked
             self._markers.append(Marker(float(s.cursor[CX]), float(s.cursor[CY]), "click"))
-        self.families.update(s.genome_id, s.parent_id)
+        self._update_families()
         for _step, i, c, _life in sim.run_events.tolist():  # deaths as the compiled step reported them
             self._markers.append(Marker(float(pre_pos[i, 0]), float(pre_pos[i, 1]), CAUSES[c]))
             if len(self._markers) > 4096:  # more than the screen can show; the counters have them all
@@ -254,7 +302,7 @@ class LiveView(WorldView):
     def detach(self) -> None:
         """Stop watching the simulation (another one takes its place)."""
         self.stop_recording()
-        self.sim.observers = [o for o in self.sim.observers if o is not self._rates]
+        self.sim.observers = [o for o in self.sim.observers if o is not self._rates and o is not self.tracker]
 
     def reload(self, cls: type, overrides: dict[str, Any]) -> None:
         """Hot reload: the scenario class's settings and hooks, same population; ScenarioError if it cannot."""
@@ -300,6 +348,7 @@ class ReplayView(WorldView):
         self._offsets = input_offsets(self.settings.brain, max(0, self.layout.n_in - sum(n for _, n in
                                                                                           blocks.values())))
         self._markers: list[Marker] = []
+        self._history: Any = None  # lineage.History of the whole replay, read when the ancestry is first shown
         self.index = -1
         self.seek(0)
 
@@ -357,6 +406,34 @@ class ReplayView(WorldView):
     def take_markers(self) -> list[Marker]:
         out, self._markers = self._markers, []
         return out
+
+    def founders(self) -> np.ndarray:
+        return self.families.founder
+
+    def ancestry_job(self) -> Callable[[], Ancestry]:
+        """The ancestry of those alive at this frame, from every birth the replay holds up to it (the replay's
+        whole history is read once, by the first job)."""
+        from ..lineage import History, branches, from_replay
+
+        t0 = int(self.replay.meta.get("start_step", 0)) * self.dt
+        now = t0 + self.index * self.dt
+        s = self._state
+        living = s.genome_id[s.alive].copy()  # (A,) int64
+
+        def job() -> Ancestry:
+            if self._history is None:
+                self._history = from_replay(self.replay)
+            h = self._history
+            upto = h.born <= now + 0.5 * self.dt  # (G,) born by this frame
+            gid = h.gid[upto]
+            sub = History(gid, h.parent[upto], h.born[upto], np.where(np.isin(gid, living), np.nan, 0.0),
+                          h.founder[upto], now)
+            return Ancestry(branches(sub), t0, now, message=None if living.size else "nobody is alive at this frame")
+
+        return job
+
+    def ancestry_key(self) -> object:
+        return self.index
 
     def next_death(self, after: int) -> int | None:
         """Frame of the first death after frame `after`, or None."""
