@@ -16,10 +16,14 @@ Everything here is plain data (numpy, dicts); drawing lives in tree.py and the v
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
+Steps = Generator[None, None, T]  # work in pieces: each `yield` is a place to pause (the live panel's frames)
 
 # Family colours (the viewer's LINEAGE_TINTS): a genome is drawn in FAMILY_TINTS[founder id % 12].
 FAMILY_TINTS = (
@@ -29,6 +33,16 @@ FAMILY_TINTS = (
 LOOK_SECONDS = 10.0  # FamilyTracker: simulated seconds between looks at the slots
 EXTERNAL_CURSOR = "external"
 RERUN_PIECE = 64  # steps per piece when an interval is re-run (see FamilyTracker._rerun)
+PIECE = 1024  # genomes between two pauses of the Steps functions
+
+
+def finish(steps: Steps[T]) -> T:
+    """Run Steps to their end and return their result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 def tint_of(founder: int) -> tuple[int, int, int]:
@@ -131,17 +145,17 @@ class FamilyTracker:
 
     def history(self, sim: Any) -> History:
         """The genomes kept (those with a descendant in the slots) as a History ending now: the living alive, the
-        others dead (when is not kept); needs history=True. Copies: safe to use while the world runs on."""
+        others dead (when is not kept); needs history=True."""
+        return finish(history_steps(self.snapshot(sim)))
+
+    def snapshot(self, sim: Any) -> dict[str, Any]:
+        """Copies of what history() reads (a few dict copies: cheap enough for a frame), for history_steps()."""
         if not self.keep_history:
             raise ValueError("branches() needs a FamilyTracker made with history=True")
         self.update(sim)
-        s, dt = sim.state, sim.settings.world.dt
-        gids = sorted(self.parent)
-        alive = set(s.genome_id[s.alive].tolist())
-        return History(np.array(gids, np.int64), np.array([self.parent[g] for g in gids], np.int64),
-                       np.array([self.born[g] * dt for g in gids]),
-                       np.array([np.nan if g in alive else 0.0 for g in gids]),
-                       np.array([self.founder[g] for g in gids], np.int64), sim.sim_seconds)
+        s = sim.state
+        return {"parent": dict(self.parent), "born": dict(self.born), "founder": dict(self.founder),
+                "alive": s.genome_id[s.alive].copy(), "dt": sim.settings.world.dt, "end": sim.sim_seconds}
 
     # -- inside --
     def _forget(self, sim: Any) -> None:
@@ -234,6 +248,23 @@ def _cursor_is_external(sim: Any, source: str) -> bool:
     return source == EXTERNAL_CURSOR or sim.params.cursor_source == CHOICES["cursor.source"].index(EXTERNAL_CURSOR)
 
 
+def history_steps(snap: dict[str, Any]) -> Steps[History]:
+    """The History of a FamilyTracker.snapshot(), in pieces."""
+    parent, born, founder = snap["parent"], snap["born"], snap["founder"]
+    gid = np.fromiter(parent, np.int64, len(parent))
+    yield
+    par = np.fromiter(parent.values(), np.int64, len(parent))
+    yield
+    step = np.fromiter((born[g] for g in parent), np.float64, len(parent))
+    yield
+    fnd = np.fromiter((founder[g] for g in parent), np.int64, len(parent))
+    yield
+    order = np.argsort(gid, kind="stable")
+    gid = gid[order]
+    died = np.where(np.isin(gid, snap["alive"]), np.nan, 0.0)
+    return History(gid, par[order], step[order] * snap["dt"], died, fnd[order], snap["end"])
+
+
 # ---- a recorded run ------------------------------------------------------------------------------------------
 @dataclass
 class History:
@@ -260,7 +291,7 @@ class History:
 
     def survives(self) -> np.ndarray:
         """(G,) bool: the genome or one of its descendants is alive at the end."""
-        return np.array(_survives(self.alive.tolist(), self._parent_rows()), bool)
+        return np.array(finish(_survives(self.alive.tolist(), self._parent_rows())), bool)
 
     def _parent_rows(self) -> list[int | None]:
         """Row of each genome's parent, None for a root."""
@@ -268,12 +299,14 @@ class History:
         return [idx.get(p) for p in self.parent.tolist()]
 
 
-def _survives(alive: list[bool], prow: list[int | None]) -> list[bool]:
+def _survives(alive: list[bool], prow: list[int | None]) -> Steps[list[bool]]:
     out = list(alive)
     for i in range(len(out) - 1, -1, -1):  # children before parents
         j = prow[i]
         if out[i] and j is not None:
             out[j] = True
+        if i % PIECE == 0:
+            yield
     return out
 
 
@@ -282,6 +315,11 @@ def from_replay(replay: Any) -> History:
 
     A slot's holder ends where a death is reported in the slot, or where a birth replaces it (a generational
     rebuild replaces survivors too)."""
+    return finish(from_replay_steps(replay))
+
+
+def from_replay_steps(replay: Any) -> Steps[History]:
+    """from_replay() in pieces."""
     dt = replay.dt
     t0 = int(replay.meta.get("start_step", 0))
     gid0 = replay.keys[0][0]
@@ -302,6 +340,8 @@ def from_replay(replay: Any) -> History:
             died.setdefault(int(holder[s]), int(bf[i]))
             holder[s] = b["gid"][i]
             i += 1
+        if (i + j) % PIECE == 0:
+            yield
     order = np.argsort(np.array(gids, np.int64), kind="stable")
     gid = np.array(gids, np.int64)[order]
     parent = np.array(parents, np.int64)[order]
@@ -315,6 +355,8 @@ def from_replay(replay: Any) -> History:
     for k, (g, p) in enumerate(zip(gid.tolist(), parent.tolist())):
         founder[k] = g if p < 0 else founder[idx[p]]
         idx[g] = k
+        if k % PIECE == 0:
+            yield
     return History(gid, parent, born_s, died_s, founder, to_s(len(replay) - 1))
 
 
@@ -352,6 +394,11 @@ def tree_rows(h: History) -> np.ndarray:
 
 
 def branches(h: History) -> list[dict[str, Any]]:
+    """The ancestry of the genomes alive at the end (see branches_steps)."""
+    return finish(branches_steps(h))
+
+
+def branches_steps(h: History) -> Steps[list[dict[str, Any]]]:
     """The ancestry of the genomes alive at the end, collapsed to the branches that still have descendants.
 
     Only genomes with a living descendant are kept, and a dead genome with one kept child is folded into that
@@ -360,19 +407,22 @@ def branches(h: History) -> list[dict[str, Any]]:
     descendants, itself included), folded, row (a depth-first row for drawing, living leaves at 0, 1, 2...)."""
     # plain lists: this runs a few times a second in the live panel, over every genome with a living descendant
     prow = h._parent_rows()
+    yield
     alive, born = h.alive.tolist(), h.born.tolist()
-    keep = _survives(alive, prow)
+    keep = yield from _survives(alive, prow)
     kept = [k for k, x in enumerate(keep) if x]
     kids: dict[int, list[int]] = {}
     for k in kept:
         p = prow[k]
         if p is not None:
             kids.setdefault(p, []).append(k)
+    yield
     living = [int(a) for a in alive]
     for k in reversed(kept):
         p = prow[k]
         if p is not None:
             living[p] += living[k]
+    yield
     gid, founder = h.gid.tolist(), h.founder.tolist()
     out: list[dict[str, Any]] = []
     roots = [k for k in kept if prow[k] is None]
@@ -386,6 +436,8 @@ def branches(h: History) -> list[dict[str, Any]]:
         out.append({"gid": gid[k], "parent": parent, "founder": founder[k], "born_s": born[k], "alive": alive[k],
                     "living": living[k], "folded": folded, "row": -1})
         stack.extend((c, gid[k]) for c in sorted(kids.get(k, ()), key=lambda c: -born[c]))
+        if len(out) % PIECE == 0:
+            yield
     leaf = 0
     for r in out:  # the living take rows 0, 1, 2... in depth-first order
         if r["alive"]:

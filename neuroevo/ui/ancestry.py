@@ -8,26 +8,29 @@ the smileys of the family wear; every living agent's tip is a dot at "now"; the 
 descendants are labelled with their count. Families that do not fit are summed up in one line.
 
 Cheap per frame: the panel is a cached surface, rebuilt only when the world's births or deaths changed (or the
-replay moved), at most every REFRESH_S seconds and never more often than BUSY_FACTOR times its own build time.
+replay moved), at most every REFRESH_S seconds and never more often than BUSY_FACTOR times its own build time. A
+build works in pieces (lineage.Steps) from a copy taken when it starts, at most BUDGET_S of them per frame, so a
+big world's ancestry takes a few frames to appear instead of stalling one. (A worker thread was tried: the
+pure-Python build held the interpreter lock in 5 ms slices and stretched frames at 5,000 agents to 230 ms.)
 """
 
 from __future__ import annotations
 
 import heapq
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pygame
 
-from ..lineage import tint_of
+from ..lineage import PIECE, Steps, finish, tint_of
 from .hud import clock
-from .theme import TEXT_DIM, TITLE, fonts, panel, shade
+from .theme import TEXT_DIM, TITLE, fonts, shade
 
 REFRESH_S = 0.5  # at most this often (wall seconds) while births happen
-BUSY_FACTOR = 8.0  # ... and never more than 1/8 of the time spent building the panel
+BUSY_FACTOR = 10.0  # ... and never more than a tenth of the time spent building the panel
+BUDGET_S = 0.003  # seconds of building per frame
 ROW_MAX_PX = 14  # row spacing when few rows are drawn
 ROW_MIN_PX = 4  # the fewest px per row: a taller tree bundles its branches instead
 MIN_FAMILY_SHARE = 3  # at most rows / 3 families are drawn, so the biggest have rows to branch into
@@ -36,7 +39,7 @@ FAMILY_GAP_PX = 3  # between two families' bands
 HEAD_PX, FOOT_PX, PAD = 50, 52, 12
 LABELS_HEAD = "family: alive"
 INF = float("inf")  # a line that reaches now
-PANEL_FILL = (12, 14, 20, 248)  # nearly opaque: smileys under the tree would read as part of it
+PANEL_FILL = (12, 14, 20)  # opaque: smileys under the tree would read as part of it, and an opaque blit is a copy
 
 
 @dataclass
@@ -77,6 +80,11 @@ class TreeLayout:
 
 
 def lay_out(rows: list[dict[str, Any]], max_rows: int) -> TreeLayout:
+    """lay_out_steps() at once."""
+    return finish(lay_out_steps(rows, max_rows))
+
+
+def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout]:
     """Choose what to draw within max_rows rows: the families with most living descendants (at most
     max_rows / MIN_FAMILY_SHARE of them), each starting as one bundle; then the bundles with most living agents
     are opened into their branches while the rows last (biggest first)."""
@@ -84,11 +92,13 @@ def lay_out(rows: list[dict[str, Any]], max_rows: int) -> TreeLayout:
     by_gid = {r["gid"]: r for r in rows}
     kids: dict[int, list[int]] = {}
     fam_roots: dict[int, list[int]] = {}
-    for r in rows:
+    for k, r in enumerate(rows):
         if r["parent"] in by_gid:
             kids.setdefault(r["parent"], []).append(r["gid"])
         else:
             fam_roots.setdefault(r["founder"], []).append(r["gid"])
+        if k % PIECE == 0:
+            yield
     for ks in kids.values():
         ks.sort(key=lambda g: (by_gid[g]["born_s"], g))
     fam_living = {f: sum(by_gid[g]["living"] for g in gs) for f, gs in fam_roots.items()}
@@ -146,9 +156,14 @@ def lay_out(rows: list[dict[str, Any]], max_rows: int) -> TreeLayout:
         return line.y
 
     for f in shown:
-        lo = out.rows
-        for g in kids[fam_key[f]]:
-            visit(g)
+        lo, roots = out.rows, kids[fam_key[f]]
+        if fam_key[f] in opened:
+            for g in roots:
+                visit(g)
+        else:  # several roots that do not fit: the family is one bundle
+            out.lines.append(Line(roots[0], f, by_gid[roots[0]]["born_s"], INF, out.rows, None, True, fam_living[f]))
+            out.rows += 1
+            out.bundled += fam_living[f]
         out.families.append((f, fam_living[f], lo, out.rows - 1))
     row_of = {ln.gid: ln.y for ln in out.lines}
     for ln in out.lines:
@@ -168,6 +183,13 @@ def plot_rect(size: tuple[int, int]) -> pygame.Rect:
     return pygame.Rect(PAD, HEAD_PX, w - 2 * PAD, h - HEAD_PX - FOOT_PX)
 
 
+def backdrop(size: tuple[int, int]) -> pygame.Surface:
+    """An opaque panel in the display's pixel format (blitted every frame: a plain copy)."""
+    p = pygame.Surface((max(1, size[0]), max(1, size[1])))
+    p.fill(PANEL_FILL)
+    return p.convert() if pygame.display.get_surface() is not None else p
+
+
 def tips_x(size: tuple[int, int], lay: TreeLayout | None) -> int:
     """Panel px where the tree ends (now): the label column and bundle counts take the room to its right."""
     plot, small = plot_rect(size), fonts().small
@@ -177,13 +199,13 @@ def tips_x(size: tuple[int, int], lay: TreeLayout | None) -> int:
     return plot.right - (max(small.size("0" * widest)[0], small.size(LABELS_HEAD)[0]) + 12 + small.size("x000")[0])
 
 
-def fit(rows: list[dict[str, Any]], size: tuple[int, int]) -> TreeLayout:
-    """lay_out() with as many rows as a panel of this size holds at ROW_MIN_PX each, gaps between families
+def fit(rows: list[dict[str, Any]], size: tuple[int, int]) -> Steps[TreeLayout]:
+    """lay_out_steps() with as many rows as a panel of this size holds at ROW_MIN_PX each, gaps between families
     included."""
     height = plot_rect(size).height
     budget = max(1, height // ROW_MIN_PX)
     while True:
-        lay = lay_out(rows, budget)
+        lay = yield from lay_out_steps(rows, budget)
         over = lay.rows * ROW_MIN_PX + FAMILY_GAP_PX * (len(lay.families) - 1) - height
         if over <= 0 or budget == 1:
             return lay
@@ -217,7 +239,7 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
     """The panel (anc laid out as lay by fit() for this size): (surface, where its rows are, in panel px)."""
     w, h = size
     f = fonts()
-    p = panel(w, h, PANEL_FILL)
+    p = backdrop(size)
     p.blit(f.normal.render("ancestry of the living", True, TITLE), (PAD, 8))
     plot = plot_rect(size)
     if lay is None or anc.message is not None or not anc.rows:
@@ -286,26 +308,27 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
     return p, rows
 
 
-def build(job: Callable[[], Ancestry], size: tuple[int, int]) -> tuple[Ancestry, TreeLayout | None]:
-    """Run a view's ancestry job and lay it out (no pygame: this runs in the panel's worker thread)."""
+def build(steps: Steps[Ancestry], size: tuple[int, int]) -> Steps[tuple[Ancestry, TreeLayout | None]]:
+    """A view's ancestry steps, then their layout for a panel of this size."""
     try:
-        anc = job()
+        anc = yield from steps
     except Exception as e:  # noqa: BLE001 - a panel never takes the session down; it says why instead
         return Ancestry([], 0.0, 0.0, message=f"no ancestry: {type(e).__name__}: {e}"), None
-    return anc, (fit(anc.rows, size) if anc.rows and anc.message is None else None)
+    if not anc.rows or anc.message is not None:
+        return anc, None
+    lay = yield from fit(anc.rows, size)
+    return anc, lay
 
 
 class AncestryPanel:
-    """Open or closed (T), where it was drawn, and its cached surface. The ancestry is computed and laid out in a
-    worker thread from a copy the view takes on the main thread; only the drawing happens in the frame."""
+    """Open or closed (T), where it was drawn, its cached surface and the build under way."""
 
-    def __init__(self, threaded: bool = True) -> None:
+    def __init__(self) -> None:
         self.is_open = False
-        self.threaded = threaded
         self.rect: pygame.Rect | None = None  # window px of the last drawing
         self.layout: TreeLayout | None = None
-        self.builds = 0  # trees computed (tests check the cache)
-        self.build_s = 0.0  # seconds the last one took (in the worker)
+        self.builds = 0  # trees built (tests check the cache)
+        self.build_s = 0.0  # seconds of work the last one took, all its pieces together
         self._rows: Rows | None = None
         self._tip_row: dict[int, int] = {}  # genome id -> row of a single living agent
         self._tip_x = 0  # panel px of the tips
@@ -314,7 +337,9 @@ class AncestryPanel:
         self._drawn: tuple[Ancestry, TreeLayout | None, tuple[int, int]] | None = None
         self._key: object = None
         self._made = -1e9
-        self._worker: threading.Thread | None = None
+        self._job: Generator[None, None, tuple[Ancestry, TreeLayout | None]] | None = None
+        self._job_size = (0, 0)
+        self._job_s = 0.0
 
     def toggle(self) -> bool:
         self.is_open = not self.is_open
@@ -323,36 +348,37 @@ class AncestryPanel:
         return self.is_open
 
     def forget(self) -> None:
-        """Drop the cached drawing (closed, or another world shown); a build under way is left to finish unseen."""
+        """Drop the cached drawing and any build under way (closed, or another world shown)."""
         self._surf, self._drawn, self._result, self.layout, self.rect, self._key = None, None, None, None, None, None
-        self._worker = None
+        self._job = None
 
     def busy(self) -> bool:
-        return self._worker is not None and self._worker.is_alive()
+        return self._job is not None
 
-    def wait(self, timeout: float = 30.0) -> None:
-        """Until a build under way has finished (screenshots and tests)."""
-        if self._worker is not None:
-            self._worker.join(timeout)
+    def wait(self) -> None:
+        """Finish a build under way at once (screenshots and tests)."""
+        self._work(float("inf"))
 
     def _start(self, world: Any, size: tuple[int, int], key: object, now: float) -> None:
         self._key, self._made = key, now
-        job = world.ancestry_job()  # the copy is taken here, on the main thread
+        self._job = build(world.ancestry_steps(), size)  # the view copies what it reads here
+        self._job_size, self._job_s = size, 0.0
 
-        def run() -> None:
-            t0 = time.perf_counter()
-            anc, lay = build(job, size)
-            self.build_s = time.perf_counter() - t0
-            if self._worker is me:  # not forgotten meanwhile
-                self._result = (anc, lay, size)
+    def _work(self, budget: float) -> None:
+        """Advance the build under way for about `budget` seconds."""
+        t0 = time.perf_counter()
+        while self._job is not None:
+            try:
+                next(self._job)
+            except StopIteration as done:
+                self._result = (*done.value, self._job_size)
+                self._job = None
                 self.builds += 1
-
-        me = threading.Thread(target=run, name="ancestry", daemon=True)
-        self._worker = me
-        if self.threaded:
-            me.start()
-        else:
-            me.run()
+                self.build_s = self._job_s + time.perf_counter() - t0
+                return
+            if time.perf_counter() - t0 >= budget:
+                break
+        self._job_s += time.perf_counter() - t0
 
     def draw(self, surf: pygame.Surface, world: Any, area: pygame.Rect, now: float | None = None,
              selected: int | None = None) -> pygame.Rect:
@@ -366,6 +392,7 @@ class AncestryPanel:
             due = key != self._key and now - self._made >= max(REFRESH_S, BUSY_FACTOR * self.build_s)
             if first or due:
                 self._start(world, size, key, now)
+        self._work(BUDGET_S)
         result = self._result
         if result is None and self._drawn is not None and self._drawn[2] != size:
             result = self._drawn  # resized: the same tree laid out again for the new size
@@ -373,13 +400,14 @@ class AncestryPanel:
             self._result = None
             anc, lay, at = result
             if at != size and lay is not None:
-                lay = fit(anc.rows, size)
+                lay = finish(fit(anc.rows, size))
             self._surf, self._rows = render(anc, lay, size)
+            pygame.draw.rect(self._surf, (70, 74, 88), self._surf.get_rect(), 1)
             self._drawn, self.layout = (anc, lay, size), lay
             self._tip_row = {} if lay is None else {g: r for r, g in lay.tips.items()}
             self._tip_x = tips_x(size, lay)
         if self._surf is None or self._surf.get_size() != size:
-            self._surf = panel(*size, PANEL_FILL)
+            self._surf = backdrop(size)
             self._surf.blit(fonts().normal.render("ancestry of the living", True, TITLE), (PAD, 8))
             self._surf.blit(fonts().small.render("reading the ancestry...", True, TEXT_DIM), (PAD, 30))
         self.rect = surf.blit(self._surf, area.topleft)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 from ..brain import Layout
 from ..config import Settings, input_offsets
 from ..cursor import AIM, COOLDOWN
+from ..lineage import History, Steps, branches_steps, finish, from_replay_steps, history_steps
 from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_BIRTHS, K_DEATHS, N_CAUSES, WorldState
 from .ancestry import Ancestry
 from .hud import CHART_BIN_S, ChartSeries
@@ -98,12 +98,11 @@ class WorldView(ABC):
 
     def ancestry(self) -> Ancestry:
         """The ancestry of the living now (the T panel), or a message saying why there is none."""
-        return self.ancestry_job()()
+        return finish(self.ancestry_steps())
 
     @abstractmethod
-    def ancestry_job(self) -> Callable[[], Ancestry]:
-        """A function computing ancestry() from a copy taken now: it may run in another thread while the world
-        moves on."""
+    def ancestry_steps(self) -> Steps[Ancestry]:
+        """ancestry() in pieces, from a copy taken now (the world may move on between the pieces)."""
 
     @abstractmethod
     def ancestry_key(self) -> object:
@@ -227,11 +226,14 @@ class LiveView(WorldView):
     def founders(self) -> np.ndarray:
         return self._founder
 
-    def ancestry_job(self) -> Callable[[], Ancestry]:
-        from ..lineage import branches
+    def ancestry_steps(self) -> Steps[Ancestry]:
+        snap, start, unresolved = self.tracker.snapshot(self.sim), self._start_s, self.tracker.unresolved
 
-        h, start, unresolved = self.tracker.history(self.sim), self._start_s, self.tracker.unresolved
-        return lambda: Ancestry(branches(h), start, h.end, unresolved)
+        def steps() -> Steps[Ancestry]:
+            h = yield from history_steps(snap)
+            return Ancestry((yield from branches_steps(h)), start, h.end, unresolved)
+
+        return steps()
 
     def ancestry_key(self) -> object:
         c = self.sim.state.counters
@@ -410,27 +412,26 @@ class ReplayView(WorldView):
     def founders(self) -> np.ndarray:
         return self.families.founder
 
-    def ancestry_job(self) -> Callable[[], Ancestry]:
+    def ancestry_steps(self) -> Steps[Ancestry]:
         """The ancestry of those alive at this frame, from every birth the replay holds up to it (the replay's
-        whole history is read once, by the first job)."""
-        from ..lineage import History, branches, from_replay
-
+        whole history is read once, by the first of these)."""
         t0 = int(self.replay.meta.get("start_step", 0)) * self.dt
         now = t0 + self.index * self.dt
         s = self._state
         living = s.genome_id[s.alive].copy()  # (A,) int64
 
-        def job() -> Ancestry:
+        def steps() -> Steps[Ancestry]:
             if self._history is None:
-                self._history = from_replay(self.replay)
+                self._history = yield from from_replay_steps(self.replay)
             h = self._history
             upto = h.born <= now + 0.5 * self.dt  # (G,) born by this frame
             gid = h.gid[upto]
             sub = History(gid, h.parent[upto], h.born[upto], np.where(np.isin(gid, living), np.nan, 0.0),
                           h.founder[upto], now)
-            return Ancestry(branches(sub), t0, now, message=None if living.size else "nobody is alive at this frame")
+            rows = yield from branches_steps(sub)
+            return Ancestry(rows, t0, now, message=None if living.size else "nobody is alive at this frame")
 
-        return job
+        return steps()
 
     def ancestry_key(self) -> object:
         return self.index

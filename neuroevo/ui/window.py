@@ -137,6 +137,7 @@ class Window:
         code = 0
         try:
             self.open()
+            settle_memory()
             while self.running:
                 self.frame()
                 self.clock.tick(self.fps)
@@ -395,6 +396,16 @@ class Window:
         if w1 <= w0:
             return 0.0, 0.0
         return (len(self.progress) - 1) / (w1 - w0), max(0, k1 - k0) / (w1 - w0)
+
+
+def settle_memory() -> None:
+    """Leave what was loaded at start (numba, pygame, numpy: ~110,000 objects) out of the garbage collector's full
+    passes. A full pass over them took 116-184 ms on the shared 2-core machine, long enough to stall a frame each
+    time the ancestry panel's build made one due; over what is made afterwards it takes about 20 ms."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def view_rows(arrows: str) -> list[tuple[str, str]]:
