@@ -33,11 +33,13 @@ BUSY_FACTOR = 10.0  # ... and never more than a tenth of the time spent building
 BUDGET_S = 0.003  # seconds of building per frame
 ROW_MAX_PX = 14  # row spacing when few rows are drawn
 ROW_MIN_PX = 4  # the fewest px per row: a taller tree bundles its branches instead
+MAX_ROWS = 400  # rows at most, however tall the window (a 4K screen): the drawing's cost stays bounded
 MIN_FAMILY_SHARE = 3  # at most rows / 3 families are drawn, so the biggest have rows to branch into
 MAX_LABELS = 10  # founders labelled with their living descendants
 FAMILY_GAP_PX = 3  # between two families' bands
 HEAD_PX, FOOT_PX, PAD = 50, 52, 12
 LABELS_HEAD = "family: alive"
+BUNDLE_W = "x0000"  # room for a bundle's count right of the tips
 INF = float("inf")  # a line that reaches now
 PANEL_FILL = (12, 14, 20)  # opaque: smileys under the tree would read as part of it, and an opaque blit is a copy
 
@@ -196,14 +198,14 @@ def tips_x(size: tuple[int, int], lay: TreeLayout | None) -> int:
     if lay is None or not lay.families:
         return plot.right
     widest = max(len(founder_label(f)) for f, *_ in lay.families) + 2 + len(str(lay.living))
-    return plot.right - (max(small.size("0" * widest)[0], small.size(LABELS_HEAD)[0]) + 12 + small.size("x000")[0])
+    return plot.right - (max(small.size("0" * widest)[0], small.size(LABELS_HEAD)[0]) + 12 + small.size(BUNDLE_W)[0])
 
 
 def fit(rows: list[dict[str, Any]], size: tuple[int, int]) -> Steps[TreeLayout]:
     """lay_out_steps() with as many rows as a panel of this size holds at ROW_MIN_PX each, gaps between families
     included."""
     height = plot_rect(size).height
-    budget = max(1, height // ROW_MIN_PX)
+    budget = max(1, min(MAX_ROWS, height // ROW_MIN_PX))
     while True:
         lay = yield from lay_out_steps(rows, budget)
         over = lay.rows * ROW_MIN_PX + FAMILY_GAP_PX * (len(lay.families) - 1) - height
@@ -248,8 +250,11 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
         return p, None
     plot.width = tips_x(size, lay) - plot.left
     fams = len(lay.families) + lay.hidden_families
-    sub = (f"{lay.living:,} alive in {fams:,} famil{'y' if fams == 1 else 'ies'}   time across, descent down   "
-           "T closes")
+    sub = f"{lay.living:,} alive in {fams:,} famil{'y' if fams == 1 else 'ies'}"
+    for extra in ("   time across, descent down   T closes", "   T closes", ""):
+        if f.small.size(sub + extra)[0] <= w - 2 * PAD:
+            sub += extra
+            break
     p.blit(f.small.render(sub, True, TEXT_DIM), (PAD, 30))
     rows = Rows.of(lay, plot.top, plot.height)
     dy, y_of = rows.dy, rows.y
@@ -275,7 +280,7 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
                 p.blit(small.render(f"x{ln.bundle}", True, shade(col, 0.85)), (plot.right + 5, y - 6))
     # founders with the most living descendants, labelled at the middle of their band where there is room
     placed: list[tuple[float, float]] = []
-    lx = plot.right + small.size("x000")[0] + 8
+    lx = plot.right + small.size(BUNDLE_W)[0] + 8
     p.blit(small.render(LABELS_HEAD, True, TEXT_DIM), (lx, plot.top - 14))
     for fam, living, lo, hi in sorted(lay.families, key=lambda t: -t[1])[:MAX_LABELS]:
         text = small.render(f"{founder_label(fam)}: {living}", True, tint_of(fam))
