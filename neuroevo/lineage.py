@@ -33,7 +33,7 @@ FAMILY_TINTS = (
 LOOK_SECONDS = 10.0  # FamilyTracker: simulated seconds between looks at the slots
 EXTERNAL_CURSOR = "external"
 RERUN_PIECE = 64  # steps per piece when an interval is re-run (see FamilyTracker._rerun)
-PIECE = 1024  # genomes between two pauses of the Steps functions
+PIECE = 256  # genomes between two pauses of the Steps functions (well under a millisecond of work)
 
 
 def finish(steps: Steps[T]) -> T:
@@ -251,18 +251,22 @@ def _cursor_is_external(sim: Any, source: str) -> bool:
 def history_steps(snap: dict[str, Any]) -> Steps[History]:
     """The History of a FamilyTracker.snapshot(), in pieces."""
     parent, born, founder = snap["parent"], snap["born"], snap["founder"]
-    gid = np.fromiter(parent, np.int64, len(parent))
-    yield
-    par = np.fromiter(parent.values(), np.int64, len(parent))
-    yield
-    step = np.fromiter((born[g] for g in parent), np.float64, len(parent))
-    yield
-    fnd = np.fromiter((founder[g] for g in parent), np.int64, len(parent))
-    yield
+    keys = list(parent)
+    steps: list[int] = []
+    fnd: list[int] = []
+    for k in range(0, len(keys), PIECE):
+        part = keys[k: k + PIECE]
+        steps += [born[g] for g in part]
+        fnd += [founder[g] for g in part]
+        yield
+    gid = np.array(keys, np.int64)
     order = np.argsort(gid, kind="stable")
     gid = gid[order]
+    par = np.fromiter(parent.values(), np.int64, len(parent))[order]
+    yield
     died = np.where(np.isin(gid, snap["alive"]), np.nan, 0.0)
-    return History(gid, par[order], step[order] * snap["dt"], died, fnd[order], snap["end"])
+    return History(gid, par, np.array(steps, np.float64)[order] * snap["dt"], died, np.array(fnd, np.int64)[order],
+                   snap["end"])
 
 
 # ---- a recorded run ------------------------------------------------------------------------------------------
@@ -406,23 +410,30 @@ def branches_steps(h: History) -> Steps[list[dict[str, Any]]]:
     ancestors where lineages split. Rows: gid, parent (-1 at a root), founder, born_s, alive, living (living
     descendants, itself included), folded, row (a depth-first row for drawing, living leaves at 0, 1, 2...)."""
     # plain lists: this runs a few times a second in the live panel, over every genome with a living descendant
-    prow = h._parent_rows()
+    idx = h.index()
     yield
+    prow: list[int | None] = []
+    par = h.parent.tolist()
+    for k in range(0, len(par), PIECE):
+        prow += [idx.get(p) for p in par[k: k + PIECE]]
+        yield
     alive, born = h.alive.tolist(), h.born.tolist()
     keep = yield from _survives(alive, prow)
     kept = [k for k, x in enumerate(keep) if x]
     kids: dict[int, list[int]] = {}
-    for k in kept:
+    for n, k in enumerate(kept):
         p = prow[k]
         if p is not None:
             kids.setdefault(p, []).append(k)
-    yield
+        if n % PIECE == 0:
+            yield
     living = [int(a) for a in alive]
-    for k in reversed(kept):
+    for n, k in enumerate(reversed(kept)):
         p = prow[k]
         if p is not None:
             living[p] += living[k]
-    yield
+        if n % PIECE == 0:
+            yield
     gid, founder = h.gid.tolist(), h.founder.tolist()
     out: list[dict[str, Any]] = []
     roots = [k for k in kept if prow[k] is None]
@@ -439,13 +450,17 @@ def branches_steps(h: History) -> Steps[list[dict[str, Any]]]:
         if len(out) % PIECE == 0:
             yield
     leaf = 0
-    for r in out:  # the living take rows 0, 1, 2... in depth-first order
+    for n, r in enumerate(out):  # the living take rows 0, 1, 2... in depth-first order
         if r["alive"]:
             r["row"] = leaf
             leaf += 1
+        if n % PIECE == 0:
+            yield
     by_gid = {r["gid"]: r for r in out}
-    for r in reversed(out):  # children come after their parent in `out`: a reverse pass sees them first
+    for n, r in enumerate(reversed(out)):  # children come after their parent in `out`: a reverse pass sees them first
         p = by_gid.get(r["parent"])
         if p is not None and (p["row"] < 0 or r["row"] < p["row"]):
             p["row"] = r["row"]
+        if n % PIECE == 0:
+            yield
     return out

@@ -277,4 +277,21 @@ def test_panel_cache_waits_for_births_and_builds_in_pieces(tmp_path):
     p.draw(w.screen, w.world, area, now=101.0)
     p.wait()
     assert p.builds == 2
+    p.draw(w.screen, w.world, area, now=101.0)
+    # a resized window lays the same tree out again at once, without building it anew
+    small = pygame.Rect(700, 8, 380, 300)
+    assert p.draw(w.screen, w.world, small, now=101.1).size == small.size and p.builds == 2
+    assert p.layout is not None and p.layout.rows <= 300 // 4
     pygame.display.quit()
+
+
+def test_the_history_in_pieces_is_the_trackers_tables(evolved):
+    w, _ = evolved
+    sim, t = w.world.sim, w.world.tracker
+    h = t.history(sim)
+    gids = sorted(t.parent)
+    alive = set(sim.state.genome_id[sim.state.alive].tolist())
+    assert h.gid.tolist() == gids and h.parent.tolist() == [t.parent[g] for g in gids]
+    assert h.founder.tolist() == [t.founder[g] for g in gids]
+    assert h.born.tolist() == [t.born[g] * sim.settings.world.dt for g in gids]
+    assert h.alive.tolist() == [g in alive for g in gids] and h.end == sim.sim_seconds

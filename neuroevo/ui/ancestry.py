@@ -31,6 +31,7 @@ from .theme import TEXT_DIM, TITLE, fonts, shade
 REFRESH_S = 0.5  # at most this often (wall seconds) while births happen
 BUSY_FACTOR = 10.0  # ... and never more than a tenth of the time spent building the panel
 BUDGET_S = 0.003  # seconds of building per frame
+DRAW_PIECE = 64  # lines drawn between two pauses
 ROW_MAX_PX = 14  # row spacing when few rows are drawn
 ROW_MIN_PX = 4  # the fewest px per row: a taller tree bundles its branches instead
 MAX_ROWS = 400  # rows at most, however tall the window (a 4K screen): the drawing's cost stays bounded
@@ -101,9 +102,12 @@ def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout
             fam_roots.setdefault(r["founder"], []).append(r["gid"])
         if k % PIECE == 0:
             yield
-    for ks in kids.values():
+    for k, ks in enumerate(kids.values()):
         ks.sort(key=lambda g: (by_gid[g]["born_s"], g))
+        if k % PIECE == 0:
+            yield
     fam_living = {f: sum(by_gid[g]["living"] for g in gs) for f, gs in fam_roots.items()}
+    yield
     order = sorted(fam_living, key=lambda f: (-fam_living[f], f))
     shown = order[: max(1, max_rows // MIN_FAMILY_SHARE)]
     out = TreeLayout(living=sum(fam_living.values()), hidden_families=len(order) - len(shown),
@@ -117,6 +121,8 @@ def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout
     heap = [(-fam_living[f], fam_key[f]) for f in shown]
     heapq.heapify(heap)
     while heap:
+        if len(heap) % PIECE == 0:
+            yield
         _, node = heapq.heappop(heap)
         ks = kids.get(node, [])
         if not ks:
@@ -129,8 +135,10 @@ def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout
         for g in ks:
             heapq.heappush(heap, (-by_gid[g]["living"], g))
 
-    def visit(g: int) -> int:
+    def visit(g: int) -> Steps[int]:
         """Rows for genome g and what is drawn under it; returns its row."""
+        if len(out.lines) % PIECE == 0:
+            yield
         r = by_gid[g]
         if g not in opened:
             y = out.rows
@@ -149,9 +157,9 @@ def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout
             out.tips[line.y] = g
             out.rows += 1
         ks = kids[g]
-        first = visit(ks[0])
+        first = yield from visit(ks[0])
         for k in ks[1:]:
-            visit(k)
+            yield from visit(k)
         if not r["alive"]:  # a dead ancestor shares the row of its first branch and ends at its last split
             line.y = first
             line.end_s = max(by_gid[k]["born_s"] for k in ks)
@@ -161,7 +169,7 @@ def lay_out_steps(rows: list[dict[str, Any]], max_rows: int) -> Steps[TreeLayout
         lo, roots = out.rows, kids[fam_key[f]]
         if fam_key[f] in opened:
             for g in roots:
-                visit(g)
+                yield from visit(g)
         else:  # several roots that do not fit: the family is one bundle
             out.lines.append(Line(roots[0], f, by_gid[roots[0]]["born_s"], INF, out.rows, None, True, fam_living[f]))
             out.rows += 1
@@ -238,7 +246,14 @@ class Rows:
 
 
 def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tuple[pygame.Surface, Rows | None]:
-    """The panel (anc laid out as lay by fit() for this size): (surface, where its rows are, in panel px)."""
+    """render_steps() at once."""
+    return finish(render_steps(anc, lay, size))
+
+
+def render_steps(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]
+                 ) -> Steps[tuple[pygame.Surface, Rows | None]]:
+    """The panel (anc laid out as lay by fit() for this size), drawn DRAW_PIECE lines at a time onto a surface of
+    its own: (surface, where its rows are, in panel px)."""
     w, h = size
     f = fonts()
     p = backdrop(size)
@@ -265,12 +280,16 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
         return plot.left + (min(anc.now_s, max(anc.start_s, t)) - anc.start_s) / span * plot.width
 
     thick = 3 if dy >= 8 else 2
-    for ln in lay.lines:  # joins first, lines over them
+    for k, ln in enumerate(lay.lines):  # joins first, lines over them
+        if k % DRAW_PIECE == 0:
+            yield
         if ln.parent_y is not None and ln.parent_y != ln.y:
             x = x_of(ln.born_s)
             pygame.draw.line(p, shade(tint_of(ln.founder), 0.6), (x, y_of(ln.parent_y)), (x, y_of(ln.y)))
     small = f.small
-    for ln in lay.lines:
+    for k, ln in enumerate(lay.lines):
+        if k % DRAW_PIECE == 0:
+            yield
         col, y = tint_of(ln.founder), y_of(ln.y)
         x0, x1 = x_of(ln.born_s), x_of(ln.end_s)
         pygame.draw.line(p, col, (x0, y), (max(x0 + 1, x1), y), thick if ln.bundle else 1)
@@ -313,16 +332,25 @@ def render(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]) -> tupl
     return p, rows
 
 
-def build(steps: Steps[Ancestry], size: tuple[int, int]) -> Steps[tuple[Ancestry, TreeLayout | None]]:
-    """A view's ancestry steps, then their layout for a panel of this size."""
+def given(anc: Ancestry) -> Steps[Ancestry]:
+    """Steps that have nothing left to do."""
+    return anc
+    yield  # noqa: B901 - a generator that returns at once
+
+
+Built = tuple[Ancestry, "TreeLayout | None", pygame.Surface, "Rows | None"]
+
+
+def build(steps: Steps[Ancestry], size: tuple[int, int]) -> Steps[Built]:
+    """A view's ancestry steps, their layout for a panel of this size and its drawing."""
     try:
         anc = yield from steps
     except Exception as e:  # noqa: BLE001 - a panel never takes the session down; it says why instead
-        return Ancestry([], 0.0, 0.0, message=f"no ancestry: {type(e).__name__}: {e}"), None
-    if not anc.rows or anc.message is not None:
-        return anc, None
-    lay = yield from fit(anc.rows, size)
-    return anc, lay
+        anc = Ancestry([], 0.0, 0.0, message=f"no ancestry: {type(e).__name__}: {e}")
+    lay = None if not anc.rows or anc.message is not None else (yield from fit(anc.rows, size))
+    surf, rows = yield from render_steps(anc, lay, size)
+    pygame.draw.rect(surf, (70, 74, 88), surf.get_rect(), 1)
+    return anc, lay, surf, rows
 
 
 class AncestryPanel:
@@ -338,12 +366,11 @@ class AncestryPanel:
         self._tip_row: dict[int, int] = {}  # genome id -> row of a single living agent
         self._tip_x = 0  # panel px of the tips
         self._surf: pygame.Surface | None = None
-        self._result: tuple[Ancestry, TreeLayout | None, tuple[int, int]] | None = None  # to draw next
-        self._drawn: tuple[Ancestry, TreeLayout | None, tuple[int, int]] | None = None
+        self._result: Built | None = None  # a finished build, shown at the next draw
+        self._drawn: Ancestry | None = None  # what the surface shows
         self._key: object = None
         self._made = -1e9
         self._job: Generator[None, None, tuple[Ancestry, TreeLayout | None]] | None = None
-        self._job_size = (0, 0)
         self._job_s = 0.0
 
     def toggle(self) -> bool:
@@ -367,7 +394,7 @@ class AncestryPanel:
     def _start(self, world: Any, size: tuple[int, int], key: object, now: float) -> None:
         self._key, self._made = key, now
         self._job = build(world.ancestry_steps(), size)  # the view copies what it reads here
-        self._job_size, self._job_s = size, 0.0
+        self._job_s = 0.0
 
     def _work(self, budget: float) -> None:
         """Advance the build under way for about `budget` seconds."""
@@ -376,7 +403,7 @@ class AncestryPanel:
             try:
                 next(self._job)
             except StopIteration as done:
-                self._result = (*done.value, self._job_size)
+                self._result = done.value
                 self._job = None
                 self.builds += 1
                 self.build_s = self._job_s + time.perf_counter() - t0
@@ -398,17 +425,14 @@ class AncestryPanel:
             if first or due:
                 self._start(world, size, key, now)
         self._work(BUDGET_S)
-        result = self._result
-        if result is None and self._drawn is not None and self._drawn[2] != size:
-            result = self._drawn  # resized: the same tree laid out again for the new size
+        result, self._result = self._result, None
+        if result is None and self._drawn is not None and self._surf is not None and self._surf.get_size() != size:
+            result = (self._drawn, None, self._surf, None)  # resized since it was drawn
+        if result is not None and result[2].get_size() != size:  # the same tree, laid out again for this size
+            result = finish(build(given(result[0]), size))
         if result is not None:
-            self._result = None
-            anc, lay, at = result
-            if at != size and lay is not None:
-                lay = finish(fit(anc.rows, size))
-            self._surf, self._rows = render(anc, lay, size)
-            pygame.draw.rect(self._surf, (70, 74, 88), self._surf.get_rect(), 1)
-            self._drawn, self.layout = (anc, lay, size), lay
+            anc, lay, self._surf, self._rows = result
+            self._drawn, self.layout = anc, lay
             self._tip_row = {} if lay is None else {g: r for r, g in lay.tips.items()}
             self._tip_x = tips_x(size, lay)
         if self._surf is None or self._surf.get_size() != size:
