@@ -318,17 +318,21 @@ def render_steps(anc: Ancestry, lay: TreeLayout | None, size: tuple[int, int]
     p.blit(t1, (plot.right - t1.get_width(), ax + 3))
     arrow = small.render("time", True, TEXT_DIM)
     p.blit(arrow, arrow.get_rect(midtop=(plot.centerx, ax + 3)))
-    notes = []
+    notes = []  # most important first; two lines at most
     if lay.hidden_families:
         notes.append(f"+{lay.hidden_families:,} more families ({lay.hidden_living:,} alive) not drawn")
+    if anc.unresolved:
+        notes.append(f"{anc.unresolved} unseen parent{'s' if anc.unresolved > 1 else ''} (families marked ?)")
     if lay.bundled:
         notes.append(f"{lay.bundled:,} alive drawn as bundles (thick lines)")
-    if anc.unresolved:
-        notes.append(f"{anc.unresolved} parents born and dead between two looks (? families)")
-    joined = ";  ".join(notes)
-    lines = [joined] if small.size(joined)[0] <= w - 2 * PAD else notes
-    for k, text in enumerate(lines[-2:]):
-        p.blit(small.render(text, True, TEXT_DIM), (PAD, h - 16 * (len(lines[-2:]) - k) - 2))
+    lines: list[str] = []
+    for note in notes:
+        if lines and small.size(f"{lines[-1]};  {note}")[0] <= w - 2 * PAD:
+            lines[-1] = f"{lines[-1]};  {note}"
+        elif len(lines) < 2:
+            lines.append(note)
+    for k, text in enumerate(lines):
+        p.blit(small.render(text, True, TEXT_DIM), (PAD, h - 16 * (len(lines) - k) - 2))
     return p, rows
 
 
