@@ -175,6 +175,22 @@ def test_a_loaded_population_keeps_its_families(evolved, tmp_path):
     pygame.display.quit()
 
 
+def test_l_with_the_panel_open_shows_the_loaded_world(tmp_path):
+    w = open_window(make("edges", seed=5, agents=20), tmp_path)
+    w.world.advance(1200)
+    w.paused = True  # frames draw without stepping: the panel shows what S saves
+    post_key(pygame.K_t)
+    shown(w)
+    before = dict(panel_families(w.ancestry.layout))
+    post_key(pygame.K_s)
+    w.frame()
+    w.world.advance(1200)  # on, then back to the saved population
+    post_key(pygame.K_l)
+    shown(w)
+    assert w.ancestry.is_open and panel_families(w.ancestry.layout) == before
+    pygame.display.quit()
+
+
 def test_t_in_a_replay_shows_the_ancestry_at_the_frame(tmp_path):
     sim = make("cursor", seed=2, agents=30)
     rec = rp.Recorder(sim, tmp_path / "rec")

@@ -137,6 +137,7 @@ class LiveWindow(Window):
                 code = 2
             else:
                 print(f"neuroevo live: population saved to {self.save_path}")
+        self.thaw()
         pygame.display.quit()
         return code
 

@@ -122,6 +122,7 @@ class Window:
         self._last_frame = time.perf_counter()
         self._shots = 0
         self._closed = False
+        self._settled = False  # run() has frozen what was loaded at start out of full collections
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -138,6 +139,7 @@ class Window:
         try:
             self.open()
             settle_memory()
+            self._settled = True
             while self.running:
                 self.frame()
                 self.clock.tick(self.fps)
@@ -151,8 +153,17 @@ class Window:
     def close(self) -> int:
         """Finish up and close the window; returns an exit code (0 unless something could not be kept)."""
         self._closed = True
+        self.thaw()
         pygame.display.quit()
         return 0
+
+    def thaw(self) -> None:
+        """Undo run()'s settle_memory() (the process may go on without the window: tests, front ends)."""
+        if self._settled:
+            import gc
+
+            gc.unfreeze()
+            self._settled = False
 
     def set_world(self, world: WorldView) -> None:
         """Show another world (a loaded population): new camera over it, nothing selected."""
@@ -165,6 +176,8 @@ class Window:
         self.scene.effects.clear()
         self.hud.invalidate()
         self.ancestry.forget()
+        if self._settled:  # the world shown before may be garbage now: let the collector see it, then settle again
+            settle_memory(thaw=True)
 
     # ---- one frame --------------------------------------------------------------------------------------------
     def frame(self) -> bool:
@@ -398,12 +411,14 @@ class Window:
         return (len(self.progress) - 1) / (w1 - w0), max(0, k1 - k0) / (w1 - w0)
 
 
-def settle_memory() -> None:
+def settle_memory(thaw: bool = False) -> None:
     """Leave what was loaded at start (numba, pygame, numpy: ~110,000 objects) out of the garbage collector's full
     passes. A full pass over them took 116-184 ms on the shared 2-core machine, long enough to stall a frame each
     time the ancestry panel's build made one due; over what is made afterwards it takes about 20 ms."""
     import gc
 
+    if thaw:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
 
