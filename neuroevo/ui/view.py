@@ -241,8 +241,9 @@ class LiveView(WorldView):
         c = self.sim.state.counters
         return int(c[K_BIRTHS]), int(c[K_DEATHS: K_DEATHS + N_CAUSES].sum())
 
-    def _update_families(self) -> None:
-        """The founders of the slots whose genome changed (newborns) since the last frame."""
+    def update_families(self) -> None:
+        """The founders of the slots whose genome changed (newborns) since the last call (advance() calls it; so
+        does anything that steps the world itself and then draws this view, like envs/render.py)."""
         s = self.sim.state
         self.tracker.update(self.sim)
         changed = np.flatnonzero(s.genome_id != self._seen)
@@ -274,7 +275,7 @@ class LiveView(WorldView):
             self._markers += [Marker(float(x), float(y), "click") for x, y in ext[ext[:, 4] > 0, :2].tolist()]
         elif phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:  # the bot clicked
             self._markers.append(Marker(float(s.cursor[CX]), float(s.cursor[CY]), "click"))
-        self._update_families()
+        self.update_families()
         for _step, i, c, _life in sim.run_events.tolist():  # deaths as the compiled step reported them
             self._markers.append(Marker(float(pre_pos[i, 0]), float(pre_pos[i, 1]), CAUSES[c]))
             if len(self._markers) > 4096:  # more than the screen can show; the counters have them all
