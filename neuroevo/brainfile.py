@@ -192,16 +192,29 @@ def _n_in(n_params: int, hidden: tuple[int, ...], n_out: int) -> int | None:
     return n_in if r == 0 and n_in >= 1 else None
 
 
+DIR_WORDS = {"ego": ("ahead", "left"), "world": ("x", "y")}  # a sensed thing's direction, as the inspector says it
+
+
 def input_labels(names: list[str], frame: str) -> list[str]:
-    """Short input labels as the inspector shows them: 'edge ahead/left' reads 'edge ahead' in the ego frame."""
+    """Short input labels as the inspector shows them: 'edge ahead/left' reads 'edge ahead' in the ego frame,
+    'cursor dir 1' reads 'cursor ahead' (ego) or 'cursor x' (world)."""
+    words = DIR_WORDS.get(frame)
     out = []
     for n in names:
         if "/" in n:
             head, _, tail = n.partition(" ")
             a, _, b = tail.partition("/")
             n = f"{head} {b if frame == 'world' else a}"
+        elif words and n.endswith((" dir 1", " dir 2")):
+            n = f"{n[:-6]} {words[int(n[-1]) - 1]}"
         out.append(n)
     return out
+
+
+def always_zero(names: list[str], frame: str) -> list[bool]:
+    """Inputs a net never receives in this frame (the heading, in the ego frame: the heading is the frame itself);
+    the inspector leaves them out."""
+    return [frame == "ego" and n in ("cos heading", "sin heading") for n in names]
 
 
 # ---- the file ------------------------------------------------------------------------------------------------

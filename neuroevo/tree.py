@@ -132,10 +132,14 @@ def draw_brain(b: Any, path: str | Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
+    from .brainfile import always_zero, input_labels
     from .io import save_figure
 
     sizes = b.sizes
-    h_px = max(320, 18 * max(sizes) + 110)
+    hidden_in = always_zero(b.inputs, b.frame)  # (n_in,) inputs left out, as the inspector leaves them out
+    shown = [*[j for j in range(sizes[0]) if not hidden_in[j]], *range(sizes[0], sum(sizes))]  # units drawn
+    drawn = [sizes[0] - sum(hidden_in), *sizes[1:]]
+    h_px = max(320, 18 * max(drawn) + 110)
     w_px = 140 + 200 * (len(sizes) - 1) + 140
     fig = plt.figure(figsize=(w_px / 100, h_px / 100), dpi=100, facecolor=_rgb(PANEL))
     ax = fig.add_axes((0, 0, 1, 1))
@@ -144,17 +148,20 @@ def draw_brain(b: Any, path: str | Path) -> None:
     ax.axis("off")
     left, right, top = 150.0, w_px - 110.0, 60.0
     xs = [left + (right - left) * i / max(1, len(sizes) - 1) for i in range(len(sizes))]
-    nodes: list[tuple[float, float]] = []
-    for li, n in enumerate(sizes):
+    spots: list[tuple[float, float]] = []
+    for li, n in enumerate(drawn):
         gap = min(18.0, (h_px - top - 24) / max(1, n))
         y0 = top + (h_px - top - 12 - gap * (n - 1)) / 2
-        nodes += [(xs[li], y0 + gap * j) for j in range(n)]
+        spots += [(xs[li], y0 + gap * j) for j in range(n)]
+    nodes = dict(zip(shown, spots))  # unit -> where it is drawn
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     lines = []
     biases = []
     for li, (wm, bias) in enumerate(b.layout.split(b.genome)):
         wmax = float(np.abs(wm).max()) or 1.0
         for i in range(wm.shape[0]):
+            if li == 0 and hidden_in[i]:
+                continue
             for j in range(wm.shape[1]):
                 v = float(wm[i, j])
                 lines.append((abs(v) / wmax, v, wmax, starts[li] + i, starts[li + 1] + j))
@@ -165,16 +172,15 @@ def draw_brain(b: Any, path: str | Path) -> None:
     widths = [1.5 if mag > 0.6 else 0.75 for mag, *_ in lines]
     ax.add_collection(LineCollection(segs, colors=cols, linewidths=widths))
     values = [0.0] * sizes[0] + biases
-    ax.scatter([x for x, _ in nodes], [y for _, y in nodes], s=80, c=[_rgb(unit_colour(v)) for v in values],
+    ax.scatter([x for x, _ in spots], [y for _, y in spots], s=80, c=[_rgb(unit_colour(values[u])) for u in shown],
                edgecolors=_rgb((20, 20, 24)), linewidths=1.0, zorder=3)
-    from .brainfile import input_labels
-
     labels = input_labels(b.inputs, b.frame)
     for j in range(sizes[0]):
-        ax.text(nodes[j][0] - 12, nodes[j][1], labels[j], color=_rgb(TEXT_DIM), fontsize=8, ha="right",
-                va="center")
+        if not hidden_in[j]:
+            ax.text(nodes[j][0] - 12, nodes[j][1], labels[j], color=_rgb(TEXT_DIM), fontsize=8, ha="right",
+                    va="center")
     for k, name in enumerate(b.outputs):
-        x, y = nodes[len(nodes) - len(b.outputs) + k]
+        x, y = nodes[sum(sizes) - len(b.outputs) + k]
         ax.text(x + 12, y, name, color=_rgb(TEXT), fontsize=9, va="center")
     p = b.provenance
     family = f"  family {p['family']}" if p.get("family") is not None else ""

@@ -107,6 +107,24 @@ def test_brain_show_draws_the_net(run, tmp_path):
     assert warm > 200 and cool > 200  # positive and negative weights drawn
 
 
+@pytest.mark.parametrize("frame", ["ego", "world"])
+def test_brain_show_names_the_inputs_as_the_inspector_does(tmp_path, frame):
+    """The drawing's input labels are the inspector's: the same words, and the inputs that are always 0 in the
+    ego frame (the heading) left out."""
+    pytest.importorskip("pygame")
+    from neuroevo.ui.inspector import net_inputs
+
+    sim = make("cursor", seed=1, agents=5, overrides={"brain.frame": frame})
+    b = bf.read(bf.export_slot(sim, 0, tmp_path))
+    shown = [lab for lab, zero in zip(bf.input_labels(b.inputs, b.frame), bf.always_zero(b.inputs, b.frame))
+             if not zero]
+    assert shown == [lab for _, lab in net_inputs(frame, sim.input_offsets)]
+    assert ("cos heading" in shown) == (frame == "world")
+    bf_png = tmp_path / "b.png"
+    assert main(["brain", "show", str(tmp_path / f"brain-{b.provenance['genome_id']}.json"), "--out",
+                 str(bf_png)]) == 0 and bf_png.stat().st_size > 5000
+
+
 def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     good = tmp_path / "good.json"
     assert main(["brain", "export", str(run / "population.npz"), "--best", "--out", str(good)]) == 0

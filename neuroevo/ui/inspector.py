@@ -114,7 +114,11 @@ class Inspector:
         if slot is None or (toggle and slot == self.slot and self.dead is None):
             self.slot = None
             return
-        self.slot, self.gid, self.dead = slot, int(world.state.genome_id[slot]), None
+        self.select(world, slot)
+
+    def select(self, world: WorldView, slot: int) -> None:
+        """Inspect whoever holds the slot now."""
+        self.slot, self.gid, self.dead = int(slot), int(world.state.genome_id[slot]), None
         self.update(world)
 
     def alive_at(self, world: WorldView) -> tuple[float, float] | None:
