@@ -36,7 +36,8 @@ def test_export_best_from_a_population_reads_back_bit_for_bit(run, tmp_path):
     b = bf.read(out)
     assert np.array_equal(b.genome.view(np.uint32), data["genomes"][slot].view(np.uint32))
     d = json.loads(out.read_text())
-    assert d["format"] == "neuroevo-brain" and d["format_version"] == 1
+    assert d["format"] == "neuroevo-brain" and d["format_version"] == 2
+    assert d["layout"]["gated"] is False and d["layout"]["hidden_on"] == [[1] * 16]  # a fixed net: every unit on
     assert d["layout"]["sizes"] == [10, 16, 2] and d["layout"]["inputs"][5] == "cursor dist"
     assert d["layout"]["inputs"][9] == "speed"
     assert d["encoding"] == {"kind": "inverse", "scale_px": 20.0} and d["frame"] == "ego"
@@ -131,7 +132,7 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     capsys.readouterr()
     d = json.loads(good.read_text())
     future = tmp_path / "future.json"
-    future.write_text(json.dumps({**d, "format_version": 2}))
+    future.write_text(json.dumps({**d, "format_version": 3}))
     trunc = tmp_path / "trunc.json"
     trunc.write_text(good.read_text()[:400])
     foreign = tmp_path / "foreign.json"
@@ -149,7 +150,7 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     out = str(tmp_path / "o")
     cases = [
         (["brain", "export", str(cut), "--best", "--out", out + ".json"], chunk.name),
-        (["run", "cursor", "--founders", str(future), "--out", out], "format version 2 is not supported"),
+        (["run", "cursor", "--founders", str(future), "--out", out], "format version 3 is not supported"),
         (["run", "cursor", "--founders", str(trunc), "--out", out], "trunc.json: not a neuroevo brain file"),
         (["run", "cursor", "--founders", str(foreign), "--out", out], "not a neuroevo brain file"),
         (["run", "cursor", "--founders", str(short), "--out", out], "layer 1 has W (9, 16)"),
@@ -162,7 +163,7 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
          "no genome with id 99999"),
         (["brain", "export", str(run / "replay"), "--id", "99999", "--out", out + ".json"], "no genome with id 99999"),
         (["brain", "export", str(tmp_path / "trunc.json"), "--best", "--out", out + ".json"], "trunc.json"),
-        (["brain", "show", str(future)], "format version 2"),
+        (["brain", "show", str(future)], "format version 3"),
     ]
     for argv, needle in cases:
         one_line_error(capsys, argv, needle)

@@ -248,6 +248,34 @@ def test_e_exports_the_inspected_brain(viewer):
     assert np.array_equal(read(path).genome, genome)
 
 
+def test_e_exports_a_growing_brain_with_its_units_on_and_off(tmp_path):
+    """E in a world of growing brains: the file holds the on/off pattern, and reads back as the same net."""
+    import json
+
+    from neuroevo.brain import active_units
+    from neuroevo.brainfile import read
+
+    sim = make("edges", seed=3, agents=20, hidden_start=4, add_unit_rate=0.0)
+    v = LiveWindow(sim, out_dir=tmp_path, autosave=False)
+    v.open()
+    try:
+        v.frame()
+        slot = lonely_slot(sim, 40)
+        post_click(v.camera.to_screen(*sim.state.pos[slot]), button=3)
+        v.frame()
+        assert v.inspector.slot == slot
+        genome = sim.genomes[slot].copy()
+        post_key(pygame.K_e, "e")
+        v.frame()
+    finally:
+        pygame.display.quit()
+    (path,) = tmp_path.glob("brain-*.json")
+    b = read(path)
+    assert b.gated and np.array_equal(b.genome, genome)
+    assert json.loads(path.read_text())["layout"]["hidden_on"] == [[1] * 4 + [0] * 12]
+    assert [a.tolist() for a in b.hidden_on] == [a.tolist() for a in active_units(sim.layout, genome)]
+
+
 def test_live_without_a_display_says_so_and_exits_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "live"], capture_output=True, text=True, env=env,
