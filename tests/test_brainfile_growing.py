@@ -14,7 +14,8 @@ from neuroevo.checkpoint import read as read_population
 from neuroevo.cli import main
 from neuroevo.sim import make
 
-GROW = {"hidden_start": 3, "add_unit_rate": 0.0, "remove_unit_rate": 0.0}  # gated, topology left alone
+GROW = {"hidden_start": 3, "add_unit_rate": 0.0, "remove_unit_rate": 0.0,
+        "init_weights": 1.0}  # gated, topology left alone; founders with weights, so the pattern matters
 
 
 def outputs(layout, genome, x):
