@@ -157,7 +157,7 @@ def species(sp: Any, alive: np.ndarray) -> None:
     members = np.bincount(sp.of[sp.of >= 0], minlength=cap)
     if np.any(sp.of[alive] < 0) or not np.array_equal(members, sp.size):
         raise ValueError("species_size does not count the living members of each species")
-    if not 0.0 < sp.ctl[0] <= 1e30 or int(sp.ctl[2]) != int((sp.size > 0).sum()):
+    if not 0.0 <= sp.ctl[0] or int(sp.ctl[2]) != int((sp.size > 0).sum()):
         raise ValueError("species_ctl holds an impossible threshold or species count")
 
 
