@@ -2,6 +2,10 @@
 side by side (alternating rounds, best of each), plus how often the tracker had to re-run an interval.
 
     python benchmarks/families.py [--scenario cursor] [--minutes 5] [--rounds 3] [--threads 1]
+    python benchmarks/families.py --live [--agents 50] ...
+
+--live measures the live window's tracker instead (FamilyTracker(history=True, frequent=True) looking every
+simulated second, as neuroevo live runs it whether or not the ancestry panel is open) against no tracker.
 """
 
 from __future__ import annotations
@@ -11,6 +15,21 @@ import time
 
 from neuroevo.observers import MinuteStats
 from neuroevo.sim import make
+
+
+def live_one(scenario: str, minutes: float, threads: int | None, agents: int | None, tracked: bool) -> float:
+    from neuroevo.lineage import FamilyTracker
+    from neuroevo.ui.view import LIVE_LOOK_S
+
+    sim = make(scenario, seed=1, **({"agents": agents} if agents else {}))
+    sim.set_threads(threads)
+    if tracked:
+        sim.add_observer(FamilyTracker(sim, history=True, frequent=True,
+                                       every=max(1, round(LIVE_LOOK_S / sim.settings.world.dt))))
+    sim.compile()
+    t0 = time.perf_counter()
+    sim.run(int(round(minutes * 60.0 / sim.settings.world.dt)))
+    return time.perf_counter() - t0
 
 
 def one(scenario: str, minutes: float, threads: int | None, tracked: bool) -> tuple[float, MinuteStats]:
@@ -33,7 +52,18 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--live", action="store_true", help="the live window's tracker instead of MinuteStats'")
+    ap.add_argument("--agents", type=int, default=None, help="with --live: world size")
     a = ap.parse_args()
+    if a.live:
+        best = {True: float("inf"), False: float("inf")}
+        for _ in range(a.rounds):
+            for tracked in (False, True):
+                best[tracked] = min(best[tracked], live_one(a.scenario, a.minutes, a.threads, a.agents, tracked))
+        print(f"{a.scenario}, {a.agents or 'default'} agents, {a.minutes:g} sim minutes, threads "
+              f"{a.threads or 'auto'}, best of {a.rounds}: without tracker {best[False]:.3f} s   with the live "
+              f"tracker {best[True]:.3f} s   ratio {best[True] / best[False]:.3f}")
+        return
     best = {True: float("inf"), False: float("inf")}
     stats = None
     for _ in range(a.rounds):

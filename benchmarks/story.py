@@ -28,7 +28,14 @@ import numpy as np
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
+    "old": {"brain.init_weights": 1.0, "evolution.min_parent_age_s": 0.0, "evolution.niching": "none"},
     "age": {"evolution.min_parent_age_s": 5.0},
+    "noage": {"evolution.min_parent_age_s": 0.0},
+    "blind": {"brain.init_weights": 0.0},
+    "weights_0.1": {"brain.init_weights": 0.1},
+    "weights_1": {"brain.init_weights": 1.0},
+    "species": {"evolution.niching": "species"},
+    "nospecies": {"evolution.niching": "none"},
     "grow": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.05, "evolution.remove_unit_rate": 0.01},
     "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
     "sigma_0.1": {"evolution.sigma": 0.1},

@@ -4,7 +4,9 @@
 
 Writes live-edges.png (early learning), live-hunter.png (after learning to dodge the hunter bot),
 live-inspector.png (the brain inspector open on the longest-lived agent), live-zoom.png (zoomed in 4x, following
-it), live-icons.png and live-teams.png (those scenarios after 6 minutes), each 1280x720 scaled to 800x450.
+it), live-ancestry.png (the ancestry panel, T, beside the inspector), live-icons.png and live-teams.png (those
+scenarios after 6 minutes), each 1280x720 scaled to 800x450. --only NAME ... writes just those (e.g. --only
+ancestry).
 """
 
 from __future__ import annotations
@@ -62,29 +64,44 @@ def save(v: LiveWindow, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    ap.add_argument("--only", nargs="+", default=None, metavar="NAME", help="edges, hunter, inspector, zoom, "
+                    "ancestry, icons, teams")
     args = ap.parse_args()
+    want = set(args.only or ("edges", "hunter", "inspector", "zoom", "ancestry", "icons", "teams"))
 
-    v = open_viewer("edges", seed=1)
-    play(v, 45)
-    save(v, args.out / "live-edges.png")
-    pygame.display.quit()
+    def save_if(v: LiveWindow, name: str) -> None:
+        if name in want:
+            save(v, args.out / f"live-{name}.png")
 
-    v = open_viewer("cursor", seed=1)
-    play(v, 8 * 60)
-    save(v, args.out / "live-hunter.png")
-    s = v.world.state
-    v.inspect_at(v.camera.to_screen(*s.pos[int(np.argmax(np.where(s.alive, s.age, -1)))]))
-    save(v, args.out / "live-inspector.png")
-    v.camera.set_zoom(8)  # 4x, following the inspected agent for a second
-    v.toggle_follow()
-    clock = pygame.time.Clock()
-    for _ in range(60):
-        v.frame()
-        clock.tick(60)
-    save(v, args.out / "live-zoom.png")
-    pygame.display.quit()
+    if "edges" in want:
+        v = open_viewer("edges", seed=1)
+        play(v, 45)
+        save(v, args.out / "live-edges.png")
+        pygame.display.quit()
 
-    for name in ("icons", "teams"):
+    if want & {"hunter", "inspector", "zoom", "ancestry"}:
+        v = open_viewer("cursor", seed=1)
+        play(v, 8 * 60)
+        save_if(v, "hunter")
+        s = v.world.state
+        v.inspect_at(v.camera.to_screen(*s.pos[int(np.argmax(np.where(s.alive, s.age, -1)))]))
+        save_if(v, "inspector")
+        if "ancestry" in want:  # T beside the inspector: the panel takes the room below it
+            v.ancestry.toggle()
+            v.frame()
+            v.ancestry.wait()
+            save_if(v, "ancestry")
+            v.ancestry.toggle()
+        v.camera.set_zoom(8)  # 4x, following the inspected agent for a second
+        v.toggle_follow()
+        clock = pygame.time.Clock()
+        for _ in range(60):
+            v.frame()
+            clock.tick(60)
+        save_if(v, "zoom")
+        pygame.display.quit()
+
+    for name in sorted(want & {"icons", "teams"}):
         v = open_viewer(name, seed=1)
         play(v, 6 * 60)
         save(v, args.out / f"live-{name}.png")

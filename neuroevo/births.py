@@ -15,6 +15,7 @@ import numpy as np
 from .evolution import hof_offer, make_child, select
 from .grid import clear_of_agents
 from .obstacles import nearest_icon
+from .species import join, leave, share
 from .state import K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID
 
 SPAWN_TRIES = 30  # rejection draws for a newborn's position clear of icons and other agents
@@ -73,7 +74,7 @@ def spawn_all(w, icons, p, rng):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def next_generation(w, b, icons, p, rng, use_hook_fit):
+def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
     """Generational mode: rebuild every slot from this generation's fitness (elites kept unchanged)."""
     genomes = b.genomes
     n = genomes.shape[0]
@@ -81,7 +82,9 @@ def next_generation(w, b, icons, p, rng, use_hook_fit):
     for i in range(n):
         if w.alive[i]:
             hof_offer(b.hof, b.hof_fit, genomes[i], fitness[i])
-    order = np.argsort(-fitness, kind="mergesort")
+    order = np.argsort(-fitness, kind="mergesort")  # elites by raw fitness
+    if p.species_cap > 0:
+        share(sp, fitness, w.alive)
     everyone = np.ones(n, np.bool_)
     parents = np.empty(n, np.int64)
     parents2 = np.empty(n, np.int64)
@@ -103,17 +106,29 @@ def next_generation(w, b, icons, p, rng, use_hook_fit):
         spawn(j, parent, w, icons, clear, j, p, rng)
         w.counters[K_BIRTHS] += 1
     genomes[:, :] = new
+    if p.species_cap > 0:  # each newborn replaces its slot's member and joins its parent's species if close enough
+        hints = np.empty(n, np.int64)
+        for j in range(n):
+            hints[j] = sp.of[order[j]] if j < p.elites else sp.of[parents[j]]
+        for j in range(n):
+            leave(sp, j)
+            join(sp, j, genomes[j], genomes.shape[1] - p.n_gates, p.species_target, hints[j])
     w.counters[K_GEN_STEP] = 0
     w.counters[K_GENERATION] += 1
 
 
 @numba.njit(cache=True, error_model="numpy")
-def births(w, b, icons, scr, k, p, rng):
+def births(w, b, icons, scr, k, p, rng, sp):
     """Steady state: refill the k slots scr.dead[:k] with children of living parents (of the same team when there
-    are teams, so every team keeps its size) at least p.min_parent_age steps old, selected on scr.fitness.
+    are teams, so every team keeps its size) at least p.min_parent_age steps old, selected on scr.fitness (shared
+    within species with niching; each child then joins a species, see species.py).
     Newborns keep clear of the grid of the living (scr.gstart, scr.gitems) and of each other (scr.placed)."""
     genomes = b.genomes
     parents, parents2, eligible = scr.parents, scr.parents2, scr.eligible
+    if p.species_cap > 0:  # the dead leave their species; parents are drawn on fitness shared within species
+        for j in range(k):
+            leave(sp, scr.dead[j])
+        share(sp, scr.fitness, w.alive)
     n_placed = 0
     for tm in range(p.n_teams):
         kt = 0
@@ -147,6 +162,8 @@ def births(w, b, icons, scr, k, p, rng):
             make_child(src, parents[j], parents2[j], b.hof, b.hof_fit, p, rng, scr.child, b.sizes)
             d = slots[j]
             genomes[d, :] = scr.child
+            if p.species_cap > 0:
+                join(sp, d, scr.child, genomes.shape[1] - p.n_gates, p.species_target, sp.of[parents[j]])
             spawn(d, w.genome_id[parents[j]], w, icons, clear, n_placed, p, rng)
             scr.placed[n_placed] = d
             n_placed += 1

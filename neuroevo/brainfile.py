@@ -1,8 +1,10 @@
 """Brain files: one agent's net as self-describing JSON, to keep, send, draw, and drop into another world.
 
-A brain file (format "neuroevo-brain", version 1) holds::
+A brain file (format "neuroevo-brain", version 2) holds::
 
-    layout      sizes [n_in, hidden..., n_out]; inputs and outputs by name; the sensor blocks that make the inputs
+    layout      sizes [n_in, hidden..., n_out]; inputs and outputs by name; the sensor blocks that make the inputs;
+                "gated" (a growing brain, brain.Layout.gated) and "hidden_on": per hidden layer one 1 (on) or 0 (off)
+                per unit, all 1 for a fixed net; a unit that is off reads 0 and feeds nothing
     encoding    how distances become inputs: {"kind": "inverse" | "raw", "scale_px": ...}
     frame       "ego" (along the heading) or "world" (fixed axes)
     activation  tanh on every unit
@@ -10,15 +12,18 @@ A brain file (format "neuroevo-brain", version 1) holds::
                 tanh(b[j] + sum_i x[i] * W[i][j]); the numbers are the float32 genome, exactly
     provenance  scenario, seed, genome id, parent id, family, age, sim time, source file, program version
 
+Version 1 files (before "gated" and "hidden_on") are fixed nets and are still read; a later version is refused.
 It is data only: reading it never runs code. `neuroevo brain export` writes one from a population.npz or a replay;
-`neuroevo run|live SCENARIO --founders FILE...` starts a world from mutated copies; `neuroevo brain show` draws it.
+`neuroevo run|live SCENARIO --founders FILE...` starts a world from mutated copies (brainfit.py checks that a brain
+fits the world and puts its net into the world's layout); `neuroevo brain show` draws it.
+A file written when the ego frame's "self" sensor still had its two always-zero heading inputs is read without
+them (their weights never changed an output; see oldfiles.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, oldfiles
 from .args import UsageError
-from .brain import Layout
+from .brain import Layout, active_units
+from .brainfit import check_fits, mismatch, seed_founders  # noqa: F401 (brainfile's API: a brain into a world)
 
 FORMAT = "neuroevo-brain"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)  # format versions this program reads
 MAX_PARAMS = 50_000_000  # a file claiming more is refused before its arrays are built
 
 
@@ -50,13 +57,26 @@ class Brain:
     encoding: str  # "inverse" | "raw"
     scale_px: float  # inverse: inputs are min(scale/d, 1); raw: min(d/scale, 1)
     frame: str  # "ego" | "world"
-    genome: np.ndarray  # (n_params,) float32 in the genome layout of brain.Layout(sizes)
+    genome: np.ndarray  # (n_params,) float32 in the genome layout of brain.Layout(sizes, gated)
+    gated: bool = False  # a growing brain: the genome ends with one on/off gene per hidden unit
     provenance: dict[str, Any] = field(default_factory=dict)
     path: str = ""  # where it was read from (for messages)
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.sizes)
+        return Layout(self.sizes, self.gated)
+
+    @property
+    def hidden_on(self) -> list[np.ndarray]:
+        """Which hidden units are on, per hidden layer: [(h1,) bool, ...] (all True for a fixed net)."""
+        return active_units(self.layout, self.genome)
+
+    def describe(self) -> str:
+        """'10-16-2 net' or, growing, '10-16-2 net, hidden 3/16 on'."""
+        net = f"{'-'.join(map(str, self.sizes))} net"
+        if not self.gated:
+            return net
+        return net + ", hidden " + ", ".join(f"{int(a.sum())}/{a.size}" for a in self.hidden_on) + " on"
 
 
 # ---- making one ----------------------------------------------------------------------------------------------
@@ -71,7 +91,7 @@ def brain_of(settings: Any, layout: Layout, genome: np.ndarray, provenance: dict
     scale = b.inv_scale if b.encoding == "inverse" else b.raw_scale
     return Brain(tuple(int(v) for v in layout.sizes), input_names(offsets), list(OUTPUT_NAMES),
                  [k for k in offsets if k != "extra"], int(b.neighbours), max(0, n_extra), b.encoding,
-                 float(scale), b.frame, np.array(genome, np.float32).reshape(-1), dict(provenance))
+                 float(scale), b.frame, np.array(genome, np.float32).reshape(-1), layout.gated, dict(provenance))
 
 
 def _provenance(scenario: str, seed: int, gid: int, parent: int, family: int | None, age_s: float,
@@ -114,6 +134,7 @@ def from_source(source: str | Path, gid: int | None = None) -> Brain:
 
 def _from_population(path: Path, gid: int | None) -> Brain:
     from .checkpoint import CheckpointError, read
+    from .config import gated
     from .sim import N_OUTPUTS
 
     try:
@@ -128,10 +149,12 @@ def _from_population(path: Path, gid: int | None) -> Brain:
         raise BrainError(f"{path}: corrupt population file (arrays of different lengths)")
     slot = _pick(path, ids, ages, alive, gid, "genomes in its slots")
     hidden = settings.brain.hidden
-    n_in = _n_in(genomes.shape[1], hidden, N_OUTPUTS)
+    is_gated = gated(settings)
+    n_in = _n_in(genomes.shape[1], hidden, N_OUTPUTS, is_gated)
     if n_in is None:
-        raise BrainError(f"{path}: genomes of {genomes.shape[1]} numbers do not fit hidden layers {hidden}")
-    layout = Layout((n_in, *hidden, N_OUTPUTS))
+        raise BrainError(f"{path}: genomes of {genomes.shape[1]} numbers do not fit hidden layers {hidden}"
+                         f"{' with on/off genes' if is_gated else ''}")
+    layout = Layout((n_in, *hidden, N_OUTPUTS), is_gated)
     families = (meta.get("extra") or {}).get("families", {})
     founders = families.get("founders", {}) if isinstance(families, dict) else {}
     family = founders.get(str(int(ids[slot]))) if isinstance(founders, dict) else None
@@ -183,23 +206,36 @@ def _pick(path: Path, ids: np.ndarray, ages: np.ndarray, alive: np.ndarray, gid:
     return int(hit[0])
 
 
-def _n_in(n_params: int, hidden: tuple[int, ...], n_out: int) -> int | None:
-    """The input count for which Layout((n_in, *hidden, n_out)) has n_params numbers, or None."""
-    rest = Layout((1, *hidden, n_out)).n_params - hidden[0] * 1  # everything but the first layer's weights
+def _n_in(n_params: int, hidden: tuple[int, ...], n_out: int, is_gated: bool) -> int | None:
+    """The input count for which Layout((n_in, *hidden, n_out), is_gated) has n_params numbers, or None."""
+    rest = Layout((1, *hidden, n_out), is_gated).n_params - hidden[0] * 1  # everything but the first layer's weights
     n_in, r = divmod(n_params - rest, hidden[0])
     return n_in if r == 0 and n_in >= 1 else None
 
 
+DIR_WORDS = {"ego": ("ahead", "left"), "world": ("x", "y")}  # a sensed thing's direction, as the inspector says it
+
+
 def input_labels(names: list[str], frame: str) -> list[str]:
-    """Short input labels as the inspector shows them: 'edge ahead/left' reads 'edge ahead' in the ego frame."""
+    """Short input labels as the inspector shows them: 'edge ahead/left' reads 'edge ahead' in the ego frame,
+    'cursor dir 1' reads 'cursor ahead' (ego) or 'cursor x' (world)."""
+    words = DIR_WORDS.get(frame)
     out = []
     for n in names:
         if "/" in n:
             head, _, tail = n.partition(" ")
             a, _, b = tail.partition("/")
             n = f"{head} {b if frame == 'world' else a}"
+        elif words and n.endswith((" dir 1", " dir 2")):
+            n = f"{n[:-6]} {words[int(n[-1]) - 1]}"
         out.append(n)
     return out
+
+
+def always_zero(names: list[str], frame: str) -> list[bool]:
+    """Inputs a net never receives in this frame (the heading, in the ego frame: the heading is the frame itself);
+    the inspector leaves them out."""
+    return [frame == "ego" and n in ("cos heading", "sin heading") for n in names]
 
 
 # ---- the file ------------------------------------------------------------------------------------------------
@@ -215,6 +251,7 @@ def to_dict(b: Brain) -> dict[str, Any]:
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "layout": {"sizes": list(b.sizes), "inputs": list(b.inputs), "hidden": list(b.sizes[1:-1]),
+                   "gated": b.gated, "hidden_on": [[int(v) for v in on] for on in b.hidden_on],
                    "outputs": list(b.outputs), "sensors": list(b.sensors), "neighbours": b.neighbours,
                    "extra_inputs": b.extra_inputs},
         "encoding": {"kind": b.encoding, "scale_px": b.scale_px},
@@ -253,16 +290,17 @@ def read(path: str | Path) -> Brain:
         raise BrainError(f"{path}: not a neuroevo brain file (unreadable JSON: {e})") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise BrainError(f"{path}: not a neuroevo brain file")
-    if d.get("format_version") != FORMAT_VERSION:
-        raise BrainError(f"{path}: brain file format version {d.get('format_version')!r} is not supported "
-                         f"(this neuroevo {__version__} reads version {FORMAT_VERSION})")
+    version = d.get("format_version")
+    if type(version) is not int or version not in READS:
+        raise BrainError(f"{path}: brain file format version {version!r} is not supported "
+                         f"(this neuroevo {__version__} reads versions {READS[0]} to {READS[-1]})")
     try:
-        return _parse(d, str(path))
+        return _parse(d, str(path), version)
     except (KeyError, TypeError, ValueError) as e:
         raise BrainError(f"{path}: corrupt brain file ({type(e).__name__}: {e})") from None
 
 
-def _parse(d: dict[str, Any], path: str) -> Brain:
+def _parse(d: dict[str, Any], path: str, version: int) -> Brain:
     lay, enc = d["layout"], d["encoding"]
     sizes = tuple(int(v) for v in lay["sizes"])
     if len(sizes) < 2 or min(sizes) < 1:
@@ -288,66 +326,52 @@ def _parse(d: dict[str, Any], path: str) -> Brain:
     genome = np.concatenate(parts).astype(np.float32)
     if not np.all(np.isfinite(genome)):
         raise ValueError("non-finite weights")
+    is_gated, gates = _gates(lay, sizes, version)
+    genome = np.concatenate([genome, gates]) if is_gated else genome
     kind, frame = str(enc["kind"]), str(d["frame"])
     if kind not in ("inverse", "raw") or frame not in ("ego", "world"):
         raise ValueError(f"encoding {kind!r} / frame {frame!r}")
+    dead = oldfiles.brain_rows(inputs, frame)
+    if dead and len(dead) >= sizes[0]:
+        raise ValueError("its only inputs are the ego frame's always-zero heading")
+    if dead:
+        genome = oldfiles.drop_inputs(genome, sizes[1], dead)
+        inputs = [name for k, name in enumerate(inputs) if k not in dead]
+        sizes = (sizes[0] - len(dead), *sizes[1:])
     prov = d.get("provenance", {})
     return Brain(sizes, inputs, outputs, [str(v) for v in lay.get("sensors", [])], int(lay.get("neighbours", 1)),
-                 int(lay.get("extra_inputs", 0)), kind, float(enc["scale_px"]), frame, genome,
+                 int(lay.get("extra_inputs", 0)), kind, float(enc["scale_px"]), frame, genome, is_gated,
                  prov if isinstance(prov, dict) else {}, path)
 
 
-# ---- into a world --------------------------------------------------------------------------------------------
-def mismatch(b: Brain, sim: Any) -> str | None:
-    """Why brain b cannot drive the agents of sim (one phrase), or None when it fits."""
-    w = brain_of(sim.settings, sim.layout, sim.genomes[0], {})
-    if b.inputs != w.inputs:
-        if b.sensors != w.sensors:
-            return (f"it reads sensors {', '.join(b.sensors) or '?'} ({len(b.inputs)} inputs), the world gives "
-                    f"{', '.join(w.sensors)} ({len(w.inputs)} inputs); try --set brain.sensors={','.join(b.sensors)}")
-        k = next((i for i, (x, y) in enumerate(zip(b.inputs, w.inputs)) if x != y), min(len(b.inputs),
-                                                                                      len(w.inputs)))
-        mine = b.inputs[k] if k < len(b.inputs) else "nothing"
-        theirs = w.inputs[k] if k < len(w.inputs) else "nothing"
-        return (f"its input {k + 1} is {mine!r}, the world's is {theirs!r} ({len(b.inputs)} inputs against "
-                f"{len(w.inputs)})")
-    if b.encoding != w.encoding or not math.isclose(b.scale_px, w.scale_px):
-        return (f"it reads {b.encoding} distances (scale {b.scale_px:g} px), the world gives {w.encoding} "
-                f"(scale {w.scale_px:g} px); try --set brain.encoding={b.encoding}")
-    if b.frame != w.frame:
-        return f"it senses in the {b.frame} frame, the world in the {w.frame} frame; try --set brain.frame={b.frame}"
-    if b.sizes != w.sizes:
-        hidden = ",".join(map(str, b.sizes[1:-1]))
-        return (f"its hidden layers are {'-'.join(map(str, b.sizes[1:-1]))}, the world's "
-                f"{'-'.join(map(str, w.sizes[1:-1]))}; try --set brain.hidden={hidden}")
-    if b.outputs != w.outputs:
-        return f"its outputs are {', '.join(b.outputs)}, the world's {', '.join(w.outputs)}"
-    return None
-
-
-def check_fits(b: Brain, sim: Any) -> None:
-    why = mismatch(b, sim)
-    if why is not None:
-        raise BrainError(f"{b.path or 'brain'}: does not fit scenario {sim.scenario!r}: {why}")
-
-
-def seed_founders(sim: Any, brains: list[Brain], fill: bool = False) -> None:
-    """Founders from brains: slot k gets a mutated copy of brains[k] (every slot, cycling through the brains, with
-    fill), mutated as a child is (evolution.mutate) with the run's own Generator, so the run stays deterministic."""
-    from .evolution import mutate
-
-    if not brains:
-        return
-    for b in brains:
-        check_fits(b, sim)
-    n = sim.state.n
-    if len(brains) > n:
-        raise BrainError(f"{len(brains)} founder brains for {n} agents; pass at most {n} or raise --agents")
-    ev = sim.settings.evolution
-    for k in range(n if fill else len(brains)):
-        g = brains[k % len(brains)].genome.copy()
-        mutate(g, ev.mutation_rate, ev.sigma, sim.rng)
-        sim.genomes[k] = g
+def _gates(lay: dict[str, Any], sizes: tuple[int, ...], version: int) -> tuple[bool, np.ndarray]:
+    """(gated, on/off genes (n_hidden,) float32 1.0 / 0.0) from the layout; version 1 knew fixed nets only.
+    ValueError (naming the layer) for a pattern of the wrong shape, values other than 0/1, a fixed net with a unit
+    off, or a layer with every unit off (evolution never makes one)."""
+    hidden = sizes[1:-1]
+    if version < 2:
+        return False, np.ones(sum(hidden), np.float32)
+    is_gated = lay["gated"]
+    if not isinstance(is_gated, bool):
+        raise ValueError(f"gated is {is_gated!r}, not true or false")
+    pattern = lay["hidden_on"]
+    if not isinstance(pattern, list) or len(pattern) != len(hidden):
+        n = len(pattern) if isinstance(pattern, list) else pattern
+        raise ValueError(f"hidden_on has {n} layers for hidden layers {list(hidden)}")
+    out = []
+    for k, (row, h) in enumerate(zip(pattern, hidden)):
+        if not isinstance(row, list) or len(row) != h:
+            raise ValueError(f"hidden_on of hidden layer {k + 1} has {len(row) if isinstance(row, list) else row!r} "
+                             f"values for its {h} units")
+        if not all(isinstance(v, int) and v in (0, 1) for v in row):  # bool is an int: true/false pass too
+            raise ValueError(f"hidden_on of hidden layer {k + 1} holds values other than 0 and 1")
+        on = np.array([bool(v) for v in row])
+        if not on.any():
+            raise ValueError(f"hidden layer {k + 1} has no unit on")
+        if not is_gated and not on.all():
+            raise ValueError(f"hidden layer {k + 1} has units off in a fixed net (gated false)")
+        out.append(on)
+    return is_gated, (np.concatenate(out) if out else np.zeros(0, np.bool_)).astype(np.float32)
 
 
 # ---- command line --------------------------------------------------------------------------------------------
@@ -381,7 +405,8 @@ def add_brain_parser(sub: Any) -> None:
                        "file starts new worlds with `neuroevo run|live SCENARIO --founders FILE`.")
     bs = b.add_subparsers(dest="brain_command", required=True, parser_class=type(b))
     e = bs.add_parser("export", help="write one agent's brain from a population.npz or a replay folder",
-                      description="Write one agent's brain (weights, layout, inputs by name, provenance) as JSON.")
+                      description="Write one agent's brain (weights, layout: inputs by name, hidden units on/off, "
+                      "outputs; provenance) as JSON.")
     e.add_argument("source", type=Path, help="a population.npz (neuroevo run, S in live) or a replay folder")
     which = e.add_mutually_exclusive_group(required=True)
     which.add_argument("--best", action="store_true", help="the longest-lived agent alive at the end")
@@ -389,7 +414,8 @@ def add_brain_parser(sub: Any) -> None:
                        help="the genome with this id (the viewer's inspector shows it as 'agent N')")
     e.add_argument("--out", type=Path, required=True, help="the brain file to write (.json)")
     s = bs.add_parser("show", help="draw a brain file's net to a PNG",
-                      description="Draw a brain's net as the inspector does: weights as lines (warm +, cool -).")
+                      description="Draw a brain's net as the inspector does: weights as lines (warm +, cool -), "
+                      "hidden units that are off as empty rings.")
     s.add_argument("file", type=Path, help="a brain file (.json)")
     s.add_argument("--out", type=Path, default=None, help="the PNG to write (default: FILE with .png)")
 
@@ -405,7 +431,7 @@ def main(args: argparse.Namespace) -> int:
         b = from_source(args.source, None if args.best else args.gid)
         write(b, args.out)
         p = b.provenance
-        print(f"wrote {args.out} (genome {p['genome_id']}, {'-'.join(map(str, b.sizes))} net, age "
+        print(f"wrote {args.out} (genome {p['genome_id']}, {b.describe()}, age "
               f"{p['age_s']:.1f} s, from {p['scenario']} seed {p['seed']})", file=sys.stderr)
         return 0
     b = read(args.file)

@@ -2,7 +2,8 @@
 
 A population file holds the genomes, hall of fame, icons and every WorldState array (`state_<name>`), plus a JSON
 `meta` string: format and version, scenario name, seed, resolved settings, the Generator's state and an `extra`
-object (the per-minute rows so far). It is data: loading never unpickles or imports anything, and every array is
+object (the per-minute rows so far). Format version 1 files (the ego frame's "self" sensor then had 3 inputs) are
+converted as they are read (oldfiles.py). It is data: loading never unpickles or imports anything, and every array is
 checked (validate.py) before a kernel sees it: declared shapes and sizes first, from the headers, then values.
 """
 
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__, validate
-from .config import Settings, SettingsError, override
+from . import __version__, oldfiles, validate
+from .config import Settings, SettingsError, input_offsets, override
 from .io import json_default, npz_headers, read_npz, write_npz
 from .limits import LimitError, check_settings
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from .sim import Simulation
 
 FORMAT = "neuroevo-population"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the "self" sensor is speed alone in the ego frame (1: also its always-zero heading)
+READS_VERSIONS = (1, 2)
 MAX_FILE_BYTES = 8 << 30  # arrays a population file may declare in all (its settings bound them more tightly)
 MAX_META_CHARS = 64 << 20
 
@@ -43,6 +45,8 @@ def save(sim: Simulation, path: str | Path, extra: dict[str, Any] | None = None)
         "rng": sim.rng.bit_generator.state, "extra": extra or {},
     }
     arrays = {f"state_{k}": v for k, v in sim.state.arrays().items()}
+    if sim.species_ready:  # niching: the species table, so a resumed run draws the same parents
+        arrays.update(sim.species.arrays())
     write_npz(path, {"genomes": sim.genomes, "hof": sim.hof, "hof_fit": sim.hof_fit, "icons": sim.icons,
                      "meta": np.array(json.dumps(meta, default=json_default)), **arrays})
 
@@ -76,7 +80,8 @@ def _meta(path: Path, headers: validate.Headers) -> dict[str, Any]:
     meta = json.loads(str(read_npz(path, MAX_FILE_BYTES, names=("meta",), headers=headers)["meta"]))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a neuroevo population file")
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if type(version) is not int or version not in READS_VERSIONS:
         raise CheckpointError(f"{path}: unsupported format version {str(meta.get('format_version'))[:20]}")
     if not isinstance(meta.get("settings"), dict):
         raise CheckpointError(f"{path}: no settings inside")
@@ -98,6 +103,8 @@ def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Setti
         validate.population_headers(headers, settings.world.agents, settings.evolution.hof_size)
         check_settings(settings, None)
         data = read_npz(path, MAX_FILE_BYTES, headers=headers)
+        if meta["format_version"] == 1:
+            data = oldfiles.population(data, settings)
     except CheckpointError:
         raise
     except SettingsError as e:
@@ -120,8 +127,11 @@ def load(cls: type[Simulation], path: str | Path, overrides: dict[str, Any] | No
             new = override(settings, overrides)
         except SettingsError as e:
             raise CheckpointError(f"{path}: {e}") from None
-        if new.brain.hidden != settings.brain.hidden or new.world.agents != settings.world.agents:
-            raise CheckpointError(f"{path}: --set cannot change brain.hidden or world.agents of a saved population")
+        if (new.brain.hidden != settings.brain.hidden or new.world.agents != settings.world.agents
+                or input_offsets(new.brain) != input_offsets(settings.brain)):
+            raise CheckpointError(f"{path}: --set cannot change the genome layout (brain.hidden, brain.sensors, "
+                                  "brain.neighbours, brain.frame with the self sensor) or world.agents of a saved "
+                                  "population")
         settings = new
     try:
         check_settings(settings, hooks.n_extra_inputs if hooks is not None else 0)
@@ -164,6 +174,11 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # mouse memory added later
         put(v, src, f"state_{k}")
     validate.world_state(sim.state, sim.genomes, sim.hof, sim.hof_fit, sim.settings.hazards.teams)
+    if sim.params.species_cap and "species_of" in data:  # else the species are founded at the first step
+        for k, v in sim.species.arrays().items():
+            put(v, data[k], k)
+        validate.species(sim.species, sim.state.alive)
+        sim.species_ready = True
     if "icons" in data:
         sim.icons = icons_array(data["icons"])
     sim.rng.bit_generator.state = meta["rng"]

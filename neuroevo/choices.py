@@ -31,6 +31,11 @@ class Selection(IntEnum):
     TRUNCATION = 4
 
 
+class Niching(IntEnum):
+    NONE = 0  # parents drawn on fitness over the whole population
+    SPECIES = 1  # fitness shared within species of similar genomes (species.py)
+
+
 class CursorSource(IntEnum):
     NONE = 0
     HUNTER = 1

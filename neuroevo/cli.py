@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `neuroevo` command; returns the exit code (2: bad input, 130: interrupted)."""
+    code = _main(argv)
+    if code == 130 and argv is None:  # a second Ctrl-C while the interpreter exits must not turn 130 into a crash
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     command = "?"
     try:
         args = build_parser().parse_args(argv)

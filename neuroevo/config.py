@@ -16,15 +16,16 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
-from .choices import Contact, CursorSource, Encoding, Frame, IntEnum, Mode, Selection, names
+from .choices import Contact, CursorSource, Encoding, Frame, IntEnum, Mode, Niching, Selection, names
 
 
 class SettingsError(ValueError):
     """A user-caused settings problem (unknown key, bad value); the CLI prints it as one line."""
 
 
-# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen). The input vector
-# holds the chosen blocks in this order, whatever order a scenario lists them in (see sensors.py).
+# Sensor blocks and their input counts (the "neighbours" block has 3 inputs per neighbour seen; "self" has 3 in the
+# world frame and 1 in the ego frame, see block_size). The input vector holds the chosen blocks in this order,
+# whatever order a scenario lists them in (see sensors.py).
 SENSORS = {"edges": 5, "cursor": 4, "self": 3, "icons": 3, "neighbours": 3, "team": 6}
 MAX_NEIGHBOURS = 8
 
@@ -66,12 +67,16 @@ class Brain:
     encoding: str = setting("inverse", '"inverse": inputs are scale/d; "raw": inputs are d/scale (the ablation); '
                             '"raw_px": inputs are d in px, unscaled (what the seed program fed)',
                             choices=Encoding, kernel="encoding")
-    frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes',
+    frame: str = setting("ego", '"ego": distances along rays relative to the heading; "world": fixed world axes, '
+                         'where the "self" sensor adds the heading (2 more inputs)',
                          choices=Frame, kernel="frame")
     inv_scale: float = setting(20.0, "px; inverse inputs are min(inv_scale/d, 1)", gt=0.0, le=1e6, kernel="inv_scale")
     raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
     init_sigma: float = setting(2.0, "scale of the initial random weights and biases (see brain.init_genomes)",
                                 ge=0.0, le=100.0)
+    init_weights: float = setting(1.0, "the founders' weights are scaled by this (biases are not): 0 starts every "
+                                  "founder blind to its inputs, a constant flyer, and evolution grows the connections",
+                                  ge=0.0, le=100.0)
     sensors: tuple[str, ...] = setting(("edges", "cursor", "self"), "input blocks of the net (see [sensors]"
                                        "(#what-the-agents-sense-and-do)); they set the genome layout",
                                        shown="edges,cursor,self", limits="one or more of: " + ", ".join(SENSORS))
@@ -105,6 +110,11 @@ class Evolution:
                                    kernel="add_unit_rate")
     remove_unit_rate: float = setting(0.0, "probability that a child switches off one of its hidden units (each layer "
                                       "keeps at least one)", ge=0.0, le=1.0, kernel="remove_unit_rate")
+    niching: str = setting("none", '"none": parents drawn on fitness over the whole population; "species": on '
+                           "fitness shared within species of similar genomes (see [species](#species))",
+                           choices=Niching, kernel="niching")
+    species_target: int = setting(8, "niching: the compatibility threshold adapts towards this many species", ge=1,
+                                  le=10_000, kernel="species_target")
     generation_s: float = setting(20.0, "generational mode: seconds per generation", gt=0.0, le=86_400.0,
                                   kernel="generation_steps", to="steps")
     elites: int = setting(1, "generational mode: best genomes copied unchanged", ge=0, le=1_000_000, kernel="elites")
@@ -398,6 +408,7 @@ _DERIVED: list[tuple[str, type]] = [
     ("grid_nx", int), ("grid_ny", int),
     ("spawn_clear", float),  # newborns appear at least this far (centre to centre) from others, px
     ("n_gates", int),  # on/off genes at the end of each genome (one per hidden unit; 0: fixed topology)
+    ("species_cap", int),  # rows of the species table (0: niching off)
 ]
 
 
@@ -423,13 +434,23 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+def block_size(name: str, brain: Brain) -> int:
+    """Inputs of one sensor block: 3 per neighbour seen; "self" is speed alone in the ego frame (its axes are the
+    heading) and speed, cos and sin of the heading in the world frame."""
+    if name == "neighbours":
+        return 3 * brain.neighbours
+    if name == "self" and brain.frame == "ego":
+        return 1
+    return SENSORS[name]
+
+
 def input_offsets(brain: Brain, n_extra: int = 0) -> dict[str, tuple[int, int]]:
     """{block: (first input, count)} for the chosen sensor blocks in canonical order, then "extra"."""
     out: dict[str, tuple[int, int]] = {}
     k = 0
-    for name, n in SENSORS.items():
+    for name in SENSORS:
         if name in brain.sensors:
-            n = 3 * brain.neighbours if name == "neighbours" else n
+            n = block_size(name, brain)
             out[name] = (k, n)
             k += n
     if n_extra:
@@ -466,7 +487,14 @@ def make_params(s: Settings, n_extra: int = 0) -> Params:
     values["grid_ny"] = max(1, int(math.ceil(w.height / cell)))
     values["spawn_clear"] = spawn_clear
     values["n_gates"] = sum(b.hidden) if gated(s) else 0
+    values["species_cap"] = species_cap(s)
     return Params(**values)
+
+
+def species_cap(s: Settings) -> int:
+    """Rows of the species table: room for four times the target, at most one per agent (0: niching off)."""
+    e = s.evolution
+    return min(s.world.agents, 4 * e.species_target) if e.niching == "species" else 0
 
 
 def gated(s: Settings) -> bool:

@@ -16,10 +16,14 @@ Everything here is plain data (numpy, dicts); drawing lives in tree.py and the v
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
+Steps = Generator[None, None, T]  # work in pieces: each `yield` is a place to pause (the live panel's frames)
 
 # Family colours (the viewer's LINEAGE_TINTS): a genome is drawn in FAMILY_TINTS[founder id % 12].
 FAMILY_TINTS = (
@@ -29,6 +33,16 @@ FAMILY_TINTS = (
 LOOK_SECONDS = 10.0  # FamilyTracker: simulated seconds between looks at the slots
 EXTERNAL_CURSOR = "external"
 RERUN_PIECE = 64  # steps per piece when an interval is re-run (see FamilyTracker._rerun)
+PIECE = 256  # genomes between two pauses of the Steps functions (well under a millisecond of work)
+
+
+def finish(steps: Steps[T]) -> T:
+    """Run Steps to their end and return their result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 def tint_of(founder: int) -> tuple[int, int, int]:
@@ -42,12 +56,16 @@ class FamilyTracker:
     founders: {genome id: founder id} of the genomes in the slots when tracking starts (a resumed run passes what
     checkpoint_state() left in its checkpoint); without it, the genomes in the slots are their own founders.
     history=True also keeps, for every genome with a descendant in the slots, its parent and birth step (for the
-    live ancestry panel: `branches()`)."""
+    live ancestry panel: `branches()`).
+    frequent=True is for a caller that looks after every few steps (the live window looks after every frame): no
+    copy of the world is kept for re-runs (a parent born and dead between two looks counts in `unresolved`), and the
+    tables are pruned only once they have doubled, so a look that sees a birth costs microseconds, not a walk over
+    every ancestor."""
 
     wants_events = False
 
     def __init__(self, sim: Any, founders: dict[int, int] | None = None, every: int | None = None,
-                 history: bool = False) -> None:
+                 history: bool = False, frequent: bool = False) -> None:
         hooks = type(sim.hooks).hooks_defined() if getattr(sim, "hooks", None) is not None else []
         look = max(1, int(round(LOOK_SECONDS / sim.settings.world.dt)))
         self.replayable = not hooks
@@ -57,6 +75,8 @@ class FamilyTracker:
         self.unresolved = 0  # children whose parent was never seen (see the module docstring)
         self.resolved = 0  # intervals re-run to find a parent born and dead between two looks
         self.keep_history = history
+        self.frequent = frequent
+        self._kept = 0  # genomes kept by the last pruning (frequent: the next one waits until twice as many)
         s = sim.state
         known = founders or {}
         self.founder: dict[int, int] = {}
@@ -121,22 +141,28 @@ class FamilyTracker:
 
     def branches(self, sim: Any) -> list[dict[str, Any]]:
         """The ancestry of the living as plain data (see `branches`); needs history=True."""
+        return branches(self.history(sim))
+
+    def history(self, sim: Any) -> History:
+        """The genomes kept (those with a descendant in the slots) as a History ending now: the living alive, the
+        others dead (when is not kept); needs history=True."""
+        return finish(history_steps(self.snapshot(sim)))
+
+    def snapshot(self, sim: Any) -> dict[str, Any]:
+        """Copies of what history() reads (a few dict copies: cheap enough for a frame), for history_steps()."""
         if not self.keep_history:
             raise ValueError("branches() needs a FamilyTracker made with history=True")
         self.update(sim)
-        s, dt = sim.state, sim.settings.world.dt
-        gids = sorted(self.parent)
-        alive = set(s.genome_id[s.alive].tolist())
-        h = History(np.array(gids, np.int64), np.array([self.parent[g] for g in gids], np.int64),
-                    np.array([self.born[g] * dt for g in gids]), np.array([np.nan if g in alive else 0.0
-                                                                            for g in gids]),
-                    np.array([self.founder[g] for g in gids], np.int64), sim.sim_seconds)
-        return branches(h)
+        s = sim.state
+        return {"parent": dict(self.parent), "born": dict(self.born), "founder": dict(self.founder),
+                "alive": s.genome_id[s.alive].copy(), "dt": sim.settings.world.dt, "end": sim.sim_seconds}
 
     # -- inside --
     def _forget(self, sim: Any) -> None:
         """Keep the genomes in the slots (a generational rebuild also picks dead ones as parents) and, with
         history, their ancestors."""
+        if self.frequent and len(self.founder) < 2 * self._kept + sim.state.n:
+            return
         keep = set(sim.state.genome_id.tolist())
         if self.keep_history:
             frontier = list(keep)
@@ -150,11 +176,12 @@ class FamilyTracker:
         else:
             self.parent, self.born = {}, {}
         self.founder = {g: f for g, f in self.founder.items() if g in keep}
+        self._kept = len(self.founder)
 
     def _snapshot(self, sim: Any) -> None:
         """What a re-run of the next interval starts from (only for worlds that can be re-run)."""
         cursor = sim.settings.cursor.source
-        if not self.replayable or _cursor_is_external(sim, cursor):
+        if self.frequent or not self.replayable or _cursor_is_external(sim, cursor):
             self._snap = None
             return
         self._snap = {**_capture(sim), "params": sim.params, "parallel": sim.parallel}
@@ -221,6 +248,27 @@ def _cursor_is_external(sim: Any, source: str) -> bool:
     return source == EXTERNAL_CURSOR or sim.params.cursor_source == CHOICES["cursor.source"].index(EXTERNAL_CURSOR)
 
 
+def history_steps(snap: dict[str, Any]) -> Steps[History]:
+    """The History of a FamilyTracker.snapshot(), in pieces."""
+    parent, born, founder = snap["parent"], snap["born"], snap["founder"]
+    keys = list(parent)
+    steps: list[int] = []
+    fnd: list[int] = []
+    for k in range(0, len(keys), PIECE):
+        part = keys[k: k + PIECE]
+        steps += [born[g] for g in part]
+        fnd += [founder[g] for g in part]
+        yield
+    gid = np.array(keys, np.int64)
+    order = np.argsort(gid, kind="stable")
+    gid = gid[order]
+    par = np.fromiter(parent.values(), np.int64, len(parent))[order]
+    yield
+    died = np.where(np.isin(gid, snap["alive"]), np.nan, 0.0)
+    return History(gid, par, np.array(steps, np.float64)[order] * snap["dt"], died, np.array(fnd, np.int64)[order],
+                   snap["end"])
+
+
 # ---- a recorded run ------------------------------------------------------------------------------------------
 @dataclass
 class History:
@@ -247,14 +295,23 @@ class History:
 
     def survives(self) -> np.ndarray:
         """(G,) bool: the genome or one of its descendants is alive at the end."""
+        return np.array(finish(_survives(self.alive.tolist(), self._parent_rows())), bool)
+
+    def _parent_rows(self) -> list[int | None]:
+        """Row of each genome's parent, None for a root."""
         idx = self.index()
-        out = self.alive.copy()
-        for i in range(self.gid.size - 1, -1, -1):  # children before parents
-            if out[i]:
-                j = idx.get(int(self.parent[i]))
-                if j is not None:
-                    out[j] = True
-        return out
+        return [idx.get(p) for p in self.parent.tolist()]
+
+
+def _survives(alive: list[bool], prow: list[int | None]) -> Steps[list[bool]]:
+    out = list(alive)
+    for i in range(len(out) - 1, -1, -1):  # children before parents
+        j = prow[i]
+        if out[i] and j is not None:
+            out[j] = True
+        if i % PIECE == 0:
+            yield
+    return out
 
 
 def from_replay(replay: Any) -> History:
@@ -262,6 +319,11 @@ def from_replay(replay: Any) -> History:
 
     A slot's holder ends where a death is reported in the slot, or where a birth replaces it (a generational
     rebuild replaces survivors too)."""
+    return finish(from_replay_steps(replay))
+
+
+def from_replay_steps(replay: Any) -> Steps[History]:
+    """from_replay() in pieces."""
     dt = replay.dt
     t0 = int(replay.meta.get("start_step", 0))
     gid0 = replay.keys[0][0]
@@ -282,6 +344,8 @@ def from_replay(replay: Any) -> History:
             died.setdefault(int(holder[s]), int(bf[i]))
             holder[s] = b["gid"][i]
             i += 1
+        if (i + j) % PIECE == 0:
+            yield
     order = np.argsort(np.array(gids, np.int64), kind="stable")
     gid = np.array(gids, np.int64)[order]
     parent = np.array(parents, np.int64)[order]
@@ -295,6 +359,8 @@ def from_replay(replay: Any) -> History:
     for k, (g, p) in enumerate(zip(gid.tolist(), parent.tolist())):
         founder[k] = g if p < 0 else founder[idx[p]]
         idx[g] = k
+        if k % PIECE == 0:
+            yield
     return History(gid, parent, born_s, died_s, founder, to_s(len(replay) - 1))
 
 
@@ -332,46 +398,69 @@ def tree_rows(h: History) -> np.ndarray:
 
 
 def branches(h: History) -> list[dict[str, Any]]:
+    """The ancestry of the genomes alive at the end (see branches_steps)."""
+    return finish(branches_steps(h))
+
+
+def branches_steps(h: History) -> Steps[list[dict[str, Any]]]:
     """The ancestry of the genomes alive at the end, collapsed to the branches that still have descendants.
 
     Only genomes with a living descendant are kept, and a dead genome with one kept child is folded into that
     child (`folded` counts the generations folded away), so what remains are the living (leaves) and the dead
     ancestors where lineages split. Rows: gid, parent (-1 at a root), founder, born_s, alive, living (living
     descendants, itself included), folded, row (a depth-first row for drawing, living leaves at 0, 1, 2...)."""
-    keep = h.survives()
+    # plain lists: this runs a few times a second in the live panel, over every genome with a living descendant
     idx = h.index()
+    yield
+    prow: list[int | None] = []
+    par = h.parent.tolist()
+    for k in range(0, len(par), PIECE):
+        prow += [idx.get(p) for p in par[k: k + PIECE]]
+        yield
+    alive, born = h.alive.tolist(), h.born.tolist()
+    keep = yield from _survives(alive, prow)
+    kept = [k for k, x in enumerate(keep) if x]
     kids: dict[int, list[int]] = {}
-    for k in np.flatnonzero(keep).tolist():
-        p = idx.get(int(h.parent[k]))
+    for n, k in enumerate(kept):
+        p = prow[k]
         if p is not None:
             kids.setdefault(p, []).append(k)
-    alive = h.alive
-    living = alive.astype(np.int64)
-    for k in range(h.gid.size - 1, -1, -1):
-        p = idx.get(int(h.parent[k]))
-        if keep[k] and p is not None:
+        if n % PIECE == 0:
+            yield
+    living = [int(a) for a in alive]
+    for n, k in enumerate(reversed(kept)):
+        p = prow[k]
+        if p is not None:
             living[p] += living[k]
+        if n % PIECE == 0:
+            yield
+    gid, founder = h.gid.tolist(), h.founder.tolist()
     out: list[dict[str, Any]] = []
-    roots = [k for k in np.flatnonzero(keep).tolist() if int(h.parent[k]) not in idx]
+    roots = [k for k in kept if prow[k] is None]
     stack = [(k, -1) for k in reversed(roots)]  # (genome, kept parent id)
     while stack:
         k, parent = stack.pop()
         folded = 0
-        while not alive[k] and len(kids.get(k, [])) == 1:  # a link in a chain: fold it into its only kept child
+        while not alive[k] and len(kids.get(k, ())) == 1:  # a link in a chain: fold it into its only kept child
             k = kids[k][0]
             folded += 1
-        out.append({"gid": int(h.gid[k]), "parent": parent, "founder": int(h.founder[k]),
-                    "born_s": float(h.born[k]), "alive": bool(alive[k]), "living": int(living[k]),
-                    "folded": folded, "row": -1})
-        stack.extend((c, int(h.gid[k])) for c in sorted(kids.get(k, []), key=lambda c: -h.born[c]))
+        out.append({"gid": gid[k], "parent": parent, "founder": founder[k], "born_s": born[k], "alive": alive[k],
+                    "living": living[k], "folded": folded, "row": -1})
+        stack.extend((c, gid[k]) for c in sorted(kids.get(k, ()), key=lambda c: -born[c]))
+        if len(out) % PIECE == 0:
+            yield
     leaf = 0
-    for r in out:  # the living take rows 0, 1, 2... in depth-first order
+    for n, r in enumerate(out):  # the living take rows 0, 1, 2... in depth-first order
         if r["alive"]:
             r["row"] = leaf
             leaf += 1
+        if n % PIECE == 0:
+            yield
     by_gid = {r["gid"]: r for r in out}
-    for r in reversed(out):  # children come after their parent in `out`: a reverse pass sees them first
+    for n, r in enumerate(reversed(out)):  # children come after their parent in `out`: a reverse pass sees them first
         p = by_gid.get(r["parent"])
         if p is not None and (p["row"] < 0 or r["row"] < p["row"]):
             p["row"] = r["row"]
+        if n % PIECE == 0:
+            yield
     return out

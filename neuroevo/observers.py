@@ -57,6 +57,8 @@ class MinuteStats:
             "mean_lifetime_at_death_s": round(float(d[K_LIFE_SUM]) * self.dt / n_dead, 4) if n_dead else None,
             "families": self.tracker.families(sim),
         }
+        if sim.species_ready:  # niching: species with living members
+            row["species"] = int((sim.species.size > 0).sum())
         layout = sim.layout
         if layout.gated:  # growing brains: switched-on hidden units of the living
             units = (sim.genomes[s.alive, layout.n_weights:] > 0.5).sum(axis=1)

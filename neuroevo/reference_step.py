@@ -6,6 +6,7 @@ exactly (deaths, births, ids, genomes, Generator state) and to float rounding (p
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .reference import (
     nearest_icon_np,
     sense_np,
 )
+from .species import T_COUNT, T_NEXT_LABEL, T_THRESHOLD, THRESHOLD_STEP
 from .state import (
     C_ARMED,
     C_CLICK,
@@ -162,10 +164,60 @@ def _hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness
             hof[j], hof_fit[j] = genome, fitness
 
 
+# ---- species (niching) ------------------------------------------------------------------------------------------
+def _distance_np(a: np.ndarray, b: np.ndarray, n_w: int) -> float:
+    """species.distance: mean |a - b| of the weights (summed in order, as the kernel does) + differing gates."""
+    d = float(np.cumsum(np.abs(a[:n_w].astype(np.float64) - b[:n_w].astype(np.float64)))[-1]) / max(n_w, 1)
+    n_g = a.shape[0] - n_w
+    return d + (int(np.count_nonzero((a[n_w:] > 0.5) != (b[n_w:] > 0.5))) / n_g if n_g > 0 else 0.0)
+
+
+def species_join_np(sp: Any, i: int, genome: np.ndarray, p: Params, hint: int) -> None:
+    """species.join: the parent's species (row hint) if within the threshold, else the nearest species within it,
+    else a free row, else the nearest; then the threshold moves one THRESHOLD_STEP towards the target."""
+    n_w = genome.shape[0] - p.n_gates
+    used = np.nonzero(sp.size > 0)[0]
+    free = np.nonzero(sp.size == 0)[0]
+    dists = [_distance_np(genome, sp.rep[s], n_w) for s in used]
+    row = int(used[int(np.argmin(dists))]) if len(used) else -1
+    if hint >= 0 and sp.size[hint] > 0 and _distance_np(genome, sp.rep[hint], n_w) < sp.ctl[T_THRESHOLD]:
+        row = hint
+    elif (row < 0 or min(dists) >= sp.ctl[T_THRESHOLD]) and len(free):
+        row = int(free[0])
+        sp.label[row] = int(sp.ctl[T_NEXT_LABEL])
+        sp.ctl[T_NEXT_LABEL] += 1.0
+        sp.ctl[T_COUNT] += 1.0
+    sp.size[row] += 1
+    sp.rep[row] = genome
+    sp.of[i] = row
+    if sp.ctl[T_COUNT] > p.species_target:
+        sp.ctl[T_THRESHOLD] *= THRESHOLD_STEP
+    elif sp.ctl[T_COUNT] < p.species_target:
+        sp.ctl[T_THRESHOLD] /= THRESHOLD_STEP
+
+
+def species_leave_np(sp: Any, i: int) -> None:
+    s = int(sp.of[i])
+    if s >= 0:
+        sp.size[s] -= 1
+        sp.ctl[T_COUNT] -= 1.0 if sp.size[s] == 0 else 0.0
+        sp.of[i] = -1
+
+
+def species_share_np(sp: Any, fitness: np.ndarray, alive: np.ndarray) -> None:
+    """Fitness divided by the members of each living agent's species."""
+    m = alive & (sp.of >= 0)
+    fitness[m] = fitness[m] / sp.size[sp.of[m]]
+
+
 def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
               dead: list[int], fitness: np.ndarray, grid_slots: np.ndarray, p: Params,
-              rng: np.random.Generator, sizes: tuple[int, ...] = ()) -> None:
+              rng: np.random.Generator, sizes: tuple[int, ...] = (), species: Any = None) -> None:
     """Steady state: children of living parents (same team) into the dead slots, in the kernel's order."""
+    if p.species_cap:
+        for d in dead:
+            species_leave_np(species, d)
+        species_share_np(species, fitness, w.alive)
     placed: list[int] = []
     for tm in range(p.n_teams):
         slots = [d for d in dead if p.n_teams == 1 or w.team[d] == tm]
@@ -184,6 +236,8 @@ def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.n
         for j, d in enumerate(slots):
             child = make_child_np(src, parents[j], parents2[j], hof, hof_fit, p, rng, sizes)
             genomes[d] = child
+            if p.species_cap:
+                species_join_np(species, d, child, p, int(species.of[parents[j]]))
             seen = [*grid_slots.tolist(), *placed] if p.spawn_clear > 0.0 else []
             spawn_np(w, d, int(w.genome_id[parents[j]]), icons, seen, p, rng)
             placed.append(d)
@@ -191,13 +245,16 @@ def births_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.n
 
 
 def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
-                       p: Params, rng: np.random.Generator, hook_fit: bool, sizes: tuple[int, ...] = ()) -> None:
+                       p: Params, rng: np.random.Generator, hook_fit: bool, sizes: tuple[int, ...] = (),
+                       species: Any = None) -> None:
     """Generational mode: elites kept, every other slot a child, all placed anew."""
     n = genomes.shape[0]
     fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
     for i in np.nonzero(w.alive)[0]:
         _hof_offer(hof, hof_fit, genomes[i], fitness[i])
     order = np.argsort(-fitness, kind="mergesort")
+    if p.species_cap:
+        species_share_np(species, fitness, w.alive)
     everyone = np.ones(n, bool)
     parents = select_np(fitness, everyone, n, p, rng)
     parents2 = select_np(fitness, everyone, n, p, rng) if p.crossover > 0.0 else parents
@@ -212,6 +269,11 @@ def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_
         spawn_np(w, j, int(parent), icons, list(range(j)) if p.spawn_clear > 0.0 else [], p, rng)
         w.counters[K_BIRTHS] += 1
     genomes[:] = new
+    if p.species_cap:
+        hints = [int(species.of[order[j]] if j < p.elites else species.of[parents[j]]) for j in range(n)]
+        for j in range(n):
+            species_leave_np(species, j)
+            species_join_np(species, j, genomes[j], p, hints[j])
     w.counters[K_GEN_STEP] = 0
     w.counters[K_GENERATION] += 1
 
@@ -219,8 +281,9 @@ def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_
 # ---- the whole step ------------------------------------------------------------------------------------------------
 def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
             layout: Layout, p: Params, rng: np.random.Generator, row: np.ndarray | None = None,
-            hook_fit: bool = False) -> list[tuple[int, int, int]]:
-    """One step of step.run_chunk on numpy copies, in place; returns the deaths as (slot, cause, lifetime)."""
+            hook_fit: bool = False, species: Any = None) -> list[tuple[int, int, int]]:
+    """One step of step.run_chunk on numpy copies, in place; returns the deaths as (slot, cause, lifetime).
+    species: a species.Species of copies (niching; founded already), updated in place."""
     cursor_np(w.cursor, w.pos, w.alive, w.genome_id, p, rng, row)
     cur = w.cursor
     start = w.alive.copy()
@@ -257,10 +320,10 @@ def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.nda
     if p.mode == Mode.STEADY and deaths:
         fitness = w.hook_fit.copy() if hook_fit else w.age.astype(np.float64)
         births_np(w, genomes, hof, hof_fit, icons, [d[0] for d in deaths], fitness, np.nonzero(start)[0], p, rng,
-                  layout.sizes)
+                  layout.sizes, species)
     elif p.mode == Mode.GENERATIONAL:
         w.counters[K_GEN_STEP] += 1
         if w.counters[K_GEN_STEP] >= p.generation_steps or not w.alive.any():
-            next_generation_np(w, genomes, hof, hof_fit, icons, p, rng, hook_fit, layout.sizes)
+            next_generation_np(w, genomes, hof, hof_fit, icons, p, rng, hook_fit, layout.sizes, species)
     w.counters[K_STEP] += 1
     return deaths

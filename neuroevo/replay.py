@@ -12,7 +12,8 @@ flight makes them small, so they compress well), heading as uint8 (256 bins) sto
 flags as bits, the cursor row (x, y, present, armed, click) and the run counters. Per chunk: the genome id, parent
 id and age of every slot at its first frame (so any chunk decodes on its own), births (slot, genome id, parent id,
 the genome itself) and deaths (slot, cause, lifetime, position). The first chunk also holds every slot's genome, so
-any agent's brain can be looked at in playback. Plain arrays and JSON only; nothing is unpickled.
+any agent's brain can be looked at in playback. Plain arrays and JSON only; nothing is unpickled. Format version 1
+replays (the ego frame's "self" sensor then had 3 inputs) are converted as they are read (oldfiles.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import validate
+from . import oldfiles, validate
 from .brain import Layout
 from .config import Settings, SettingsError, gated
 from .io import numbered, read_npz
@@ -34,7 +35,8 @@ from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 from .ui.lineage import Families
 
 FORMAT = "neuroevo-replay"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the "self" sensor is speed alone in the ego frame (1: also its always-zero heading)
+READS_VERSIONS = (1, 2)
 HEADING_BINS = 256
 POS_RANGE = 65536  # uint16 fixed point
 FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")
@@ -135,18 +137,26 @@ class Replay:
             raise ReplayError(f"{meta_path}: unreadable replay metadata ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ReplayError(f"{meta_path}: not a neuroevo replay")
-        if meta.get("format_version") != FORMAT_VERSION:
+        version = meta.get("format_version")
+        if type(version) is not int or version not in READS_VERSIONS:
             raise ReplayError(f"{meta_path}: unsupported replay format version {str(meta.get('format_version'))[:20]}")
         try:
             self.settings = Settings.from_dict(meta.get("settings"))
             w = self.settings.world
             validate.replay_meta(meta, w.agents, self.settings.brain.hidden, w.dt, w.width, w.height, w.radius)
-            for change in meta.get("settings_changes", []):
-                Settings.from_dict(change["settings"])
-            self.layout = Layout(tuple(int(v) for v in meta["layout"]), gated=gated(self.settings))
+            changes = [Settings.from_dict(change["settings"]) for change in meta.get("settings_changes", [])]
+            sizes = tuple(int(v) for v in meta["layout"])
+            # the layout of the genomes in the chunks, and the one they are read into (version 1: see oldfiles)
+            self._stored = Layout(sizes, gated=gated(self.settings))
+            self._dead = oldfiles.replay_rows(self.settings, changes) if version == 1 else []
+            if self._dead and sizes[0] <= max(self._dead):
+                raise ValueError(f"layout {list(sizes)} is too small for the sensors of its settings")
+            self.layout = Layout((sizes[0] - len(self._dead), *sizes[1:]), gated=self._stored.gated)
             self.n = int(meta["n_slots"])
             self.pos_step = float(meta["pos_step"])
             self.dt = float(meta["dt"])
+        except oldfiles.NoSingleLayout as e:
+            raise ReplayError(f"{meta_path}: {e}") from None
         except (KeyError, TypeError, ValueError, SettingsError) as e:
             raise ReplayError(f"{meta_path}: bad replay metadata ({e})") from None
         self.meta = meta
@@ -176,7 +186,7 @@ class Replay:
             for k in small:
                 small[k].append(z[k])
             if i == 0:
-                self.genomes0 = z["genomes0"]  # (N, n_params) every slot's genome at the first frame
+                self.genomes0 = self._genomes(z["genomes0"])  # (N, n_params) every slot's genome at the first frame
             self.first.append(frame0)
             self.count.append(int(steps.shape[0]))
             self.keys.append((z["key_gid"], z["key_parent"], z["key_age"]))
@@ -187,7 +197,7 @@ class Replay:
         self.mean_age = ev.pop("mean_age").astype(np.float32)  # (frames,) mean age of the living, steps
         self.births = {k[6:]: ev[k] for k in EVENT_KEYS if k.startswith("birth_")}
         self.deaths = {k[6:]: ev[k] for k in EVENT_KEYS if k.startswith("death_")}
-        self.births["genome"] = self.births["genome"].reshape(-1, self.layout.n_params)
+        self.births["genome"] = self._genomes(self.births["genome"].reshape(-1, self._stored.n_params))
         self.deaths["pos"] = self.deaths["pos"].reshape(-1, 2)
         self._genome_row = {int(g): i for i, g in enumerate(self.births["gid"].tolist())}
         self.families = Families()  # the agents alive at the start found their families
@@ -196,6 +206,15 @@ class Replay:
         for g, par in zip(self.births["gid"].tolist(), self.births["parent"].tolist()):
             self.families.born(g, par)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def _genomes(self, g: np.ndarray) -> np.ndarray:
+        """(M, stored n_params) genomes as the chunks hold them -> (M, n_params) in today's layout."""
+        return oldfiles.drop_inputs(g, self.layout.sizes[1], self._dead)
+
+    @property
+    def converted(self) -> bool:
+        """True when its genomes were read from the old input layout (a version-1 ego-frame replay)."""
+        return bool(self._dead)
 
     # ---- frames ------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -215,7 +234,7 @@ class Replay:
         chunk_frames = int(self.meta["chunk_frames"])
 
         def check(headers: validate.Headers) -> None:
-            validate.chunk_headers(headers, self.n, self.layout.n_params, chunk_frames, first)
+            validate.chunk_headers(headers, self.n, self._stored.n_params, chunk_frames, first)
 
         try:
             return read_npz(f, MAX_CHUNK_BYTES, check, names=("frame0", *names))
@@ -293,6 +312,9 @@ def resimulate(replay: Replay, scenario: str | Path | type | None = None) -> Ite
                           "--resume) can be re-simulated")
     if replay.meta.get("settings_changes"):
         raise ReplayError(f"{replay.path}: its settings changed during the recording; it cannot be re-simulated")
+    if replay.converted:
+        raise ReplayError(f"{replay.path}: recorded when the ego frame's self sensor had 3 inputs (format version 1); "
+                          "today's runs draw other random numbers, so it cannot be re-simulated")
     name = str(replay.meta["scenario"])
     cls = None
     try:

@@ -5,15 +5,15 @@ The input vector is made of the sensor blocks a scenario chooses (`brain.sensors
               world frame -> left, right, top, bottom wall, and the nearest of the four
   cursor (4)  cursor distance; direction (ego: ahead, left components; world: x, y; 0 without a cursor);
               1 while a click is coming (the hunter has committed), else 0
-  self (3)    own speed scaled to [-1, 1]; own heading (cos, sin) in world axes, 0 in the ego frame, where the
-              heading is the frame itself. (Measured: with world heading in the ego inputs, circling agents drift,
-              because their inputs keep changing, and die minutes later.)
+  self (1/3)  own speed scaled to [-1, 1]; in the world frame also the heading (cos, sin). The ego frame has
+              no heading inputs: its axes are the heading. (Measured: with world heading in the ego inputs, circling
+              agents drift, because their inputs keep changing, and die minutes later.)
   icons (3)   distance to the nearest icon rectangle, direction to its closest point
   neighbours (3 per neighbour, brain.neighbours of them)  distance and direction of the nearest agents within
               brain.sense_radius, nearest first
   team (6)    distance and direction of the nearest agent of another team, then of the nearest of the own team
   extra       the scenario's extra_inputs hook, written between chunks (sensors leave these columns alone)
-The default (edges, cursor, self) gives the 12 inputs (N_INPUTS) of the edges and cursor scenarios.
+The default (edges, cursor, self in the ego frame) gives the 10 inputs (N_INPUTS) of the edges and cursor scenarios.
 Distances d are to where bodies would touch (centre to wall or rectangle minus the radius; centre to centre minus
 hazards.contact_radius for agents). With encoding "inverse" an input is min(inv_scale / d, 1): near things are loud,
 far things fade to 0, and an absent thing reads 0. With "raw" it is min(d / raw_scale, 1), and absent reads 1. With
@@ -29,7 +29,7 @@ import numba
 from .config import Encoding, Frame, Params
 from .obstacles import nearest_icon
 
-N_INPUTS = 12  # the default blocks (edges, cursor, self)
+N_INPUTS = 10  # the default blocks (edges, cursor, self) in the default ego frame
 BLOCK_NAMES = {
     "edges": ("edge ahead/left", "edge ahead-left/right", "edge ahead-right/top", "edge left/bottom",
               "edge right/nearest"),
@@ -53,16 +53,8 @@ def input_names(offsets: dict[str, tuple[int, int]]) -> list[str]:
         elif block == "extra":
             out += [f"extra {k + 1}" for k in range(n)]
         else:
-            out += list(BLOCK_NAMES[block])
+            out += list(BLOCK_NAMES[block][:n])  # "self": speed alone in the ego frame
     return out
-
-
-def unused_inputs(offsets: dict[str, tuple[int, int]], frame: str) -> list[int]:
-    """Inputs that always read 0: the heading (cos, sin) of the "self" block in the ego frame."""
-    if frame == "ego" and "self" in offsets:
-        o = offsets["self"][0]
-        return [o + 1, o + 2]
-    return []
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
@@ -182,10 +174,7 @@ def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
     if o >= 0:
         span = p.max_speed - p.min_speed
         out[o] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
-        if p.frame == Frame.EGO:
-            out[o + 1] = 0.0
-            out[o + 2] = 0.0
-        else:
+        if p.frame != Frame.EGO:  # the ego frame's block is speed alone
             out[o + 1] = c
             out[o + 2] = s
     o = p.off_icons

@@ -24,7 +24,9 @@ from .cursor import EXT_COLUMNS, reset_cursor
 from .obstacles import layout_icons
 from .record import no_rec
 from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
-from .sensors import OUTPUT_NAMES, input_names, unused_inputs
+from .sensors import OUTPUT_NAMES, input_names
+from .species import Species
+from .species import found as found_species
 from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
 from .step import Brains, Env, run_chunk
 from .threads import PathChooser
@@ -72,13 +74,15 @@ class Simulation:
         self.layout = Layout((self.params.n_in, *settings.brain.hidden, N_OUTPUTS), gated=self.params.n_gates > 0)
         self.rng = np.random.default_rng(self.seed)
         n = settings.world.agents
-        self.genomes = init_genomes(self.layout, n, settings.brain.init_sigma, self.rng,
-                                    settings.brain.hidden_start)  # (N, n_params) float32
+        self.genomes = init_genomes(self.layout, n, settings.brain.init_sigma, self.rng, settings.brain.hidden_start,
+                                    settings.brain.init_weights)  # (N, n_params) float32
         self.icons = layout_icons(settings, self.rng)  # (M, 4) float32 x0, y0, x1, y1
         self.state = WorldState.empty(n, self.layout.n_units)
         self.state.team[:] = np.arange(n) % settings.hazards.teams
         self.hof = np.zeros((settings.evolution.hof_size, self.layout.n_params), np.float32)  # (K, n_params)
         self.hof_fit = np.zeros(settings.evolution.hof_size, np.float64)  # (K,) lifetimes in steps
+        self.species = Species.empty(n, self.params.species_cap, self.layout.n_params)  # founded at the first step
+        self.species_ready = False
         self.observers: list[Observer] = []
         self._threads: int | None = None
         self.chooser = PathChooser()  # serial or parallel step, when threads are not set (set_threads(None))
@@ -100,15 +104,9 @@ class Simulation:
         spawn_all(self.state, self.icons, self.params, self.rng)
 
     # ---- reading the world ------------------------------------------------------------------------------------
-    def input_names(self, used_only: bool = False) -> list[str]:
-        """A label per net input (sensor blocks in order, then extra inputs). Inputs that always read 0 in this
-        layout (the heading in the ego frame, whose axes are the heading) are labelled "(unused)"; used_only=True
-        leaves them out."""
-        names = input_names(self.input_offsets)
-        unused = set(unused_inputs(self.input_offsets, self.settings.brain.frame))
-        if used_only:
-            return [n for k, n in enumerate(names) if k not in unused]
-        return [f"{n} (unused)" if k in unused else n for k, n in enumerate(names)]
+    def input_names(self) -> list[str]:
+        """A label per net input (sensor blocks in order, then extra inputs)."""
+        return input_names(self.input_offsets)
 
     def output_names(self) -> list[str]:
         return list(OUTPUT_NAMES)
@@ -201,6 +199,10 @@ class Simulation:
         In pieces when the path is chosen at run time (PathChooser) or a recorder takes the frames (rec: a
         replay.Recorder; pieces end where its chunks end, and it gets every death, whatever rows events has)."""
         self.icons = icons_array(self.icons)
+        if self.params.species_cap and not self.species_ready:
+            found_species(self.species, self.genomes, self.state.alive, self.layout.n_weights,
+                          self.params.species_target)
+            self.species_ready = True
         brains = Brains(self.genomes, self.hof, self.hof_fit, self._sizes, self._offsets)
         ext = self._no_ext if ext is None else np.ascontiguousarray(ext, np.float64)
         events = self._no_events if events is None else events
@@ -209,7 +211,7 @@ class Simulation:
         if n_steps == 0 or (not auto and rec is None):
             env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
             return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel, hook_fit,
-                                 self._no_rec))
+                                 self._no_rec, self.species))
         # Pieces: ext rows and event rows continue where the last piece stopped.
         done = k = 0
         clock = time.perf_counter
@@ -222,7 +224,7 @@ class Simulation:
                 r, ev = rec.rec_buffers(self), self._rec_events()
             env = Env(self.icons, ext[done : done + m] if ext.shape[0] else ext, self._forced, ev, self._steer,
                       self._actions)
-            got = int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit, r))
+            got = int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit, r, self.species))
             t1 = clock()
             if rec is not None:
                 m = int(r.n[0])  # it may stop early, when its buffers are nearly full
@@ -376,7 +378,8 @@ class Simulation:
         new = override(self.settings, overrides)
         n_extra = self.params.n_extra
         if not self.same_layout(new, n_extra):
-            raise SettingsError("this change needs a new genome layout (sensors, hidden, agents): start a new run")
+            raise SettingsError("this change needs a new genome layout (sensors, frame with the self sensor, hidden, "
+                                "agents): start a new run")
         self._swap(new, self.hooks)
 
     def reload_scenario(self, cls: type[Scenario], overrides: dict[str, Any] | None = None) -> None:
@@ -418,6 +421,9 @@ class Simulation:
             self.hof, self.hof_fit = hof, hof_fit
         if new.cursor.source != old.cursor.source:
             reset_cursor(self.state.cursor, self.params)
+        if self.params.species_cap != self.species.size.shape[0]:
+            self.species = Species.empty(self.state.n, self.params.species_cap, self.layout.n_params)
+            self.species_ready = False
         self.state.hook_fit[:] = 0.0
         self._hooked_at = -1
 

@@ -234,12 +234,13 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
+def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec, sp):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
 
     Runs without Python's lock (nogil): a recorder's writer thread encodes and compresses the last chunk meanwhile.
 
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
+    sp (species.Species): the species (0 rows: niching off); outside Brains, which the parallel region takes.
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
     stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
@@ -271,7 +272,7 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
             if k > 0:
                 for i in range(n):
                     scr.fitness[i] = w.hook_fit[i] if use_hook_fit else w.age[i]
-                births(w, b, env.icons, scr, k, p, rng)
+                births(w, b, env.icons, scr, k, p, rng, sp)
                 headings_cs(w.heading, scr.cs, scr.dead, k)  # the newborns in the dead slots
         elif p.mode == Mode.GENERATIONAL:
             w.counters[K_GEN_STEP] += 1
@@ -279,7 +280,7 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec):
             for i in range(n):
                 any_alive = any_alive or w.alive[i]
             if w.counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
-                next_generation(w, b, env.icons, p, rng, use_hook_fit)
+                next_generation(w, b, env.icons, p, rng, use_hook_fit, sp)
                 headings_cs(w.heading, scr.cs, scr.dead, -1)
         w.counters[K_STEP] += 1
         if recording:

@@ -106,6 +106,7 @@ PANEL = (12, 14, 20)  # the inspector's panel
 WORLD_BG = (30, 33, 42)  # weights fade into this
 TEXT, TEXT_DIM, TITLE = (226, 230, 238), (150, 156, 170), (255, 220, 120)
 WARM, COOL, GREY = (255, 150, 70), (90, 160, 255), (120, 120, 128)
+OFF_UNIT = (84, 88, 104)  # the inspector's ring of a hidden unit that is off (ui.theme.OFF_UNIT)
 
 
 def unit_colour(a: float) -> tuple[int, int, int]:
@@ -123,9 +124,11 @@ def weight_colour(w: float, wmax: float) -> tuple[int, int, int]:
     return tuple(int(f + (b - f) * (0.15 + 0.85 * mag)) for f, b in zip(WORLD_BG, base))  # type: ignore[return-value]
 
 
-def draw_brain(b: Any, path: str | Path) -> None:
+def draw_brain(b: Any, path: str | Path) -> list[tuple[float, float]]:
     """The net as the live inspector draws it (weights as lines, warm + and cool -, brighter and thicker when
-    larger; units coloured by their bias, as a live unit is by its value) to a PNG."""
+    larger; units coloured by their bias, as a live unit is by its value) to a PNG. A growing brain's hidden unit
+    that is off is a faint empty ring without connections, and the title says how many are on. Returns where each
+    unit was drawn (x, y) in image px, inputs first."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,14 +153,16 @@ def draw_brain(b: Any, path: str | Path) -> None:
         y0 = top + (h_px - top - 12 - gap * (n - 1)) / 2
         nodes += [(xs[li], y0 + gap * j) for j in range(n)]
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    on = np.concatenate([np.ones(sizes[0], np.bool_), *b.hidden_on, np.ones(sizes[-1], np.bool_)])  # (n_units,)
     lines = []
     biases = []
     for li, (wm, bias) in enumerate(b.layout.split(b.genome)):
-        wmax = float(np.abs(wm).max()) or 1.0
-        for i in range(wm.shape[0]):
-            for j in range(wm.shape[1]):
-                v = float(wm[i, j])
-                lines.append((abs(v) / wmax, v, wmax, starts[li] + i, starts[li + 1] + j))
+        links = [(i, j) for i in range(wm.shape[0]) for j in range(wm.shape[1])
+                 if on[starts[li] + i] and on[starts[li + 1] + j]]  # connections between units that are on
+        wmax = max((abs(float(wm[i, j])) for i, j in links), default=0.0) or 1.0
+        for i, j in links:
+            v = float(wm[i, j])
+            lines.append((abs(v) / wmax, v, wmax, starts[li] + i, starts[li + 1] + j))
         biases += np.tanh(bias).tolist()
     lines.sort()
     segs = [(nodes[a], nodes[c]) for _, _, _, a, c in lines]
@@ -165,8 +170,13 @@ def draw_brain(b: Any, path: str | Path) -> None:
     widths = [1.5 if mag > 0.6 else 0.75 for mag, *_ in lines]
     ax.add_collection(LineCollection(segs, colors=cols, linewidths=widths))
     values = [0.0] * sizes[0] + biases
-    ax.scatter([x for x, _ in nodes], [y for _, y in nodes], s=80, c=[_rgb(unit_colour(v)) for v in values],
-               edgecolors=_rgb((20, 20, 24)), linewidths=1.0, zorder=3)
+    lit = np.flatnonzero(on)
+    ax.scatter([nodes[u][0] for u in lit], [nodes[u][1] for u in lit], s=80,
+               c=[_rgb(unit_colour(values[u])) for u in lit], edgecolors=_rgb((20, 20, 24)), linewidths=1.0, zorder=3)
+    dark = np.flatnonzero(~on)
+    if dark.size:
+        ax.scatter([nodes[u][0] for u in dark], [nodes[u][1] for u in dark], s=36, facecolors="none",
+                   edgecolors=_rgb(OFF_UNIT), linewidths=1.0, zorder=3)
     from .brainfile import input_labels
 
     labels = input_labels(b.inputs, b.frame)
@@ -178,10 +188,11 @@ def draw_brain(b: Any, path: str | Path) -> None:
         ax.text(x + 12, y, name, color=_rgb(TEXT), fontsize=9, va="center")
     p = b.provenance
     family = f"  family {p['family']}" if p.get("family") is not None else ""
-    ax.text(10, 18, f"agent {p.get('genome_id', '?')}{family}   {'-'.join(map(str, sizes))} net", color=_rgb(TITLE),
+    ax.text(10, 18, f"agent {p.get('genome_id', '?')}{family}   {b.describe()}", color=_rgb(TITLE),
             fontsize=11, va="center")
     ax.text(10, 38, f"{p.get('scenario', '?')} seed {p.get('seed', '?')}, age {p.get('age_s', 0):.1f} s, "
             f"{b.encoding} inputs, {b.frame} frame   lines: weights (warm +, cool -)   units: bias",
             color=_rgb(TEXT_DIM), fontsize=8, va="center")
     save_figure(fig, path, facecolor=fig.get_facecolor())
     plt.close(fig)
+    return nodes

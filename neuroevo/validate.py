@@ -134,9 +134,31 @@ def population_headers(headers: Headers, agents: int, hof_size: int) -> None:
         if f"state_{k}" in headers:  # files written before teams and hooks lack them
             header(headers, f"state_{k}", shape, dtype)
     header(headers, "state_cursor", (N_CURSOR,), f64)
+    if "species_of" in headers:  # niching
+        header(headers, "species_of", (agents,), i64)
+        cap = header(headers, "species_rep", (None, n_params), f32)[0]
+        if cap > agents:
+            raise ValueError(f"species_rep holds {cap} species (at most one per agent, {agents})")
+        header(headers, "species_size", (cap,), i64)
+        header(headers, "species_label", (cap,), i64)
+        header(headers, "species_ctl", (3,), f64)
     c = header(headers, "state_counters", (None,), i64)[0]
     if not 1 <= c <= N_COUNTERS:
         raise ValueError(f"state_counters holds {c} counters (at most {N_COUNTERS})")
+
+
+def species(sp: Any, alive: np.ndarray) -> None:
+    """A restored species table: every living slot in a species, each size the count of its members (the dead of a
+    generation stay members until the next one), values finite."""
+    cap = sp.size.shape[0]
+    in_range(sp.of, -1, cap - 1, "species_of")
+    if not np.all(np.isfinite(sp.rep)) or not np.all(np.isfinite(sp.ctl)):
+        raise ValueError("species_rep or species_ctl holds non-finite values")
+    members = np.bincount(sp.of[sp.of >= 0], minlength=cap)
+    if np.any(sp.of[alive] < 0) or not np.array_equal(members, sp.size):
+        raise ValueError("species_size does not count the living members of each species")
+    if not 0.0 <= sp.ctl[0] or int(sp.ctl[2]) != int((sp.size > 0).sum()):
+        raise ValueError("species_ctl holds an impossible threshold or species count")
 
 
 def world_state(state: Any, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, teams: int) -> None:

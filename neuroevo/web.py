@@ -11,7 +11,8 @@ stream (the browser inflates it with its built-in DecompressionStream), then bas
     births   (K,) uint32 differences of the run's birth counter
     icons    (K,) uint16 differences of the index into the icon sets
     genomes  (G, n_params) uint32 float32 bits xor the parent's row (parents come first), so a child, a few
-             mutations away from its parent, is mostly zeros
+             mutations away from its parent, is mostly zeros; a growing brain's row ends with its on/off genes
+             (meta "gated"), and the page leaves out the units that are off
     deaths   frame (uint32), cause (uint8), x and y (uint16 half pixels) of every death in the window
 Anything that is not an array (scenario, layout, input names, colours, the chart's bins) is JSON beside it.
 """
@@ -159,7 +160,8 @@ def pack(replay: Any, frames: np.ndarray) -> tuple[dict[str, Any], bytes]:
         "teams": teams, "team": [int(i % teams) for i in range(n)] if teams > 1 else [],
         "tints": FAMILY_TINTS, "team_tints": TEAM_TINTS, "causes": list(CAUSES),
         "cause_colours": {c: CAUSE_COLOURS.get(c, (200, 200, 200)) for c in CAUSES},
-        "layout": list(replay.layout.sizes), "inputs": input_labels(names, b.frame), "outputs": list(OUTPUT_NAMES),
+        "layout": list(replay.layout.sizes), "gated": replay.layout.gated, "n_params": replay.layout.n_params,
+        "inputs": input_labels(names, b.frame), "outputs": list(OUTPUT_NAMES),
         "frame_kind": b.frame, "encoding": b.encoding,
         "genomes": {"id": shown.tolist(), "parent_row": parent_row.tolist(),
                     "founder": [replay.founder(g) for g in shown.tolist()]},

@@ -196,7 +196,17 @@ class Cursor(Scenario):
 """
 
 
-def test_f3_f6_ctrl_c_mid_run_writes_everything_and_resumes_to_the_same_run(capsys, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def compiled_cli(tmp_path_factory):
+    """The recorded run's kernels compiled (or loaded from the cache) before a test times a Ctrl-C: a cold compile
+    in the child would otherwise eat the test's deadline."""
+    out = tmp_path_factory.mktemp("warm") / "run"
+    subprocess.run([*PY, "run", "cursor", "--minutes", "0.05", "--record", "--out", str(out), "--quiet"],
+                   capture_output=True, timeout=1800)
+
+
+def test_f3_f6_ctrl_c_mid_run_writes_everything_and_resumes_to_the_same_run(capsys, tmp_path, monkeypatch,
+                                                                           compiled_cli):
     """Ctrl-C lands inside sim.run (from a hook, at a known step): the run stops at the next chunk boundary, writes
     everything, exits 130 with its line, and the resumed run equals one that never stopped."""
     scen = tmp_path / "cursor.py"
@@ -230,7 +240,7 @@ def _interrupt(argv: list[str], ready, timeout: float = 240) -> subprocess.Compl
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
-def test_f6_real_ctrl_c_while_recording(tmp_path):
+def test_f6_real_ctrl_c_while_recording(tmp_path, compiled_cli):
     out = tmp_path / "ci"
     r = _interrupt(["run", "cursor", "--minutes", "200", "--record", "--out", str(out), "--quiet"],
                    lambda: (out / "replay" / "chunk-000001.npz").exists())
@@ -245,7 +255,7 @@ def test_f6_real_ctrl_c_while_recording(tmp_path):
 
 
 @pytest.mark.slow
-def test_f6_ctrl_c_many_times_never_crashes(tmp_path):
+def test_f6_ctrl_c_many_times_never_crashes(tmp_path, compiled_cli):
     """The audit's loop: Ctrl-C at varied moments of a recorded run, and twice in quick succession."""
     for i in range(6):
         out = tmp_path / f"ci{i}"

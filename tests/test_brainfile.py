@@ -36,8 +36,10 @@ def test_export_best_from_a_population_reads_back_bit_for_bit(run, tmp_path):
     b = bf.read(out)
     assert np.array_equal(b.genome.view(np.uint32), data["genomes"][slot].view(np.uint32))
     d = json.loads(out.read_text())
-    assert d["format"] == "neuroevo-brain" and d["format_version"] == 1
-    assert d["layout"]["sizes"] == [12, 16, 2] and d["layout"]["inputs"][5] == "cursor dist"
+    assert d["format"] == "neuroevo-brain" and d["format_version"] == 2
+    assert d["layout"]["gated"] is False and d["layout"]["hidden_on"] == [[1] * 16]  # a fixed net: every unit on
+    assert d["layout"]["sizes"] == [10, 16, 2] and d["layout"]["inputs"][5] == "cursor dist"
+    assert d["layout"]["inputs"][9] == "speed"
     assert d["encoding"] == {"kind": "inverse", "scale_px": 20.0} and d["frame"] == "ego"
     p = d["provenance"]
     assert (p["scenario"], p["seed"], p["genome_id"]) == ("cursor", 2, int(data["state_genome_id"][slot]))
@@ -106,13 +108,31 @@ def test_brain_show_draws_the_net(run, tmp_path):
     assert warm > 200 and cool > 200  # positive and negative weights drawn
 
 
+@pytest.mark.parametrize("frame", ["ego", "world"])
+def test_brain_show_names_the_inputs_as_the_inspector_does(tmp_path, frame):
+    """The drawing's input labels are the inspector's: the same words, and the inputs that are always 0 in the
+    ego frame (the heading) left out."""
+    pytest.importorskip("pygame")
+    from neuroevo.ui.inspector import net_inputs
+
+    sim = make("cursor", seed=1, agents=5, overrides={"brain.frame": frame})
+    b = bf.read(bf.export_slot(sim, 0, tmp_path))
+    shown = [lab for lab, zero in zip(bf.input_labels(b.inputs, b.frame), bf.always_zero(b.inputs, b.frame))
+             if not zero]
+    assert shown == [lab for _, lab in net_inputs(frame, sim.input_offsets)]
+    assert ("cos heading" in shown) == (frame == "world")
+    bf_png = tmp_path / "b.png"
+    assert main(["brain", "show", str(tmp_path / f"brain-{b.provenance['genome_id']}.json"), "--out",
+                 str(bf_png)]) == 0 and bf_png.stat().st_size > 5000
+
+
 def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     good = tmp_path / "good.json"
     assert main(["brain", "export", str(run / "population.npz"), "--best", "--out", str(good)]) == 0
     capsys.readouterr()
     d = json.loads(good.read_text())
     future = tmp_path / "future.json"
-    future.write_text(json.dumps({**d, "format_version": 2}))
+    future.write_text(json.dumps({**d, "format_version": 3}))
     trunc = tmp_path / "trunc.json"
     trunc.write_text(good.read_text()[:400])
     foreign = tmp_path / "foreign.json"
@@ -130,10 +150,10 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
     out = str(tmp_path / "o")
     cases = [
         (["brain", "export", str(cut), "--best", "--out", out + ".json"], chunk.name),
-        (["run", "cursor", "--founders", str(future), "--out", out], "format version 2 is not supported"),
+        (["run", "cursor", "--founders", str(future), "--out", out], "format version 3 is not supported"),
         (["run", "cursor", "--founders", str(trunc), "--out", out], "trunc.json: not a neuroevo brain file"),
         (["run", "cursor", "--founders", str(foreign), "--out", out], "not a neuroevo brain file"),
-        (["run", "cursor", "--founders", str(short), "--out", out], "layer 1 has W (11, 16)"),
+        (["run", "cursor", "--founders", str(short), "--out", out], "layer 1 has W (9, 16)"),
         (["run", "cursor", "--founders", str(tmp_path / "none.json"), "--out", out], "no such brain file"),
         (["run", "crowd", "--founders", str(good), "--out", out], "the world gives edges, self, neighbours"),
         (["run", "cursor", "--set", "brain.frame=world", "--founders", str(good), "--out", out], "ego frame"),
@@ -143,7 +163,7 @@ def test_bad_brains_give_one_line_and_exit_2(run, tmp_path, capsys):
          "no genome with id 99999"),
         (["brain", "export", str(run / "replay"), "--id", "99999", "--out", out + ".json"], "no genome with id 99999"),
         (["brain", "export", str(tmp_path / "trunc.json"), "--best", "--out", out + ".json"], "trunc.json"),
-        (["brain", "show", str(future)], "format version 2"),
+        (["brain", "show", str(future)], "format version 3"),
     ]
     for argv, needle in cases:
         one_line_error(capsys, argv, needle)

@@ -50,7 +50,7 @@ def test_params_are_derived_from_the_declarations():
     s = override(Settings(), {"cursor.source": "hunter", "selection": "tournament", "reaction_s": 0.5})
     p = make_params(s)
     assert p.cursor_source == CursorSource.HUNTER and p.selection == Selection.TOURNAMENT
-    assert p.reaction_steps == 30 and p.hunter_speed == s.cursor.speed and p.n_in == 12
+    assert p.reaction_steps == 30 and p.hunter_speed == s.cursor.speed and p.n_in == 10
     for key, names in CHOICES.items():  # the enums and the accepted strings line up
         section, name = key.split(".")
         assert names[0] == getattr(SECTIONS[section](), name) or names.index(getattr(SECTIONS[section](), name)) >= 0

@@ -158,10 +158,26 @@ def test_render_rgb_array(tmp_path):
     assert single.render().shape == img.shape
 
 
+def test_rgb_array_frames_colour_newborns_by_family():
+    """envs/render.py draws through the window's LiveView: after steps it did not make itself, newborns still wear
+    their family's colour (no extra needed)."""
+    from neuroevo.envs.render import _VIEWS, frame
+    from neuroevo.sim import make
+
+    sim = make("edges", seed=1, agents=12)
+    assert frame(sim, width=320).shape[1] == 320
+    view = _VIEWS[sim][0]
+    births = sim.births
+    sim.run(1800)
+    assert sim.births > births
+    frame(sim, width=320)
+    assert view.founders().tolist() == view.tracker.founders_of(sim).tolist()
+
+
 def test_check_command_prints_layout(capsys):
     assert main(["check", "cursor", "--steps", "120", "--set", "world.agents=20"]) == 0
     out = capsys.readouterr().out
-    assert "check_scenario passed" in out and "genome layout 12-" in out and "cursor dist" in out
+    assert "check_scenario passed" in out and "genome layout 10-" in out and "cursor dist" in out
 
 
 def test_check_command_bad_input_one_line_exit_2(tmp_path, capsys):

@@ -50,6 +50,10 @@ WORLDS = {
     "mouse model": ("edges", {"cursor.source": "mouse", "mouse_lag_s": 0.05, "kill_radius": 60.0}),
     "growing, eligibility": ("edges", {"hidden_start": 2, "add_unit_rate": 0.5, "remove_unit_rate": 0.3,
                                        "min_parent_age_s": 0.5}),
+    "species": ("edges", {"niching": "species", "species_target": 4, "min_parent_age_s": 0.2}),
+    "species, growing, generational, crossover": (
+        "edges", {"niching": "species", "hidden_start": 2, "add_unit_rate": 0.5, "mode": "generational",
+                  "generation_s": 0.5, "crossover": 0.5, "cursor.source": "random", "random_rate": 20.0}),
     "growing, two layers, crossover, generational": (
         "edges", {"hidden": "8,4", "hidden_start": 1, "add_unit_rate": 0.7, "remove_unit_rate": 0.2,
                   "crossover": 0.5, "mode": "generational", "generation_s": 0.5}),
@@ -57,11 +61,12 @@ WORLDS = {
 
 
 def copy_world(sim):
-    """Copies of a Simulation's state, genomes, hall of fame and Generator, for step_np to work on."""
+    """Copies of a Simulation's state, genomes, hall of fame, species and Generator, for step_np to work on."""
     w = WorldState(**{k: v.copy() for k, v in sim.state.arrays().items()})
     rng = np.random.default_rng()
     rng.bit_generator.state = sim.rng.bit_generator.state
-    return w, sim.genomes.copy(), sim.hof.copy(), sim.hof_fit.copy(), rng
+    sp = type(sim.species)(*(a.copy() for a in sim.species))
+    return w, sim.genomes.copy(), sim.hof.copy(), sim.hof_fit.copy(), rng, sp
 
 
 @pytest.fixture(params=sorted(WORLDS))
@@ -73,18 +78,20 @@ def world(request):
     st = sim.state
     st.pos[:] = rng.uniform([10, 10], [1270, 710], (st.n, 2)).astype(np.float32)
     st.speed[:] = rng.uniform(20, 300, st.n).astype(np.float32)
-    return sim
+    return sim.compile()  # (founds the species with niching)
 
 
 def test_whole_step_matches_reference_exactly(world):
     sim, births, deaths = world, 0, 0
     for _ in range(120):
-        w, g, hof, hof_fit, rng = copy_world(sim)
-        died = step_np(w, g, hof, hof_fit, sim.icons, sim.layout, sim.params, rng)
+        w, g, hof, hof_fit, rng, sp = copy_world(sim)
+        died = step_np(w, g, hof, hof_fit, sim.icons, sim.layout, sim.params, rng, species=sp)
         sim.step()
         st = sim.state
         for k in ("alive", "cause", "age", "genome_id", "parent_id", "team", "counters", "cursor"):
             assert np.array_equal(getattr(st, k), getattr(w, k)), k
+        for k, a in sim.species._asdict().items():
+            assert np.array_equal(a, getattr(sp, k)), f"species {k}"
         assert np.array_equal(sim.genomes, g) and np.array_equal(sim.hof, hof) and np.array_equal(sim.hof_fit, hof_fit)
         assert sim.rng.bit_generator.state == rng.bit_generator.state
         np.testing.assert_allclose(st.pos, w.pos, atol=2e-3)
@@ -186,7 +193,8 @@ def test_one_step_matches_numpy_reference(frame, encoding):
     causes = hazards_np(new_pos, cur[:2], True, p)
     deaths_before = st.counters.copy()
     sim.step(np.array([640.0, 360.0, 1.0, 1.0, 1.0]))
-    np.testing.assert_allclose(st.acts[:, :N_INPUTS], inputs, atol=1e-5, rtol=1e-6)  # raw_px: float32 px
+    assert p.n_in == sim.layout.n_in == (N_INPUTS if frame == "ego" else N_INPUTS + 2)  # world: + cos, sin heading
+    np.testing.assert_allclose(st.acts[:, : p.n_in], inputs, atol=1e-5, rtol=1e-6)  # raw_px: float32 px
     np.testing.assert_allclose(st.acts[:, -2:], acts[-1], atol=5e-5)
     survived = causes == 0
     np.testing.assert_allclose(st.pos[survived], new_pos[survived], atol=1e-2)
@@ -222,7 +230,7 @@ def test_one_step_with_every_sensor_matches_numpy(frame, encoding):
     st.speed[:] = rng.uniform(20, 300, 400).astype(np.float32)
     pos0, h0, v0, g0 = st.pos.copy(), st.heading.copy(), st.speed.copy(), sim.genomes.copy()
     p = sim.params
-    assert p.n_in == 5 + 4 + 3 + 3 + 6 + 6 == sim.layout.n_in
+    assert p.n_in == 5 + 4 + (1 if frame == "ego" else 3) + 3 + 6 + 6 == sim.layout.n_in
     cur = (640.0, 360.0, 1.0, 0.0)
     inputs = sense_np(pos0, h0, v0, cur, p, sim.icons, st.alive, st.team)
     out = forward_np(sim.layout, g0, inputs)[-1]

@@ -165,7 +165,7 @@ def test_bad_replays_give_one_line_and_exit_2(recorded, tmp_path):
     (badmeta / "meta.json").write_text("{not json")
     future = tmp_path / "future"
     shutil.copytree(recorded, future)
-    meta = (future / "meta.json").read_text().replace('"format_version": 1', '"format_version": 99')
+    meta = (future / "meta.json").read_text().replace('"format_version": 2', '"format_version": 99')
     (future / "meta.json").write_text(meta)
     cases = [(foreign, "not a neuroevo replay"), (nometa, "not a neuroevo replay"),
              (trunc, "chunk-000001.npz"), (badmeta, "meta.json"), (future, "version 99"),

@@ -47,11 +47,14 @@ def test_shipped_scenario_passes_check_and_runs(name):
     assert sim.genomes.shape[1] == sim.layout.n_params and st.acts.shape[1] == sim.layout.n_units
 
 
-def test_default_layout_unchanged_for_edges_and_cursor():
+def test_default_layout_for_edges_and_cursor():
     for name in ("edges", "cursor"):
         sim = make(name, seed=1)
-        assert sim.layout.sizes == (12, 16, 2)
-        assert list(sim.input_offsets) == ["edges", "cursor", "self"]
+        assert sim.layout.sizes == (10, 16, 2)  # the ego frame's "self" block is speed alone
+        assert list(sim.input_offsets) == ["edges", "cursor", "self"] and sim.input_names()[-1] == "speed"
+        world = make(name, seed=1, overrides={"brain.frame": "world"})
+        assert world.layout.sizes == (12, 16, 2) and world.input_names()[-3:] == ["speed", "cos heading",
+                                                                                     "sin heading"]
 
 
 # ---- broken scenarios: one line naming the file, exit 2 ------------------------------------------------------------
@@ -195,11 +198,11 @@ def test_hooks_extra_inputs_deaths_fitness(tmp_path):
     cls = check_scenario(f)
     sim = make(cls, seed=1, agents=30)
     hooks = sim.hooks
-    assert sim.layout.n_in == 14 and sim.input_names()[-2:] == ["extra 1", "extra 2"]
+    assert sim.layout.n_in == 12 and sim.input_names()[-2:] == ["extra 1", "extra 2"]
     sim.run(601)
     st = sim.state
-    np.testing.assert_allclose(st.acts[:, 12], np.arange(30) / 30, atol=1e-6)
-    assert np.all(st.acts[:, 13] == 600 % 7)
+    np.testing.assert_allclose(st.acts[:, 10], np.arange(30) / 30, atol=1e-6)
+    assert np.all(st.acts[:, 11] == 600 % 7)
     assert st.counters[K_DEATHS + RULE] == 210  # slots 10-19 at steps 0, 30, ..., 600
     born = st.parent_id[st.parent_id >= 0]
     assert born.size >= 10 and set(born.tolist()) <= hooks.seen  # every parent came from slots 0-4
@@ -251,9 +254,9 @@ def test_reload_keeps_population_or_says_why(tmp_path):
     f.write_text(f.read_text().replace("'neighbours')", "'neighbours', 'icons')"))
     newer = load_scenario(str(f))
     assert not sim.same_layout(newer.settings(), 0)
-    with pytest.raises(ScenarioError, match=r"live\.py: the genome layout changed \(11-16-2 .* -> 14-16-2"):
+    with pytest.raises(ScenarioError, match=r"live\.py: the genome layout changed \(9-16-2 .* -> 12-16-2"):
         sim.reload_scenario(newer)
-    assert sim.hooks.__class__ is new and sim.layout.sizes == (11, 16, 2)
+    assert sim.hooks.__class__ is new and sim.layout.sizes == (9, 16, 2)
 
 
 def test_checkpoint_with_icons_teams_and_hooks_resumes_identically(tmp_path):

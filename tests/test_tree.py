@@ -26,7 +26,7 @@ def recorded(tmp_path_factory):
     """Two minutes of the cursor scenario, every step recorded, with the per-minute rows beside it, and a tracker
     that looks only once a minute (so parents born and dead between its looks are common)."""
     path = tmp_path_factory.mktemp("lineage") / "rec"
-    sim = make("cursor", seed=4, agents=40)
+    sim = make("cursor", seed=5, agents=40)  # a seed whose first 2 minutes have a parent born and dead between looks
     stats = MinuteStats(sim)
     sim.add_observer(stats)
     rare = FamilyTracker(sim, every=3600)

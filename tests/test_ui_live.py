@@ -248,6 +248,34 @@ def test_e_exports_the_inspected_brain(viewer):
     assert np.array_equal(read(path).genome, genome)
 
 
+def test_e_exports_a_growing_brain_with_its_units_on_and_off(tmp_path):
+    """E in a world of growing brains: the file holds the on/off pattern, and reads back as the same net."""
+    import json
+
+    from neuroevo.brain import active_units
+    from neuroevo.brainfile import read
+
+    sim = make("edges", seed=3, agents=20, hidden_start=4, add_unit_rate=0.0)
+    v = LiveWindow(sim, out_dir=tmp_path, autosave=False)
+    v.open()
+    try:
+        v.frame()
+        slot = lonely_slot(sim, 40)
+        post_click(v.camera.to_screen(*sim.state.pos[slot]), button=3)
+        v.frame()
+        assert v.inspector.slot == slot
+        genome = sim.genomes[slot].copy()
+        post_key(pygame.K_e, "e")
+        v.frame()
+    finally:
+        pygame.display.quit()
+    (path,) = tmp_path.glob("brain-*.json")
+    b = read(path)
+    assert b.gated and np.array_equal(b.genome, genome)
+    assert json.loads(path.read_text())["layout"]["hidden_on"] == [[1] * 4 + [0] * 12]
+    assert [a.tolist() for a in b.hidden_on] == [a.tolist() for a in active_units(sim.layout, genome)]
+
+
 def test_live_without_a_display_says_so_and_exits_2(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     r = subprocess.run([sys.executable, "-m", "neuroevo.cli", "live"], capture_output=True, text=True, env=env,
@@ -280,6 +308,8 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
     try:
         v.paused = True
         v.frame()
+        world_only = pygame.Surface(v.screen.get_size())  # the world as the window draws it, without HUD panels
+        v.scene.draw(world_only, v.world, v.camera, v.now())
         icons = v.world.sim.icons
         assert len(icons) == 8
         for x0, y0, x1, y1 in icons.tolist():
@@ -288,7 +318,7 @@ def test_icons_are_drawn_where_the_simulation_has_them(tmp_path):
             px, py = v.camera.to_screen(*at)
             if np.linalg.norm(v.world.sim.state.pos - at, axis=1).min() < 12:
                 continue
-            assert tuple(v.screen.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
+            assert tuple(world_only.get_at((int(px), int(py)))[:3]) in (ICON_FILL, ICON_TOP, ICON_EDGE)
     finally:
         pygame.display.quit()
 
@@ -331,10 +361,10 @@ def test_hot_reload_keeps_the_population_or_says_why_not(tmp_path):
         assert v.world.sim.step_count == step
         np.testing.assert_array_equal(v.world.sim.genomes, genomes)
         assert "reloaded" in v.toasts.last
-        path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 12 -> 8 inputs
+        path.write_text(base.format(speed=123.0, sensors="('edges', 'self')"))  # 10 -> 6 inputs
         v.check_reload(force=True)
         assert "genome layout changed" in v.toasts.last
-        assert v.world.sim.layout.n_in == 12
+        assert v.world.sim.layout.n_in == 10
         path.write_text("class Broken(:\n")
         v.check_reload(force=True)
         assert "not reloaded" in v.toasts.last and "mine.py" in v.toasts.last

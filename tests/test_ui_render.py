@@ -170,10 +170,10 @@ def test_help_panel_is_centred_and_fits_its_rows():
 
 
 # ---- inspector ----------------------------------------------------------------------------------------------------
-def test_inspector_lists_only_inputs_the_net_receives():
-    ego = dict(net_inputs("ego", {"edges": (0, 5), "cursor": (5, 4), "self": (9, 3)}))
+def test_inspector_labels_every_input_in_the_frames_words():
+    ego = dict(net_inputs("ego", {"edges": (0, 5), "cursor": (5, 4), "self": (9, 1)}))
     world = dict(net_inputs("world", {"edges": (0, 5), "cursor": (5, 4), "self": (9, 3)}))
-    assert 10 not in ego and 11 not in ego  # heading inputs: always 0 in the ego frame
+    assert sorted(ego) == list(range(10)) and sorted(world) == list(range(12))
     assert ego[9] == "speed" and ego[2] == "edge ahead-right" and ego[6] == "cursor ahead"
     assert world[10] == "cos heading" and world[2] == "edge top" and world[6] == "cursor x"
     both = dict(net_inputs("ego", {"edges": (0, 5), "neighbours": (5, 6), "team": (11, 6), "extra": (17, 2)}))
@@ -196,9 +196,11 @@ def test_inspector_never_clips_a_label(scenario, frame):
     assert len(ins.label_rects) >= len(net_inputs(frame, world.input_offsets)) + 2 + world.layout.n_out
     for r in ins.label_rects:
         assert panel.contains(r.inflate(6, 0)), (r, panel)
-    # units shown: the inputs the net receives, then every hidden and output unit
+    # units shown: every input (the ego frame has no heading inputs), then every hidden and output unit
     n_in = len(net_inputs(frame, world.input_offsets))
-    assert n_in == world.layout.n_in - (2 if frame == "ego" and "self" in world.input_offsets else 0)
+    assert n_in == world.layout.n_in == sum(n for _, n in world.input_offsets.values())
+    assert any("heading" in lab for _, lab in net_inputs(frame, world.input_offsets)) == (
+        frame == "world" and "self" in world.input_offsets)
 
 
 def test_inspector_notices_death_and_draws_a_replayed_agent(tmp_path):

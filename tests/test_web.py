@@ -196,3 +196,48 @@ def test_the_page_plays_seeks_and_draws_the_replay(page, browser, tmp_path):
                       ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4)"
                       " n += d[i] > 0; return n; })()") > 2000
     assert browser.js("document.getElementById('message') === null")  # no error message left on the page
+
+
+# ---- growing brains ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def grown_page(tmp_path_factory):
+    """A 20-second edges recording with growing brains (gated genomes) and its page."""
+    out = tmp_path_factory.mktemp("grown")
+    assert main(["run", "edges", "--seed", "4", "--minutes", "0.34", "--agents", "24", "--record", "--quiet",
+                 "--no-plot", "--out", str(out), "--set", "brain.hidden_start=1", "--set",
+                 "evolution.add_unit_rate=0.6"]) == 0
+    html = out / "run.html"
+    assert main(["replay", str(out / "replay"), "--export", str(html), "--fps", str(FPS), "--quiet"]) == 0
+    return rp.open(out / "replay"), html
+
+
+def test_a_growing_run_keeps_its_on_off_genes_in_the_page(grown_page):
+    r, html = grown_page
+    _, meta, blob = embedded(html)
+    assert meta["gated"] and meta["n_params"] == r.layout.n_params == r.layout.n_weights + 16
+    bits = section(meta, blob, "genomes").reshape(-1, meta["n_params"]).copy()
+    for g, pr in enumerate(meta["genomes"]["parent_row"]):
+        if pr >= 0:
+            bits[g] ^= bits[pr]
+    for g, gid in enumerate(meta["genomes"]["id"]):
+        assert np.array_equal(bits[g].view(np.float32), r.genome(gid))
+
+
+def test_the_page_draws_a_growing_net_without_its_off_units(grown_page, browser):
+    from neuroevo.brain import active_units
+
+    r, html = grown_page
+    browser.goto(html.as_uri() + "#t=19&paused")
+    assert browser.wait_for("window.neuroevoPlayer && window.neuroevoPlayer.ready.then(() => true)")
+    agents = browser.js("neuroevoPlayer.agents()")
+    units = {a["slot"]: active_units(r.layout, r.genome(a["gid"]))[0] for a in agents}
+    slot = max(units, key=lambda s: units[s].sum())
+    on = units[slot]
+    assert on.sum() >= 2  # units were added
+    browser.js(f"neuroevoPlayer.select({slot})")
+    net = browser.js("neuroevoPlayer.net()")
+    n_in = r.layout.n_in
+    assert net["on"][n_in: n_in + 16] == on.astype(int).tolist()
+    assert all(net["on"][a] and net["on"][b] for a, b in net["lines"])
+    assert len(net["lines"]) == (n_in + 2) * int(on.sum())  # inputs to each on unit, each on unit to 2 outputs
+    assert f"hidden {int(on.sum())}/16 on" in browser.js("document.getElementById('net-sub').textContent")

@@ -79,7 +79,7 @@ def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
     b.run(1200)
     assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.hof, b.hof)
     assert (a.hof_fit > 0).all()  # the hall of fame filled up with real lifetimes
-    assert a.genomes.shape[1] == a.layout.n_params == (12 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)
+    assert a.genomes.shape[1] == a.layout.n_params == (10 * 8 + 8) + (8 * 8 + 8) + (8 * 2 + 2)
 
 
 def test_generational_dead_stay_dead_until_the_generation_ends():

@@ -30,7 +30,7 @@ def frame(sim: Any, width: int = 640, steered: np.ndarray | None = None) -> np.n
     if sim not in _VIEWS:
         _VIEWS[sim] = (LiveView(sim), Scene())
     view, scene = _VIEWS[sim]
-    view.families.update(sim.state.genome_id, sim.state.parent_id)  # newborns take their family's colour
+    view.update_families()  # newborns take their family's colour
     w = sim.settings.world
     height = max(1, round(w.height * width / w.width))
     surf = pygame.Surface((width, height))

@@ -8,6 +8,7 @@
     scene.py      the world: floor, icons, death markers, smileys, cursor
     hud.py        text lines by name, the chart and its series, help panel, toasts
     inspector.py  one agent's net
+    ancestry.py   the ancestry panel (T): the living's family tree, built in pieces across frames
     window.py     the frame loop and the input both windows share (zoom, pan, inspect, help, screenshot)
     live.py       neuroevo live: stepping, keys, hot reload, recording, save/load
     playback.py   neuroevo replay: seek bar and playback keys

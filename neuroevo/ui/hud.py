@@ -141,11 +141,32 @@ def world_lines(world) -> dict[str, str]:
     best = float(ages.max()) if ages.size else 0.0
     best_ever = max(best, float(c[K_LIFE_MAX]) * dt)
     window = "last min" if span >= 59.0 else f"last {span:.0f} s"
-    return {
+    lines = {
         "population": f"alive {int(s.alive.sum())}/{s.n}   births {int(c[K_BIRTHS])}",
         "deaths": f"deaths {window}: " + "  ".join(f"{k} {v}" for k, v in causes),
         "lifetime": f"lifetime mean {mean_age:.1f} s   best {best:.1f} s   best ever {best_ever:.1f} s",
     }
+    brains = brain_line(world)
+    if brains:
+        lines["brains"] = brains
+    return lines
+
+
+def brain_line(world) -> str:
+    """Growing brains: hidden units switched on (mean and max over the living, out of all there are); niching: the
+    number of species. Empty for a world with neither."""
+    parts = []
+    on = world.hidden_on()
+    if on is not None:
+        alive_on = on[world.state.alive]
+        width = sum(world.layout.sizes[1:-1])
+        mean = float(alive_on.mean()) if alive_on.size else 0.0
+        most = int(alive_on.max()) if alive_on.size else 0
+        parts.append(f"hidden units on {mean:.1f}/{width} (max {most})")
+    n = world.species_count()
+    if n is not None:
+        parts.append(f"species {n}" if n or not world.state.alive.any() else "species: formed at the first step")
+    return "   ".join(parts)
 
 
 class Hud:

@@ -1,16 +1,20 @@
 """The brain inspector: one agent's net, weights as lines (warm +, cool -), units coloured by their value.
 
-Only inputs the net really receives are drawn (in the ego frame the heading inputs are always 0: the heading is
-the frame itself), each labelled in the frame's own words; the panel is as wide as its longest label needs.
+Every input is drawn, labelled in the frame's own words; the panel is as wide as its longest label needs.
+A growing brain (Layout.gated) shows its active structure: a hidden unit that is off is a faint empty ring in its
+slot, and its connections are not drawn.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pygame
 
+from ..brain import Layout, active_units
 from ..state import CAUSES
-from .theme import NEGATIVE, NEUTRAL, POSITIVE, TEXT, TEXT_DIM, TITLE, WORLD_BG, fonts, panel
+from .theme import NEGATIVE, NEUTRAL, OFF_UNIT, POSITIVE, TEXT, TEXT_DIM, TITLE, WORLD_BG, fonts, panel
 from .view import WorldView
 
 OUTPUTS = ("turn", "thrust")
@@ -23,17 +27,16 @@ PAD = 10
 
 
 def net_inputs(frame: str, offsets: dict[str, tuple[int, int]]) -> list[tuple[int, str]]:
-    """(input index, label) of every input the net receives, in order; inputs that are always 0 are left out."""
+    """(input index, label) of every input of the net, in order."""
     d1, d2 = DIR_WORDS.get(frame, ("dir 1", "dir 2"))
     out: list[tuple[int, str]] = []
     for block, (first, n) in offsets.items():
-        labels: list[str | None]
         if block == "edges":
             labels = [f"edge {w}" for w in EDGE_WORDS.get(frame, EDGE_WORDS["world"])]
         elif block == "cursor":
             labels = ["cursor dist", f"cursor {d1}", f"cursor {d2}", "click coming"]
         elif block == "self":
-            labels = ["speed", *(["cos heading", "sin heading"] if frame == "world" else [None, None])]
+            labels = ["speed", "cos heading", "sin heading"]  # speed alone in the ego frame (n = 1)
         elif block in ("icons", "neighbours"):
             thing = "icon" if block == "icons" else "agent"
             k = max(1, n // 3)
@@ -43,8 +46,36 @@ def net_inputs(frame: str, offsets: dict[str, tuple[int, int]]) -> list[tuple[in
         else:
             labels = [f"{block} {k + 1}" for k in range(n)]
         labels = (labels + [f"{block} {k + 1}" for k in range(len(labels), n)])[:n]
-        out += [(first + k, lab) for k, lab in enumerate(labels) if lab is not None]
+        out += [(first + k, lab) for k, lab in enumerate(labels)]
     return out
+
+
+def units_on(layout: Layout, genome: np.ndarray) -> np.ndarray:
+    """(n_units,) bool: which units of the net are on (inputs and outputs always; hidden units by their gates)."""
+    hidden = active_units(layout, genome)
+    n_in, n_out = layout.n_in, layout.n_out
+    return np.concatenate([np.ones(n_in, np.bool_), *hidden, np.ones(n_out, np.bool_)])
+
+
+def hidden_caption(layout: Layout, genome: np.ndarray) -> str:
+    """"hidden 3/16 on" (one figure per hidden layer) for a growing brain; "" for a fixed one."""
+    if not layout.gated:
+        return ""
+    return "hidden " + ", ".join(f"{int(a.sum())}/{a.size}" for a in active_units(layout, genome)) + " on"
+
+
+@dataclass
+class NetPicture:
+    """The drawn net of one genome: its lines on a transparent surface, where each unit sits and whether it is on."""
+
+    key: object
+    surf: pygame.Surface
+    units: list[int]  # unit index (into the activation row) of every unit drawn, inputs first
+    nodes: list[tuple[int, int]]  # ... its position, panel px
+    on: list[bool]  # ... False: a hidden unit that is off (an empty ring, no connections)
+    lines: list[tuple[int, int]]  # (unit, unit) of every connection drawn
+    height: int
+    caption: str  # hidden_caption of the genome
 
 
 def unit_colour(a: float) -> tuple[int, int, int]:
@@ -63,10 +94,11 @@ class Inspector:
         self.dead: tuple[str, float] | None = None  # (cause, age s) once the inspected agent has died
         self.age = 0.0
         self.acts: np.ndarray | None = None  # (n_units,) its unit values (None in replays)
+        self.species: int | None = None  # its species number (-1: none yet), None in a world without species
         self.rect: pygame.Rect | None = None  # where the panel was drawn last (window px)
         self.label_rects: list[pygame.Rect] = []  # every text's box in panel px (tests check none is clipped)
         self._net_labels: list[pygame.Rect] = []
-        self._net: tuple[object, pygame.Surface, list[tuple[int, int]], list[int], int] | None = None
+        self._net: NetPicture | None = None
 
     @property
     def is_open(self) -> bool:
@@ -82,7 +114,11 @@ class Inspector:
         if slot is None or (toggle and slot == self.slot and self.dead is None):
             self.slot = None
             return
-        self.slot, self.gid, self.dead = slot, int(world.state.genome_id[slot]), None
+        self.select(world, slot)
+
+    def select(self, world: WorldView, slot: int) -> None:
+        """Inspect whoever holds the slot now."""
+        self.slot, self.gid, self.dead = int(slot), int(world.state.genome_id[slot]), None
         self.update(world)
 
     def alive_at(self, world: WorldView) -> tuple[float, float] | None:
@@ -103,6 +139,8 @@ class Inspector:
             self.age = float(s.age[self.slot]) * world.settings.world.dt
             acts = world.activations(self.slot)
             self.acts = None if acts is None else acts.copy()
+            species = world.species()
+            self.species = None if species is None else int(species[self.slot])
 
     # ---- drawing ----------------------------------------------------------------------------------------------
     def draw(self, surf: pygame.Surface, world: WorldView) -> pygame.Rect | None:
@@ -120,22 +158,33 @@ class Inspector:
         else:
             sub = f"died ({self.dead[0]}) at {self.dead[1]:.1f} s; right-click or I picks another"
         subtitle = f.small.render(sub, True, TEXT)
-        net, nodes, units, net_h = self._net_picture(world)
+        pic = self.picture(world)
+        layout = world.layout
+        third = [pic.caption]
+        if self.species is not None:
+            third.append(f"species {self.species}" if self.species >= 0 else "no species yet")
+        caption = "   ".join(t for t in third if t)
+        about = f.small.render(caption, True, TEXT) if caption else None
         live = self.acts is not None
         note = None if live else f.small.render("weights only: a replay records no activations", True, TEXT_DIM)
-        w = max(net.get_width(), title.get_width() + 2 * PAD, subtitle.get_width() + 2 * PAD,
-                0 if note is None else note.get_width() + 2 * PAD)
-        top = 50
-        h = top + net_h + (24 if note is not None else 8)
+        w = max(pic.surf.get_width(), title.get_width() + 2 * PAD, subtitle.get_width() + 2 * PAD,
+                *(0 if t is None else t.get_width() + 2 * PAD for t in (about, note)))
+        top = 50 if about is None else 66
+        h = top + pic.height + (24 if note is not None else 8)
         p = panel(w, h)
         self.label_rects = [p.blit(title, (PAD, 8)), p.blit(subtitle, (PAD, 28))]
-        p.blit(net, (0, top))
+        if about is not None:
+            self.label_rects.append(p.blit(about, (PAD, 44)))
+        p.blit(pic.surf, (0, top))
         self.label_rects += [r.move(0, top) for r in self._net_labels]
-        layout = world.layout
-        for unit, (nx, ny) in zip(units, nodes):
+        for unit, (nx, ny), on in zip(pic.units, pic.nodes, pic.on):
+            if not on:
+                pygame.draw.circle(p, OFF_UNIT, (nx, ny + top), 4, 1)
+                continue
             a = float(self.acts[unit]) if live else 0.0
             pygame.draw.circle(p, unit_colour(a), (nx, ny + top), 6)
             pygame.draw.circle(p, (20, 20, 24), (nx, ny + top), 6, 1)
+        nodes = pic.nodes
         n_out = layout.n_out
         for k in range(n_out):
             nx, ny = nodes[len(nodes) - n_out + k]
@@ -148,14 +197,15 @@ class Inspector:
         self.rect = surf.blit(p, (max(0, sw - w - 8), 8))
         return self.rect
 
-    def _net_picture(self, world: WorldView) -> tuple[pygame.Surface, list[tuple[int, int]], list[int], int]:
-        """The net's lines and input labels (cached per genome and layout), unit positions and unit indices."""
+    def picture(self, world: WorldView) -> NetPicture:
+        """The inspected genome's net: lines and input labels drawn once per genome and layout, unit positions."""
         layout = world.layout
         inputs = net_inputs(world.settings.brain.frame, world.input_offsets)
-        key = (self.gid, layout.sizes, tuple(inputs))
-        if self._net is not None and self._net[0] == key:
-            _, surf, nodes, units, h = self._net
-            return surf, nodes, units, h
+        key = (self.gid, layout, tuple(inputs))
+        if self._net is not None and self._net.key == key:
+            return self._net
+        genome = world.genome(self.slot).copy()
+        on = units_on(layout, genome)  # (n_units,)
         f = fonts().small
         labels = [f.render(lab, True, TEXT_DIM) for _, lab in inputs]
         left = PAD + max((t.get_width() for t in labels), default=0) + 12
@@ -178,13 +228,14 @@ class Inspector:
                 nodes.append(pos_of[u])
         surf = pygame.Surface((width, h), pygame.SRCALPHA)
         lines = []
-        for li, (wm, _b) in enumerate(layout.split(world.genome(self.slot).copy())):
+        for li, (wm, _b) in enumerate(layout.split(genome)):
             rows = [i for i, _ in inputs] if li == 0 else range(wm.shape[0])
-            wmax = float(np.abs(wm).max()) or 1.0
-            for i in rows:
-                for j in range(wm.shape[1]):
-                    v = float(wm[i, j])
-                    lines.append((abs(v) / wmax, v, starts[li] + i, starts[li + 1] + j))
+            links = [(i, j) for i in rows for j in range(wm.shape[1])
+                     if on[starts[li] + i] and on[starts[li + 1] + j]]  # connections between units that are on
+            wmax = max((abs(float(wm[i, j])) for i, j in links), default=0.0) or 1.0
+            for i, j in links:
+                v = float(wm[i, j])
+                lines.append((abs(v) / wmax, v, starts[li] + i, starts[li + 1] + j))
         lines.sort()  # the strongest drawn last, on top
         for mag, val, a, b in lines:
             base = POSITIVE if val > 0 else NEGATIVE
@@ -194,5 +245,6 @@ class Inspector:
         for (i, _), t in zip(inputs, labels):
             x, y = pos_of[i]
             self._net_labels.append(surf.blit(t, (x - 10 - t.get_width(), y - 6)))
-        self._net = (key, surf, nodes, units, h)
-        return surf, nodes, units, h
+        self._net = NetPicture(key, surf, units, nodes, [bool(on[u]) for u in units], [(a, b) for _, _, a, b in lines],
+                               h, hidden_caption(layout, genome))
+        return self._net

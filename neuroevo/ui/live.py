@@ -137,6 +137,7 @@ class LiveWindow(Window):
                 code = 2
             else:
                 print(f"neuroevo live: population saved to {self.save_path}")
+        self.thaw()
         pygame.display.quit()
         return code
 
@@ -302,7 +303,7 @@ class LiveWindow(Window):
             "clock": f"sim {clock(secs)}   speed {self.speed_label()}{'  PAUSED' if self.paused else ''}{zoom}",
             **world_lines(w),
             "rate": f"{fps:.0f} FPS   {done_per_s:,.0f} sim steps/s ({done_per_s * dt:.1f}x real time)",
-            "keys": f"cursor: {mode} [C]   help [H]" + ("   REC [R]" if w.recorder is not None else "")
+            "keys": f"cursor: {mode} [C]   ancestry [T]   help [H]" + ("   REC [R]" if w.recorder is not None else "")
                     + ("   FOLLOW [F]" if self.follow else ""),
         }
 
@@ -319,6 +320,7 @@ class LiveWindow(Window):
             ("P", "screenshot (PNG)"),
             ("R", "record a replay / stop recording (neuroevo replay plays it)"),
             ("E", "export the inspected agent's brain (brain-<id>.json, for --founders)"),
+            ("T", "ancestry of the living (click a tip to inspect that agent)"),
             ("H / F1", "this help"),
             ("Esc", "quit" + (" (saves the population)" if self.autosave else "")),
         ]

@@ -15,7 +15,7 @@ from .window import Window, view_rows
 
 BAR_H = 30  # px of the seek bar's strip at the bottom
 PLAYBACK_SPEEDS = (1, 2, 4, 8, 16, 32, 64)  # frames per frame
-KEYS_LINE = "Space play   , . step   +/- speed   N next death   drag the bar to seek   H help"
+KEYS_LINE = "Space play   , . step   +/- speed   N next death   T ancestry   drag the bar to seek   H help"
 
 
 def replay_label(replay: Any) -> str:
@@ -170,6 +170,7 @@ class PlaybackWindow(Window):
             ("N", "jump to just before the next death"),
             ("Home", "back to the start"),
             ("right click / I", "inspect an agent's brain (weights)"),
+            ("T", "ancestry of those alive at this frame (click a tip to inspect)"),
             *view_rows("Shift+arrows, Up/Down"),
             ("P", "screenshot"),
             ("Esc", "quit"),

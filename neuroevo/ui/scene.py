@@ -10,7 +10,7 @@ import pygame
 
 from ..state import C_ARMED
 from .geometry import Camera
-from .sprites import SpriteBank, expressions, palette, tint_index
+from .sprites import Colour, SpriteBank, colouring, expressions
 from .theme import (
     ARMED_COLOUR,
     BG,
@@ -72,6 +72,12 @@ class Effects:
                 pygame.draw.line(surf, col, (c[0] - r, c[1] + r), (c[0] + r, c[1] - r), 2)
 
 
+def colour_mode(world: WorldView, wanted: str) -> str:
+    """The colour mode drawn: `wanted` if the world offers it, else its default (see WorldView.colour_modes)."""
+    modes = world.colour_modes()
+    return wanted if wanted in modes else modes[0]
+
+
 class Scene:
     """Draws a WorldView through a Camera. Keeps the sprite bank (rebuilt when the face size or palette changes)
     and the fading effects."""
@@ -80,8 +86,10 @@ class Scene:
         self.effects = Effects()
         self._bank: SpriteBank | None = None
 
-    def sprites(self, world: WorldView, cam: Camera) -> SpriteBank:
-        tints = palette(world.teams())
+    def sprites(self, world: WorldView, cam: Camera, tints: tuple[Colour, ...] | None = None) -> SpriteBank:
+        """The bank for the world at the camera's scale, in `tints` (default: the world's default colouring)."""
+        if tints is None:
+            tints = colouring(colour_mode(world, ""), world.teams(), world.founders(), None)[0]
         diameter = round(2.0 * world.settings.world.radius * cam.scale)
         bank = self._bank
         if bank is None or bank.tints != tints or bank.size != max(5, diameter) + 2:
@@ -89,9 +97,10 @@ class Scene:
         return bank
 
     def draw(self, surf: pygame.Surface, world: WorldView, cam: Camera, now: float, *, cursor: str = "bot",
-             mouse: tuple[float, float] | None = None, selected: int | None = None) -> None:
+             mouse: tuple[float, float] | None = None, selected: int | None = None, colours: str = "") -> None:
         """cursor: "bot" (a crosshair ring), "plain" (a ring, as replays show any cursor) or "mouse" (a thin
-        ring around `mouse`, window px, when the mouse is over the window). selected: a slot to ring."""
+        ring around `mouse`, window px, when the mouse is over the window). selected: a slot to ring. colours:
+        what smileys are tinted by (see colour_mode; "" is the world's default)."""
         rect = pygame.Rect(cam.rect())
         if not rect.contains(surf.get_rect()):  # letterbox showing (one fill less when the world covers it all)
             surf.fill(BG)
@@ -99,7 +108,7 @@ class Scene:
         pygame.draw.rect(surf, WORLD_EDGE, rect, 1)
         self.draw_icons(surf, world.icons, cam)
         self.effects.draw(surf, cam, world.settings.cursor.kill_radius, now)
-        self.draw_agents(surf, world, cam, selected)
+        self.draw_agents(surf, world, cam, selected, colour_mode(world, colours))
         self.draw_cursor(surf, world, cam, cursor, mouse)
 
     @staticmethod
@@ -118,10 +127,12 @@ class Scene:
             pygame.draw.rect(surf, ICON_TOP, top, border_top_left_radius=rad, border_top_right_radius=rad)
             pygame.draw.rect(surf, ICON_EDGE, r, 1, border_radius=rad)
 
-    def draw_agents(self, surf: pygame.Surface, world: WorldView, cam: Camera, selected: int | None) -> None:
+    def draw_agents(self, surf: pygame.Surface, world: WorldView, cam: Camera, selected: int | None,
+                    colours: str = "family") -> None:
         s = world.state
         idx = np.flatnonzero(s.alive)
-        bank = self.sprites(world, cam)
+        tints, tint_of = colouring(colours, world.teams(), world.founders(), world.species())  # (N,) tint_of
+        bank = self.sprites(world, cam, tints)
         half = bank.size / 2.0
         if cam.level > 0 and idx.size:  # zoomed in: only those in view
             x0, y0, x1, y1 = cam.visible(margin=half / cam.scale)
@@ -131,8 +142,7 @@ class Scene:
             w = world.settings.world
             pos = s.pos[idx]
             xy = (pos * np.float32(cam.scale) + np.array([cam.ox - half, cam.oy - half], np.float32)).astype(np.int32)
-            teams = world.teams()
-            tint = tint_index(None if teams is None else teams[idx], world.founders()[idx])
+            tint = tint_of[idx]
             expr = expressions(pos, w.radius, w.width, w.height, world.cursor_xy())
             keys = SpriteBank.keys(tint, expr, s.heading[idx])
             # two flat lists zipped into tuples cost a third of xy.tolist()'s nested lists at 20k agents

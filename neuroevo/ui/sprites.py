@@ -92,16 +92,21 @@ class SpriteBank:
         self._bytes += 4 * self.size * self.size
 
 
-def palette(teams: np.ndarray | None) -> tuple[Colour, ...]:
-    """Team colours when the world has teams, else family colours."""
-    return TEAM_TINTS if teams is not None else LINEAGE_TINTS
-
-
 def tint_index(teams: np.ndarray | None, founders: np.ndarray) -> np.ndarray:
-    """(N,) index into palette(teams): the slot's team, else its family."""
-    if teams is not None:
-        return np.asarray(teams, np.int64) % len(TEAM_TINTS)
-    return founders % len(LINEAGE_TINTS)
+    """(N,) index into the default palette: the slot's team when the world has teams, else its family."""
+    return colouring("team", teams, founders, None)[1]
+
+
+def colouring(mode: str, teams: np.ndarray | None, founders: np.ndarray,
+              species: np.ndarray | None) -> tuple[tuple[Colour, ...], np.ndarray]:
+    """(palette, (N,) index into it) of every slot, coloured by "team", "family" (its founder) or "species" (its
+    species number; -1, no species yet, takes the palette's last, grey tint). A mode the world lacks falls back to
+    family colours."""
+    if mode == "team" and teams is not None:
+        return TEAM_TINTS, np.asarray(teams, np.int64) % len(TEAM_TINTS)
+    if mode == "species" and species is not None:
+        return LINEAGE_TINTS, np.asarray(species, np.int64) % len(LINEAGE_TINTS)
+    return LINEAGE_TINTS, np.asarray(founders, np.int64) % len(LINEAGE_TINTS)
 
 
 def expressions(pos: np.ndarray, radius: float, width: float, height: float,

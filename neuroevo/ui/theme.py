@@ -36,6 +36,7 @@ MOUSE_RING = (120, 125, 140)
 POSITIVE = (255, 150, 70)  # weights and unit values > 0
 NEGATIVE = (90, 160, 255)  # ... < 0
 NEUTRAL = (120, 120, 128)
+OFF_UNIT = (84, 88, 104)  # the ring of a hidden unit that is switched off (growing brains)
 
 SCARED_PX = 110.0  # a face is scared while the cursor is this close (world px)
 UNEASY_PX = 36.0  # ... and uneasy while its body is this close to an edge

@@ -18,11 +18,16 @@ import numpy as np
 from ..brain import Layout
 from ..config import Settings, input_offsets
 from ..cursor import AIM, COOLDOWN
-from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_DEATHS, N_CAUSES, WorldState
+from ..lineage import History, Steps, branches_steps, finish, from_replay_steps, history_steps
+from ..state import C_PHASE, C_PRESENT, CAUSES, CX, CY, K_BIRTHS, K_DEATHS, N_CAUSES, WorldState
+from .ancestry import Ancestry
 from .hud import CHART_BIN_S, ChartSeries
-from .lineage import Families, SlotFamilies
+from .lineage import SlotFamilies
 
 VIEWER_PARALLEL_WORK = 100_000  # agent-steps per frame from which a frame's steps use both threads
+LIVE_LOOK_S = CHART_BIN_S  # live families: the tracker also looks this often inside long (turbo) frames, where
+# the chart's observer already cuts the compiled chunks (a cut of its own costs ~0.5 ms: 14-48% of turbo at 50 agents
+# when it looked every simulated second)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,6 @@ class WorldView(ABC):
     scenario: str
     seed: int
     chart: ChartSeries  # deaths/min and mean lifetime, up to now
-    families: SlotFamilies  # founder of every slot
 
     @property
     @abstractmethod
@@ -90,9 +94,43 @@ class WorldView(ABC):
         """(N,) team of every slot when the world has teams (smileys then wear team colours), else None."""
         return self.state.team if self.settings.hazards.teams > 1 else None
 
+    def hidden_on(self) -> np.ndarray | None:
+        """(N,) switched-on hidden units of each slot's genome when brains grow (Layout.gated), else None."""
+        return None
+
+    def species(self) -> np.ndarray | None:
+        """(N,) species number of each slot (-1: none yet) when the world has species (evolution.niching), else
+        None."""
+        return None
+
+    def species_count(self) -> int | None:
+        """Species with living members, or None when the world has no species."""
+        sp = self.species()
+        if sp is None:
+            return None
+        return int(np.unique(sp[self.state.alive & (sp >= 0)]).size)
+
+    def colour_modes(self) -> tuple[str, ...]:
+        """What smileys can be coloured by, the default first: team (worlds with teams), family, species (worlds
+        with species)."""
+        return (("team",) if self.teams() is not None else ()) + ("family",) + \
+            (("species",) if self.species() is not None else ())
+
+    @abstractmethod
     def founders(self) -> np.ndarray:
         """(N,) founder genome id of every slot."""
-        return self.families.founder
+
+    def ancestry(self) -> Ancestry:
+        """The ancestry of the living now (the T panel), or a message saying why there is none."""
+        return finish(self.ancestry_steps())
+
+    @abstractmethod
+    def ancestry_steps(self) -> Steps[Ancestry]:
+        """ancestry() in pieces, from a copy taken now (the world may move on between the pieces)."""
+
+    @abstractmethod
+    def ancestry_key(self) -> object:
+        """Changes whenever ancestry() would (births, deaths, another frame)."""
 
     def cursor_xy(self) -> tuple[float, float] | None:
         """Where the simulated cursor is (world px), or None while there is none."""
@@ -139,8 +177,18 @@ class LiveView(WorldView):
         self.chart = ChartSeries()
         self._rates = RateObserver(sim, self.chart)
         sim.add_observer(self._rates)
-        self.families = SlotFamilies(Families(), sim.state.n)
-        self.families.update(sim.state.genome_id, sim.state.parent_id)
+        # Families: one tracker for the smileys' colours, the ancestry panel and what a save keeps. It looks after
+        # every frame (and every LIVE_LOOK_S inside long turbo frames), so a parent goes unseen only when it was
+        # born, bred and died within one look; a checkpoint's founders carry the families of a loaded population.
+        from ..lineage import FamilyTracker
+        from ..observers import saved_founders
+
+        self.tracker = FamilyTracker(sim, founders=saved_founders(sim.loaded_extra), history=True, frequent=True,
+                                     every=max(1, int(round(LIVE_LOOK_S / sim.settings.world.dt))))
+        sim.add_observer(self.tracker)
+        self._start_s = sim.sim_seconds
+        self._seen = sim.state.genome_id.copy()  # (N,) genome id of each slot when _founder was last updated
+        self._founder = self.tracker.founders_of(sim)  # (N,) int64
         self._snapshots: deque = deque()  # (step, counters) for "deaths in the last minute"
         self._markers: list[Marker] = []
         self.recorder: Any = None
@@ -187,6 +235,21 @@ class LiveView(WorldView):
     def speed(self, slot: int) -> float:
         return float(self.sim.state.speed[slot])
 
+    def hidden_on(self) -> np.ndarray | None:
+        layout = self.sim.layout
+        if not layout.gated:
+            return None
+        return (self.sim.genomes[:, layout.n_weights:] > 0.5).sum(axis=1)
+
+    def species(self) -> np.ndarray | None:
+        sim = self.sim
+        if not sim.params.species_cap:
+            return None
+        if not sim.species_ready:  # founded at the first step
+            return np.full(sim.state.n, -1, np.int64)
+        of = sim.species.of  # (N,) table row of each slot's species, -1: none
+        return np.where(of >= 0, sim.species.label[np.maximum(of, 0)], -1)
+
     def recent_deaths(self) -> tuple[float, np.ndarray]:
         c = self.sim.state.counters
         if not self._snapshots:
@@ -198,6 +261,33 @@ class LiveView(WorldView):
     def take_markers(self) -> list[Marker]:
         out, self._markers = self._markers, []
         return out
+
+    def founders(self) -> np.ndarray:
+        return self._founder
+
+    def ancestry_steps(self) -> Steps[Ancestry]:
+        snap, start, unresolved = self.tracker.snapshot(self.sim), self._start_s, self.tracker.unresolved
+
+        def steps() -> Steps[Ancestry]:
+            h = yield from history_steps(snap)
+            return Ancestry((yield from branches_steps(h)), start, h.end, unresolved)
+
+        return steps()
+
+    def ancestry_key(self) -> object:
+        c = self.sim.state.counters
+        return int(c[K_BIRTHS]), int(c[K_DEATHS: K_DEATHS + N_CAUSES].sum())
+
+    def update_families(self) -> None:
+        """The founders of the slots whose genome changed (newborns) since the last call (advance() calls it; so
+        does anything that steps the world itself and then draws this view, like envs/render.py)."""
+        s = self.sim.state
+        self.tracker.update(self.sim)
+        changed = np.flatnonzero(s.genome_id != self._seen)
+        if changed.size:
+            founder = self.tracker.founder
+            self._founder[changed] = [founder[g] for g in s.genome_id[changed].tolist()]
+            self._seen[changed] = s.genome_id[changed]
 
     # ---- stepping ---------------------------------------------------------------------------------------------
     def compile(self) -> None:
@@ -222,7 +312,7 @@ class LiveView(WorldView):
             self._markers += [Marker(float(x), float(y), "click") for x, y in ext[ext[:, 4] > 0, :2].tolist()]
         elif phase0 == AIM and s.cursor[C_PHASE] == COOLDOWN:  # the bot clicked
             self._markers.append(Marker(float(s.cursor[CX]), float(s.cursor[CY]), "click"))
-        self.families.update(s.genome_id, s.parent_id)
+        self.update_families()
         for _step, i, c, _life in sim.run_events.tolist():  # deaths as the compiled step reported them
             self._markers.append(Marker(float(pre_pos[i, 0]), float(pre_pos[i, 1]), CAUSES[c]))
             if len(self._markers) > 4096:  # more than the screen can show; the counters have them all
@@ -254,7 +344,7 @@ class LiveView(WorldView):
     def detach(self) -> None:
         """Stop watching the simulation (another one takes its place)."""
         self.stop_recording()
-        self.sim.observers = [o for o in self.sim.observers if o is not self._rates]
+        self.sim.observers = [o for o in self.sim.observers if o is not self._rates and o is not self.tracker]
 
     def reload(self, cls: type, overrides: dict[str, Any]) -> None:
         """Hot reload: the scenario class's settings and hooks, same population; ScenarioError if it cannot."""
@@ -300,6 +390,8 @@ class ReplayView(WorldView):
         self._offsets = input_offsets(self.settings.brain, max(0, self.layout.n_in - sum(n for _, n in
                                                                                           blocks.values())))
         self._markers: list[Marker] = []
+        self._hidden_on = np.zeros(replay.n, np.int64) if self.layout.gated else None  # (N,) units on per slot
+        self._history: Any = None  # lineage.History of the whole replay, read when the ancestry is first shown
         self.index = -1
         self.seek(0)
 
@@ -309,7 +401,11 @@ class ReplayView(WorldView):
         self.index = max(0, min(self.frames - 1, int(i)))
         self._state = self._state_at(self.replay, self.index)
         self._icons = self.replay.frame(self.index).icons
-        self.families.update(self._state.genome_id, self._state.parent_id)
+        changed = self.families.update(self._state.genome_id, self._state.parent_id)
+        if self._hidden_on is not None:
+            n_w = self.layout.n_weights
+            for slot in changed.tolist():
+                self._hidden_on[slot] = int((self.genome(slot)[n_w:] > 0.5).sum())
         self.chart.show(int(np.searchsorted(self._chart_ends, self.index, side="right")))
         if markers and self.index > old >= 0:
             self._markers += self._between(old, self.index)
@@ -346,6 +442,9 @@ class ReplayView(WorldView):
         g = self.replay.genome(int(self._state.genome_id[slot]))
         return g if g is not None else np.zeros(self.layout.n_params, np.float32)
 
+    def hidden_on(self) -> np.ndarray | None:
+        return self._hidden_on
+
     def recent_deaths(self) -> tuple[float, np.ndarray]:
         i = self.index
         lo = max(0, i - int(round(60.0 / self.dt)))
@@ -357,6 +456,33 @@ class ReplayView(WorldView):
     def take_markers(self) -> list[Marker]:
         out, self._markers = self._markers, []
         return out
+
+    def founders(self) -> np.ndarray:
+        return self.families.founder
+
+    def ancestry_steps(self) -> Steps[Ancestry]:
+        """The ancestry of those alive at this frame, from every birth the replay holds up to it (the replay's
+        whole history is read once, by the first of these)."""
+        t0 = int(self.replay.meta.get("start_step", 0)) * self.dt
+        now = t0 + self.index * self.dt
+        s = self._state
+        living = s.genome_id[s.alive].copy()  # (A,) int64
+
+        def steps() -> Steps[Ancestry]:
+            if self._history is None:
+                self._history = yield from from_replay_steps(self.replay)
+            h = self._history
+            upto = h.born <= now + 0.5 * self.dt  # (G,) born by this frame
+            gid = h.gid[upto]
+            sub = History(gid, h.parent[upto], h.born[upto], np.where(np.isin(gid, living), np.nan, 0.0),
+                          h.founder[upto], now)
+            rows = yield from branches_steps(sub)
+            return Ancestry(rows, t0, now, message=None if living.size else "nobody is alive at this frame")
+
+        return steps()
+
+    def ancestry_key(self) -> object:
+        return self.index
 
     def next_death(self, after: int) -> int | None:
         """Frame of the first death after frame `after`, or None."""

@@ -15,12 +15,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pygame
 
+from .ancestry import AncestryPanel
 from .geometry import Camera
 from .hud import Chart, Hud, Toasts, draw_help
 from .inspector import Inspector
-from .scene import Scene
+from .scene import Scene, colour_mode
 from .theme import fonts
 from .view import WorldView
 
@@ -30,6 +32,9 @@ PAN_KEYS = {pygame.K_LEFT: (1, 0), pygame.K_RIGHT: (-1, 0), pygame.K_UP: (0, 1),
 PAN_STEP = 0.125  # a press of an arrow key pans by this fraction of the window
 PAN_HELD_PX_S = 900.0  # ... and holding it keeps panning at this speed
 FOLLOW_LEVEL = 6  # F at 1x zooms to 2 ** (6/4) = 2.8x, where following shows
+ANCESTRY_SHARE = 0.42  # the ancestry panel's width, as a share of the window's (within ANCESTRY_W)
+ANCESTRY_W = (360, 640)
+ANCESTRY_MIN_H = 220  # below the inspector when this much room is left there, else beside it
 
 
 def display_available() -> str | None:
@@ -103,6 +108,7 @@ class Window:
         self.hud = Hud()
         self.chart = Chart()
         self.inspector = Inspector()
+        self.ancestry = AncestryPanel()
         self.toasts = Toasts()
         self.pointer = Pointer()
         self.speed_i = self.speeds.index(speed) if speed in self.speeds else 0
@@ -110,12 +116,14 @@ class Window:
         self.single_steps = 0
         self.show_help = False
         self.follow = False
+        self.colours = ""  # what smileys are tinted by: "" (the world's default), "team", "family" or "species"
         self.running = True
         self.progress: deque = deque(maxlen=61)  # (wall s, step) of the last frames, for FPS and steps/s
         self._held: dict[int, float] = {}  # arrow keys held down: when pressed
         self._last_frame = time.perf_counter()
         self._shots = 0
         self._closed = False
+        self._settled = False  # run() has frozen what was loaded at start out of full collections
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -131,6 +139,8 @@ class Window:
         code = 0
         try:
             self.open()
+            settle_memory()
+            self._settled = True
             while self.running:
                 self.frame()
                 self.clock.tick(self.fps)
@@ -144,8 +154,17 @@ class Window:
     def close(self) -> int:
         """Finish up and close the window; returns an exit code (0 unless something could not be kept)."""
         self._closed = True
+        self.thaw()
         pygame.display.quit()
         return 0
+
+    def thaw(self) -> None:
+        """Undo run()'s settle_memory() (the process may go on without the window: tests, front ends)."""
+        if self._settled:
+            import gc
+
+            gc.unfreeze()
+            self._settled = False
 
     def set_world(self, world: WorldView) -> None:
         """Show another world (a loaded population): new camera over it, nothing selected."""
@@ -157,6 +176,9 @@ class Window:
         self.follow = False
         self.scene.effects.clear()
         self.hud.invalidate()
+        self.ancestry.forget()
+        if self._settled:  # the world shown before may be garbage now: let the collector see it, then settle again
+            settle_memory(thaw=True)
 
     # ---- one frame --------------------------------------------------------------------------------------------
     def frame(self) -> bool:
@@ -207,9 +229,14 @@ class Window:
 
     # ---- input ------------------------------------------------------------------------------------------------
     def handle(self, ev: pygame.event.Event) -> None:
+        if ev.type == pygame.MOUSEBUTTONDOWN and ev.button in (1, 3) and self.ancestry.contains(ev.pos):
+            self.inspect_genome(self.ancestry.genome_at(ev.pos))  # a click on the panel never reaches the world
+            return
         pan = self.pointer.handle(ev)
         if pan is not None:
             self.pan(*pan)
+        if ev.type == pygame.MOUSEMOTION and self.ancestry.contains(ev.pos):
+            self.pointer.inside = False  # over the panel the mouse is no cursor in the world
         if ev.type == pygame.QUIT:
             self.running = False
         elif ev.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED) and self.screen is not None:
@@ -250,6 +277,10 @@ class Window:
             self.follow = False
         elif key == pygame.K_f:
             self.toggle_follow()
+        elif key == pygame.K_g:
+            self.cycle_colours()
+        elif key == pygame.K_t:
+            self.ancestry.toggle()
         elif key in PAN_KEYS:
             dx, dy = PAN_KEYS[key]
             self.pan(dx * PAN_STEP * self.camera.win_w, dy * PAN_STEP * self.camera.win_h)
@@ -287,6 +318,17 @@ class Window:
             self.camera.set_zoom(FOLLOW_LEVEL)
         self.toasts.add("following the inspected agent (F, 0 or a pan stops)")
 
+    def cycle_colours(self) -> str:
+        """G: tint the smileys by the world's next colour mode (team, family, species: those it has)."""
+        modes = self.world.colour_modes()
+        now = colour_mode(self.world, self.colours)
+        self.colours = modes[(modes.index(now) + 1) % len(modes)]
+        if len(modes) == 1:
+            self.toasts.add(f"colours: {self.colours} (this world has no teams or species to colour by)")
+        else:
+            self.toasts.add(f"colours: {self.colours} (G: {' / '.join(modes)})")
+        return self.colours
+
     def inspect_at(self, pos: tuple[float, float], toggle: bool = False) -> None:
         """Open the inspector on the living agent nearest window px pos (within about 40 window px)."""
         x, y = self.camera.to_world(*pos)
@@ -295,6 +337,15 @@ class Window:
         if not self.inspector.is_open and self.follow:
             self.follow = False
 
+    def inspect_genome(self, gid: int | None) -> None:
+        """Open the inspector on the living agent with this genome id (a tip clicked in the ancestry panel)."""
+        if gid is None:
+            return
+        s = self.world.state
+        slots = np.flatnonzero((s.genome_id == gid) & s.alive)
+        if slots.size:
+            self.inspector.select(self.world, int(slots[0]))
+
     def screenshot(self, path: str | Path | None = None) -> Path | None:
         """P: the window as a PNG (into the output folder unless a path is given)."""
         if path is None:
@@ -302,6 +353,9 @@ class Window:
             path = self.out_dir / f"screenshot-{self._shots:03d}.png"
         path = Path(path)
         self.hud.invalidate()  # the picture's HUD text up to date (it is otherwise redrawn 5 times a second)
+        if self.ancestry.is_open:  # ... and the ancestry panel finished
+            self.draw(self.screen)
+            self.ancestry.wait()
         self.draw(self.screen)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -318,18 +372,49 @@ class Window:
         mouse = self.pointer.pos if self.pointer.inside else None
         selected = self.inspector.slot if self.inspector.alive_at(self.world) is not None else None
         self.scene.draw(surf, self.world, self.camera, self.now(), cursor=self.cursor_style, mouse=mouse,
-                        selected=selected)
-        self.hud.draw(surf, self.hud_lines, key=self.hud_key())
-        self.chart.draw(surf, self.world.chart, self.bottom_margin)
-        self.inspector.draw(surf, self.world)
+                        selected=selected, colours=self.colours)
+        hud = self.hud.draw(surf, self.hud_text, key=self.hud_key())
+        chart = self.chart.draw(surf, self.world.chart, self.bottom_margin)
+        inspected = self.inspector.draw(surf, self.world)
+        if self.ancestry.is_open:
+            self.ancestry.draw(surf, self.world, self.ancestry_area(surf.get_size(), hud, chart, inspected),
+                               selected=self.inspector.gid if inspected is not None else None)
         self.draw_overlay(surf)
         if self.show_help:
             draw_help(surf, *self.help())
         self.toasts.draw(surf, self.bottom_margin)
 
+    def ancestry_area(self, size: tuple[int, int], hud: pygame.Rect, chart: pygame.Rect,
+                      inspected: pygame.Rect | None) -> pygame.Rect:
+        """Where the ancestry panel goes: the right-hand column; below the inspector when it is open and leaves
+        room, else beside it between the HUD and the chart."""
+        w, h = size
+        bottom = h - 8 - self.bottom_margin
+        pw = min(w - 16, max(ANCESTRY_W[0], min(ANCESTRY_W[1], int(w * ANCESTRY_SHARE))))
+        if inspected is None:
+            return pygame.Rect(w - 8 - pw, 8, pw, max(1, bottom - 8))
+        below = inspected.bottom + 8
+        if bottom - below >= ANCESTRY_MIN_H:
+            return pygame.Rect(w - 8 - pw, below, pw, bottom - below)
+        top, low, right = hud.bottom + 8, chart.top - 8, inspected.left - 8
+        if right - 8 >= ANCESTRY_W[0] and low - top >= ANCESTRY_MIN_H:
+            return pygame.Rect(8, top, right - 8, low - top)
+        tall = min(ANCESTRY_MIN_H, bottom - 8)
+        return pygame.Rect(w - 8 - pw, bottom - tall, pw, tall)
+
     def hud_key(self) -> Any:
         """The HUD is redrawn at once when this changes (else 5 times a second)."""
-        return (self.speed_i, self.paused, self.camera.level)
+        return (self.speed_i, self.paused, self.camera.level, self.colours)
+
+    def hud_text(self) -> dict[str, str]:
+        """hud_lines, and in worlds with more than one colour mode a line naming the one shown (before "keys")."""
+        lines = self.hud_lines()
+        if len(self.world.colour_modes()) > 1:
+            keys = lines.pop("keys", None)
+            lines["colours"] = f"colours: {colour_mode(self.world, self.colours)} [G]"
+            if keys is not None:
+                lines["keys"] = keys
+        return lines
 
     def hud_lines(self) -> dict[str, str]:
         return {"title": self.caption}
@@ -350,11 +435,24 @@ class Window:
         return (len(self.progress) - 1) / (w1 - w0), max(0, k1 - k0) / (w1 - w0)
 
 
+def settle_memory(thaw: bool = False) -> None:
+    """Leave what was loaded at start (numba, pygame, numpy: ~110,000 objects) out of the garbage collector's full
+    passes. A full pass over them took 116-184 ms on the shared 2-core machine, long enough to stall a frame each
+    time the ancestry panel's build made one due; over what is made afterwards it takes about 20 ms."""
+    import gc
+
+    if thaw:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def view_rows(arrows: str) -> list[tuple[str, str]]:
-    """Help rows for zoom, pan and follow; `arrows` names the keys that pan."""
+    """Help rows for zoom, pan, follow and colours; `arrows` names the keys that pan."""
     return [
         ("wheel", "zoom in / out around the pointer (1x-8x)"),
         (f"right drag, {arrows}", "pan"),
         ("0", "whole world (1x)"),
         ("F", "follow the inspected agent (centred)"),
+        ("G", "colour smileys by family / team / species (those the world has)"),
     ]

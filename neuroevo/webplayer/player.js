@@ -9,7 +9,7 @@
   const WORLD_BG = [30, 33, 42], BG = [18, 20, 26], EDGE = [88, 94, 112];
   const WARM = [255, 150, 70], COOL = [90, 160, 255], GREY = [120, 120, 128];
   const ICON_FILL = [64, 96, 150], ICON_TOP = [96, 136, 196], ICON_EDGE = [150, 170, 215];
-  const LIFETIME = [120, 220, 120];
+  const LIFETIME = [120, 220, 120], OFF_UNIT = [84, 88, 104];
   const HAPPY = 0, UNEASY = 1, SCARED = 2, SCARED_PX = 110, UNEASY_PX = 36;
   const rgb = (c, a) => (a === undefined ? `rgb(${c[0]},${c[1]},${c[2]})` : `rgba(${c[0]},${c[1]},${c[2]},${a})`);
   const shade = (c, f) => c.map((v) => Math.max(0, Math.min(255, Math.floor(v * f))));
@@ -73,7 +73,8 @@
       b = (b + bd[k]) % 4294967296; births[k] = b;
       ic = (ic + id[k]) & 0xffff; icons[k] = ic;
     }
-    const P = meta.layout.reduce((s, v, i, a) => (i ? s + a[i - 1] * v + v : s), 0);
+    const NW = meta.layout.reduce((s, v, i, a) => (i ? s + a[i - 1] * v + v : s), 0);  // weights and biases
+    const P = meta.n_params || NW;  // ... and, for growing brains, one on/off gene per hidden unit
     const bits = new Uint32Array(sec("genomes"));  // a copy: undo the xor with the parent row in place
     const parentRow = meta.genomes.parent_row;
     for (let g = 0; g < parentRow.length; g++) {
@@ -81,10 +82,12 @@
       if (pr >= 0) for (let j = 0; j < P; j++) bits[g * P + j] ^= bits[pr * P + j];
     }
     const genomes = new Float32Array(bits.buffer);
+    const hiddenOn = new Uint16Array(parentRow.length);  // (G,) hidden units each genome has on (growing brains)
+    if (meta.gated) for (let g = 0; g < parentRow.length; g++) for (let j = NW; j < P; j++) hiddenOn[g] += genomes[g * P + j] > 0.5;
     const dxy = sec("death_xy"), nd = meta.sections.death_frame[1];
     const deaths = { t: Array.from(sec("death_frame"), (f) => f * DT), cause: sec("death_cause"),
       x: Array.from(dxy.subarray(0, nd), (v) => v / POS_UNITS), y: Array.from(dxy.subarray(nd), (v) => v / POS_UNITS) };
-    return { times, pos, heading, alive, holder, cursor, births, icons, genomes, P, deaths };
+    return { times, pos, heading, alive, holder, cursor, births, icons, genomes, P, NW, hiddenOn, deaths };
   }
 
   // ---- state -----------------------------------------------------------------------------------------------
@@ -96,6 +99,7 @@
   let t = 0, playing = false, speed = 1, last = null, selected = null, dragging = false;
   const view = { scale: 1, ox: 0, oy: 0, dpr: 1 };
   let sprites = null;
+  let shown = null;  // the inspected net as drawn: { on: (units,) 0/1, lines: [[unit, unit], ...] }
 
   function frameAt(time) {  // the last shown frame at or before `time`
     const ts = D.times;
@@ -232,6 +236,15 @@
       [`alive ${alive}/${N}   births ${meta.births0 + D.births[k]}`],
       [`deaths ${span >= 59 ? "last min" : `last ${span.toFixed(0)} s`}: ${deaths}`],
     ];
+    if (meta.gated) {  // growing brains: hidden units switched on, mean and max over the living
+      let sum = 0, max = 0;
+      for (let i = 0; i < N; i++) {
+        if (!D.alive[k * N + i]) continue;
+        const u = D.hiddenOn[D.holder[k * N + i]]; sum += u; max = Math.max(max, u);
+      }
+      const width = meta.layout.slice(1, -1).reduce((a, b) => a + b, 0);
+      lines.push([`hidden units on ${(alive ? sum / alive : 0).toFixed(1)}/${width} (max ${max})`]);
+    }
     g.font = `${13 * dpr}px system-ui, sans-serif`;
     const w = Math.max(...lines.map(([s]) => g.measureText(s).width)) + 16 * dpr, h = (18 * lines.length + 10) * dpr;
     g.fillStyle = "rgba(12,14,20,0.82)"; g.fillRect(8 * dpr, 8 * dpr, w, h);
@@ -297,16 +310,34 @@
     return GREY.map((g, j) => Math.floor(g + (end[j] - g) * Math.abs(a)));
   }
 
+  function unitsOn(base) {  // (units,) 1 for a unit that is on: inputs and outputs always, hidden units by gene
+    const sizes = meta.layout, on = new Uint8Array(sizes.reduce((a, b) => a + b, 0)).fill(1);
+    if (!meta.gated) return on;
+    let u = sizes[0], gate = base + D.NW;
+    for (let li = 1; li + 1 < sizes.length; li++) for (let j = 0; j < sizes[li]; j++) on[u++] = D.genomes[gate++] > 0.5;
+    return on;
+  }
+
   function drawNet(k) {
     const g = nctx, w = netC.width, h = netC.height, dpr = view.dpr;
     g.clearRect(0, 0, w, h);
+    shown = null;
     if (selected === null) return;
     const sizes = meta.layout, row = selected.row, base = row * D.P;
     const here = D.alive[k * N + selected.slot] && D.holder[k * N + selected.slot] === row;
     $("net-title").textContent = `agent ${meta.genomes.id[row]}  (slot ${selected.slot})`;
     const pr = meta.genomes.parent_row[row];
-    $("net-sub").textContent = `family ${meta.genomes.founder[row]}   ${here ? "alive now" : "not alive at this time"}` +
-      `${pr >= 0 ? `   parent ${meta.genomes.id[pr]}` : ""}\nlines: weights (warm +, cool -)   units: bias   ` +
+    const on = unitsOn(base);
+    let hidden = "";
+    if (meta.gated) {
+      const counts = [];
+      for (let li = 1, u = sizes[0]; li + 1 < sizes.length; u += sizes[li], li++) {
+        counts.push(`${on.subarray(u, u + sizes[li]).reduce((a, b) => a + b, 0)}/${sizes[li]}`);
+      }
+      hidden = ` · hidden ${counts.join(", ")} on`;
+    }
+    $("net-sub").textContent = `family ${meta.genomes.founder[row]} · ${here ? "alive now" : "not alive at this time"}` +
+      `${pr >= 0 ? ` · parent ${meta.genomes.id[pr]}` : ""}${hidden}\nlines: weights (warm +, cool -) · units: bias ` +
       "(a replay records no activations)";
     const left = 110 * dpr, right = w - 60 * dpr, cols = sizes.length;
     const xs = sizes.map((_, i) => left + (right - left) * i / Math.max(1, cols - 1));
@@ -319,10 +350,13 @@
     let p = base, start = 0;
     for (let li = 0; li + 1 < sizes.length; li++) {
       const a = sizes[li], b = sizes[li + 1];
-      let wmax = 0;
-      for (let q = 0; q < a * b; q++) wmax = Math.max(wmax, Math.abs(D.genomes[p + q]));
+      let wmax = 0;  // over the connections drawn: those between units that are on
+      for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) {
+        if (on[start + i] && on[start + a + j]) wmax = Math.max(wmax, Math.abs(D.genomes[p + i * b + j]));
+      }
       wmax = wmax || 1;
       for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) {
+        if (!on[start + i] || !on[start + a + j]) continue;
         const v = D.genomes[p + i * b + j];
         lines.push([Math.abs(v) / wmax, v, wmax, start + i, start + a + j]);
       }
@@ -337,9 +371,14 @@
     }
     const values = new Array(sizes[0]).fill(0).concat(bias);
     nodes.forEach(([x, y], u) => {
+      if (!on[u]) {  // a hidden unit that is off: an empty ring in its slot
+        g.strokeStyle = rgb(OFF_UNIT); g.lineWidth = dpr; g.beginPath(); g.arc(x, y, 3.5 * dpr, 0, 2 * Math.PI); g.stroke();
+        return;
+      }
       g.fillStyle = rgb(unitColour(values[u])); g.beginPath(); g.arc(x, y, 5 * dpr, 0, 2 * Math.PI); g.fill();
       g.strokeStyle = "rgb(20,20,24)"; g.lineWidth = dpr; g.stroke();
     });
+    shown = { on: Array.from(on), lines: lines.map((l) => [l[3], l[4]]) };
     g.font = `${10 * dpr}px system-ui, sans-serif`; g.textBaseline = "middle";
     g.fillStyle = "rgb(150,156,170)"; g.textAlign = "right";
     for (let j = 0; j < sizes[0]; j++) g.fillText(meta.inputs[j] || `in ${j}`, nodes[j][0] - 9 * dpr, nodes[j][1]);
@@ -426,6 +465,7 @@
     meta, drawnFrame: -1, seek, play, pause, select,
     time: () => t, playing: () => playing, frame: () => frameAt(t), frameTime: (k) => D.times[k],
     view: () => ({ ...view }),
+    net: () => shown,
     agents: () => {  // the living at the current frame, in world px (what the canvas shows)
       const k = frameAt(t), out = [];
       for (let i = 0; i < N; i++) if (D.alive[k * N + i]) {
