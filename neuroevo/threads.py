@@ -11,7 +11,10 @@ class PathChooser:
     run, the faster one runs, and the other is timed again every `recheck` seconds, or at once when its rival
     measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that keeps losing
     is timed half as often each time (up to every `max_recheck` s). A measure sums pieces until they make `probe`
-    / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead).
+    / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead). A path
+    about to be timed after the other one ran first gets one untimed step: its threads may have gone to sleep and
+    the caches hold the other path's data (timed cold, the parallel step of 10,000 agents lost to the serial one on
+    every recheck beside other processes and ran at half its speed).
     Pieces are cut at step boundaries only, which changes nothing in the results (the compiled step keeps no
     state between calls).
     """
@@ -24,9 +27,19 @@ class PathChooser:
         self.cost: dict[bool, float] = {}  # path (parallel?) -> seconds per step, last measured
         self.when: dict[bool, float] = {}  # path -> time of that measure (perf_counter)
         self._sum: dict[bool, tuple[int, float]] = {False: (0, 0.0), True: (0, 0.0)}  # steps, seconds so far
+        self._last: bool | None = None  # the path of the last piece
+        self._warming = False  # the piece handed out last is an untimed warm-up step
 
     def next(self, now: float, remaining: int) -> tuple[bool, int]:
         """(parallel?, steps) for the next piece of a call with `remaining` steps to go."""
+        path, steps = self._pick(now, remaining)
+        self._warming = path != self._last and remaining > 1
+        if self._warming:
+            steps = 1
+        self._last = path
+        return path, steps
+
+    def _pick(self, now: float, remaining: int) -> tuple[bool, int]:
         for path in (False, True):
             if path not in self.cost:  # never timed: a first short probe
                 return path, min(remaining, 16)
@@ -37,6 +50,9 @@ class PathChooser:
 
     def measured(self, path: bool, steps: int, seconds: float, now: float) -> None:
         """A piece of `steps` steps on `path` took `seconds`."""
+        if self._warming:
+            self._warming = False
+            return
         n, t = self._sum[path]
         n, t = n + steps, t + seconds
         if path in self.cost and t < self.probe / 3:

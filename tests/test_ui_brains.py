@@ -18,9 +18,10 @@ from neuroevo.species import count as species_count  # noqa: E402
 from neuroevo.ui.geometry import Camera  # noqa: E402
 from neuroevo.ui.hud import world_lines  # noqa: E402
 from neuroevo.ui.inspector import Inspector, net_inputs  # noqa: E402
+from neuroevo.ui.replayview import ReplayView  # noqa: E402
 from neuroevo.ui.scene import Scene  # noqa: E402
 from neuroevo.ui.theme import LINEAGE_TINTS, OFF_UNIT  # noqa: E402
-from neuroevo.ui.view import LiveView, ReplayView  # noqa: E402
+from neuroevo.ui.view import LiveView  # noqa: E402
 from neuroevo.ui.window import Window  # noqa: E402
 
 GROWING = {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3}

@@ -15,10 +15,11 @@ from neuroevo.sim import make  # noqa: E402
 from neuroevo.ui.geometry import MAX_ZOOM_LEVEL, Camera  # noqa: E402
 from neuroevo.ui.hud import Chart, ChartSeries, Hud, draw_help  # noqa: E402
 from neuroevo.ui.inspector import Inspector, net_inputs  # noqa: E402
+from neuroevo.ui.replayview import ReplayView  # noqa: E402
 from neuroevo.ui.scene import Scene  # noqa: E402
 from neuroevo.ui.sprites import tint_index  # noqa: E402
 from neuroevo.ui.theme import BG, CAUSE_COLOURS, LINEAGE_TINTS, PANEL, TITLE, WORLD_BG  # noqa: E402
-from neuroevo.ui.view import LiveView, ReplayView  # noqa: E402
+from neuroevo.ui.view import LiveView  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -211,3 +211,38 @@ def test_cli_live_ctrl_c_with_an_unwritable_out_exits_2(tmp_path, capsys, monkey
     # refused before the window opens (the output folder is checked first); the file is left alone
     assert len(err) == 1 and str(afile) in err[0] and "not a folder" in err[0], err
     assert afile.read_text() == ""
+
+
+def test_crowds_are_drawn_with_crisp_tiles_that_match_the_smooth_ones_inside(tmp_path):
+    """From sprites.CRISP_FROM smileys on screen the bank switches to colour-keyed tiles (blitted without blending),
+    and back below CRISP_UNTIL; a crisp face covers exactly the pixels its smooth twin covers at least half, with
+    the same colours wherever the smooth one is opaque."""
+    from neuroevo.ui.sprites import CRISP_FROM, CRISP_UNTIL, SpriteBank
+
+    w = make_window(tmp_path, agents=CRISP_FROM)
+    w.open()
+    try:
+        w.frame()
+        assert w.scene._bank.crisp  # every one of them alive and unzoomed
+        scene, world, cam = w.scene, w.world, w.camera
+        assert scene.sprites(world, cam, scene._bank.tints, CRISP_UNTIL).crisp  # hysteresis: stays crisp ...
+        assert not scene.sprites(world, cam, scene._bank.tints, CRISP_UNTIL - 1).crisp  # ... until fewer
+        smooth = SpriteBank(scene._bank.tints, 16)
+        crisp = SpriteBank(scene._bank.tints, 16, crisp=True)
+        assert crisp.crisp and not smooth.crisp
+        for key in (0, 40, 150):
+            a, b = smooth.tiles(np.array([key]))[0], crisp.tiles(np.array([key]))[0]
+            bg = (20, 30, 40)
+            pa, pb = pygame.Surface(a.get_size()), pygame.Surface(b.get_size())
+            pa.fill(bg)
+            pb.fill(bg)
+            pa.blit(a, (0, 0), special_flags=smooth.blend)
+            pb.blit(b, (0, 0), special_flags=crisp.blend)
+            alpha = pygame.surfarray.array_alpha(a)  # premultiplied tile: alpha as drawn
+            ra, rb = pygame.surfarray.array3d(pa).astype(int), pygame.surfarray.array3d(pb).astype(int)
+            opaque, empty = alpha == 255, alpha == 0
+            assert opaque.sum() > 0.5 * alpha.size
+            assert np.abs(ra[opaque] - rb[opaque]).max() <= 1  # the face itself: the same pixels
+            assert (rb[empty] == bg).all()  # outside it: the background shows through
+    finally:
+        pygame.display.quit()

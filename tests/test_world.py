@@ -192,17 +192,26 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     from neuroevo.sim import PathChooser
 
     c = PathChooser(probe=0.003, piece=0.05, recheck=1.0)
-    assert c.next(0.0, 1000) == (False, 16)
-    c.measured(False, 16, 16e-4, 0.0)  # serial: 100 us per step
-    assert c.next(0.0, 1000) == (True, 16)
-    c.measured(True, 16, 16e-5, 0.0)  # parallel: 10 us per step
-    path, m = c.next(0.5, 100_000)
-    assert path and m == 5000  # a 50 ms piece on the faster path
-    path, m = c.next(1.5, 100_000)
-    assert not path and m == 30  # a second later: a 3 ms probe of the other path
-    c.measured(False, 30, 3e-3, 1.5)  # serial still loses: timed again after 2 s, not 1
+
+    def piece(now, remaining, seconds_per_step):
+        """Hand out a piece and report it measured at seconds_per_step; returns (path, steps)."""
+        path, m = c.next(now, remaining)
+        c.measured(path, m, m * seconds_per_step, now)
+        return path, m
+
+    assert piece(0.0, 1000, 1.0) == (False, 1)  # a first, untimed step on a path (1 s: it is not counted)
+    assert piece(0.0, 1000, 1e-4) == (False, 16)  # serial: 100 us per step
+    assert piece(0.0, 1000, 1.0) == (True, 1)  # the switch to the other path: an untimed step again
+    assert piece(0.0, 1000, 1e-5) == (True, 16)  # parallel: 10 us per step
+    assert c.next(0.5, 100_000) == (True, 5000)  # a 50 ms piece on the faster path
+    c.measured(True, 5000, 0.05, 0.5)
+    assert piece(1.5, 100_000, 1.0) == (False, 1)  # a second later the other path is timed: warm-up first ...
+    assert piece(1.5, 100_000, 1e-4) == (False, 30)  # ... then a 3 ms probe; serial still loses, so it is
+    assert piece(1.6, 100_000, 1e-5) == (True, 1)  # timed again after 2 s, not 1 (the switch back: untimed)
     assert c.next(3.0, 100_000)[0] and not c.next(3.6, 100_000)[0]
-    c.measured(False, 30, 3e-3, 3.6)  # and after 4 s the next time
+    c.measured(False, 1, 1.0, 3.6)  # warm-up
+    assert piece(3.6, 100_000, 1e-4) == (False, 30)  # and after 4 s the next time
+    assert piece(3.7, 100_000, 1.0) == (True, 1)
     assert c.next(7.5, 100_000)[0]
     c.measured(True, 100, 0.05, 7.6)  # the parallel path got 50x slower (a core was taken) ...
     assert not c.next(7.6, 100_000)[0]  # ... serial now runs

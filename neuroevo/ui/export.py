@@ -12,9 +12,9 @@ import pygame
 from .geometry import Camera
 from .hud import Chart, Hud
 from .playback import BAR_H, SeekBar, playback_lines, replay_label
+from .replayview import ReplayView
 from .scene import Scene
 from .theme import fonts
-from .view import ReplayView
 
 MAX_GIF_FRAMES = 3000  # GIF frames are held in memory until written (MP4 streams)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pygame
 
 from .hud import clock, world_lines
+from .replayview import ReplayView
 from .theme import TEXT, TEXT_DIM, fonts, panel
-from .view import ReplayView
 from .window import Window, view_rows
 
 BAR_H = 30  # px of the seek bar's strip at the bottom

@@ -10,7 +10,7 @@ import pygame
 
 from ..state import C_ARMED
 from .geometry import Camera
-from .sprites import Colour, SpriteBank, colouring, expressions
+from .sprites import CRISP_FROM, CRISP_UNTIL, Colour, SpriteBank, colouring, expressions
 from .theme import (
     ARMED_COLOUR,
     BG,
@@ -86,14 +86,17 @@ class Scene:
         self.effects = Effects()
         self._bank: SpriteBank | None = None
 
-    def sprites(self, world: WorldView, cam: Camera, tints: tuple[Colour, ...] | None = None) -> SpriteBank:
-        """The bank for the world at the camera's scale, in `tints` (default: the world's default colouring)."""
+    def sprites(self, world: WorldView, cam: Camera, tints: tuple[Colour, ...] | None = None,
+                drawn: int = 0) -> SpriteBank:
+        """The bank for the world at the camera's scale, in `tints` (default: the world's default colouring);
+        `drawn` smileys about to be drawn choose crisp tiles for crowds (sprites.CRISP_FROM, with hysteresis)."""
         if tints is None:
             tints = colouring(colour_mode(world, ""), world.teams(), world.founders(), None)[0]
         diameter = round(2.0 * world.settings.world.radius * cam.scale)
         bank = self._bank
-        if bank is None or bank.tints != tints or bank.size != max(5, diameter) + 2:
-            bank = self._bank = SpriteBank(tints, diameter)
+        crisp = drawn >= CRISP_FROM or (bank is not None and bank.crisp and drawn >= CRISP_UNTIL)
+        if bank is None or bank.tints != tints or bank.size != SpriteBank.tile_px(diameter) or bank.crisp != crisp:
+            bank = self._bank = SpriteBank(tints, diameter, crisp)
         return bank
 
     def draw(self, surf: pygame.Surface, world: WorldView, cam: Camera, now: float, *, cursor: str = "bot",
@@ -132,12 +135,12 @@ class Scene:
         s = world.state
         idx = np.flatnonzero(s.alive)
         tints, tint_of = colouring(colours, world.teams(), world.founders(), world.species())  # (N,) tint_of
-        bank = self.sprites(world, cam, tints)
-        half = bank.size / 2.0
+        half = SpriteBank.tile_px(round(2.0 * world.settings.world.radius * cam.scale)) / 2.0
         if cam.level > 0 and idx.size:  # zoomed in: only those in view
             x0, y0, x1, y1 = cam.visible(margin=half / cam.scale)
             p = s.pos[idx]
             idx = idx[(p[:, 0] > x0) & (p[:, 0] < x1) & (p[:, 1] > y0) & (p[:, 1] < y1)]
+        bank = self.sprites(world, cam, tints, idx.size)
         if idx.size:
             w = world.settings.world
             pos = s.pos[idx]
@@ -146,7 +149,7 @@ class Scene:
             expr = expressions(pos, w.radius, w.width, w.height, world.cursor_xy())
             keys = SpriteBank.keys(tint, expr, s.heading[idx])
             # two flat lists zipped into tuples cost a third of xy.tolist()'s nested lists at 20k agents
-            surf.fblits(zip(bank.tiles(keys), zip(xy[:, 0].tolist(), xy[:, 1].tolist())), pygame.BLEND_PREMULTIPLIED)
+            surf.fblits(zip(bank.tiles(keys), zip(xy[:, 0].tolist(), xy[:, 1].tolist())), bank.blend)
         if selected is not None and s.alive[selected]:
             pygame.draw.circle(surf, (255, 255, 255), cam.to_screen(*s.pos[selected]), half + 5, 2)
 
