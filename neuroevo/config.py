@@ -74,7 +74,7 @@ class Brain:
     raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
     init_sigma: float = setting(2.0, "scale of the initial random weights and biases (see brain.init_genomes)",
                                 ge=0.0, le=100.0)
-    init_weights: float = setting(1.0, "the founders' weights are scaled by this (biases are not): 0 starts every "
+    init_weights: float = setting(0.0, "the founders' weights are scaled by this (biases are not): 0 starts every "
                                   "founder blind to its inputs, a constant flyer, and evolution grows the connections",
                                   ge=0.0, le=100.0)
     sensors: tuple[str, ...] = setting(("edges", "cursor", "self"), "input blocks of the net (see [sensors]"

@@ -80,7 +80,8 @@ def test_removal_never_empties_a_layer(rng):
 
 
 def test_growing_run_reports_units_and_founders_start_small():
-    sim = make("edges", seed=2, hidden_start=1, add_unit_rate=0.3)
+    # founders with weights: units are added at births, and blind founders rarely die (no unit added in minute 1)
+    sim = make("edges", seed=2, hidden_start=1, add_unit_rate=0.3, init_weights=1.0)
     assert sim.layout.gated and sim.layout.n_gates == 16
     assert np.all((sim.genomes[:, sim.layout.n_weights :] > 0.5).sum(1) == 1)
     from neuroevo.observers import run_minutes

@@ -56,7 +56,8 @@ WORLDS = {
                   "generation_s": 0.5, "crossover": 0.5, "cursor.source": "random", "random_rate": 20.0}),
     "growing, two layers, crossover, generational": (
         "edges", {"hidden": "8,4", "hidden_start": 1, "add_unit_rate": 0.7, "remove_unit_rate": 0.2,
-                  "crossover": 0.5, "mode": "generational", "generation_s": 0.5}),
+                  "crossover": 0.5, "mode": "generational", "generation_s": 0.5,
+                  "init_weights": 1.0}),  # founders with weights (blind: 3 deaths in the 120 steps)
 }
 
 

@@ -23,6 +23,7 @@ metrics = ["quiet_minute", "mean_lifetime_end_s"]
 
 [grid]
 "encoding" = ["inverse", "raw"]
+"brain.init_weights" = [1.0]  # founders with weights, so the encoding changes a 1-minute run (blind ones ignore it)
 """
 
 

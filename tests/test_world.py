@@ -122,7 +122,7 @@ def test_observers_get_death_reports_only_when_they_ask():
         def observe(self, sim):
             self.rows += len(sim.last_events)
 
-    sim = make("edges", seed=4)
+    sim = make("edges", seed=4, init_weights=1.0)  # founders with weights (blind: no deaths in seconds 20-60)
     quiet, told = Counter(False), Counter(True)
     sim.add_observer(quiet)
     sim.run(1200)
