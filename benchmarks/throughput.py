@@ -55,7 +55,7 @@ def numpy_step(sim: Simulation, rng: np.random.Generator) -> None:
     pos, h, v = move_np(st.pos, st.heading, st.speed, out, p)
     st.pos[:], st.heading[:], st.speed[:] = pos, h, v
     dead = np.nonzero(hazards_np(st.pos, (0.0, 0.0), False, p))[0]
-    st.age += 1
+    st.age[:] += 1
     if dead.size:
         st.age[dead] = 0
         fit = st.age.astype(np.float64)
