@@ -41,8 +41,8 @@ class GAConfig:
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
     layer_sigma: str = "same"  # per-layer mutation scales: same, or fan_in (see rest_factors)
-    offspring: int = 1000  # lambda > 0: (mu + lambda) with cheap children (lrga.py; one hidden layer); 0:
-    # generational (also what nets with more hidden layers get)
+    offspring: int = 0  # 0: generational (the default: 92.08% at 600 s against 87.84% with 1,000 cheap children,
+    # seed 1, README); lambda > 0: (mu + lambda) with lambda cheap children (lrga.py; one hidden layer)
 
 
 def scaled_fitness(fitness: np.ndarray, scaling: str, c: float = 1.0) -> np.ndarray:
