@@ -33,7 +33,7 @@ class PathChooser:
     def next(self, now: float, remaining: int) -> tuple[bool, int]:
         """(parallel?, steps) for the next piece of a call with `remaining` steps to go."""
         path, steps = self._pick(now, remaining)
-        self._warming = path != self._last and remaining > 1
+        self._warming = path != self._last
         if self._warming:
             steps = 1
         self._last = path

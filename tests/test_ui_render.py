@@ -227,3 +227,15 @@ def test_inspector_notices_death_and_draws_a_replayed_agent(tmp_path):
         assert ins.dead is not None and ins.gid == gid
     px = surf.get_at((rect.left + 2, rect.top + 2))[:3]
     assert max(abs(a - b) for a, b in zip(px, PANEL[:3])) < 12
+
+
+def test_crowds_offscreen_keep_one_smooth_bank():
+    """Without a window (GIF/MP4 export) crowds stay smooth, and the bank is kept from frame to frame."""
+    from neuroevo.ui.sprites import CRISP_FROM
+
+    world = live_world(agents=20)
+    cam = Camera(640, 360, world.settings.world.width, world.settings.world.height)
+    scene = Scene()
+    a = scene.sprites(world, cam, None, CRISP_FROM)
+    b = scene.sprites(world, cam, None, CRISP_FROM)
+    assert a is b and not a.crisp

@@ -215,3 +215,18 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     assert c.next(7.5, 100_000)[0]
     c.measured(True, 100, 0.05, 7.6)  # the parallel path got 50x slower (a core was taken) ...
     assert not c.next(7.6, 100_000)[0]  # ... serial now runs
+
+
+def test_path_chooser_warms_a_path_up_in_one_step_calls_too():
+    """Stepping one step per call (an environment's step()): the first step after a switch is still untimed."""
+    from neuroevo.sim import PathChooser
+
+    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0)
+    seen = []
+    for _ in range(40):
+        path, m = c.next(0.0, 1)
+        assert m == 1
+        c.measured(path, 1, 1.0 if c._warming else (1e-4 if path else 2e-4), 0.0)  # a cold step: 1 s
+        seen.append(path)
+    assert c.cost[False] == pytest.approx(2e-4) and c.cost[True] == pytest.approx(1e-4)  # no cold step counted
+    assert seen[-1] is True  # the faster path runs

@@ -95,6 +95,7 @@ class Scene:
         diameter = round(2.0 * world.settings.world.radius * cam.scale)
         bank = self._bank
         crisp = drawn >= CRISP_FROM or (bank is not None and bank.crisp and drawn >= CRISP_UNTIL)
+        crisp = crisp and pygame.display.get_surface() is not None  # as SpriteBank decides (offscreen: smooth)
         if bank is None or bank.tints != tints or bank.size != SpriteBank.tile_px(diameter) or bank.crisp != crisp:
             bank = self._bank = SpriteBank(tints, diameter, crisp)
         return bank
