@@ -32,8 +32,24 @@ from neuroevo.ui.live import LiveWindow  # noqa: E402
 from neuroevo.ui.window import settle_memory  # noqa: E402
 
 
-def measure(n: int, frames: int, extra: str, scenario: str) -> dict[str, float]:
+def timed_frames(v, frames: int) -> tuple[float, float, float]:
+    """Run `frames` window frames (one step, then everything drawn and flipped); (sim s, draw s, worst frame s)."""
     import pygame
+
+    sim_s = draw_s = worst = 0.0
+    for _ in range(frames):
+        a = time.perf_counter()
+        v.tick()
+        b = time.perf_counter()
+        v.draw(v.screen)
+        pygame.event.pump()
+        pygame.display.flip()
+        c = time.perf_counter()
+        sim_s, draw_s, worst = sim_s + b - a, draw_s + c - b, max(worst, c - a)
+    return sim_s, draw_s, worst
+
+
+def measure(n: int, frames: int, extra: str, scenario: str) -> dict[str, float]:
 
     sc = load_scenario(scenario)
     sim = make(sc, seed=1, overrides={"world.agents": n})
@@ -50,19 +66,8 @@ def measure(n: int, frames: int, extra: str, scenario: str) -> dict[str, float]:
     for _ in range(20):
         v.frame()
     v.ancestry.wait()
-    t_sim = t_draw = worst = 0.0
     t0 = time.perf_counter()
-    for _ in range(frames):
-        a = time.perf_counter()
-        v.tick()
-        b = time.perf_counter()
-        v.draw(v.screen)
-        pygame.event.pump()
-        pygame.display.flip()
-        c = time.perf_counter()
-        t_draw += c - b
-        t_sim += b - a
-        worst = max(worst, c - a)
+    t_sim, t_draw, worst = timed_frames(v, frames)
     wall = time.perf_counter() - t0
     builds = v.ancestry.builds
     v.close()
@@ -72,7 +77,6 @@ def measure(n: int, frames: int, extra: str, scenario: str) -> dict[str, float]:
 
 def ancestry(sizes: list[int], frames: int, rounds: int, scenario: str) -> None:
     """Panel closed vs open in one window per size: alternating blocks of `frames` frames, best block of each."""
-    import pygame
 
     print(f"{'agents':>7} {'panel':>7} {'frame ms':>9} {'sim ms':>7} {'draw ms':>8} {'worst ms':>9}  builds")
     for n in sizes:
@@ -92,16 +96,7 @@ def ancestry(sizes: list[int], frames: int, rounds: int, scenario: str) -> None:
                     v.frame()
                     v.ancestry.wait()
                     before = v.ancestry.builds
-                sim_s = draw_s = worst = 0.0
-                for _ in range(frames):
-                    a = time.perf_counter()
-                    v.tick()
-                    b = time.perf_counter()
-                    v.draw(v.screen)
-                    pygame.event.pump()
-                    pygame.display.flip()
-                    c = time.perf_counter()
-                    sim_s, draw_s, worst = sim_s + b - a, draw_s + c - b, max(worst, c - a)
+                sim_s, draw_s, worst = timed_frames(v, frames)
                 r = (1e3 * (sim_s + draw_s) / frames, 1e3 * sim_s / frames, 1e3 * draw_s / frames, 1e3 * worst)
                 if shown not in best or r[0] < best[shown][0]:
                     best[shown] = r
