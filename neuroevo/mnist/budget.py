@@ -60,6 +60,16 @@ class Tracker:
             p = max(p, self.forwards / self.budget_forwards)
         return p
 
+    def batch(self, start: int, end: int) -> int:
+        """Minibatch size now: start, or (end > 0) growing linearly from start to end over the budget.
+
+        Late in a run the members differ by less than one batch's sampling noise; a larger batch then ranks them
+        better at a higher cost per generation (the step size falls over the budget for the same reason).
+        """
+        if end <= 0:
+            return start
+        return max(1, int(round(start + (end - start) * min(1.0, self.progress()))))
+
     def evaluate(self, genome: np.ndarray) -> float:
         """Score genome on validation, add a curve point, keep it if it is the best so far."""
         t = time.perf_counter()

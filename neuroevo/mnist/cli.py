@@ -88,6 +88,7 @@ RANGES = {  # name -> (test, words); a setting not listed only has to be finite 
 LIMITS = {
     "ga.sigma": "> 0", "ga.tau": ">= 0", "ga.sigma_min": "> 0", "ga.sigma_c": "> 0", "ga.anneal": "[0, 1]",
     "ga.truncation": "(0, 1]", "ga.crossover": "[0, 1]", "ga.elite": ">= 0", "ga.offspring": ">= 0",
+    "ga.batch_end": ">= 0", "es.batch_end": ">= 0", "lres.batch_end": ">= 0",
     "es.sigma": "> 0", "es.lr": "> 0", "es.weight_decay": ">= 0",
     "lres.sigma": "> 0", "lres.lr": "> 0", "lres.weight_decay": ">= 0",
     "backprop.lr": "> 0", "backprop.momentum": "[0, 1)", "backprop.beta1": "[0, 1)", "backprop.beta2": "[0, 1)",
@@ -134,13 +135,14 @@ def check_sizes(methods: list[str], n_in: int, hidden: tuple[int, ...], n_out: i
 
     n = make_layout(n_in, hidden, n_out).n_params
     widest = max(hidden)
+    b_ga, b_es, b_lres = (max(c.batch, c.batch_end) for c in (cfgs.ga, cfgs.es, cfgs.lres))  # largest batches
     need = {  # bytes of the largest arrays each method holds at once (float32)
-        "ga": 4 * (3 * cfgs.ga.population * n + cfgs.ga.noise_table + 3 * cfgs.ga.population * cfgs.ga.batch * widest
-                   + cfgs.ga.offspring * (n_in + 2 * cfgs.ga.batch)),
-        "es": 4 * (3 * 2 * cfgs.es.pairs * n + cfgs.es.noise_table + 3 * 2 * cfgs.es.pairs * cfgs.es.batch * widest),
+        "ga": 4 * (3 * cfgs.ga.population * n + cfgs.ga.noise_table + 3 * cfgs.ga.population * b_ga * widest
+                   + cfgs.ga.offspring * (n_in + 2 * b_ga)),
+        "es": 4 * (3 * 2 * cfgs.es.pairs * n + cfgs.es.noise_table + 3 * 2 * cfgs.es.pairs * b_es * widest),
         "backprop": 4 * (8 * n + 6 * max(cfgs.backprop.batch, 5000) * widest),
         "lres": 4 * (2 * cfgs.lres.pairs * (n_in * cfgs.lres.rank + n) + cfgs.lres.noise_table
-                     + cfgs.lres.pairs * cfgs.lres.rank * cfgs.lres.batch),
+                     + cfgs.lres.pairs * cfgs.lres.rank * b_lres),
     }
     have = _physical_memory()
     for m in methods:

@@ -19,6 +19,7 @@ from .nets import NoiseTable, cross_entropy, forward_population
 class ESConfig:
     pairs: int = 400  # antithetic pairs per generation (population = 2 * pairs); see README (50 pairs: 92.8%)
     batch: int = 512  # images in the shared fitness minibatch
+    batch_end: int = 0  # > 0: the batch grows linearly from batch to batch_end over the budget
     sigma: float = 0.02  # perturbation scale
     lr: float = 0.01  # Adam step size on the mean (at the start; see lr_decay)
     lr_decay: bool = True  # step size falls linearly to 0 over the budget (the estimate's noise sets a floor)
@@ -49,7 +50,8 @@ def train(genome: np.ndarray, cfg: ESConfig, tracker: Tracker, rng: np.random.Ge
         np.multiply(eps, sigma, out=pop[:m])
         np.negative(pop[:m], out=pop[m:])
         pop += theta
-        idx = rng.integers(0, n_train, size=cfg.batch)
+        n_batch = tracker.batch(cfg.batch, cfg.batch_end)
+        idx = rng.integers(0, n_train, size=n_batch)
         fitness = -cross_entropy(forward_population(layout, pop, d.x_train[idx], activation), d.y_train[idx])
         r = centred_ranks(fitness)
         w = (r[:m] - r[m:]).astype(np.float32)  # (m,)
@@ -59,7 +61,7 @@ def train(genome: np.ndarray, cfg: ESConfig, tracker: Tracker, rng: np.random.Ge
         if cfg.lr_decay:
             opt.lr = cfg.lr * max(0.0, 1.0 - tracker.progress())
         opt.update(theta, -grad)
-        if tracker.step(2 * m * cfg.batch, lambda: theta):
+        if tracker.step(2 * m * n_batch, lambda: theta):
             break
     out = tracker.finish(theta)
     return out, theta

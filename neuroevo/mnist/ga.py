@@ -29,6 +29,7 @@ class GAConfig:
     population: int = 50  # members per generation
     elite: int = 2  # best members copied unchanged into the next generation
     batch: int = 256  # images in the shared fitness minibatch
+    batch_end: int = 0  # > 0: the batch grows linearly from batch to batch_end over the budget
     selection: str = "roulette"  # roulette, sus, rank, tournament or truncation
     scaling: str = "sigma"  # fitness scaling before roulette/sus: sigma, linear or none
     sigma_c: float = 1.0  # sigma scaling: weight 1 + (f - mean) / (sigma_c * std), clipped at 0
@@ -166,11 +167,12 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     tracker.evaluate(pop[0])
     del pop
     while True:
-        idx = rng.integers(0, n_train, size=cfg.batch)
+        n_batch = tracker.batch(cfg.batch, cfg.batch_end)
+        idx = rng.integers(0, n_train, size=n_batch)
         kernels.population_loss(layout, w1, rest, d.x_train[idx], y_train[idx], activation, out=loss)
         fitness = -loss  # (P,)
         b = int(np.argmax(fitness))
-        if tracker.step(cfg.population * cfg.batch, lambda w1=w1, rest=rest, b=b: kernels.member(w1, rest, b)):
+        if tracker.step(cfg.population * n_batch, lambda w1=w1, rest=rest, b=b: kernels.member(w1, rest, b)):
             break
         scale = 1.0 - cfg.anneal * min(1.0, tracker.progress())
         sig = next_generation(w1, rest, sig, fitness, cfg, table, rng, scale, spare, factors)

@@ -30,6 +30,7 @@ class LRESConfig:
     pairs: int = 1000  # antithetic pairs per generation (population = 2 * pairs); see README (2000: worse)
     rank: int = 1  # rank of each first-layer perturbation
     batch: int = 512  # images in the shared fitness minibatch
+    batch_end: int = 0  # > 0: the batch grows linearly from batch to batch_end over the budget
     sigma: float = 0.02  # perturbation scale
     lr: float = 0.01  # Adam step size on the mean (at the start; see lr_decay)
     lr_decay: bool = True  # step size falls linearly to 0 over the budget
@@ -152,7 +153,8 @@ def train(genome: np.ndarray, cfg: LRESConfig, tracker: Tracker, rng: np.random.
     while True:
         noise = windows[table.offsets(m, width, rng)]  # (m, width) copy
         a_all = noise[:, : n_in * r].reshape(m, n_in, r).transpose(0, 2, 1).reshape(m * r, n_in)  # (m r, n_in)
-        idx = rng.integers(0, n_train, size=cfg.batch)
+        n_batch = tracker.batch(cfg.batch, cfg.batch_end)
+        idx = rng.integers(0, n_train, size=n_batch)
         x = d.x_train[idx]
         w1 = theta[:n_w1].reshape(n_in, h1)
         zt = np.ascontiguousarray((x @ w1 + theta[n_w1 : n_w1 + h1]).T)  # (H1, B)
@@ -167,7 +169,7 @@ def train(genome: np.ndarray, cfg: LRESConfig, tracker: Tracker, rng: np.random.
         if cfg.lr_decay:
             opt.lr = cfg.lr * max(0.0, 1.0 - tracker.progress())
         opt.update(theta, -grad)
-        if tracker.step(2 * m * cfg.batch, lambda: theta):
+        if tracker.step(2 * m * n_batch, lambda: theta):
             break
     out = tracker.finish(theta)
     return out, theta

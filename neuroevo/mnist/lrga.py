@@ -184,17 +184,18 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
         offn = np.concatenate([np.zeros(mu, np.int64), off_noise])
         offc = np.concatenate([np.zeros(mu, np.int64), off_coin])
         # score parents and children on one batch
-        idx = rng.integers(0, n_train, size=cfg.batch)
+        n_batch = tracker.batch(cfg.batch, cfg.batch_end)
+        idx = rng.integers(0, n_train, size=n_batch)
         x = d.x_train[idx]
         zt = w1.T @ x.T  # (mu*H1, B): every parent's first layer, one product
-        ut = np.zeros((n_cand, cfg.batch), np.float32)
+        ut = np.zeros((n_cand, n_batch), np.float32)
         ut[mu:] = windows[off_noise] @ x.T  # (lambda, B): X a_c of every child
         child_losses(zt, ut, rest, src, mate, crs, step, offn, offc, table.table, n_in, n_c, factors, code,
                      y_train[idx], loss)
         order = np.argsort(loss, kind="stable")
         best = int(order[0])
         gen = (w1, rest, src, mate, crs, step, offn, offc, table.table, n_c, factors)
-        if tracker.step(n_cand * cfg.batch, lambda gen=gen, best=best: _one(*gen, best)):
+        if tracker.step(n_cand * n_batch, lambda gen=gen, best=best: _one(*gen, best)):
             break
         keep = order[:mu]  # (mu + lambda) truncation: the next parents, best first
         write_children(w1, rest, spare[0], spare[1], src[keep], mate[keep], crs[keep], step[keep], offn[keep],
