@@ -12,7 +12,7 @@ from neuroevo.cli import main
 from neuroevo.mnist import backprop, compare, es, ga, kernels, lres
 from neuroevo.mnist.budget import Tracker
 from neuroevo.mnist.data import FILES, DataError, Dataset, load, read_idx
-from neuroevo.mnist.nets import cross_entropy, forward, forward_population, init_genomes, make_layout
+from neuroevo.mnist.nets import NoiseTable, cross_entropy, forward, forward_population, init_genomes, make_layout
 
 MNIST_DIR = Path(os.environ.get("NEUROEVO_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
 TYPE_BYTES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
@@ -306,19 +306,45 @@ def test_ga_kernels_equal_the_flat_genome_reference():
     src, mate = rng.integers(0, 9, 9), rng.integers(0, 9, 9)
     cross, scale = rng.random(9) < 0.5, rng.random(9).astype(np.float32)
     scale[0] = 0.0
-    on, om = rng.integers(0, 4000 - layout.n_params, 9), rng.integers(0, 4000 - layout.n_params, 9)
+    on = rng.integers(0, 4000 - layout.n_params, 9)
     factors = ga.rest_factors(layout, "fan_in")
     new = (np.empty_like(w1), np.empty_like(rest))
-    kernels.breed(w1, rest, new[0], new[1], src, mate, cross, scale, on, om, table, 6, factors)
+    kernels.breed(w1, rest, new[0], new[1], src, mate, cross, scale, on, table, 6, factors)
     n_w1 = 11 * 6
     mult = np.concatenate([np.ones(n_w1, np.float32), factors])
     for j in range(9):
         n = layout.n_params
-        coin = table[om[j] : om[j] + n] > 0
+        coin = (table[on[j] : on[j] + n].view(np.uint32) & 1).astype(bool)  # the noise draw's lowest bit
         base = np.where(coin, pop[src[j]], pop[mate[j]]) if cross[j] and scale[j] else pop[src[j]]
         want = base + scale[j] * mult * table[on[j] : on[j] + n] if scale[j] else pop[src[j]]
         assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
     assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)
+
+
+def test_the_noise_tables_lowest_bit_is_a_fair_coin_independent_of_the_draw():
+    """GA crossover takes each gene's coin from the lowest mantissa bit of its noise draw: over a table as the GA
+    makes it, that bit is balanced, and neither the draw's sign, its size nor the neighbouring bit predicts it."""
+    t = NoiseTable(1 << 22, np.random.default_rng(3)).table
+    bit = (t.view(np.uint32) & 1).astype(bool)
+    se = 0.5 / np.sqrt(t.size)  # standard error of a fraction near 1/2 over the whole table
+    assert abs(bit.mean() - 0.5) < 5 * se
+    for part in (t > 0, t < 0, np.abs(t) < 0.3, (np.abs(t) > 1) & (np.abs(t) < 2), np.abs(t) > 2):
+        assert abs(bit[part].mean() - 0.5) < 5 * 0.5 / np.sqrt(part.sum())
+    assert abs(np.corrcoef(bit[:-1], bit[1:])[0, 1]) < 5 / np.sqrt(t.size)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_one_hidden_layer_loss_equals_the_member_by_member_forward(activation):
+    """The fused bias/activation/output/softmax pass of one-hidden-layer nets gives each member's own loss."""
+    rng = np.random.default_rng(9)
+    layout = make_layout(17, (12,), 5)
+    pop = init_genomes(layout, 7, activation, rng) + rng.normal(0, 0.3, (7, layout.n_params)).astype(np.float32)
+    x, y = rng.random((23, 17), dtype=np.float32), rng.integers(0, 5, 23)
+    w1, rest = kernels.split_population(layout, pop)
+    loss = kernels.population_loss(layout, w1, rest, x, y, activation)
+    want = [cross_entropy(forward(layout, pop[j], x, activation), y) for j in range(7)]
+    assert np.allclose(loss, want, rtol=1e-5)
+    assert len(set(np.round(loss, 6))) == 7  # members differ, so a mixed-up member would show
 
 
 def test_cheap_children_equal_their_explicit_construction():

@@ -4,8 +4,9 @@ Fitness is minus the cross-entropy of each member on the same minibatch (smoothe
 batch makes members comparable). Parents are drawn by the numba selection kernel of neuroevo.evolution; the
 default, fitness-proportional roulette, sees sigma-scaled fitness: raw fitness values of a population differ by a
 few percent, so roulette on them would be nearly uniform. Elites pass unchanged (and are scored again on the next
-batch). Children are a parent, or a uniform crossover of two, plus Gaussian noise read from a noise table; each
-member carries its own mutation scale, itself mutated log-normally, so the step size follows the landscape.
+batch). Children are a parent, or a uniform crossover of two, plus Gaussian noise read
+from a noise table; each member carries its own mutation scale, itself mutated log-normally, so the step size
+follows the landscape.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def select_parents(fitness: np.ndarray, k: int, cfg: GAConfig, rng: np.random.Ge
     else:  # only the order matters
         w = np.asarray(fitness, dtype=np.float64) - float(np.min(fitness))
     out = np.empty(k, np.int64)
-    evolution.select(w, np.ones(w.shape[0], np.bool_), k, method, cfg.tournament_k, cfg.truncation, rng, out)
+    evolution.select(w, np.ones(w.shape[0], np.bool_), k, int(method), cfg.tournament_k, cfg.truncation, rng, out)
     return out
 
 
@@ -100,26 +101,26 @@ def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: 
                     table: NoiseTable, rng: np.random.Generator, scale: float, out: tuple, factors: np.ndarray
                     ) -> np.ndarray:
     """Elites + mutated (crossed) children written into out = (w1, rest) buffers; returns their scales (P,)."""
-    n_pop = rest.shape[0]
-    n = w1.shape[0] * (w1.shape[1] // n_pop) + rest.shape[1]
+    n_pop, n_rest = rest.shape
+    n_in, h1 = w1.shape[0], w1.shape[1] // n_pop
+    n = n_in * h1 + n_rest
     n_el = min(cfg.elite, n_pop)
     order = np.argsort(-fitness, kind="stable")
     k = n_pop - n_el
-    parents = select_parents(fitness, k, cfg, rng)
-    mates = select_parents(fitness, k, cfg, rng) if cfg.crossover > 0 else parents
+    both = select_parents(fitness, 2 * k if cfg.crossover > 0 else k, cfg, rng)  # parents, then mates
+    by_parent = np.argsort(both[:k], kind="stable")  # children of one parent in a row: it is read from cache
+    src = np.concatenate([order[:n_el], both[:k][by_parent]])
+    mate = np.concatenate([order[:n_el], (both[k:] if cfg.crossover > 0 else both)[by_parent]])
     cross = np.zeros(n_pop, np.bool_)
     cross[n_el:] = rng.random(k) < cfg.crossover
-    offs = table.offsets(2 * n_pop, n, rng)
+    offs = table.offsets(n_pop, n, rng)
     new_sig = np.empty_like(sig)
     new_sig[:n_el] = sig[order[:n_el]]
-    new_sig[n_el:] = sig[parents] * np.exp(cfg.tau * rng.standard_normal(k)).astype(np.float32)
+    new_sig[n_el:] = sig[src[n_el:]] * np.exp(cfg.tau * rng.standard_normal(k)).astype(np.float32)
     np.maximum(new_sig[n_el:], np.float32(cfg.sigma_min), out=new_sig[n_el:])
-    src = np.concatenate([order[:n_el], parents])
-    mate = np.concatenate([order[:n_el], mates])
     step = new_sig * np.float32(scale)
     step[:n_el] = 0.0
-    kernels.breed(w1, rest, out[0], out[1], src, mate, cross, step, offs[:n_pop], offs[n_pop:], table.table,
-                  w1.shape[1] // n_pop, factors)
+    kernels.breed(w1, rest, out[0], out[1], src, mate, cross, step, offs, table.table, h1, factors)
     return new_sig
 
 
