@@ -97,15 +97,16 @@ def column_cross_entropy(logit, y, mx, s, frac, bits):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def head_cross_entropy(z, rest, h1, n_c, code, y, out):
+def head_cross_entropy(zt, rest, h1, n_c, code, y, out):
     """out (P,) float64 = mean over the batch of member p's cross-entropy, for nets with one hidden layer.
 
-    z (B, P*H1) = X @ w1 (the big product); member p's rest is b1 (H1), W2 (H1, C), b2 (C). Bias, activation,
-    output layer and softmax in one pass per member over its columns of z, with no (P, B, H1) temporary; each
-    member's hidden activations are turned images-innermost so that the output layer vectorises over images.
+    zt (P*H1, B) = (X @ w1).T, the big product computed as w1.T @ X.T so that member p's pre-activations are the
+    contiguous rows p*H1 .. (p+1)*H1 - 1 with images along each row; member p's rest is b1 (H1), W2 (H1, C),
+    b2 (C). Bias, activation, output layer and softmax in one pass per member, every inner loop over images (so
+    it vectorises), with no (P, B, H1) temporary.
     """
-    n_b, n_pop = z.shape[0], rest.shape[0]
-    h = np.empty((h1, n_b), np.float32)
+    n_b, n_pop = zt.shape[1], rest.shape[0]
+    h = np.empty(n_b, np.float32)
     logit = np.empty((n_c, n_b), np.float32)
     mx = np.empty(n_b, np.float32)
     s = np.empty(n_b, np.float32)
@@ -113,19 +114,18 @@ def head_cross_entropy(z, rest, h1, n_c, code, y, out):
     bits = np.empty(n_b, np.int32)
     at_b2 = h1 + h1 * n_c
     for p in range(n_pop):
-        base = p * h1
-        for b in range(n_b):
-            for j in range(h1):
-                h[j, b] = _act(z[b, base + j] + rest[p, j], code)
         for c in range(n_c):
             bias = rest[p, at_b2 + c]
             for b in range(n_b):
                 logit[c, b] = bias
         for j in range(h1):
+            b1, row = rest[p, j], p * h1 + j
+            for b in range(n_b):
+                h[b] = _act(zt[row, b] + b1, code)
             for c in range(n_c):
                 w = rest[p, h1 + j * n_c + c]
                 for b in range(n_b):
-                    logit[c, b] += w * h[j, b]
+                    logit[c, b] += w * h[b]
         out[p] = column_cross_entropy(logit, y, mx, s, frac, bits) / n_b
 
 
@@ -199,12 +199,12 @@ def population_loss(layout, w1: np.ndarray, rest: np.ndarray, x: np.ndarray, y: 
     sizes = layout.sizes
     h1 = sizes[1]
     code = ACT_CODES[activation]
-    z = x @ w1  # (B, P*H1): the one big product
     loss = np.empty(n_pop, np.float64) if out is None else out
     y = np.ascontiguousarray(y, dtype=np.int64)
-    if len(sizes) == 3:
-        head_cross_entropy(z, rest, h1, sizes[2], code, y, loss)
+    if len(sizes) == 3:  # the one big product, member-major: (P*H1, B)
+        head_cross_entropy(w1.T @ x.T, rest, h1, sizes[2], code, y, loss)
         return loss
+    z = x @ w1  # (B, P*H1): the one big product
     h = np.empty((n_pop, x.shape[0], h1), np.float32)
     bias_act_transpose(z, rest, h1, code, h)
     p = h1  # position in rest
