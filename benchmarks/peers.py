@@ -35,8 +35,8 @@ METHODS = {
     "pygad": ("GA", "PyGAD", "batched fitness, tournament(3), keep_elitism 2, uniform crossover, Gaussian "
               "mutation sigma 0.02 (custom mutation callable), population 50, batch 256"),
     "es": ("ES", "neuroevo", "OpenAI-ES defaults: 400 antithetic pairs, sigma 0.02, Adam lr 0.01 decaying, batch 512"),
-    "lres": ("ES", "neuroevo", "low-rank ES defaults: 1000 antithetic pairs, rank 1, sigma 0.02, Adam lr 0.01 "
-             "decaying, batch 512"),
+    "lres": ("ES", "neuroevo", "low-rank ES defaults: 1000 antithetic pairs, rank 1, sigma 0.02, Adam lr 0.005 "
+             "decaying, batch 512 growing to 1536"),
     "openes": ("ES", "evosax", "Open_ES: population 800 (antithetic), std 0.02, optax Adam lr 0.01 decaying "
                "linearly over the budget, centred ranks, batch 512"),
     "snes": ("ES", "evosax", "SNES: population 800, std_init 0.02, default rates and weights, batch 512"),

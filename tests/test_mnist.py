@@ -1,5 +1,6 @@
 """The MNIST lab: IDX reading and its errors, gradients, population forward, selection statistics, learning, CLI."""
 
+import dataclasses
 import gzip
 import json
 import os
@@ -201,9 +202,41 @@ def test_ga_improves_fitness_on_a_tiny_task():
     assert out["val_accuracy"] > 0.9 > first_val + 0.2 and out["test_accuracy"] > 0.85
 
 
+@pytest.mark.parametrize("method", ["ga", "es", "lres"])
+def test_batch_end_grows_the_minibatch_over_the_budget(method, monkeypatch):
+    """batch_end: each generation's minibatch goes linearly from batch to batch_end as the budget is spent, and the
+    forwards counted are the images actually used."""
+    d = synthetic(2)
+    layout = make_layout(20, (8,), 3)
+    t = Tracker(layout, d, "relu", budget_forwards=1000)
+    assert [t.batch(64, 0), t.batch(64, 256)] == [64, 64]
+    t.forwards = 500
+    assert [t.batch(64, 0), t.batch(64, 256), t.batch(256, 64)] == [64, 160, 160]
+    t.forwards = 5000
+    assert t.batch(64, 256) == 256
+    steps = []
+    real_step = Tracker.step
+
+    def spy(self, forwards, current):  # each generation reports the image-forwards it used
+        steps.append(forwards)
+        return real_step(self, forwards, current)
+
+    monkeypatch.setattr(Tracker, "step", spy)
+    cfg = {"ga": ga.GAConfig(population=10, batch=16, batch_end=64, noise_table=1 << 16),
+           "es": es.ESConfig(pairs=5, batch=16, batch_end=64, noise_table=1 << 16),
+           "lres": lres.LRESConfig(pairs=5, batch=16, batch_end=64, noise_table=1 << 16)}[method]
+    per_image = 10  # members scored per image: the GA's population, or twice the ES pairs
+    budget = per_image * 40 * 60
+    r = compare.run_one(method, 1, d, (8,), "relu", None, budget, dataclasses.replace(compare.Configs(),
+                                                                                      **{method: cfg}))
+    sizes = [f / per_image for f in steps]  # images per generation
+    assert sizes[0] == 16 and 60 <= max(sizes) <= 64 and sizes == sorted(sizes)
+    assert r["forwards"] == sum(steps) >= budget
+
+
 SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),
                         es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16),
-                        lres=lres.LRESConfig(pairs=40, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16))
+                        lres=lres.LRESConfig(pairs=40, batch=64, batch_end=0, sigma=0.05, lr=0.03, noise_table=1 << 16))
 
 
 def test_es_and_backprop_learn_the_tiny_task():
