@@ -202,36 +202,79 @@ def test_ga_improves_fitness_on_a_tiny_task():
     assert out["val_accuracy"] > 0.9 > first_val + 0.2 and out["test_accuracy"] > 0.85
 
 
-@pytest.mark.parametrize("method", ["ga", "es", "lres"])
+@pytest.mark.parametrize("method", ["ga", "ga_cheap", "es", "lres"])
 def test_batch_end_grows_the_minibatch_over_the_budget(method, monkeypatch):
-    """batch_end: each generation's minibatch goes linearly from batch to batch_end as the budget is spent, and the
-    forwards counted are the images actually used."""
+    """batch_end: each generation's minibatch goes linearly from batch to batch_end as the budget is spent, the
+    images scored are that many, and the forwards counted are the images actually used."""
+    from neuroevo.mnist import lrga
+
     d = synthetic(2)
     layout = make_layout(20, (8,), 3)
     t = Tracker(layout, d, "relu", budget_forwards=1000)
     assert [t.batch(64, 0), t.batch(64, 256)] == [64, 64]
     t.forwards = 500
-    assert [t.batch(64, 0), t.batch(64, 256), t.batch(256, 64)] == [64, 160, 160]
+    assert [t.batch(64, 0), t.batch(64, 256), t.batch(256, 64)] == [64, 160, 256]  # an end below: fixed
     t.forwards = 5000
     assert t.batch(64, 256) == 256
-    steps = []
+    steps, scored = [], []
     real_step = Tracker.step
 
     def spy(self, forwards, current):  # each generation reports the image-forwards it used
         steps.append(forwards)
         return real_step(self, forwards, current)
 
+    def scoring(module, name, labels_at):  # the kernel each method scores its members with: the labels it gets
+        real = getattr(module, name)
+
+        def wrapped(*args, **kw):
+            scored.append(len(args[labels_at]))
+            return real(*args, **kw)
+        monkeypatch.setattr(module, name, wrapped)
+
     monkeypatch.setattr(Tracker, "step", spy)
+    {"ga": lambda: scoring(kernels, "population_loss", 4), "ga_cheap": lambda: scoring(lrga, "child_losses", 14),
+     "es": lambda: scoring(es, "cross_entropy", 1), "lres": lambda: scoring(lres, "pair_losses", 5)}[method]()
     cfg = {"ga": ga.GAConfig(population=10, batch=16, batch_end=64, noise_table=1 << 16),
+           "ga_cheap": ga.GAConfig(population=4, offspring=6, batch=16, batch_end=64, noise_table=1 << 16),
            "es": es.ESConfig(pairs=5, batch=16, batch_end=64, noise_table=1 << 16),
            "lres": lres.LRESConfig(pairs=5, batch=16, batch_end=64, noise_table=1 << 16)}[method]
-    per_image = 10  # members scored per image: the GA's population, or twice the ES pairs
+    per_image = 10  # members scored per image: the GA's population (parents + children), or twice the ES pairs
     budget = per_image * 40 * 60
-    r = compare.run_one(method, 1, d, (8,), "relu", None, budget, dataclasses.replace(compare.Configs(),
-                                                                                      **{method: cfg}))
+    r = compare.run_one("ga" if method == "ga_cheap" else method, 1, d, (8,), "relu", None, budget,
+                        dataclasses.replace(compare.Configs(), **{"ga" if method == "ga_cheap" else method: cfg}))
     sizes = [f / per_image for f in steps]  # images per generation
     assert sizes[0] == 16 and 60 <= max(sizes) <= 64 and sizes == sorted(sizes)
+    assert scored[-len(sizes):] == sizes  # (the calls before are the kernels' warm-up, off the budget)
     assert r["forwards"] == sum(steps) >= budget
+
+
+def test_ga_sus_draws_parents_and_mates_independently():
+    """With SUS, parents and mates are two draws: each follows the selection weights over the whole population (one
+    draw split in two would give the low slots only parents and the high slots only mates)."""
+    layout = make_layout(6, (4,), 3)
+    rng = np.random.default_rng(4)
+    w1, rest = kernels.split_population(layout, init_genomes(layout, 40, "relu", rng))
+    cfg = ga.GAConfig(population=40, elite=0, selection="sus", crossover=1.0, noise_table=1 << 12)
+    table = NoiseTable(cfg.noise_table, rng)
+    fitness = np.zeros(40)  # equal weights: every member is as likely as a parent as a mate
+    src, mate = [], []
+    real = kernels.breed
+
+    def spy(*args):
+        src.append(args[4].copy())
+        mate.append(args[5].copy())
+        return real(*args)
+
+    kernels.breed = spy
+    try:
+        for _ in range(50):
+            ga.next_generation(w1, rest, np.full(40, 0.02, np.float32), fitness, cfg, table, rng, 1.0,
+                               (np.empty_like(w1), np.empty_like(rest)), ga.rest_factors(layout, "same"))
+    finally:
+        kernels.breed = real
+    for picks in (np.concatenate(src), np.concatenate(mate)):
+        counts = np.bincount(picks, minlength=40)
+        assert counts.min() > 0 and counts[:20].sum() == pytest.approx(counts[20:].sum(), rel=0.05)
 
 
 SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),

@@ -61,12 +61,13 @@ class Tracker:
         return p
 
     def batch(self, start: int, end: int) -> int:
-        """Minibatch size now: start, or (end > 0) growing linearly from start to end over the budget.
+        """Minibatch size now: start, or (end > start) growing linearly from start to end over the budget (an end
+        of 0 or below start leaves the batch at start).
 
         Late in a run the members differ by less than one batch's sampling noise; a larger batch then ranks them
         better at a higher cost per generation (the step size falls over the budget for the same reason).
         """
-        if end <= 0:
+        if end <= start:
             return start
         return max(1, int(round(start + (end - start) * min(1.0, self.progress()))))
 

@@ -19,7 +19,7 @@ from .nets import NoiseTable, cross_entropy, forward_population
 class ESConfig:
     pairs: int = 400  # antithetic pairs per generation (population = 2 * pairs); see README (50 pairs: 92.8%)
     batch: int = 512  # images in the shared fitness minibatch
-    batch_end: int = 0  # > 0: the batch grows linearly from batch to batch_end over the budget
+    batch_end: int = 0  # > batch: the batch grows linearly from batch to batch_end over the budget
     sigma: float = 0.02  # perturbation scale
     lr: float = 0.01  # Adam step size on the mean (at the start; see lr_decay)
     lr_decay: bool = True  # step size falls linearly to 0 over the budget (the estimate's noise sets a floor)

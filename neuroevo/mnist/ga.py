@@ -30,7 +30,7 @@ class GAConfig:
     population: int = 50  # members per generation
     elite: int = 2  # best members copied unchanged into the next generation
     batch: int = 256  # images in the shared fitness minibatch
-    batch_end: int = 0  # > 0: the batch grows linearly from batch to batch_end over the budget
+    batch_end: int = 0  # > batch: the batch grows linearly from batch to batch_end over the budget
     selection: str = "roulette"  # roulette, sus, rank, tournament or truncation
     scaling: str = "sigma"  # fitness scaling before roulette/sus: sigma, linear or none
     sigma_c: float = 1.0  # sigma scaling: weight 1 + (f - mean) / (sigma_c * std), clipped at 0
@@ -107,10 +107,12 @@ def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: 
     n_el = min(cfg.elite, n_pop)
     order = np.argsort(-fitness, kind="stable")
     k = n_pop - n_el
-    both = select_parents(fitness, 2 * k if cfg.crossover > 0 else k, cfg, rng)  # parents, then mates
-    by_parent = np.argsort(both[:k], kind="stable")  # children of one parent in a row: it is read from cache
-    src = np.concatenate([order[:n_el], both[:k][by_parent]])
-    mate = np.concatenate([order[:n_el], (both[k:] if cfg.crossover > 0 else both)[by_parent]])
+    parents = select_parents(fitness, k, cfg, rng)
+    mates = select_parents(fitness, k, cfg, rng) if cfg.crossover > 0 else parents  # a draw of its own (SUS
+    # returns its picks in slot order, so one draw split in two would pair the two halves of the population)
+    by_parent = np.argsort(parents, kind="stable")  # children of one parent in a row: it is read from cache
+    src = np.concatenate([order[:n_el], parents[by_parent]])
+    mate = np.concatenate([order[:n_el], mates[by_parent]])
     cross = np.zeros(n_pop, np.bool_)
     cross[n_el:] = rng.random(k) < cfg.crossover
     offs = table.offsets(n_pop, n, rng)
@@ -130,13 +132,13 @@ def warm_up() -> None:
     select_parents(np.arange(4.0), 2, GAConfig(), np.random.default_rng(0))
     from .nets import make_layout
 
-    layout = make_layout(3, (2,), 2)
     rng = np.random.default_rng(0)
     table = NoiseTable(64, rng)
-    w1, rest = kernels.split_population(layout, init_genomes(layout, 4, "relu", rng))
-    for activation in kernels.ACT_CODES:
-        loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
-                                       activation)
+    for layout in (make_layout(3, (2, 2), 2), make_layout(3, (2,), 2)):  # deeper nets' kernels, then the fused one
+        w1, rest = kernels.split_population(layout, init_genomes(layout, 4, "relu", rng))
+        for activation in kernels.ACT_CODES:
+            loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
+                                           activation)
     out = (np.empty_like(w1), np.empty_like(rest))
     next_generation(w1, rest, np.ones(4, np.float32), -loss, GAConfig(), table, rng, 1.0, out,
                     rest_factors(layout, "same"))

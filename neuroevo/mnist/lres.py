@@ -30,7 +30,7 @@ class LRESConfig:
     pairs: int = 1000  # antithetic pairs per generation (population = 2 * pairs); see README (2000: worse)
     rank: int = 1  # rank of each first-layer perturbation
     batch: int = 512  # images in the shared fitness minibatch
-    batch_end: int = 1536  # > 0: the batch grows linearly from batch to batch_end over the budget (0: fixed)
+    batch_end: int = 1536  # > batch: the batch grows linearly from batch to batch_end over the budget (0: fixed)
     sigma: float = 0.02  # perturbation scale
     lr: float = 0.005  # Adam step size on the mean (at the start; see lr_decay); 0.005 and batch_end 1536 at 600 s:
     # 95.58-95.64% (seed 1, 3 runs), 95.45% (seed 2), against 94.76% for 0.01 and a fixed batch (README)
