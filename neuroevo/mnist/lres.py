@@ -21,7 +21,7 @@ import numpy as np
 from .backprop import Adam
 from .budget import Tracker
 from .es import centred_ranks
-from .kernels import ACT_CODES, _act
+from .kernels import ACT_CODES, _act, column_cross_entropy
 from .nets import NoiseTable
 
 
@@ -60,7 +60,6 @@ def pair_losses(zt, ut, noise, w2, b2, y, sigma, n_in, r, code, out):
     s = np.empty(n_b, np.float32)
     frac = np.empty(n_b, np.float32)
     bits = np.empty(n_b, np.int32)
-    two_n = bits.view(np.float32)  # 2^n, built in the exponent bits
     for k in range(m):
         e = noise[k]
         for j in range(h1):  # d = (X A_k) B_k / sqrt(r) + e_b1, the member's layer-1 offset per unit of sigma
@@ -84,29 +83,7 @@ def pair_losses(zt, ut, noise, w2, b2, y, sigma, n_in, r, code, out):
                     w = w2[j, c] + sg * e[at_w2 + j * n_c + c]
                     for b in range(n_b):
                         logit[c, b] += w * h[j, b]
-            for b in range(n_b):
-                mx[b] = logit[0, b]
-                s[b] = 0.0
-            for c in range(1, n_c):
-                for b in range(n_b):
-                    mx[b] = max(mx[b], logit[c, b])
-            for c in range(n_c):  # exp(v) = 2^n 2^f, f in [-1/2, 1/2], by a polynomial: vectorises, where the
-                for b in range(n_b):  # library exp is one call per number (relative error ~2e-7)
-                    t = max(logit[c, b] - mx[b], np.float32(-87.0)) * np.float32(1.4426950408889634)
-                    n = np.floor(t + np.float32(0.5))
-                    f = t - n
-                    p = np.float32(1.3333558146428443e-3)
-                    p = p * f + np.float32(9.6181291076284772e-3)
-                    p = p * f + np.float32(5.5504108664821580e-2)
-                    p = p * f + np.float32(2.4022650695910071e-1)
-                    p = p * f + np.float32(6.9314718055994531e-1)
-                    frac[b] = p * f + np.float32(1.0)
-                    bits[b] = (np.int32(n) + np.int32(127)) << 23
-                for b in range(n_b):
-                    s[b] += frac[b] * two_n[b]
-            total = 0.0
-            for b in range(n_b):
-                total += mx[b] + math.log(s[b]) - logit[y[b], b]
+            total = column_cross_entropy(logit, y, mx, s, frac, bits)
             out[k if side == 0 else m + k] = total / n_b
 
 

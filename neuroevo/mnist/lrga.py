@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from .budget import Tracker
-from .kernels import ACT_CODES, _act, member, split_population
+from .kernels import ACT_CODES, _act, column_cross_entropy, member, split_population
 from .nets import NoiseTable, init_genomes
 
 
@@ -47,7 +47,6 @@ def child_losses(zt, ut, rest, src, mate, cross, scale, off_noise, off_coin, tab
     s = np.empty(n_b, np.float32)
     frac = np.empty(n_b, np.float32)
     bits = np.empty(n_b, np.int32)
-    two_n = bits.view(np.float32)
     for c in range(src.shape[0]):
         p, q, sg = src[c], mate[c], scale[c]
         on, om = off_noise[c], off_coin[c]
@@ -69,29 +68,7 @@ def child_losses(zt, ut, rest, src, mate, cross, scale, off_noise, off_coin, tab
                 w = rest[u, g] + sg * factors[g] * table[on + at_rest + g]
                 for b in range(n_b):
                     logit[k, b] += w * h[j, b]
-        for b in range(n_b):
-            mx[b] = logit[0, b]
-            s[b] = 0.0
-        for k in range(1, n_c):
-            for b in range(n_b):
-                mx[b] = max(mx[b], logit[k, b])
-        for k in range(n_c):  # exp by a polynomial on exponent bits, as in lres.pair_losses
-            for b in range(n_b):
-                t = max(logit[k, b] - mx[b], np.float32(-87.0)) * np.float32(1.4426950408889634)
-                n = np.floor(t + np.float32(0.5))
-                f = t - n
-                pp = np.float32(1.3333558146428443e-3)
-                pp = pp * f + np.float32(9.6181291076284772e-3)
-                pp = pp * f + np.float32(5.5504108664821580e-2)
-                pp = pp * f + np.float32(2.4022650695910071e-1)
-                pp = pp * f + np.float32(6.9314718055994531e-1)
-                frac[b] = pp * f + np.float32(1.0)
-                bits[b] = (np.int32(n) + np.int32(127)) << 23
-            for b in range(n_b):
-                s[b] += frac[b] * two_n[b]
-        total = 0.0
-        for b in range(n_b):
-            total += mx[b] + np.log(s[b]) - logit[y[b], b]
+        total = column_cross_entropy(logit, y, mx, s, frac, bits)  # exp by a polynomial, as in lres
         out[c] = total / n_b
 
 
