@@ -380,7 +380,8 @@ def test_ga_kernels_equal_the_flat_genome_reference():
         assert np.isclose(loss[j], cross_entropy(forward(layout, pop[j], x, "tanh"), y), rtol=1e-5)
     table = rng.standard_normal(4000, dtype=np.float32)
     src, mate = rng.integers(0, 9, 9), rng.integers(0, 9, 9)
-    cross, scale = rng.random(9) < 0.5, rng.random(9).astype(np.float32)
+    cross, scale = rng.integers(0, 3, 9).astype(np.int8), rng.random(9).astype(np.float32)  # none/uniform/midpoint
+    cross[1:4] = [kernels.UNIFORM, kernels.MIDPOINT, 0]
     scale[0] = 0.0
     on = rng.integers(0, 4000 - layout.n_params, 9)
     factors = ga.rest_factors(layout, "fan_in")
@@ -391,7 +392,8 @@ def test_ga_kernels_equal_the_flat_genome_reference():
     for j in range(9):
         n = layout.n_params
         coin = (table[on[j] : on[j] + n].view(np.uint32) & 1).astype(bool)  # the noise draw's lowest bit
-        base = np.where(coin, pop[src[j]], pop[mate[j]]) if cross[j] and scale[j] else pop[src[j]]
+        base = {0: pop[src[j]], kernels.UNIFORM: np.where(coin, pop[src[j]], pop[mate[j]]),
+                kernels.MIDPOINT: (pop[src[j]] + pop[mate[j]]) / 2}[int(cross[j])]
         want = base + scale[j] * mult * table[on[j] : on[j] + n] if scale[j] else pop[src[j]]
         assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
     assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)

@@ -98,7 +98,7 @@ LIMITS = {
 
 def _check(cfgs) -> None:
     """UsageError listing every setting out of its range (NaN, infinities, negative rates and scales...)."""
-    from .ga import SCALINGS, SELECTIONS
+    from .ga import CROSSOVER_MODES, SCALINGS, SELECTIONS
 
     g, b = cfgs.ga, cfgs.backprop
     problems = []
@@ -121,6 +121,10 @@ def _check(cfgs) -> None:
         problems.append("ga.layer_sigma must be same or fan_in")
     if g.scaling not in SCALINGS:
         problems.append(f"ga.scaling must be one of {', '.join(SCALINGS)}")
+    if g.crossover_mode not in CROSSOVER_MODES:
+        problems.append(f"ga.crossover_mode must be one of {', '.join(CROSSOVER_MODES)}")
+    elif g.crossover_mode != "uniform" and g.offspring:
+        problems.append("ga.crossover_mode=midpoint needs ga.offspring=0 (cheap children cross whole hidden units)")
     if g.population < 2 or not 0 <= g.elite < g.population:
         problems.append("ga.population must be >= 2 and 0 <= ga.elite < ga.population")
     if b.optimizer not in ("adam", "sgd"):

@@ -23,6 +23,7 @@ from .nets import NoiseTable, init_genomes
 SELECTIONS = {"roulette": evolution.ROULETTE, "sus": evolution.SUS, "rank": evolution.RANK,
               "tournament": evolution.TOURNAMENT, "truncation": evolution.TRUNCATION}
 SCALINGS = ("sigma", "linear", "none")
+CROSSOVER_MODES = {"uniform": kernels.UNIFORM, "midpoint": kernels.MIDPOINT}
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class GAConfig:
     sigma_c: float = 1.0  # sigma scaling: weight 1 + (f - mean) / (sigma_c * std), clipped at 0
     tournament_k: int = 3  # tournament size
     truncation: float = 0.2  # fraction of the population eligible under truncation
-    crossover: float = 0.5  # probability that a child mixes two parents (uniform crossover)
+    crossover: float = 0.5  # probability that a child mixes two parents
+    crossover_mode: str = "uniform"  # uniform (each gene from either parent) or midpoint (the parents' mean)
     sigma: float = 0.02  # initial mutation scale
     tau: float = 0.15  # log-normal learning rate of each member's mutation scale (0: fixed scale)
     sigma_min: float = 1e-4  # floor of the mutation scale
@@ -113,8 +115,8 @@ def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: 
     by_parent = np.argsort(parents, kind="stable")  # children of one parent in a row: it is read from cache
     src = np.concatenate([order[:n_el], parents[by_parent]])
     mate = np.concatenate([order[:n_el], mates[by_parent]])
-    cross = np.zeros(n_pop, np.bool_)
-    cross[n_el:] = rng.random(k) < cfg.crossover
+    cross = np.zeros(n_pop, np.int8)
+    cross[n_el:] = (rng.random(k) < cfg.crossover) * np.int8(CROSSOVER_MODES[cfg.crossover_mode])
     offs = table.offsets(n_pop, n, rng)
     new_sig = np.empty_like(sig)
     new_sig[:n_el] = sig[order[:n_el]]

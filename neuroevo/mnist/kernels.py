@@ -129,10 +129,15 @@ def head_cross_entropy(zt, rest, h1, n_c, code, y, out):
         out[p] = column_cross_entropy(logit, y, mx, s, frac, bits) / n_b
 
 
+UNIFORM, MIDPOINT = 1, 2  # breed's crossover codes (0: none)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, table, h1, rest_factor):
-    """Member j of the new population = member src[j] (or, where cross[j], a gene-wise fair-coin mix of src[j] and
-    mate[j]) plus scale[j] * table[off_noise[j] + g].
+    """Member j of the new population = its base plus scale[j] * table[off_noise[j] + g], where the base is chosen
+    by cross[j] (int8): 0 member src[j]; UNIFORM a gene-wise fair-coin mix of src[j] and mate[j]; MIDPOINT their
+    gene-wise mean (intermediate recombination: the parents' independent mutations partly cancel, what they share
+    stays).
 
     The coin of gene g is the lowest mantissa bit of its own noise draw, table[off_noise[j] + g] (1: src[j]'s
     value): in a table of float32 Gaussian draws that bit is a fair coin, independent of the draw's sign and size
@@ -147,7 +152,7 @@ def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, table,
     n_w1 = n_in * h
     a1, d1, ar, dr = w1.reshape(-1), new_w1.reshape(-1), rest.reshape(-1), new_rest.reshape(-1)
     coin = table.view(np.uint32)
-    one = np.uint32(1)
+    one, half = np.uint32(1), np.float32(0.5)
     for jj in range(src.shape[0]):
         j, p, q, s = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj]
         on, cr = np.uint64(off_noise[jj]), cross[jj]
@@ -157,10 +162,13 @@ def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, table,
             if s == 0:
                 for k in range(h):
                     d1[db + k] = a1[pb + k]
-            elif cr:
+            elif cr == UNIFORM:
                 for k in range(h):
                     va, vb = a1[pb + k], a1[qb + k]
                     d1[db + k] = (va if coin[zb + k] & one else vb) + s * table[zb + k]
+            elif cr == MIDPOINT:
+                for k in range(h):
+                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * table[zb + k]
             else:
                 for k in range(h):
                     d1[db + k] = a1[pb + k] + s * table[zb + k]
@@ -168,10 +176,13 @@ def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, table,
         if s == 0:
             for r in range(n_rest):
                 dr[db + r] = ar[pb + r]
-        elif cr:
+        elif cr == UNIFORM:
             for r in range(n_rest):
                 va, vb = ar[pb + r], ar[qb + r]
                 dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * table[zb + r]
+        elif cr == MIDPOINT:
+            for r in range(n_rest):
+                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * table[zb + r]
         else:
             for r in range(n_rest):
                 dr[db + r] = ar[pb + r] + s * rest_factor[r] * table[zb + r]
