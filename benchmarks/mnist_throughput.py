@@ -82,7 +82,7 @@ def main() -> None:
         t2 = time.perf_counter()
         kernels.population_loss(layout, w1, rest, x, y, "relu", out=loss)
         t3 = time.perf_counter()
-        sig = ga.next_generation(w1, rest, sig, -loss, cfg, table, rng, 1.0, spare, factors)
+        sig = ga.next_generation((w1, rest), sig, -loss, cfg, table, factors, rng, 1.0, spare)
         (w1, rest), spare = spare, (w1, rest)
         t4 = time.perf_counter()
         del z
@@ -127,7 +127,7 @@ def cheap_children(layout, mu: int, lam: int, n_batch: int, rate: float, generat
     windows = np.lib.stride_tricks.sliding_window_view(table.table, n_in)
     w1, rest = kernels.split_population(layout, init_genomes(layout, mu, "relu", rng))
     spare = (np.empty_like(w1), np.empty_like(rest))
-    factors = ga.rest_factors(layout, cfg.layer_sigma)
+    noise = kernels.Noise(table.table, ga.rest_factors(layout, cfg.layer_sigma))
     x_all = rng.random((20000, n_in), dtype=np.float32)
     y_all = rng.integers(0, 10, 20000)
     loss = np.empty(mu + lam)
@@ -146,11 +146,10 @@ def cheap_children(layout, mu: int, lam: int, n_batch: int, rate: float, generat
         x = x_all[idx]
         ut = np.zeros((mu + lam, n_batch), np.float32)
         ut[mu:] = windows[off_n] @ x.T
-        lrga.child_losses(w1.T @ x.T, ut, rest, src, mate, cross, step, offn, offc, table.table, n_in, n_c,
-                          factors, 0, y_all[idx], loss)
+        brood = kernels.Brood(src, mate, cross, step, offn, offc)
+        lrga.child_losses(w1.T @ x.T, ut, rest, brood, noise, n_in, 0, y_all[idx], loss)
         keep = np.argsort(loss, kind="stable")[:mu]
-        lrga.write_children(w1, rest, spare[0], spare[1], src[keep], mate[keep], cross[keep], step[keep],
-                            offn[keep], offc[keep], table.table, n_c, factors)
+        lrga.write_children((w1, rest), spare, brood.take(keep), noise)
         (w1, rest), spare = spare, (w1, rest)
         fitness = -loss[keep]
         if g >= 20:

@@ -232,8 +232,8 @@ def test_batch_end_grows_the_minibatch_over_the_budget(method, monkeypatch):
         monkeypatch.setattr(module, name, wrapped)
 
     monkeypatch.setattr(Tracker, "step", spy)
-    {"ga": lambda: scoring(kernels, "population_loss", 4), "ga_cheap": lambda: scoring(lrga, "child_losses", 14),
-     "es": lambda: scoring(es, "cross_entropy", 1), "lres": lambda: scoring(lres, "pair_losses", 5)}[method]()
+    {"ga": lambda: scoring(kernels, "population_loss", 4), "ga_cheap": lambda: scoring(lrga, "child_losses", 7),
+     "es": lambda: scoring(es, "cross_entropy", 1), "lres": lambda: scoring(lres, "pair_losses", 4)}[method]()
     cfg = {"ga": ga.GAConfig(population=10, batch=16, batch_end=64, noise_table=1 << 16),
            "ga_cheap": ga.GAConfig(population=4, offspring=6, batch=16, batch_end=64, noise_table=1 << 16),
            "es": es.ESConfig(pairs=5, batch=16, batch_end=64, noise_table=1 << 16),
@@ -260,16 +260,16 @@ def test_ga_sus_draws_parents_and_mates_independently():
     src, mate = [], []
     real = kernels.breed
 
-    def spy(*args):
-        src.append(args[4].copy())
-        mate.append(args[5].copy())
-        return real(*args)
+    def spy(pop, new, brood, noise):
+        src.append(brood.src.copy())
+        mate.append(brood.mate.copy())
+        return real(pop, new, brood, noise)
 
     kernels.breed = spy
     try:
         for _ in range(50):
-            ga.next_generation(w1, rest, np.full(40, 0.02, np.float32), fitness, cfg, table, rng, 1.0,
-                               (np.empty_like(w1), np.empty_like(rest)), ga.rest_factors(layout, "same"))
+            ga.next_generation((w1, rest), np.full(40, 0.02, np.float32), fitness, cfg, table,
+                               ga.rest_factors(layout, "same"), rng, 1.0, (np.empty_like(w1), np.empty_like(rest)))
     finally:
         kernels.breed = real
     for picks in (np.concatenate(src), np.concatenate(mate)):
@@ -355,8 +355,8 @@ def test_low_rank_pair_losses_equal_the_members_built_in_full(activation, rank):
     zt = np.ascontiguousarray((x @ theta[:n_w1].reshape(n_in, h1) + theta[n_w1 : n_w1 + h1]).T)
     a_all = noise[:, : n_in * rank].reshape(m, n_in, rank).transpose(0, 2, 1).reshape(m * rank, n_in)
     out = np.empty(2 * m)
-    lres.pair_losses(zt, a_all @ x.T, noise, theta[n_w1 + h1 : -n_c].reshape(h1, n_c), theta[-n_c:], y, sigma,
-                     n_in, rank, kernels.ACT_CODES[activation], out)
+    lres.pair_losses(zt, a_all @ x.T, noise, (theta[n_w1 + h1 : -n_c].reshape(h1, n_c), theta[-n_c:]), y, sigma,
+                     kernels.ACT_CODES[activation], out)
     for k in range(m):
         eps = lres.perturbation(noise[k], n_in, h1, rank)
         for side, sign in ((k, 1), (m + k, -1)):
@@ -386,7 +386,7 @@ def test_ga_kernels_equal_the_flat_genome_reference():
     on = rng.integers(0, 4000 - layout.n_params, 9)
     factors = ga.rest_factors(layout, "fan_in")
     new = (np.empty_like(w1), np.empty_like(rest))
-    kernels.breed(w1, rest, new[0], new[1], src, mate, cross, scale, on, table, 6, factors)
+    kernels.breed((w1, rest), new, kernels.Brood(src, mate, cross, scale, on, on), kernels.Noise(table, factors))
     n_w1 = 11 * 6
     mult = np.concatenate([np.ones(n_w1, np.float32), factors])
     for j in range(9):
@@ -448,10 +448,10 @@ def test_cheap_children_equal_their_explicit_construction():
     for c in range(mu, mu + lam):
         ut[c] = x @ table[offn[c] : offn[c] + n_in]
     loss = np.empty(mu + lam)
-    lrga.child_losses(w1.T @ x.T, ut, rest, src, mate, cross, scale, offn, offc, table, n_in, n_c, factors, 0, y,
-                      loss)
+    brood, noise = kernels.Brood(src, mate, cross, scale, offn, offc), kernels.Noise(table, factors)
+    lrga.child_losses(w1.T @ x.T, ut, rest, brood, noise, n_in, 0, y, loss)
     new = (np.empty((n_in, (mu + lam) * h1), np.float32), np.empty((mu + lam, n_rest), np.float32))
-    lrga.write_children(w1, rest, new[0], new[1], src, mate, cross, scale, offn, offc, table, n_c, factors)
+    lrga.write_children((w1, rest), new, brood, noise)
     for c in range(mu + lam):
         p, q, s, on = src[c], mate[c], scale[c], offn[c]
         units = np.where(cross[c] & (table[offc[c] : offc[c] + h1] <= 0), q, p)  # the parent of each hidden unit

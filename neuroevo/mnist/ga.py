@@ -99,10 +99,11 @@ def rest_factors(layout, mode: str) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: np.ndarray, cfg: GAConfig,
-                    table: NoiseTable, rng: np.random.Generator, scale: float, out: tuple, factors: np.ndarray
-                    ) -> np.ndarray:
-    """Elites + mutated (crossed) children written into out = (w1, rest) buffers; returns their scales (P,)."""
+def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GAConfig, table: NoiseTable,
+                    factors: np.ndarray, rng: np.random.Generator, scale: float, out: tuple) -> np.ndarray:
+    """Elites + mutated (crossed) children of pop = (w1, rest), written into the out = (w1, rest) buffers; returns
+    their mutation scales (P,). factors: ga.rest_factors; scale: the annealing multiplier of every step."""
+    w1, rest = pop
     n_pop, n_rest = rest.shape
     n_in, h1 = w1.shape[0], w1.shape[1] // n_pop
     n = n_in * h1 + n_rest
@@ -124,7 +125,8 @@ def next_generation(w1: np.ndarray, rest: np.ndarray, sig: np.ndarray, fitness: 
     np.maximum(new_sig[n_el:], np.float32(cfg.sigma_min), out=new_sig[n_el:])
     step = new_sig * np.float32(scale)
     step[:n_el] = 0.0
-    kernels.breed(w1, rest, out[0], out[1], src, mate, cross, step, offs, table.table, h1, factors)
+    brood = kernels.Brood(src, mate, cross, step, offs, offs)  # (off_coin is not read: coins are noise bits)
+    kernels.breed(pop, out, brood, kernels.Noise(table.table, factors))
     return new_sig
 
 
@@ -142,8 +144,9 @@ def warm_up() -> None:
             loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
                                            activation)
     out = (np.empty_like(w1), np.empty_like(rest))
-    next_generation(w1, rest, np.ones(4, np.float32), -loss, GAConfig(), table, rng, 1.0, out,
-                    rest_factors(layout, "same"))
+    for mode in CROSSOVER_MODES:  # one int8 code array whatever the mode: one compiled breed
+        next_generation((w1, rest), np.ones(4, np.float32), -loss, GAConfig(crossover=1.0, crossover_mode=mode),
+                        table, rest_factors(layout, "same"), rng, 1.0, out)
     from . import lrga
 
     lrga.warm_up()
@@ -180,7 +183,7 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
         if tracker.step(cfg.population * n_batch, lambda w1=w1, rest=rest, b=b: kernels.member(w1, rest, b)):
             break
         scale = 1.0 - cfg.anneal * min(1.0, tracker.progress())
-        sig = next_generation(w1, rest, sig, fitness, cfg, table, rng, scale, spare, factors)
+        sig = next_generation((w1, rest), sig, fitness, cfg, table, factors, rng, scale, spare)
         (w1, rest), spare = spare, (w1, rest)
     best = kernels.member(w1, rest, b)
     out = tracker.finish(best)

@@ -9,6 +9,7 @@ w1[:, j*H1:(j+1)*H1].ravel() followed by rest[j]; gene g of it is gene g of the 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -132,25 +133,51 @@ def head_cross_entropy(zt, rest, h1, n_c, code, y, out):
 UNIFORM, MIDPOINT = 1, 2  # breed's crossover codes (0: none)
 
 
+class Brood(NamedTuple):
+    """How each member of a new generation is made: entry j of every array is member j's."""
+
+    src: np.ndarray  # (K,) int64: its parent
+    mate: np.ndarray  # (K,) int64: its second parent, used where cross[j]
+    cross: np.ndarray  # (K,) breed: int8 crossover code (0, UNIFORM, MIDPOINT); cheap children: bool, unit-wise
+    scale: np.ndarray  # (K,) float32: its mutation scale (0: an unchanged copy of src[j])
+    off_noise: np.ndarray  # (K,) int64: where its noise starts in the table
+    off_coin: np.ndarray  # (K,) int64: where its unit-wise crossover coins start (cheap children only)
+
+    def take(self, keep: np.ndarray) -> Brood:
+        return Brood(*(a[keep] for a in self))
+
+
+class Noise(NamedTuple):
+    """The noise of a run: the table (float32 Gaussian draws) and the per-gene multipliers of the genes after
+    layer 1's weights (ga.rest_factors)."""
+
+    table: np.ndarray
+    factors: np.ndarray
+
+
 @numba.njit(cache=True, error_model="numpy")
-def breed(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, table, h1, rest_factor):
-    """Member j of the new population = its base plus scale[j] * table[off_noise[j] + g], where the base is chosen
-    by cross[j] (int8): 0 member src[j]; UNIFORM a gene-wise fair-coin mix of src[j] and mate[j]; MIDPOINT their
-    gene-wise mean (intermediate recombination: the parents' independent mutations partly cancel, what they share
-    stays).
+def breed(pop, new, brood, noise):
+    """Member j of the new population new = (w1, rest) = its base plus brood.scale[j] * table[off_noise[j] + g],
+    where the base is chosen by brood.cross[j] (int8): 0 member src[j] of pop = (w1, rest); UNIFORM a gene-wise
+    fair-coin mix of src[j] and mate[j]; MIDPOINT their gene-wise mean (intermediate recombination: the parents'
+    independent mutations partly cancel, what they share stays).
 
     The coin of gene g is the lowest mantissa bit of its own noise draw, table[off_noise[j] + g] (1: src[j]'s
     value): in a table of float32 Gaussian draws that bit is a fair coin, independent of the draw's sign and size
     (tests/test_mnist.py measures it), so crossover reads no memory of its own. Genes after layer 1 get their noise
-    times rest_factor[r] (per-layer mutation scales). scale[j] == 0 copies the member unchanged (elites). One pass
-    over every gene, no temporaries.
+    times noise.factors[r] (per-layer mutation scales). scale[j] == 0 copies the member unchanged (elites). One
+    pass over every gene, no temporaries.
     """
+    w1, rest = pop
+    table, rest_factor = noise
+    src, mate, cross, scale, off_noise = brood.src, brood.mate, brood.cross, brood.scale, brood.off_noise
     # Flat views and unsigned indices: no negative-index checks, so the inner loops compile to vector code
     # (both parents are loaded unconditionally and blended, which vectorises where a branch would not).
-    n_in, width, h = np.uint64(w1.shape[0]), np.uint64(w1.shape[1]), np.uint64(h1)
+    n_in, width = np.uint64(w1.shape[0]), np.uint64(w1.shape[1])
+    h = width // np.uint64(rest.shape[0])
     n_rest = np.uint64(rest.shape[1])
     n_w1 = n_in * h
-    a1, d1, ar, dr = w1.reshape(-1), new_w1.reshape(-1), rest.reshape(-1), new_rest.reshape(-1)
+    a1, d1, ar, dr = w1.reshape(-1), new[0].reshape(-1), rest.reshape(-1), new[1].reshape(-1)
     coin = table.view(np.uint32)
     one, half = np.uint32(1), np.float32(0.5)
     for jj in range(src.shape[0]):

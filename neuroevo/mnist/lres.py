@@ -40,16 +40,19 @@ class LRESConfig:
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def pair_losses(zt, ut, noise, w2, b2, y, sigma, n_in, r, code, out):
+def pair_losses(zt, ut, noise, head, y, sigma, code, out):
     """Mean cross-entropy of members +k (out[k]) and -k (out[m + k]) on one batch.
 
     zt (H1, B): X W1 + b1 of the mean, transposed; ut (m*r, B): (X A).T; noise (m, L) per pair: A (n_in*r, used
-    only through ut), B (r*H1), then the b1, W2, b2 perturbations; w2 (H1, C), b2 (C,) of the mean; y (B,).
-    Images are the innermost loop everywhere, so the compiler vectorises over them.
+    only through ut), B (r*H1), then the b1, W2, b2 perturbations; head = (w2 (H1, C), b2 (C,)) of the mean;
+    y (B,). Images are the innermost loop everywhere, so the compiler vectorises over them.
     """
+    w2, b2 = head
     h1, n_b = zt.shape
     n_c = b2.shape[0]
     m = noise.shape[0]
+    r = ut.shape[0] // m
+    n_in = (noise.shape[1] - r * h1 - h1 - h1 * n_c - n_c) // r
     at_b, at_rest = n_in * r, n_in * r + r * h1
     at_w2, at_b2 = at_rest + h1, at_rest + h1 + h1 * n_c
     inv = np.float32(1.0 / math.sqrt(r))
@@ -91,8 +94,8 @@ def warm_up() -> None:
     """Compile (or load from cache) the kernel for every activation, off any budget's clock."""
     for code in ACT_CODES.values():
         pair_losses(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32), np.zeros((2, 3 + 2 + 2 + 4 + 2),
-                    np.float32), np.zeros((2, 2), np.float32), np.zeros(2, np.float32), np.zeros(3, np.int64),
-                    0.1, 3, 1, code, np.empty(4))
+                    np.float32), (np.zeros((2, 2), np.float32), np.zeros(2, np.float32)), np.zeros(3, np.int64),
+                    0.1, code, np.empty(4))
 
 
 def perturbation(noise_k: np.ndarray, n_in: int, h1: int, r: int) -> np.ndarray:
@@ -138,7 +141,7 @@ def train(genome: np.ndarray, cfg: LRESConfig, tracker: Tracker, rng: np.random.
         zt = np.ascontiguousarray((x @ w1 + theta[n_w1 : n_w1 + h1]).T)  # (H1, B)
         ut = a_all @ x.T  # (m r, B)
         w2 = theta[n_w1 + h1 : n_w1 + h1 + h1 * n_c].reshape(h1, n_c)
-        pair_losses(zt, ut, noise, w2, theta[n_w1 + h1 + h1 * n_c :], y_train[idx], cfg.sigma, n_in, r, code, loss)
+        pair_losses(zt, ut, noise, (w2, theta[n_w1 + h1 + h1 * n_c :]), y_train[idx], cfg.sigma, code, loss)
         ranks = centred_ranks(-loss)
         w = (ranks[:m] - ranks[m:]).astype(np.float32) / np.float32(m * cfg.sigma)  # (m,)
         grad = gradient(noise, w, n_in, h1, r)  # ascent direction estimate (n_params,)

@@ -20,23 +20,26 @@ import numba
 import numpy as np
 
 from .budget import Tracker
-from .kernels import ACT_CODES, _act, column_cross_entropy, member, split_population
+from .kernels import ACT_CODES, Brood, Noise, _act, column_cross_entropy, member, split_population
 from .nets import NoiseTable, init_genomes
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def child_losses(zt, ut, rest, src, mate, cross, scale, off_noise, off_coin, table, n_in, n_c, factors, code,
-                 y, out):
+def child_losses(zt, ut, rest, brood, noise, n_in, code, y, out):
     """Mean cross-entropy out[c] of child c on the batch.
 
     zt (mu*H1, B): (X W1).T of the parents, no bias; ut (lambda, B): (X a_c).T; rest (mu, n_rest): b1, W2, b2 of
-    the parents; child c = parents src[c] and mate[c] (unit h from mate[c] where cross[c] and
-    table[off_coin[c] + h] <= 0) plus scale[c] * (a b^T on W1, factors * noise on the rest), its noise being
-    table[off_noise[c]:] laid out a (n_in), b (H1), rest (n_rest). scale 0: the parent itself.
+    the parents; child c (a kernels.Brood entry) = parents src[c] and mate[c] (unit h from mate[c] where cross[c]
+    and table[off_coin[c] + h] <= 0) plus scale[c] * (a b^T on W1, factors * noise on the rest), its noise being
+    table[off_noise[c]:] laid out a (n_in), b (H1), rest (n_rest); noise = kernels.Noise(table, factors).
+    scale 0: the parent itself.
     """
+    src, mate, cross, scale, off_noise, off_coin = brood
+    table, factors = noise
     n_b = zt.shape[1]
     mu = rest.shape[0]
     h1 = zt.shape[0] // mu
+    n_c = (rest.shape[1] - h1) // (h1 + 1)  # rest = b1 (H1), W2 (H1 C), b2 (C)
     at_b = n_in
     at_rest = n_in + h1
     at_w2 = h1
@@ -73,12 +76,18 @@ def child_losses(zt, ut, rest, src, mate, cross, scale, off_noise, off_coin, tab
 
 
 @numba.njit(cache=True, error_model="numpy")
-def write_children(w1, rest, new_w1, new_rest, src, mate, cross, scale, off_noise, off_coin, table, n_c, factors):
-    """Write child c (as child_losses defines it) in full into slot c of new_w1 (n_in, mu*H1), new_rest."""
+def write_children(pop, new, brood, noise):
+    """Write child c of pop = (w1, rest) (as child_losses defines it) in full into slot c of new = (w1 (n_in,
+    mu*H1), rest)."""
+    w1, rest = pop
+    new_w1, new_rest = new
+    src, mate, cross, scale, off_noise, off_coin = brood
+    table, factors = noise
     n_in = w1.shape[0]
     mu = rest.shape[0]
     h1 = w1.shape[1] // mu
     n_rest = rest.shape[1]
+    n_c = (n_rest - h1) // (h1 + 1)
     at_rest = n_in + h1
     for c in range(src.shape[0]):
         p, q, sg = src[c], mate[c], scale[c]
@@ -103,14 +112,13 @@ def warm_up() -> None:
     layout = make_layout(3, (2,), 2)
     rng = np.random.default_rng(0)
     w1, rest = split_population(layout, init_genomes(layout, 2, "relu", rng))
-    table = rng.standard_normal(64, dtype=np.float32)
     z = np.zeros(2, np.int64)
-    f = np.ones(rest.shape[1], np.float32)
+    brood = Brood(z, z, np.zeros(2, np.bool_), np.ones(2, np.float32), z, z)
+    noise = Noise(rng.standard_normal(64, dtype=np.float32), np.ones(rest.shape[1], np.float32))
     for code in ACT_CODES.values():
-        child_losses(np.zeros((4, 3), np.float32), np.zeros((2, 3), np.float32), rest, z, z, np.zeros(2, np.bool_),
-                     np.ones(2, np.float32), z, z, table, 3, 2, f, code, np.zeros(3, np.int64), np.empty(2))
-    write_children(w1, rest, np.empty_like(w1), np.empty_like(rest), z, z, np.zeros(2, np.bool_),
-                   np.ones(2, np.float32), z, z, table, 2, f)
+        child_losses(np.zeros((4, 3), np.float32), np.zeros((2, 3), np.float32), rest, brood, noise, 3, code,
+                     np.zeros(3, np.int64), np.empty(2))
+    write_children((w1, rest), (np.empty_like(w1), np.empty_like(rest)), brood, noise)
 
 
 def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | None, factors: np.ndarray
@@ -126,6 +134,7 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
     n_rest = layout.n_params - n_in * h1
     width = n_in + h1 + n_rest  # noise floats per child
     table = NoiseTable(cfg.noise_table, rng)
+    noise = Noise(table.table, factors)
     windows = np.lib.stride_tricks.sliding_window_view(table.table, n_in)
     pop = init_genomes(layout, mu, activation, rng)
     if first is not None:
@@ -154,12 +163,11 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
         scale = 1.0 - cfg.anneal * min(1.0, tracker.progress())
         off_noise = table.offsets(k, width, rng)
         off_coin = table.offsets(k, h1, rng)
-        src = np.concatenate([parents_self, p])
-        mate = np.concatenate([parents_self, q])
-        crs = np.concatenate([np.zeros(mu, np.bool_), cross])
-        step = np.concatenate([np.zeros(mu, np.float32), c_sig * np.float32(scale)])
-        offn = np.concatenate([np.zeros(mu, np.int64), off_noise])
-        offc = np.concatenate([np.zeros(mu, np.int64), off_coin])
+        zeros = np.zeros(mu, np.int64)  # the parents come first, unchanged
+        brood = Brood(np.concatenate([parents_self, p]), np.concatenate([parents_self, q]),
+                      np.concatenate([np.zeros(mu, np.bool_), cross]),
+                      np.concatenate([np.zeros(mu, np.float32), c_sig * np.float32(scale)]),
+                      np.concatenate([zeros, off_noise]), np.concatenate([zeros, off_coin]))
         # score parents and children on one batch
         n_batch = tracker.batch(cfg.batch, cfg.batch_end)
         idx = rng.integers(0, n_train, size=n_batch)
@@ -167,16 +175,14 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
         zt = w1.T @ x.T  # (mu*H1, B): every parent's first layer, one product
         ut = np.zeros((n_cand, n_batch), np.float32)
         ut[mu:] = windows[off_noise] @ x.T  # (lambda, B): X a_c of every child
-        child_losses(zt, ut, rest, src, mate, crs, step, offn, offc, table.table, n_in, n_c, factors, code,
-                     y_train[idx], loss)
+        child_losses(zt, ut, rest, brood, noise, n_in, code, y_train[idx], loss)
         order = np.argsort(loss, kind="stable")
         best = int(order[0])
-        gen = (w1, rest, src, mate, crs, step, offn, offc, table.table, n_c, factors)
+        gen = ((w1, rest), brood, noise)
         if tracker.step(n_cand * n_batch, lambda gen=gen, best=best: _one(*gen, best)):
             break
         keep = order[:mu]  # (mu + lambda) truncation: the next parents, best first
-        write_children(w1, rest, spare[0], spare[1], src[keep], mate[keep], crs[keep], step[keep], offn[keep],
-                       offc[keep], table.table, n_c, factors)
+        write_children((w1, rest), spare, brood.take(keep), noise)
         sig = np.concatenate([sig, c_sig])[keep]
         fitness = -loss[keep]
         (w1, rest), spare = spare, (w1, rest)
@@ -187,11 +193,10 @@ def train(cfg, tracker: Tracker, rng: np.random.Generator, first: np.ndarray | N
     return out, final
 
 
-def _one(w1, rest, src, mate, cross, scale, off_noise, off_coin, table, n_c, factors, c) -> np.ndarray:
+def _one(pop: tuple, brood: Brood, noise: Noise, c: int) -> np.ndarray:
     """Candidate c of a generation written out as a flat genome."""
-    nw, nr = np.empty((w1.shape[0], w1.shape[1] // rest.shape[0]), np.float32), np.empty((1, rest.shape[1]),
-                                                                                          np.float32)
-    s = slice(c, c + 1)
-    write_children(w1, rest, nw, nr, src[s], mate[s], cross[s], scale[s], off_noise[s], off_coin[s], table, n_c,
-                   factors)
+    w1, rest = pop
+    nw = np.empty((w1.shape[0], w1.shape[1] // rest.shape[0]), np.float32)
+    nr = np.empty((1, rest.shape[1]), np.float32)
+    write_children(pop, (nw, nr), brood.take(slice(c, c + 1)), noise)
     return member(nw, nr, 0)
