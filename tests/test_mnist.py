@@ -260,10 +260,10 @@ def test_ga_sus_draws_parents_and_mates_independently():
     src, mate = [], []
     real = kernels.breed
 
-    def spy(pop, new, brood, noise):
+    def spy(pop, new, brood, noise, thr):
         src.append(brood.src.copy())
         mate.append(brood.mate.copy())
-        return real(pop, new, brood, noise)
+        return real(pop, new, brood, noise, thr)
 
     kernels.breed = spy
     try:
@@ -385,17 +385,26 @@ def test_ga_kernels_equal_the_flat_genome_reference():
     scale[0] = 0.0
     on = rng.integers(0, 4000 - layout.n_params, 9)
     factors = ga.rest_factors(layout, "fan_in")
-    new = (np.empty_like(w1), np.empty_like(rest))
-    kernels.breed((w1, rest), new, kernels.Brood(src, mate, cross, scale, on, on), kernels.Noise(table, factors))
     n_w1 = 11 * 6
     mult = np.concatenate([np.ones(n_w1, np.float32), factors])
-    for j in range(9):
-        n = layout.n_params
-        coin = (table[on[j] : on[j] + n].view(np.uint32) & 1).astype(bool)  # the noise draw's lowest bit
-        base = {0: pop[src[j]], kernels.UNIFORM: np.where(coin, pop[src[j]], pop[mate[j]]),
-                kernels.MIDPOINT: (pop[src[j]] + pop[mate[j]]) / 2}[int(cross[j])]
-        want = base + scale[j] * mult * table[on[j] : on[j] + n] if scale[j] else pop[src[j]]
-        assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
+    for rate in (1.0, 0.3):  # every gene mutated; 30% of them
+        new = (np.empty_like(w1), np.empty_like(rest))
+        thr = kernels.mutation_threshold(rate)
+        kernels.breed((w1, rest), new, kernels.Brood(src, mate, cross, scale, on, on), kernels.Noise(table, factors),
+                      thr)
+        for j in range(9):
+            n = layout.n_params
+            bits = table[on[j] : on[j] + n].view(np.uint32)
+            coin = (bits & 1).astype(bool)  # the noise draw's lowest bit
+            mutated = ((bits >> 1) & 0xFFF) < thr  # its next 12 bits
+            base = {0: pop[src[j]], kernels.UNIFORM: np.where(coin, pop[src[j]], pop[mate[j]]),
+                    kernels.MIDPOINT: (pop[src[j]] + pop[mate[j]]) / 2}[int(cross[j])]
+            want = base + scale[j] * mult * table[on[j] : on[j] + n] * mutated if scale[j] else pop[src[j]]
+            assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
+            if rate == 1.0:
+                assert mutated.all()
+            elif scale[j] and cross[j] != kernels.MIDPOINT:  # the genes left alone are their base exactly
+                assert np.array_equal(kernels.member(*new, j)[~mutated], base[~mutated])
     assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)
 
 
@@ -409,6 +418,20 @@ def test_the_noise_tables_lowest_bit_is_a_fair_coin_independent_of_the_draw():
     for part in (t > 0, t < 0, np.abs(t) < 0.3, (np.abs(t) > 1) & (np.abs(t) < 2), np.abs(t) > 2):
         assert abs(bit[part].mean() - 0.5) < 5 * 0.5 / np.sqrt(part.sum())
     assert abs(np.corrcoef(bit[:-1], bit[1:])[0, 1]) < 5 / np.sqrt(t.size)
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.3, 0.7])
+def test_the_mutation_mask_hits_its_rate_whatever_the_coin_and_the_draw(rate):
+    """ga.mutation_rate: a gene is mutated where bits 1-12 of its draw fall below the threshold; over the table that
+    happens at the rate asked, for either crossover coin, either sign and every size of draw."""
+    t = NoiseTable(1 << 22, np.random.default_rng(5)).table
+    bits = t.view(np.uint32)
+    mutated = ((bits >> 1) & 0xFFF) < kernels.mutation_threshold(rate)
+    coin = (bits & 1).astype(bool)
+    for part in (np.ones(t.size, bool), coin, ~coin, t > 0, t < 0, np.abs(t) < 0.3, np.abs(t) > 2):
+        n = part.sum()
+        assert abs(mutated[part].mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / n)
+    assert kernels.mutation_threshold(1.0) == kernels.ALL_GENES and kernels.mutation_threshold(1e-9) == 1
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])

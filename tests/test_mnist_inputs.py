@@ -33,11 +33,18 @@ def one_line_error(capsys) -> str:
 
 @pytest.mark.parametrize("setting", ["es.sigma=nan", "es.sigma=inf", "es.sigma=-1", "es.lr=nan", "backprop.lr=inf",
                                      "backprop.lr=nan", "ga.sigma=-5", "ga.tau=nan", "ga.sigma_min=0",
-                                     "backprop.momentum=1.5", "ga.anneal=2"])
+                                     "backprop.momentum=1.5", "ga.anneal=2", "ga.mutation_rate=0",
+                                     "ga.mutation_rate=1.5", "ga.crossover_mode=blend"])
 def test_nonsense_rates_and_scales_exit_2(tmp_path, capsys, setting):
     assert run(tmp_path, "--set", setting) == 2
     assert setting.split("=")[0] in one_line_error(capsys)
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+@pytest.mark.parametrize("setting", ["ga.crossover_mode=midpoint", "ga.mutation_rate=0.5"])
+def test_generational_only_ga_settings_with_cheap_children_exit_2(tmp_path, capsys, setting):
+    assert run(tmp_path, "--methods", "ga", "--set", "ga.offspring=20", "--set", setting) == 2
+    assert "ga.offspring=0" in one_line_error(capsys)
 
 
 def test_noise_table_shorter_than_a_genome_exits_2(tmp_path, capsys):

@@ -88,6 +88,7 @@ RANGES = {  # name -> (test, words); a setting not listed only has to be finite 
 LIMITS = {
     "ga.sigma": "> 0", "ga.tau": ">= 0", "ga.sigma_min": "> 0", "ga.sigma_c": "> 0", "ga.anneal": "[0, 1]",
     "ga.truncation": "(0, 1]", "ga.crossover": "[0, 1]", "ga.elite": ">= 0", "ga.offspring": ">= 0",
+    "ga.mutation_rate": "(0, 1]",
     "ga.batch_end": ">= 0", "es.batch_end": ">= 0", "lres.batch_end": ">= 0",
     "es.sigma": "> 0", "es.lr": "> 0", "es.weight_decay": ">= 0",
     "lres.sigma": "> 0", "lres.lr": "> 0", "lres.weight_decay": ">= 0",
@@ -125,6 +126,8 @@ def _check(cfgs) -> None:
         problems.append(f"ga.crossover_mode must be one of {', '.join(CROSSOVER_MODES)}")
     elif g.crossover_mode != "uniform" and g.offspring:
         problems.append("ga.crossover_mode=midpoint needs ga.offspring=0 (cheap children cross whole hidden units)")
+    if g.mutation_rate < 1 and g.offspring:
+        problems.append("ga.mutation_rate below 1 needs ga.offspring=0 (cheap children mutate every gene)")
     if g.population < 2 or not 0 <= g.elite < g.population:
         problems.append("ga.population must be >= 2 and 0 <= ga.elite < ga.population")
     if b.optimizer not in ("adam", "sgd"):

@@ -40,6 +40,7 @@ class GAConfig:
     crossover: float = 0.5  # probability that a child mixes two parents
     crossover_mode: str = "uniform"  # uniform (each gene from either parent) or midpoint (the parents' mean)
     sigma: float = 0.02  # initial mutation scale
+    mutation_rate: float = 1.0  # fraction of a child's genes that get noise (each gene by its own coin)
     tau: float = 0.15  # log-normal learning rate of each member's mutation scale (0: fixed scale)
     sigma_min: float = 1e-4  # floor of the mutation scale
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
@@ -126,7 +127,7 @@ def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GACon
     step = new_sig * np.float32(scale)
     step[:n_el] = 0.0
     brood = kernels.Brood(src, mate, cross, step, offs, offs)  # (off_coin is not read: coins are noise bits)
-    kernels.breed(pop, out, brood, kernels.Noise(table.table, factors))
+    kernels.breed(pop, out, brood, kernels.Noise(table.table, factors), kernels.mutation_threshold(cfg.mutation_rate))
     return new_sig
 
 

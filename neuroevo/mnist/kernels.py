@@ -155,8 +155,24 @@ class Noise(NamedTuple):
     factors: np.ndarray
 
 
+ALL_GENES = 1 << 12  # breed's thr for mutating every gene
+
+
+def mutation_threshold(rate: float) -> int:
+    """breed's thr for mutating a fraction rate (0, 1] of the genes (rounded to 1/4096)."""
+    return max(1, min(ALL_GENES, round(rate * ALL_GENES)))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _draw(table, coin, z, thr):
+    """Noise draw z, or 0 where its gene is not mutated: bits 1-12 of the draw (uniform, independent of its coin
+    bit, sign and size; higher mantissa bits of float32 Gaussian draws are not) at or above thr, a fraction
+    1 - thr / 4096 of the genes."""
+    return table[z] * np.float32(((coin[z] >> np.uint32(1)) & np.uint32(0xFFF)) < thr)
+
+
 @numba.njit(cache=True, error_model="numpy")
-def breed(pop, new, brood, noise):
+def breed(pop, new, brood, noise, thr):
     """Member j of the new population new = (w1, rest) = its base plus brood.scale[j] * table[off_noise[j] + g],
     where the base is chosen by brood.cross[j] (int8): 0 member src[j] of pop = (w1, rest); UNIFORM a gene-wise
     fair-coin mix of src[j] and mate[j]; MIDPOINT their gene-wise mean (intermediate recombination: the parents'
@@ -165,8 +181,9 @@ def breed(pop, new, brood, noise):
     The coin of gene g is the lowest mantissa bit of its own noise draw, table[off_noise[j] + g] (1: src[j]'s
     value): in a table of float32 Gaussian draws that bit is a fair coin, independent of the draw's sign and size
     (tests/test_mnist.py measures it), so crossover reads no memory of its own. Genes after layer 1 get their noise
-    times noise.factors[r] (per-layer mutation scales). scale[j] == 0 copies the member unchanged (elites). One
-    pass over every gene, no temporaries.
+    times noise.factors[r] (per-layer mutation scales). Only genes whose draw passes thr are mutated (_draw;
+    thr = mutation_threshold(rate), ALL_GENES: all). scale[j] == 0 copies the member unchanged (elites). One pass
+    over every gene, no temporaries.
     """
     w1, rest = pop
     table, rest_factor = noise
@@ -179,7 +196,7 @@ def breed(pop, new, brood, noise):
     n_w1 = n_in * h
     a1, d1, ar, dr = w1.reshape(-1), new[0].reshape(-1), rest.reshape(-1), new[1].reshape(-1)
     coin = table.view(np.uint32)
-    one, half = np.uint32(1), np.float32(0.5)
+    one, half, thr = np.uint32(1), np.float32(0.5), np.uint32(thr)
     for jj in range(src.shape[0]):
         j, p, q, s = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj]
         on, cr = np.uint64(off_noise[jj]), cross[jj]
@@ -192,13 +209,13 @@ def breed(pop, new, brood, noise):
             elif cr == UNIFORM:
                 for k in range(h):
                     va, vb = a1[pb + k], a1[qb + k]
-                    d1[db + k] = (va if coin[zb + k] & one else vb) + s * table[zb + k]
+                    d1[db + k] = (va if coin[zb + k] & one else vb) + s * _draw(table, coin, zb + k, thr)
             elif cr == MIDPOINT:
                 for k in range(h):
-                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * table[zb + k]
+                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * _draw(table, coin, zb + k, thr)
             else:
                 for k in range(h):
-                    d1[db + k] = a1[pb + k] + s * table[zb + k]
+                    d1[db + k] = a1[pb + k] + s * _draw(table, coin, zb + k, thr)
         db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, on + n_w1
         if s == 0:
             for r in range(n_rest):
@@ -206,13 +223,13 @@ def breed(pop, new, brood, noise):
         elif cr == UNIFORM:
             for r in range(n_rest):
                 va, vb = ar[pb + r], ar[qb + r]
-                dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * table[zb + r]
+                dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
         elif cr == MIDPOINT:
             for r in range(n_rest):
-                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * table[zb + r]
+                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
         else:
             for r in range(n_rest):
-                dr[db + r] = ar[pb + r] + s * rest_factor[r] * table[zb + r]
+                dr[db + r] = ar[pb + r] + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
 
 
 def split_population(layout, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
