@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .simd import dense8, dense8x2
+from .simd import dense8, dense8g, dense8x2, dense8x2g
 
 U = np.uint64  # unsigned index type (see forward_pair)
 TANH_CLIP = np.float32(4.97)  # beyond this the rational approximation below reaches +-1
@@ -126,9 +126,9 @@ def forward_pair(genomes: np.ndarray, acts: np.ndarray, k: int, m: int, sizes: n
     unit is a = bias; a = a + x_i * w_i for i = 0, 1, ...; then fast_tanh, on either path, so results are
     bit-identical whatever the path or the pairing. Indices are unsigned on purpose: numba then skips its
     negative-index wraparound, which otherwise hides the consecutive loads from LLVM.
-    With gates (the genome longer than its weights), units that are off are set to 0 after their layer is
-    computed, so as inputs of the next layer they add nothing (a unit's genes are its weights; a switched-off one
-    costs no more than the vector lane it shares).
+    With gates (the genome longer than its weights), a unit that is off stores 0 (selected in the register, before
+    the store), so as an input of the next layer it adds nothing (a unit's genes are its weights; a switched-off
+    one costs no more than the vector lane it shares).
     """
     n_layers = sizes.shape[0] - 1
     n_w = U(0)
@@ -152,14 +152,21 @@ def forward_pair(genomes: np.ndarray, acts: np.ndarray, k: int, m: int, sizes: n
         src = U(offsets[layer])
         dst = U(offsets[layer + 1])
         bias = p + n_prev * n_next
+        gate = gated and layer < n_layers - 1  # this layer's units have on/off genes at g_out
         j0 = U(0)
         if vec:
             while j0 + U(8) <= n_next:
-                if two:
-                    dense8x2(gk + f * (p + j0), ak + f * src, gk + f * (bias + j0), ak + f * (dst + j0),
-                             gm + f * (p + j0), am + f * src, gm + f * (bias + j0), am + f * (dst + j0), n_next, n_prev)
+                wk, xk, bk, ok = gk + f * (p + j0), ak + f * src, gk + f * (bias + j0), ak + f * (dst + j0)
+                wm, xm, bm, om = gm + f * (p + j0), am + f * src, gm + f * (bias + j0), am + f * (dst + j0)
+                if gate and two:
+                    dense8x2g(wk, xk, bk, ok, gk + f * (g_out + j0), wm, xm, bm, om, gm + f * (g_out + j0), n_next,
+                              n_prev)
+                elif gate:
+                    dense8g(wk, xk, bk, ok, gk + f * (g_out + j0), n_next, n_prev)
+                elif two:
+                    dense8x2(wk, xk, bk, ok, wm, xm, bm, om, n_next, n_prev)
                 else:
-                    dense8(gk + f * (p + j0), ak + f * src, gk + f * (bias + j0), ak + f * (dst + j0), n_next, n_prev)
+                    dense8(wk, xk, bk, ok, n_next, n_prev)
                 j0 += U(8)
         for j in range(j0, n_next):
             j = U(j)
@@ -169,15 +176,15 @@ def forward_pair(genomes: np.ndarray, acts: np.ndarray, k: int, m: int, sizes: n
                 r = p + U(i) * n_next + j
                 a += acts[k, src + U(i)] * genomes[k, r]
                 c += acts[m, src + U(i)] * genomes[m, r]
-            acts[k, dst + j] = fast_tanh(a)
-            acts[m, dst + j] = fast_tanh(c)
-        if gated and layer < n_layers - 1:
-            for j in range(n_next):
-                j = U(j)
-                if not genomes[k, g_out + j] > np.float32(0.5):
-                    acts[k, dst + j] = np.float32(0.0)
-                if not genomes[m, g_out + j] > np.float32(0.5):
-                    acts[m, dst + j] = np.float32(0.0)
+            a = fast_tanh(a)
+            c = fast_tanh(c)
+            if gate and not genomes[k, g_out + j] > np.float32(0.5):
+                a = np.float32(0.0)
+            if gate and not genomes[m, g_out + j] > np.float32(0.5):
+                c = np.float32(0.0)
+            acts[k, dst + j] = a
+            acts[m, dst + j] = c
+        if gate:
             g_out += n_next
         p = bias + n_next
 

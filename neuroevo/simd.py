@@ -54,8 +54,11 @@ def _tanh8(builder: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return builder.fdiv(num, d)
 
 
-def _dense8_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_step: ir.Value, n_in: ir.Value) -> None:
-    """For each agent (w, x, b, out) addresses: out[0:8] = tanh(b[0:8] + sum_i x[i] * w[i * w_step : +8]).
+def _dense8_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_step: ir.Value, n_in: ir.Value,
+                 gates: list[ir.Value] | None = None) -> None:
+    """For each agent (w, x, b, out) addresses: out[0:8] = tanh(b[0:8] + sum_i x[i] * w[i * w_step : +8]); with
+    gates (one address per agent), lanes whose gate is not > 0.5 store 0 instead (a switched-off unit), selected in
+    the register before the store, so gating adds no store and reload to the chain from one layer to the next.
     The agents' chains are interleaved in one loop (independent work for the CPU to overlap)."""
     v8p = _V8.as_pointer()
     f32p = _F32.as_pointer()
@@ -71,8 +74,12 @@ def _dense8_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_st
             xi = _splat(builder, builder.load(builder.gep(x, [i])))
             wi = builder.load(builder.bitcast(builder.gep(w, [off]), v8p), align=4)
             builder.store(builder.fadd(builder.load(acc), builder.fmul(xi, wi)), acc)
-    for acc, (_, _, _, out) in zip(accs, agents):
-        builder.store(_tanh8(builder, builder.load(acc)), builder.inttoptr(out, v8p), align=4)
+    for a, (acc, (_, _, _, out)) in enumerate(zip(accs, agents)):
+        y = _tanh8(builder, builder.load(acc))
+        if gates is not None:
+            on = builder.fcmp_ordered(">", builder.load(builder.inttoptr(gates[a], v8p), align=4), _const8(0.5))
+            y = builder.select(on, y, _const8(0.0))
+        builder.store(y, builder.inttoptr(out, v8p), align=4)
 
 
 @intrinsic
@@ -97,6 +104,32 @@ def dense8x2(typingctx, w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in):  # no
     def codegen(context, builder, signature, args):
         w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in = args
         _dense8_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def dense8g(typingctx, w, x, b, out, gates, w_step, n_in):  # noqa: ARG001
+    """dense8 with on/off genes: out[j] = 0 where gates[j] (a float32 address) is not > 0.5."""
+    sig = types.void(*([types.uint64] * 7))
+
+    def codegen(context, builder, signature, args):
+        w, x, b, out, gates, w_step, n_in = args
+        _dense8_body(builder, [(w, x, b, out)], w_step, n_in, [gates])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def dense8x2g(typingctx, w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in):  # noqa: ARG001
+    """dense8x2 with on/off genes (g1, g2), as dense8g."""
+    sig = types.void(*([types.uint64] * 12))
+
+    def codegen(context, builder, signature, args):
+        w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in = args
+        _dense8_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, [g1, g2])
         return context.get_dummy_value()
 
     return sig, codegen
