@@ -277,6 +277,18 @@ def test_ga_sus_draws_parents_and_mates_independently():
         assert counts.min() > 0 and counts[:20].sum() == pytest.approx(counts[20:].sum(), rel=0.05)
 
 
+def test_ga_train_refuses_settings_it_cannot_honour():
+    """Called from Python (no CLI check): an unknown crossover mode, or midpoint / sparse mutation with cheap
+    children (which would ignore them), is a ValueError before any work."""
+    from types import SimpleNamespace
+
+    tracker = SimpleNamespace(layout=make_layout(6, (4,), 3), data=None, activation="relu")
+    for cfg in (ga.GAConfig(crossover_mode="blend"), ga.GAConfig(offspring=10, crossover_mode="midpoint"),
+                ga.GAConfig(offspring=10, mutation_rate=0.5)):
+        with pytest.raises(ValueError):
+            ga.train(cfg, tracker, np.random.default_rng(0))
+
+
 SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),
                         es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16),
                         lres=lres.LRESConfig(pairs=40, batch=64, batch_end=0, sigma=0.05, lr=0.03, noise_table=1 << 16))
@@ -403,7 +415,7 @@ def test_ga_kernels_equal_the_flat_genome_reference():
             assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
             if rate == 1.0:
                 assert mutated.all()
-            elif scale[j] and cross[j] != kernels.MIDPOINT:  # the genes left alone are their base exactly
+            elif scale[j]:  # the genes left alone are their base exactly
                 assert np.array_equal(kernels.member(*new, j)[~mutated], base[~mutated])
     assert np.isclose(factors[0], 1.0) and np.isclose(factors[6], np.sqrt(11 / 6))  # b1, then W2 (fan-in 6)
 
@@ -432,6 +444,9 @@ def test_the_mutation_mask_hits_its_rate_whatever_the_coin_and_the_draw(rate):
         n = part.sum()
         assert abs(mutated[part].mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / n)
     assert kernels.mutation_threshold(1.0) == kernels.ALL_GENES and kernels.mutation_threshold(1e-9) == 1
+    for bad in (0.0, -0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError):
+            kernels.mutation_threshold(bad)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])

@@ -4,8 +4,9 @@ Fitness is minus the cross-entropy of each member on the same minibatch (smoothe
 batch makes members comparable). Parents are drawn by the numba selection kernel of neuroevo.evolution; the
 default, fitness-proportional roulette, sees sigma-scaled fitness: raw fitness values of a population differ by a
 few percent, so roulette on them would be nearly uniform. Elites pass unchanged (and are scored again on the next
-batch). Children are a parent, or a uniform crossover of two, plus Gaussian noise read
-from a noise table; each member carries its own mutation scale, itself mutated log-normally, so the step size
+batch). Children are a parent, or a crossover of two (uniform, or their gene-wise mean with
+crossover_mode="midpoint"), plus Gaussian noise read from a noise table on every gene (or on a fraction
+mutation_rate of them); each member carries its own mutation scale, itself mutated log-normally, so the step size
 follows the landscape.
 """
 
@@ -158,6 +159,11 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     """Evolve until the tracker's budget is spent; the summary (best elite on validation, scored on test) and the
     last elite. first, if given, is member 0 of the founders (the net the other methods start from)."""
     layout, d, activation = tracker.layout, tracker.data, tracker.activation
+    if cfg.crossover_mode not in CROSSOVER_MODES:
+        raise ValueError(f"unknown crossover_mode {cfg.crossover_mode!r}")
+    if cfg.offspring and (cfg.crossover_mode != "uniform" or cfg.mutation_rate < 1):
+        raise ValueError("crossover_mode=midpoint and mutation_rate < 1 need offspring=0 (cheap children cross whole "
+                         "hidden units and mutate every gene)")
     if cfg.offspring and len(layout.sizes) == 3:
         from . import lrga
 

@@ -159,8 +159,10 @@ ALL_GENES = 1 << 12  # breed's thr for mutating every gene
 
 
 def mutation_threshold(rate: float) -> int:
-    """breed's thr for mutating a fraction rate (0, 1] of the genes (rounded to 1/4096)."""
-    return max(1, min(ALL_GENES, round(rate * ALL_GENES)))
+    """breed's thr for mutating a fraction rate (0, 1] of the genes (rounded to 1/4096, at least 1/4096)."""
+    if not 0 < rate <= 1:
+        raise ValueError(f"a mutation rate must be in (0, 1], got {rate}")
+    return max(1, round(rate * ALL_GENES))
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -196,10 +198,13 @@ def breed(pop, new, brood, noise, thr):
     n_w1 = n_in * h
     a1, d1, ar, dr = w1.reshape(-1), new[0].reshape(-1), rest.reshape(-1), new[1].reshape(-1)
     coin = table.view(np.uint32)
-    one, half, thr = np.uint32(1), np.float32(0.5), np.uint32(thr)
+    one, half, masked, thr = np.uint32(1), np.float32(0.5), thr < ALL_GENES, np.uint32(thr)
     for jj in range(src.shape[0]):
         j, p, q, s = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj]
         on, cr = np.uint64(off_noise[jj]), cross[jj]
+        if masked and s != 0:  # sparse mutation: its own loops, so the default's stay as lean as before
+            _masked_child(a1, d1, ar, dr, table, coin, rest_factor, j, p, q, s, on, cr, h, thr)
+            continue
         for i in range(n_in):
             row = i * width
             db, pb, qb, zb = row + j * h, row + p * h, row + q * h, on + i * h
@@ -209,13 +214,13 @@ def breed(pop, new, brood, noise, thr):
             elif cr == UNIFORM:
                 for k in range(h):
                     va, vb = a1[pb + k], a1[qb + k]
-                    d1[db + k] = (va if coin[zb + k] & one else vb) + s * _draw(table, coin, zb + k, thr)
+                    d1[db + k] = (va if coin[zb + k] & one else vb) + s * table[zb + k]
             elif cr == MIDPOINT:
                 for k in range(h):
-                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * _draw(table, coin, zb + k, thr)
+                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * table[zb + k]
             else:
                 for k in range(h):
-                    d1[db + k] = a1[pb + k] + s * _draw(table, coin, zb + k, thr)
+                    d1[db + k] = a1[pb + k] + s * table[zb + k]
         db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, on + n_w1
         if s == 0:
             for r in range(n_rest):
@@ -223,13 +228,47 @@ def breed(pop, new, brood, noise, thr):
         elif cr == UNIFORM:
             for r in range(n_rest):
                 va, vb = ar[pb + r], ar[qb + r]
-                dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+                dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * table[zb + r]
         elif cr == MIDPOINT:
             for r in range(n_rest):
-                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * table[zb + r]
         else:
             for r in range(n_rest):
-                dr[db + r] = ar[pb + r] + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+                dr[db + r] = ar[pb + r] + s * rest_factor[r] * table[zb + r]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _masked_child(a1, d1, ar, dr, table, coin, rest_factor, j, p, q, s, on, cr, h, thr):
+    """breed's member j under sparse mutation (thr < ALL_GENES): as breed, with each draw through _draw."""
+    n_rest = np.uint64(rest_factor.shape[0])
+    width = np.uint64(ar.shape[0]) // n_rest * h  # a1 is w1 (n_in, P*h) flat, ar is rest (P, n_rest) flat
+    n_in = np.uint64(a1.shape[0]) // width
+    n_w1 = n_in * h
+    one, half = np.uint32(1), np.float32(0.5)
+    for i in range(n_in):
+        row = i * width
+        db, pb, qb, zb = row + j * h, row + p * h, row + q * h, on + i * h
+        if cr == UNIFORM:
+            for k in range(h):
+                va, vb = a1[pb + k], a1[qb + k]
+                d1[db + k] = (va if coin[zb + k] & one else vb) + s * _draw(table, coin, zb + k, thr)
+        elif cr == MIDPOINT:
+            for k in range(h):
+                d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * _draw(table, coin, zb + k, thr)
+        else:
+            for k in range(h):
+                d1[db + k] = a1[pb + k] + s * _draw(table, coin, zb + k, thr)
+    db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, on + n_w1
+    if cr == UNIFORM:
+        for r in range(n_rest):
+            va, vb = ar[pb + r], ar[qb + r]
+            dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+    elif cr == MIDPOINT:
+        for r in range(n_rest):
+            dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+    else:
+        for r in range(n_rest):
+            dr[db + r] = ar[pb + r] + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
 
 
 def split_population(layout, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
