@@ -260,10 +260,10 @@ def test_ga_sus_draws_parents_and_mates_independently():
     src, mate = [], []
     real = kernels.breed
 
-    def spy(pop, new, brood, noise, thr):
+    def spy(pop, new, brood, noise, rows, thr):
         src.append(brood.src.copy())
         mate.append(brood.mate.copy())
-        return real(pop, new, brood, noise, thr)
+        return real(pop, new, brood, noise, rows, thr)
 
     kernels.breed = spy
     try:
@@ -395,23 +395,24 @@ def test_ga_kernels_equal_the_flat_genome_reference():
     cross, scale = rng.integers(0, 3, 9).astype(np.int8), rng.random(9).astype(np.float32)  # none/uniform/midpoint
     cross[1:4] = [kernels.UNIFORM, kernels.MIDPOINT, 0]
     scale[0] = 0.0
-    on = rng.integers(0, 4000 - layout.n_params, 9)
+    n_rest = layout.n_params - 11 * 6
+    rows = rng.integers(0, 4000 - 9 * 6, 11)  # layer 1: one window per input row, members side by side
+    on = rng.integers(0, 4000 - n_rest, 9)  # the rest: one window per member
     factors = ga.rest_factors(layout, "fan_in")
-    n_w1 = 11 * 6
-    mult = np.concatenate([np.ones(n_w1, np.float32), factors])
+    mult = np.concatenate([np.ones(11 * 6, np.float32), factors])
     for rate in (1.0, 0.3):  # every gene mutated; 30% of them
         new = (np.empty_like(w1), np.empty_like(rest))
         thr = kernels.mutation_threshold(rate)
         kernels.breed((w1, rest), new, kernels.Brood(src, mate, cross, scale, on, on), kernels.Noise(table, factors),
-                      thr)
+                      rows, thr)
         for j in range(9):
-            n = layout.n_params
-            bits = table[on[j] : on[j] + n].view(np.uint32)
+            draws = np.concatenate([*(table[r + j * 6 : r + j * 6 + 6] for r in rows), table[on[j] : on[j] + n_rest]])
+            bits = draws.view(np.uint32)
             coin = (bits & 1).astype(bool)  # the noise draw's lowest bit
             mutated = ((bits >> 1) & 0xFFF) < thr  # its next 12 bits
             base = {0: pop[src[j]], kernels.UNIFORM: np.where(coin, pop[src[j]], pop[mate[j]]),
                     kernels.MIDPOINT: (pop[src[j]] + pop[mate[j]]) / 2}[int(cross[j])]
-            want = base + scale[j] * mult * table[on[j] : on[j] + n] * mutated if scale[j] else pop[src[j]]
+            want = base + scale[j] * mult * draws * mutated if scale[j] else pop[src[j]]
             assert np.allclose(kernels.member(*new, j), want, atol=1e-6), j
             if rate == 1.0:
                 assert mutated.all()

@@ -54,6 +54,12 @@ def test_noise_table_shorter_than_a_genome_exits_2(tmp_path, capsys):
     assert "shorter than one genome" in one_line_error(capsys)
 
 
+def test_noise_table_shorter_than_a_row_of_the_ga_population_exits_2(tmp_path, capsys):
+    # 5x7 pixels, 32 hidden: a genome is 1482 floats; 100 members x 32 units = 3200 > 2000
+    assert run(tmp_path, "--methods", "ga", "--set", "ga.noise_table=2000", "--set", "ga.population=100") == 2
+    assert "one row of the population's first layer" in one_line_error(capsys)
+
+
 def test_duplicate_methods_are_refused(tmp_path, capsys):
     assert run(tmp_path, "--methods", "ga,ga") == 2
     assert "ga given more than once" in one_line_error(capsys)

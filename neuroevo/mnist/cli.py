@@ -162,6 +162,10 @@ def check_sizes(methods: list[str], n_in: int, hidden: tuple[int, ...], n_out: i
         if table is not None and hasattr(table, "noise_table") and table.noise_table < n:
             raise UsageError(f"{m}.noise_table={table.noise_table} is shorter than one genome ({n} floats for "
                              f"{'-'.join(map(str, (n_in, *hidden, n_out)))}); use at least {n}")
+    row = cfgs.ga.population * hidden[0]  # the generational GA reads one window per input row for its population
+    if "ga" in methods and not cfgs.ga.offspring and cfgs.ga.noise_table < row:
+        raise UsageError(f"ga.noise_table={cfgs.ga.noise_table} is shorter than one row of the population's first "
+                         f"layer ({cfgs.ga.population} members x {hidden[0]} units); use at least {row}")
 
 
 def _physical_memory() -> int:

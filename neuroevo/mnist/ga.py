@@ -108,7 +108,6 @@ def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GACon
     w1, rest = pop
     n_pop, n_rest = rest.shape
     n_in, h1 = w1.shape[0], w1.shape[1] // n_pop
-    n = n_in * h1 + n_rest
     n_el = min(cfg.elite, n_pop)
     order = np.argsort(-fitness, kind="stable")
     k = n_pop - n_el
@@ -120,7 +119,8 @@ def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GACon
     mate = np.concatenate([order[:n_el], mates[by_parent]])
     cross = np.zeros(n_pop, np.int8)
     cross[n_el:] = (rng.random(k) < cfg.crossover) * np.int8(CROSSOVER_MODES[cfg.crossover_mode])
-    offs = table.offsets(n_pop, n, rng)
+    rows = table.offsets(n_in, n_pop * h1, rng)  # layer 1: one window per input row, laid out like that row of w1
+    offs = table.offsets(n_pop, n_rest, rng)  # the genes after layer 1: one window per member
     new_sig = np.empty_like(sig)
     new_sig[:n_el] = sig[order[:n_el]]
     new_sig[n_el:] = sig[src[n_el:]] * np.exp(cfg.tau * rng.standard_normal(k)).astype(np.float32)
@@ -128,7 +128,8 @@ def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GACon
     step = new_sig * np.float32(scale)
     step[:n_el] = 0.0
     brood = kernels.Brood(src, mate, cross, step, offs, offs)  # (off_coin is not read: coins are noise bits)
-    kernels.breed(pop, out, brood, kernels.Noise(table.table, factors), kernels.mutation_threshold(cfg.mutation_rate))
+    kernels.breed(pop, out, brood, kernels.Noise(table.table, factors), rows,
+                  kernels.mutation_threshold(cfg.mutation_rate))
     return new_sig
 
 

@@ -140,7 +140,7 @@ class Brood(NamedTuple):
     mate: np.ndarray  # (K,) int64: its second parent, used where cross[j]
     cross: np.ndarray  # (K,) breed: int8 crossover code (0, UNIFORM, MIDPOINT); cheap children: bool, unit-wise
     scale: np.ndarray  # (K,) float32: its mutation scale (0: an unchanged copy of src[j])
-    off_noise: np.ndarray  # (K,) int64: where its noise starts in the table
+    off_noise: np.ndarray  # (K,) int64: where its noise starts in the table (breed: its noise after layer 1)
     off_coin: np.ndarray  # (K,) int64: where its unit-wise crossover coins start (cheap children only)
 
     def take(self, keep: np.ndarray) -> Brood:
@@ -174,18 +174,20 @@ def _draw(table, coin, z, thr):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def breed(pop, new, brood, noise, thr):
-    """Member j of the new population new = (w1, rest) = its base plus brood.scale[j] * table[off_noise[j] + g],
-    where the base is chosen by brood.cross[j] (int8): 0 member src[j] of pop = (w1, rest); UNIFORM a gene-wise
-    fair-coin mix of src[j] and mate[j]; MIDPOINT their gene-wise mean (intermediate recombination: the parents'
-    independent mutations partly cancel, what they share stays).
+def breed(pop, new, brood, noise, rows, thr):
+    """Member j of the new population new = (w1, rest): its base plus brood.scale[j] times its noise, where the base
+    is chosen by brood.cross[j] (int8): 0 member src[j] of pop = (w1, rest); UNIFORM a gene-wise fair-coin mix of
+    src[j] and mate[j]; MIDPOINT their gene-wise mean (intermediate recombination: the parents' independent
+    mutations partly cancel, what they share stays).
 
-    The coin of gene g is the lowest mantissa bit of its own noise draw, table[off_noise[j] + g] (1: src[j]'s
-    value): in a table of float32 Gaussian draws that bit is a fair coin, independent of the draw's sign and size
-    (tests/test_mnist.py measures it), so crossover reads no memory of its own. Genes after layer 1 get their noise
-    times noise.factors[r] (per-layer mutation scales). Only genes whose draw passes thr are mutated (_draw;
-    thr = mutation_threshold(rate), ALL_GENES: all). scale[j] == 0 copies the member unchanged (elites). One pass
-    over every gene, no temporaries.
+    Member j's noise for layer-1 weight (i, k) is table[rows[i] + j*H1 + k]: row i of the whole population's noise
+    is one window laid out like row i of w1, so the pass goes row by row, parents' rows stay in cache, and noise
+    and children stream. Its genes after layer 1 get table[off_noise[j] + r] times noise.factors[r] (per-layer
+    mutation scales). The coin of a gene is the lowest mantissa bit of its own draw (1: src[j]'s value): in a table
+    of float32 Gaussian draws that bit is a fair coin, independent of the draw's sign and size (tests/test_mnist.py
+    measures it), so crossover reads no memory of its own. Only genes whose draw passes thr are mutated (_draw;
+    thr = mutation_threshold(rate), ALL_GENES: all, with loops of their own). scale[j] == 0 copies the member
+    unchanged (elites). One pass over every gene, no temporaries.
     """
     w1, rest = pop
     table, rest_factor = noise
@@ -195,19 +197,17 @@ def breed(pop, new, brood, noise, thr):
     n_in, width = np.uint64(w1.shape[0]), np.uint64(w1.shape[1])
     h = width // np.uint64(rest.shape[0])
     n_rest = np.uint64(rest.shape[1])
-    n_w1 = n_in * h
     a1, d1, ar, dr = w1.reshape(-1), new[0].reshape(-1), rest.reshape(-1), new[1].reshape(-1)
     coin = table.view(np.uint32)
     one, half, masked, thr = np.uint32(1), np.float32(0.5), thr < ALL_GENES, np.uint32(thr)
-    for jj in range(src.shape[0]):
-        j, p, q, s = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj]
-        on, cr = np.uint64(off_noise[jj]), cross[jj]
-        if masked and s != 0:  # sparse mutation: its own loops, so the default's stay as lean as before
-            _masked_child(a1, d1, ar, dr, table, coin, rest_factor, j, p, q, s, on, cr, h, thr)
-            continue
-        for i in range(n_in):
-            row = i * width
-            db, pb, qb, zb = row + j * h, row + p * h, row + q * h, on + i * h
+    if masked:  # sparse mutation: loops of their own, so the default's stay plain
+        _breed_masked(a1, d1, ar, dr, brood, table, coin, rest_factor, rows, h, thr)
+        return
+    for i in range(n_in):
+        row, zr = i * width, np.uint64(rows[i])
+        for jj in range(src.shape[0]):
+            j, p, q, s, cr = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj], cross[jj]
+            db, pb, qb, zb = row + j * h, row + p * h, row + q * h, zr + j * h
             if s == 0:
                 for k in range(h):
                     d1[db + k] = a1[pb + k]
@@ -221,7 +221,9 @@ def breed(pop, new, brood, noise, thr):
             else:
                 for k in range(h):
                     d1[db + k] = a1[pb + k] + s * table[zb + k]
-        db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, on + n_w1
+    for jj in range(src.shape[0]):
+        j, p, q, s, cr = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj], cross[jj]
+        db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, np.uint64(off_noise[jj])
         if s == 0:
             for r in range(n_rest):
                 dr[db + r] = ar[pb + r]
@@ -238,37 +240,47 @@ def breed(pop, new, brood, noise, thr):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _masked_child(a1, d1, ar, dr, table, coin, rest_factor, j, p, q, s, on, cr, h, thr):
-    """breed's member j under sparse mutation (thr < ALL_GENES): as breed, with each draw through _draw."""
+def _breed_masked(a1, d1, ar, dr, brood, table, coin, rest_factor, rows, h, thr):
+    """breed under sparse mutation (thr < ALL_GENES): the same pass with every draw through _draw."""
+    src, mate, cross, scale, off_noise = brood.src, brood.mate, brood.cross, brood.scale, brood.off_noise
     n_rest = np.uint64(rest_factor.shape[0])
-    width = np.uint64(ar.shape[0]) // n_rest * h  # a1 is w1 (n_in, P*h) flat, ar is rest (P, n_rest) flat
+    width = np.uint64(src.shape[0]) * h
     n_in = np.uint64(a1.shape[0]) // width
-    n_w1 = n_in * h
     one, half = np.uint32(1), np.float32(0.5)
     for i in range(n_in):
-        row = i * width
-        db, pb, qb, zb = row + j * h, row + p * h, row + q * h, on + i * h
-        if cr == UNIFORM:
-            for k in range(h):
-                va, vb = a1[pb + k], a1[qb + k]
-                d1[db + k] = (va if coin[zb + k] & one else vb) + s * _draw(table, coin, zb + k, thr)
+        row, zr = i * width, np.uint64(rows[i])
+        for jj in range(src.shape[0]):
+            j, p, q, s, cr = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj], cross[jj]
+            db, pb, qb, zb = row + j * h, row + p * h, row + q * h, zr + j * h
+            if s == 0:
+                for k in range(h):
+                    d1[db + k] = a1[pb + k]
+            elif cr == UNIFORM:
+                for k in range(h):
+                    va, vb = a1[pb + k], a1[qb + k]
+                    d1[db + k] = (va if coin[zb + k] & one else vb) + s * _draw(table, coin, zb + k, thr)
+            elif cr == MIDPOINT:
+                for k in range(h):
+                    d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * _draw(table, coin, zb + k, thr)
+            else:
+                for k in range(h):
+                    d1[db + k] = a1[pb + k] + s * _draw(table, coin, zb + k, thr)
+    for jj in range(src.shape[0]):
+        j, p, q, s, cr = np.uint64(jj), np.uint64(src[jj]), np.uint64(mate[jj]), scale[jj], cross[jj]
+        db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, np.uint64(off_noise[jj])
+        if s == 0:
+            for r in range(n_rest):
+                dr[db + r] = ar[pb + r]
+        elif cr == UNIFORM:
+            for r in range(n_rest):
+                va, vb = ar[pb + r], ar[qb + r]
+                dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
         elif cr == MIDPOINT:
-            for k in range(h):
-                d1[db + k] = half * (a1[pb + k] + a1[qb + k]) + s * _draw(table, coin, zb + k, thr)
+            for r in range(n_rest):
+                dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
         else:
-            for k in range(h):
-                d1[db + k] = a1[pb + k] + s * _draw(table, coin, zb + k, thr)
-    db, pb, qb, zb = j * n_rest, p * n_rest, q * n_rest, on + n_w1
-    if cr == UNIFORM:
-        for r in range(n_rest):
-            va, vb = ar[pb + r], ar[qb + r]
-            dr[db + r] = (va if coin[zb + r] & one else vb) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
-    elif cr == MIDPOINT:
-        for r in range(n_rest):
-            dr[db + r] = half * (ar[pb + r] + ar[qb + r]) + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
-    else:
-        for r in range(n_rest):
-            dr[db + r] = ar[pb + r] + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
+            for r in range(n_rest):
+                dr[db + r] = ar[pb + r] + s * rest_factor[r] * _draw(table, coin, zb + r, thr)
 
 
 def split_population(layout, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
