@@ -147,9 +147,11 @@ def warm_up() -> None:
             loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
                                            activation)
     out = (np.empty_like(w1), np.empty_like(rest))
-    for mode in CROSSOVER_MODES:  # one int8 code array whatever the mode: one compiled breed
-        next_generation((w1, rest), np.ones(4, np.float32), -loss, GAConfig(crossover=1.0, crossover_mode=mode),
-                        table, rest_factors(layout, "same"), rng, 1.0, out)
+    for mode in CROSSOVER_MODES:  # every crossover mode, with and without sparse mutation (its own kernel)
+        for rate in (1.0, 0.5):
+            next_generation((w1, rest), np.ones(4, np.float32), -loss,
+                            GAConfig(crossover=1.0, crossover_mode=mode, mutation_rate=rate), table,
+                            rest_factors(layout, "same"), rng, 1.0, out)
     from . import lrga
 
     lrga.warm_up()
