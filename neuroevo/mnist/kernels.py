@@ -201,7 +201,7 @@ def breed(pop, new, brood, noise, rows, thr):
     coin = table.view(np.uint32)
     one, half, masked, thr = np.uint32(1), np.float32(0.5), thr < ALL_GENES, np.uint32(thr)
     if masked:  # sparse mutation: loops of their own, so the default's stay plain
-        _breed_masked(a1, d1, ar, dr, brood, table, coin, rest_factor, rows, h, thr)
+        _breed_masked(pop, new, brood, noise, rows, thr)
         return
     for i in range(n_in):
         row, zr = i * width, np.uint64(rows[i])
@@ -240,12 +240,16 @@ def breed(pop, new, brood, noise, rows, thr):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _breed_masked(a1, d1, ar, dr, brood, table, coin, rest_factor, rows, h, thr):
+def _breed_masked(pop, new, brood, noise, rows, thr):
     """breed under sparse mutation (thr < ALL_GENES): the same pass with every draw through _draw."""
+    w1, rest = pop
+    table, rest_factor = noise
     src, mate, cross, scale, off_noise = brood.src, brood.mate, brood.cross, brood.scale, brood.off_noise
-    n_rest = np.uint64(rest_factor.shape[0])
-    width = np.uint64(src.shape[0]) * h
-    n_in = np.uint64(a1.shape[0]) // width
+    n_in, width = np.uint64(w1.shape[0]), np.uint64(w1.shape[1])
+    h = width // np.uint64(rest.shape[0])
+    n_rest = np.uint64(rest.shape[1])
+    a1, d1, ar, dr = w1.reshape(-1), new[0].reshape(-1), rest.reshape(-1), new[1].reshape(-1)
+    coin = table.view(np.uint32)
     one, half = np.uint32(1), np.float32(0.5)
     for i in range(n_in):
         row, zr = i * width, np.uint64(rows[i])
