@@ -342,7 +342,7 @@ def _live_world(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
     from .brainfile import founder_kwargs
     from .check import check_scenario
     from .checkpoint import CheckpointError, read_meta
-    from .config import SettingsError, parse_set
+    from .declare import SettingsError, parse_set
     from .limits import LimitError, check_settings
     from .scenario import ScenarioError, find_scenario, load_scenario, shipped
     from .sim import Simulation, make

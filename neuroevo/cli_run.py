@@ -29,7 +29,7 @@ def _prepare(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from .brainfile import founder_kwargs
     from .check import check_scenario
     from .checkpoint import CheckpointError
-    from .config import SettingsError, parse_set
+    from .declare import SettingsError, parse_set
     from .limits import LimitError, check_settings
     from .scenario import ScenarioError, load_scenario
     from .sim import Simulation, make

@@ -49,7 +49,7 @@ def world_hash(sim: Any) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from ..check import check_scenario
-    from ..config import SettingsError, parse_set
+    from ..declare import SettingsError, parse_set
     from ..scenario import ScenarioError, load_scenario
     from ..sim import make
 
