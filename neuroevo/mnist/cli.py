@@ -99,7 +99,7 @@ LIMITS = {
 
 def _check(cfgs) -> None:
     """UsageError listing every setting out of its range (NaN, infinities, negative rates and scales...)."""
-    from .ga import CROSSOVER_MODES, SCALINGS, SELECTIONS
+    from .ga import CROSSOVER_MODES, LAYER1, SCALINGS, SELECTIONS
 
     g, b = cfgs.ga, cfgs.backprop
     problems = []
@@ -126,6 +126,10 @@ def _check(cfgs) -> None:
         problems.append(f"ga.crossover_mode must be one of {', '.join(CROSSOVER_MODES)}")
     elif g.crossover_mode != "uniform" and g.offspring:
         problems.append("ga.crossover_mode=midpoint needs ga.offspring=0 (cheap children cross whole hidden units)")
+    if g.layer1 not in LAYER1:
+        problems.append(f"ga.layer1 must be one of {', '.join(LAYER1)}")
+    elif g.layer1 == "sparse" and g.offspring:
+        problems.append("ga.layer1=sparse needs ga.offspring=0 (cheap children have their own layer-1 products)")
     if g.mutation_rate < 1 and g.offspring:
         problems.append("ga.mutation_rate below 1 needs ga.offspring=0 (cheap children mutate every gene)")
     if g.population < 2 or not 0 <= g.elite < g.population:
@@ -205,6 +209,8 @@ def main(args: argparse.Namespace) -> int:
     if "ga" in methods and any(x.startswith("ga.offspring=") for x in args.sets) and cfgs.ga.offspring \
             and len(hidden) != 1:
         raise UsageError(f"ga.offspring > 0 (cheap children) takes one hidden layer, got --hidden {args.hidden}")
+    if "ga" in methods and cfgs.ga.layer1 == "sparse" and len(hidden) != 1:
+        raise UsageError(f"ga.layer1=sparse takes one hidden layer, got --hidden {args.hidden}")
     budget_seconds = args.budget_seconds
     if budget_seconds is None and args.budget_forwards is None:
         budget_seconds = 600.0

@@ -7,7 +7,7 @@ few percent, so roulette on them would be nearly uniform. Elites pass unchanged 
 batch). Children are a parent, or a crossover of two (uniform, or their gene-wise mean with
 crossover_mode="midpoint"), plus Gaussian noise read from a noise table on every gene (or on a fraction
 mutation_rate of them); each member carries its own mutation scale, itself mutated log-normally, so the step size
-follows the landscape.
+follows the landscape. On sparse images (MNIST) the layer-1 product goes over nonzero pixels only (layer1).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ SELECTIONS = {"roulette": evolution.ROULETTE, "sus": evolution.SUS, "rank": evol
               "tournament": evolution.TOURNAMENT, "truncation": evolution.TRUNCATION}
 SCALINGS = ("sigma", "linear", "none")
 CROSSOVER_MODES = {"uniform": kernels.UNIFORM, "midpoint": kernels.MIDPOINT}
+LAYER1 = ("auto", "dense", "sparse")
+SPARSE_DENSITY = 0.25  # auto takes the sparse product up to this fraction of nonzero pixels (on MNIST, 19% nonzero,
+# it takes ~0.6 of the dense product's time, benchmarks/mnist_throughput.py; its time grows with the nonzero pixels)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class GAConfig:
     anneal: float = 0.0  # mutation noise is scaled by 1 - anneal * (fraction of the budget spent)
     noise_table: int = 1 << 24  # floats in the noise table
     layer_sigma: str = "same"  # per-layer mutation scales: same, or fan_in (see rest_factors)
+    layer1: str = "auto"  # the layer-1 product: dense (BLAS), sparse (nonzero pixels only, one hidden layer), or
+    # auto: sparse where it is faster, i.e. one hidden layer and at most SPARSE_DENSITY of the training pixels nonzero
     offspring: int = 0  # 0: generational (the default: 92.08% at 600 s against 87.84% with 1,000 cheap children,
     # seed 1, README); lambda > 0: (mu + lambda) with lambda cheap children (lrga.py; one hidden layer)
 
@@ -133,6 +138,14 @@ def next_generation(pop: tuple, sig: np.ndarray, fitness: np.ndarray, cfg: GACon
     return new_sig
 
 
+def sparse_layer1(cfg: GAConfig, layout, x: np.ndarray) -> bool:
+    """Whether the generational GA takes its layer-1 product over nonzero pixels only (cfg.layer1; auto: one
+    hidden layer and at most SPARSE_DENSITY of the pixels of x nonzero)."""
+    if cfg.layer1 != "auto":
+        return cfg.layer1 == "sparse"
+    return len(layout.sizes) == 3 and np.count_nonzero(x) <= SPARSE_DENSITY * x.size
+
+
 def warm_up() -> None:
     """Compile (or load from cache) the selection and generation kernels, so compilation never counts against a
     budget."""
@@ -146,6 +159,8 @@ def warm_up() -> None:
         for activation in kernels.ACT_CODES:
             loss = kernels.population_loss(layout, w1, rest, np.ones((2, 3), np.float32), np.zeros(2, np.int64),
                                            activation)
+    images = kernels.csr(np.eye(3, dtype=np.float32))
+    kernels.population_loss(layout, w1, rest, (images, np.arange(2)), np.zeros(2, np.int64), "relu")
     out = (np.empty_like(w1), np.empty_like(rest))
     for mode in CROSSOVER_MODES:  # every crossover mode, with and without sparse mutation (its own kernel)
         for rate in (1.0, 0.5):
@@ -167,6 +182,10 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     if cfg.offspring and (cfg.crossover_mode != "uniform" or cfg.mutation_rate < 1):
         raise ValueError("crossover_mode=midpoint and mutation_rate < 1 need offspring=0 (cheap children cross whole "
                          "hidden units and mutate every gene)")
+    if cfg.layer1 not in LAYER1:
+        raise ValueError(f"unknown layer1 {cfg.layer1!r}")
+    if cfg.layer1 == "sparse" and (len(layout.sizes) != 3 or cfg.offspring):
+        raise ValueError("layer1=sparse needs one hidden layer and offspring=0")
     if cfg.offspring and len(layout.sizes) == 3:
         from . import lrga
 
@@ -184,10 +203,12 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     y_train = d.y_train.astype(np.int64)
     tracker.evaluate(pop[0])
     del pop
+    images = kernels.csr(d.x_train) if sparse_layer1(cfg, layout, d.x_train) else None
     while True:
         n_batch = tracker.batch(cfg.batch, cfg.batch_end)
         idx = rng.integers(0, n_train, size=n_batch)
-        kernels.population_loss(layout, w1, rest, d.x_train[idx], y_train[idx], activation, out=loss)
+        batch = (images, idx) if images is not None else d.x_train[idx]
+        kernels.population_loss(layout, w1, rest, batch, y_train[idx], activation, out=loss)
         fitness = -loss  # (P,)
         b = int(np.argmax(fitness))
         if tracker.step(cfg.population * n_batch, lambda w1=w1, rest=rest, b=b: kernels.member(w1, rest, b)):
@@ -199,4 +220,5 @@ def train(cfg: GAConfig, tracker: Tracker, rng: np.random.Generator,
     out = tracker.finish(best)
     out["final_sigma_median"] = float(np.median(sig))
     out["mode"] = "generational"
+    out["layer1"] = "sparse" if images is not None else "dense"
     return out, best

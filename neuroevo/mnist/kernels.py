@@ -130,6 +130,88 @@ def head_cross_entropy(zt, rest, h1, n_c, code, y, out):
         out[p] = column_cross_entropy(logit, y, mx, s, frac, bits) / n_b
 
 
+class Csr(NamedTuple):
+    """Images (N, D) by their nonzero pixels: image n's pixels ind[ptr[n]:ptr[n + 1]] with values val[...]."""
+
+    ptr: np.ndarray  # (N + 1,) int64
+    ind: np.ndarray  # (nnz,) int32
+    val: np.ndarray  # (nnz,) float32
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _csr_count(x, ptr):
+    for n in range(x.shape[0]):
+        c = 0
+        for i in range(x.shape[1]):
+            c += x[n, i] != 0
+        ptr[n + 1] = ptr[n] + c
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _csr_fill(x, ptr, ind, val):
+    for n in range(x.shape[0]):
+        k = ptr[n]
+        for i in range(x.shape[1]):
+            if x[n, i] != 0:
+                ind[k] = i
+                val[k] = x[n, i]
+                k += 1
+
+
+def csr(x: np.ndarray) -> Csr:
+    """The nonzero pixels of images x (N, D) float32, image by image."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    ptr = np.zeros(x.shape[0] + 1, np.int64)
+    _csr_count(x, ptr)
+    out = Csr(ptr, np.empty(ptr[-1], np.int32), np.empty(ptr[-1], np.float32))
+    _csr_fill(x, ptr, out.ind, out.val)
+    return out
+
+
+SPARSE_COLUMNS = 2048  # columns of w1 per pass of sparse_product (its accumulator row stays in L1)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def sparse_product(w1, images, idx, zt):
+    """zt (P*H1, B) = (X @ w1).T for the images X = images[idx] (a Csr): the layer-1 product over nonzero pixels only.
+
+    For each image, the rows of w1 of its nonzero pixels are added up, four at a time (one pass over the
+    accumulator per four rows), along the columns in vector code; an MNIST image has ~19% of its pixels nonzero,
+    so this does a fifth of the dense product's multiply-adds. Not bit-identical with a BLAS product (another
+    order of the sums); the same numbers for the same inputs every time.
+    """
+    ptr, ind, val = images
+    n_b = idx.shape[0]
+    width = w1.shape[1]
+    flat = w1.reshape(-1)
+    cols = min(width, SPARSE_COLUMNS)
+    acc = np.empty((n_b, cols), np.float32)
+    af = acc.reshape(-1)
+    uw = np.uint64(width)
+    for c0 in range(0, width, cols):  # unsigned indices: no negative-index checks, so the loops vectorise
+        nc, uc0 = np.uint64(min(cols, width - c0)), np.uint64(c0)
+        for b in range(n_b):
+            ab = np.uint64(b) * np.uint64(cols)
+            for c in range(nc):
+                af[ab + c] = 0.0
+            k, end = ptr[idx[b]], ptr[idx[b] + 1]
+            while k + 4 <= end:
+                v0, v1, v2, v3 = val[k], val[k + 1], val[k + 2], val[k + 3]
+                r0, r1 = np.uint64(ind[k]) * uw + uc0, np.uint64(ind[k + 1]) * uw + uc0
+                r2, r3 = np.uint64(ind[k + 2]) * uw + uc0, np.uint64(ind[k + 3]) * uw + uc0
+                for c in range(nc):
+                    af[ab + c] += (v0 * flat[r0 + c] + v1 * flat[r1 + c]) + (v2 * flat[r2 + c] + v3 * flat[r3 + c])
+                k += 4
+            while k < end:
+                v, r = val[k], np.uint64(ind[k]) * uw + uc0
+                for c in range(nc):
+                    af[ab + c] += v * flat[r + c]
+                k += 1
+        for c in range(min(cols, width - c0)):
+            for b in range(n_b):
+                zt[c0 + c, b] = acc[b, c]
+
+
 UNIFORM, MIDPOINT = 1, 2  # breed's crossover codes (0: none)
 
 
@@ -302,15 +384,26 @@ def member(w1: np.ndarray, rest: np.ndarray, j: int) -> np.ndarray:
     return np.concatenate([w1[:, j * h1 : (j + 1) * h1].ravel(), rest[j]])
 
 
-def population_loss(layout, w1: np.ndarray, rest: np.ndarray, x: np.ndarray, y: np.ndarray, activation: str,
+def population_loss(layout, w1: np.ndarray, rest: np.ndarray, x, y: np.ndarray, activation: str,
                     out: np.ndarray | None = None) -> np.ndarray:
-    """Mean cross-entropy (P,) float64 of every member on the batch x (B, n_in), y (B,)."""
+    """Mean cross-entropy (P,) float64 of every member on the batch x (B, n_in), y (B,).
+
+    x may also be (images, idx): the batch images[idx] of a Csr, whose layer-1 product goes over nonzero pixels
+    only (sparse_product; nets with one hidden layer)."""
     n_pop = rest.shape[0]
     sizes = layout.sizes
     h1 = sizes[1]
     code = ACT_CODES[activation]
     loss = np.empty(n_pop, np.float64) if out is None else out
     y = np.ascontiguousarray(y, dtype=np.int64)
+    if isinstance(x, tuple):
+        if len(sizes) != 3:
+            raise ValueError("the sparse layer-1 product is for nets with one hidden layer")
+        images, idx = x
+        zt = np.empty((w1.shape[1], idx.shape[0]), np.float32)
+        sparse_product(w1, images, idx, zt)
+        head_cross_entropy(zt, rest, h1, sizes[2], code, y, loss)
+        return loss
     if len(sizes) == 3:  # the one big product, member-major: (P*H1, B)
         head_cross_entropy(w1.T @ x.T, rest, h1, sizes[2], code, y, loss)
         return loss
