@@ -28,8 +28,9 @@ import numpy as np
 # method -> (family, library label, settings in words)
 METHODS = {
     "ga": ("GA", "neuroevo", "defaults: generational, 50 members, 2 elites, uniform crossover, self-adapted Gaussian "
-           "mutation, batch 256 (README)"),
-    "ga_cheap": ("GA", "neuroevo", "50 parents + 1000 cheap children a generation (ga.offspring=1000), batch 256"),
+           "mutation, batch 256 growing to 1024, layer-1 product over nonzero pixels (README)"),
+    "ga_cheap": ("GA", "neuroevo", "50 parents + 1000 cheap children a generation (ga.offspring=1000), batch 256 "
+                 "(ga.batch_end=0)"),
     "deap": ("GA", "DEAP", "numpy individuals, selTournament(3), 2 elites, varAnd: uniform crossover p=0.5, "
              "Gaussian mutation sigma 0.02 on every gene, population 50, batch 256"),
     "pygad": ("GA", "PyGAD", "batched fitness, tournament(3), keep_elitism 2, uniform crossover, Gaussian "
@@ -69,7 +70,7 @@ def run_neuroevo(method: str, args) -> dict:
     data = load(args.data, args.val)
     cfgs = compare.Configs()
     if method == "ga_cheap":
-        method, cfgs = "ga", dataclasses.replace(cfgs, ga=dataclasses.replace(cfgs.ga, offspring=1000))
+        method, cfgs = "ga", dataclasses.replace(cfgs, ga=dataclasses.replace(cfgs.ga, offspring=1000, batch_end=0))
     return compare.run_one(method, args.seed, data, (32,), "relu", args.budget, None, cfgs)
 
 

@@ -191,7 +191,7 @@ def synthetic(seed=0, n=600, d=20) -> Dataset:
 def test_ga_improves_fitness_on_a_tiny_task():
     d = synthetic()
     layout = make_layout(20, (8,), 3)
-    cfg = ga.GAConfig(population=30, batch=128, sigma=0.05, noise_table=1 << 16, offspring=0)  # generational
+    cfg = ga.GAConfig(population=30, batch=128, batch_end=0, sigma=0.05, noise_table=1 << 16, offspring=0)
     t = Tracker(layout, d, "relu", budget_forwards=30 * 128 * 150)
     out, best = ga.train(cfg, t, np.random.default_rng(0))
     first_val = t.curve[0][2]
@@ -289,7 +289,7 @@ def test_ga_train_refuses_settings_it_cannot_honour():
             ga.train(cfg, tracker, np.random.default_rng(0))
 
 
-SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, noise_table=1 << 16),
+SMALL = compare.Configs(ga=ga.GAConfig(population=20, batch=64, batch_end=0, noise_table=1 << 16),
                         es=es.ESConfig(pairs=10, batch=64, sigma=0.05, lr=0.03, noise_table=1 << 16),
                         lres=lres.LRESConfig(pairs=40, batch=64, batch_end=0, sigma=0.05, lr=0.03, noise_table=1 << 16))
 
@@ -508,7 +508,7 @@ def test_cheap_children_equal_their_explicit_construction():
 
 def test_ga_with_cheap_children_learns_the_tiny_task_and_repeats_itself():
     d = synthetic(3)
-    cfg = compare.Configs(ga=ga.GAConfig(population=10, offspring=60, batch=64, noise_table=1 << 16))
+    cfg = compare.Configs(ga=ga.GAConfig(population=10, offspring=60, batch=64, batch_end=0, noise_table=1 << 16))
     a, b = (compare.run_one("ga", 2, d, (8,), "relu", None, 1e6, cfg) for _ in range(2))
     assert a["curve"][0][2] < 0.7 and a["val_accuracy"] > 0.9
     assert [c[1:] for c in a["curve"]] == [c[1:] for c in b["curve"]] and a["test_accuracy"] == b["test_accuracy"]

@@ -35,7 +35,8 @@ class GAConfig:
     population: int = 50  # members per generation
     elite: int = 2  # best members copied unchanged into the next generation
     batch: int = 256  # images in the shared fitness minibatch
-    batch_end: int = 0  # > batch: the batch grows linearly from batch to batch_end over the budget
+    batch_end: int = 1024  # > batch: the batch grows linearly from batch to batch_end over the budget (0: fixed;
+    # 1024: 93.24-93.76% at 600 s in five runs of seeds 1-4, against 92.33-92.88% for a fixed batch, README)
     selection: str = "roulette"  # roulette, sus, rank, tournament or truncation
     scaling: str = "sigma"  # fitness scaling before roulette/sus: sigma, linear or none
     sigma_c: float = 1.0  # sigma scaling: weight 1 + (f - mean) / (sigma_c * std), clipped at 0
