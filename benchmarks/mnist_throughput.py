@@ -58,6 +58,10 @@ def main() -> None:
     ap.add_argument("--data", help="MNIST folder: time on its training images (default: random images, 19%% nonzero)")
     ap.add_argument("--offspring", type=int, default=1000, help="children of the cheap-children GA (0: skip it)")
     args = ap.parse_args()
+    if len(args.hidden) > 1 and "sparse" in args.layer1:
+        ap.error("--layer1 sparse takes one hidden layer")
+    if args.generations < 10:
+        ap.error("--generations must be at least 10")
     n_pop, n_batch = args.population, args.batch
     layout = make_layout(784, tuple(args.hidden), 10)
     n_weights = sum(a * b for a, b in zip(layout.sizes[:-1], layout.sizes[1:]))
@@ -78,8 +82,6 @@ def main() -> None:
     else:
         x_all = rng.random((20000, 784), dtype=np.float32) * (rng.random((20000, 784)) < 0.19)
         y_all = rng.integers(0, 10, 20000)
-    if len(args.hidden) > 1 and "sparse" in args.layer1:
-        ap.error("--layer1 sparse takes one hidden layer")
     runs = [Generations(layout, dataclasses.replace(cfg, layer1=way), x_all, y_all) for way in args.layer1]
     for run in runs:  # warm caches first
         for _ in range(20):
@@ -115,8 +117,9 @@ def main() -> None:
 
 
 class Generations:
-    """The generational GA on images x_all, one generation per call, as ga.train runs it: the minibatch, the
-    population's loss (kernels.population_loss, the layer-1 product by cfg.layer1), then ga.next_generation."""
+    """The generational GA on images x_all, one generation per call, as ga.train runs it (at the fixed batch
+    cfg.batch): the minibatch, the population's loss (kernels.population_loss, the layer-1 product by cfg.layer1),
+    then ga.next_generation."""
 
     def __init__(self, layout, cfg: ga.GAConfig, x_all: np.ndarray, y_all: np.ndarray, seed: int = 1) -> None:
         self.layout, self.cfg = layout, cfg

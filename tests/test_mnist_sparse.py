@@ -105,7 +105,8 @@ def test_layer1_settings_that_cannot_be_honoured_are_refused(tmp_path, capsys):
             ga.train(cfg, tracker, np.random.default_rng(0))
     fake_folder(tmp_path / "d")
     for args in (["--set", "ga.layer1=csr"], ["--set", "ga.layer1=sparse", "--hidden", "8,4"],
-                 ["--set", "ga.layer1=sparse", "--set", "ga.offspring=100"]):
+                 ["--set", "ga.layer1=sparse", "--set", "ga.offspring=100"],
+                 ["--set", "ga.layer1=sparse", "--reproduce-seed-table"]):  # its nets include 784-10-10-10
         assert main(["mnist", "--data", str(tmp_path / "d"), "--methods", "ga", "--quiet", *args]) == 2
         err = capsys.readouterr().err.strip()
         assert "ga.layer1" in err and len(err.splitlines()) == 1, err

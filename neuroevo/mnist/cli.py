@@ -209,6 +209,9 @@ def main(args: argparse.Namespace) -> int:
     if "ga" in methods and any(x.startswith("ga.offspring=") for x in args.sets) and cfgs.ga.offspring \
             and len(hidden) != 1:
         raise UsageError(f"ga.offspring > 0 (cheap children) takes one hidden layer, got --hidden {args.hidden}")
+    if cfgs.ga.layer1 == "sparse" and args.reproduce_seed_table:
+        raise UsageError("ga.layer1=sparse takes one hidden layer, and --reproduce-seed-table also trains "
+                         "784-10-10-10 (leave ga.layer1=auto)")
     if "ga" in methods and cfgs.ga.layer1 == "sparse" and len(hidden) != 1:
         raise UsageError(f"ga.layer1=sparse takes one hidden layer, got --hidden {args.hidden}")
     budget_seconds = args.budget_seconds
