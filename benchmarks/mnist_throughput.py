@@ -53,11 +53,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=ga.GAConfig.batch)
     ap.add_argument("--hidden", type=int, nargs="+", default=[32])
     ap.add_argument("--generations", type=int, default=300)
-    ap.add_argument("--layer1", nargs="+", default=["dense", "sparse"], choices=["dense", "sparse"],
-                    help="ways of the layer-1 product to time, turn by turn (sparse: one hidden layer)")
+    ap.add_argument("--layer1", nargs="+", choices=["dense", "sparse"],
+                    help="ways of the layer-1 product to time, turn by turn (default: both; sparse takes one hidden "
+                         "layer)")
     ap.add_argument("--data", help="MNIST folder: time on its training images (default: random images, 19%% nonzero)")
     ap.add_argument("--offspring", type=int, default=1000, help="children of the cheap-children GA (0: skip it)")
     args = ap.parse_args()
+    if args.layer1 is None:
+        args.layer1 = ["dense", "sparse"] if len(args.hidden) == 1 else ["dense"]
     if len(args.hidden) > 1 and "sparse" in args.layer1:
         ap.error("--layer1 sparse takes one hidden layer")
     if args.generations < 10:
