@@ -58,17 +58,17 @@ def grid_build(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, s
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def scan_neighbours(i, x, y, my_team, g, p):
+def scan_neighbours(i, x, y, my_team, start, items, gxy, gteam, kd2, kj, p):
     """Agents j != i in the grid within p.sense_radius of (x, y).
 
-    g holds the grid (gstart, gitems, gxy, gteam as grid_build made them) and the neighbour lists kd2 (N, k) float64,
-    kj (N, k) int64 (step.Scratch). Fills kd2[i, :k], kj[i, :k] with the squared distances and slots of the k
+    start, items, gxy, gteam: the grid as grid_build made it; kd2 (N, k) float64, kj (N, k) int64: the neighbour
+    lists (step.Scratch). Fills kd2[i, :k], kj[i, :k] with the squared distances and slots of the k
     nearest, ascending (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest
-    other-team agent. (Rows are indexed in place: taking a row view costs a reference count per agent.)
+    other-team agent. (The arrays come in as they are and rows are indexed in place: taking an array out of a named
+    tuple or a row view costs an atomic reference count per agent.)
     Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell). The three cells of
     a row are consecutive in the sorted order, so each row is one contiguous range.
     """
-    gxy, gteam, start, items, kd2, kj = g.gxy, g.gteam, g.gstart, g.gitems, g.kd2, g.kj
     k = kd2.shape[1]
     for m in range(k):
         kd2[i, m] = INF

@@ -8,7 +8,6 @@ import numba
 import numpy as np
 
 from .config import Params
-from .obstacles import nearest_icon
 from .state import CURSOR, EDGE, ICON, NONE
 
 
@@ -43,16 +42,15 @@ def move_one(x: float, y: float, h: float, v: float, turn: float, thrust: float,
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def hazard_one(x: float, y: float, cx: float, cy: float, click: float, icons: np.ndarray, p: Params) -> int:
+def hazard_one(x: float, y: float, cx: float, cy: float, click: float, d_icon: float, p: Params) -> int:
     """Death cause for an agent at (x, y) after the move: edge, then icon, then cursor; NONE if it survives.
+    d_icon: the centre distance to the nearest icon (obstacles.nearest_icon; BIG without icons).
     (Agent-agent contact is decided before the move, from the start-of-step grid: see step.agents_range.)"""
     r = p.radius
     if x < r or x > p.width - r or y < r or y > p.height - r:
         return EDGE
-    if icons.shape[0] > 0:
-        d, _, _ = nearest_icon(x, y, icons)
-        if d < r:
-            return ICON
+    if d_icon < r:
+        return ICON
     if click > 0.0:
         dx = x - cx
         dy = y - cy

@@ -26,8 +26,7 @@ import math
 
 import numba
 
-from .config import Encoding, Frame, Params
-from .obstacles import nearest_icon
+from .config import Encoding, Frame
 
 N_INPUTS = 10  # the default blocks (edges, cursor, self) in the default ego frame
 BLOCK_NAMES = {
@@ -89,17 +88,14 @@ def encode_q(q: float, encoding: int, inv_scale: float, raw_scale: float) -> flo
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
-    """Write (distance, dir 1, dir 2) of a thing at vector (dx, dy), centre distance d_centre, into out[o:o+3].
+def thing(present, d_centre, dx, dy, gap, c, s, p):
+    """(distance, dir 1, dir 2) inputs of a thing at vector (dx, dy), centre distance d_centre.
 
     The distance input encodes d_centre - gap (where bodies touch); directions are ego (ahead, left) or world."""
     if not present:
-        out[o] = 0.0 if p.encoding == Encoding.INVERSE else (p.width if p.encoding == Encoding.RAW_PX else 1.0)
-        out[o + 1] = 0.0
-        out[o + 2] = 0.0
-        return
+        return 0.0 if p.encoding == Encoding.INVERSE else (p.width if p.encoding == Encoding.RAW_PX else 1.0), 0.0, 0.0
     d = d_centre - gap
-    out[o] = encode(d if d > 0.0 else 0.0, p.encoding, p.inv_scale, p.raw_scale)
+    v = encode(d if d > 0.0 else 0.0, p.encoding, p.inv_scale, p.raw_scale)
     if d_centre > 1e-6:
         ux = dx / d_centre
         uy = dy / d_centre
@@ -107,85 +103,45 @@ def put_thing(out, o, present, d_centre, dx, dy, gap, c, s, p) -> None:
         ux = 0.0
         uy = 0.0
     if p.frame == Frame.EGO:
-        out[o + 1] = ux * c + uy * s
-        out[o + 2] = ux * s - uy * c
-    else:
-        out[o + 1] = ux
-        out[o + 2] = uy
+        return v, ux * c + uy * s, ux * s - uy * c
+    return v, ux, uy
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def put_agent(out, o, j, d2, x, y, pos0, c, s, p) -> None:
-    """put_thing for agent slot j (-1: nobody) at squared centre distance d2."""
-    if j >= 0:
-        put_thing(out, o, True, math.sqrt(d2), pos0[j, 0] - x, pos0[j, 1] - y, p.contact_radius, c, s, p)
-    else:
-        put_thing(out, o, False, 0.0, 0.0, 0.0, 0.0, c, s, p)
+def agent_thing(j, d2, xj, yj, x, y, c, s, p):
+    """thing() for agent slot j (-1: nobody) at (xj, yj), squared centre distance d2, seen from (x, y)."""
+    return thing(j >= 0, math.sqrt(d2), xj - x, yj - y, p.contact_radius, c, s, p)
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def sense_one(i, me, cur, nb, icons, g, p: Params, out) -> None:
-    """Write agent i's sensor blocks into out[0:p.n_in] (extra inputs untouched).
+def edges_in(x, y, c, s, p):
+    """The edges block (5 inputs) of an agent at (x, y) heading (c, s) = (cos, sin)."""
+    r = p.radius
+    lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
+    e, si, sr = p.encoding, p.inv_scale, p.raw_scale
+    if p.frame == Frame.EGO:
+        # left of the heading (c, s) is (s, -c) with y pointing down the screen; 1 / distance to each wall
+        # (a point on or past a wall counts as WALL_MIN px from it)
+        ax = 1.0 / max(hi_x - x, WALL_MIN)
+        bx = 1.0 / max(x - lo_x, WALL_MIN)
+        ay = 1.0 / max(hi_y - y, WALL_MIN)
+        by = 1.0 / max(y - lo_y, WALL_MIN)
+        return (encode_q(wall_q(c, s, ax, bx, ay, by), e, si, sr),
+                encode_q(wall_q(DIAG * (c + s), DIAG * (s - c), ax, bx, ay, by), e, si, sr),
+                encode_q(wall_q(DIAG * (c - s), DIAG * (s + c), ax, bx, ay, by), e, si, sr),
+                encode_q(wall_q(s, -c, ax, bx, ay, by), e, si, sr),
+                encode_q(wall_q(-s, c, ax, bx, ay, by), e, si, sr))
+    d0 = max(x - lo_x, 0.0)
+    d1 = max(hi_x - x, 0.0)
+    d2 = max(y - lo_y, 0.0)
+    d3 = max(hi_y - y, 0.0)
+    d4 = min(min(d0, d1), min(d2, d3))
+    return (encode(d0, e, si, sr), encode(d1, e, si, sr), encode(d2, e, si, sr), encode(d3, e, si, sr),
+            encode(d4, e, si, sr))
 
-    me = (x, y, heading, speed, cos heading, sin heading) of agent i (the cos and sin from physics.heading_cs);
-    cur = cursor (x, y, present, armed, click); nb = (ds, js, do, jo) and
-    rows i of g.kd2 (N, K), g.kj (N, K) are its grid.scan_neighbours results (unused without neighbour or team
-    sensors); g.pos0 (N, 2) are the positions at the start of the step (read-only while the agents move).
-    """
-    x, y, _, v, c, s = me
-    cx, cy, c_present, c_armed = cur[0], cur[1], cur[2], cur[3]
-    ds, js, do, jo = nb
-    pos0, kd2, kj = g.pos0, g.kd2, g.kj
-    o = p.off_edges
-    if o >= 0:
-        r = p.radius
-        lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
-        if p.frame == Frame.EGO:
-            # left of the heading (c, s) is (s, -c) with y pointing down the screen; 1 / distance to each wall
-            # (a point on or past a wall counts as WALL_MIN px from it)
-            ax = 1.0 / max(hi_x - x, WALL_MIN)
-            bx = 1.0 / max(x - lo_x, WALL_MIN)
-            ay = 1.0 / max(hi_y - y, WALL_MIN)
-            by = 1.0 / max(y - lo_y, WALL_MIN)
-            e, si, sr = p.encoding, p.inv_scale, p.raw_scale
-            out[o] = encode_q(wall_q(c, s, ax, bx, ay, by), e, si, sr)
-            out[o + 1] = encode_q(wall_q(DIAG * (c + s), DIAG * (s - c), ax, bx, ay, by), e, si, sr)
-            out[o + 2] = encode_q(wall_q(DIAG * (c - s), DIAG * (s + c), ax, bx, ay, by), e, si, sr)
-            out[o + 3] = encode_q(wall_q(s, -c, ax, bx, ay, by), e, si, sr)
-            out[o + 4] = encode_q(wall_q(-s, c, ax, bx, ay, by), e, si, sr)
-        else:
-            d0 = max(x - lo_x, 0.0)
-            d1 = max(hi_x - x, 0.0)
-            d2 = max(y - lo_y, 0.0)
-            d3 = max(hi_y - y, 0.0)
-            d4 = min(min(d0, d1), min(d2, d3))
-            out[o] = encode(d0, p.encoding, p.inv_scale, p.raw_scale)
-            out[o + 1] = encode(d1, p.encoding, p.inv_scale, p.raw_scale)
-            out[o + 2] = encode(d2, p.encoding, p.inv_scale, p.raw_scale)
-            out[o + 3] = encode(d3, p.encoding, p.inv_scale, p.raw_scale)
-            out[o + 4] = encode(d4, p.encoding, p.inv_scale, p.raw_scale)
-    o = p.off_cursor
-    if o >= 0:
-        dx = cx - x
-        dy = cy - y
-        put_thing(out, o, c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
-        out[o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
-    o = p.off_self
-    if o >= 0:
-        span = p.max_speed - p.min_speed
-        out[o] = 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0
-        if p.frame != Frame.EGO:  # the ego frame's block is speed alone
-            out[o + 1] = c
-            out[o + 2] = s
-    o = p.off_icons
-    if o >= 0:
-        d, dx, dy = nearest_icon(x, y, icons)
-        put_thing(out, o, icons.shape[0] > 0, d, dx, dy, p.radius, c, s, p)
-    o = p.off_neigh
-    if o >= 0:
-        for m in range(p.n_neigh):
-            put_agent(out, o + 3 * m, kj[i, m], kd2[i, m], x, y, pos0, c, s, p)
-    o = p.off_team
-    if o >= 0:
-        put_agent(out, o, jo, do, x, y, pos0, c, s, p)
-        put_agent(out, o + 3, js, ds, x, y, pos0, c, s, p)
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def speed_in(v, p):
+    """The own-speed input, scaled to [-1, 1]."""
+    span = p.max_speed - p.min_speed
+    return 2.0 * (v - p.min_speed) / span - 1.0 if span > 0 else 0.0

@@ -21,6 +21,7 @@ A new per-agent field goes into WorldState; a new buffer into Scratch; no signat
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numba
@@ -28,13 +29,14 @@ import numpy as np
 
 from .births import births, next_generation
 from .brain import U, forward_one, forward_pair
-from .config import Mode
+from .config import Frame, Mode
 from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, contact_cause, grid_build, scan_neighbours
+from .obstacles import BIG, nearest_icon
 from .physics import hazard_one, heading_cs, move_one
 from .record import rec_room, record_frame
-from .sensors import sense_one
+from .sensors import agent_thing, edges_in, speed_in, thing
 from .simd import prefetch
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
 
@@ -110,20 +112,33 @@ RANGES = 64  # agents_parallel: agent ranges per step (numba.get_num_threads() w
 # inlined into plain loops, so the bundles are unpacked once per range instead of once per agent (a call per agent
 # passed several hundred words of tuples and cost more than the agent's own work).
 @numba.njit(cache=True, error_model="numpy")
-def agents_range(lo, hi, w, b, env, scr, cur, p):
+def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
     """Agents lo .. hi-1 for one step: contact, sense, forward (or the outside's action), move, hazard ->
-    scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click.
+    scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click. sense_only: only write the living agents'
+    sensor inputs (no contact deaths, no forward pass, no move; envs.sense).
 
     GROUP agents at a time: the group is sensed (its genome rows are prefetched meanwhile, so the forward pass finds
     them in cache), its living agents go through the forward pass two at a time, then they move. An agent reads no
     other agent's row during the step (neighbours come from the start-of-step snapshot), so the grouping and the
     pairing change no result. scr.cs holds each heading's (cos, sin) from the move before (run_chunk keeps it).
+
+    Every array is taken out of its bundle once, here, and the per-agent code is written in this body, with
+    helpers that take and return numbers: an array taken out of a named tuple, a row view such as acts[i], or an
+    array handed to an inlined helper costs an atomic reference-count increment and decrement per agent (at 10,000
+    agents these took half of the step's time, and with two threads the counters' cache lines bounce between the
+    cores). Helpers that take arrays run only in the branches that need them (icons, the neighbour grid).
     """
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
+    heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets
+    icons, steer, actions = env.icons, env.steer, env.actions
+    gstart, gitems, gxy, gteam, kd2, kj, pos0 = scr.gstart, scr.gitems, scr.gxy, scr.gteam, scr.kd2, scr.kj, scr.pos0
     g_addr = U(genomes.ctypes.data)
     g_row = U(genomes.strides[0])
     n = U(acts.shape[1])
-    steered = env.steer.shape[0] > 0
+    steered = steer.shape[0] > 0
+    has_icons = icons.shape[0] > 0
+    cx, cy, c_present, c_armed, c_click = cur
+    ego = p.frame == Frame.EGO
     for g0 in range(lo, hi, GROUP):
         g1 = min(g0 + GROUP, hi)
         k = g0
@@ -132,46 +147,101 @@ def agents_range(lo, hi, w, b, env, scr, cur, p):
             if not alive[i]:
                 cause_now[i] = NONE
                 continue
-            prefetch(g_addr + i * g_row, g_row)
+            if not sense_only:
+                prefetch(g_addr + i * g_row, g_row)
             x0 = pos[i, U(0)]
             y0 = pos[i, U(1)]
+            c = cs[i, U(0)]
+            s = cs[i, U(1)]
+            ds, js, do, jo = INF, -1, INF, -1
             if p.use_grid != 0:
-                nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
-                c = contact_cause(nb[0], nb[2], p)
-                if c != NONE:  # touching at the start of the step (where the last step's moves left them): both die
-                    cause_now[i] = c
+                ds, js, do, jo = scan_neighbours(i, x0, y0, team[i], gstart, gitems, gxy, gteam, kd2, kj, p)
+                cause = contact_cause(ds, do, p)
+                if cause != NONE and not sense_only:
+                    # touching at the start of the step (where the last step's moves left them): both die
+                    cause_now[i] = cause
                     continue
-            else:
-                nb = (INF, -1, INF, -1)
-            sense_one(i, (x0, y0, w.heading[i], w.speed[i], cs[i, U(0)], cs[i, U(1)]), cur, nb, env.icons, scr, p,
-                      acts[i])
+            # the sensor blocks (sensors.py), each at its offset in the input row
+            o = p.off_edges
+            if o >= 0:
+                e0, e1, e2, e3, e4 = edges_in(x0, y0, c, s, p)
+                acts[i, o] = e0
+                acts[i, o + 1] = e1
+                acts[i, o + 2] = e2
+                acts[i, o + 3] = e3
+                acts[i, o + 4] = e4
+            o = p.off_cursor
+            if o >= 0:
+                dx = cx - x0
+                dy = cy - y0
+                t0, t1, t2 = thing(c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
+                acts[i, o] = t0
+                acts[i, o + 1] = t1
+                acts[i, o + 2] = t2
+                acts[i, o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
+            o = p.off_self
+            if o >= 0:
+                acts[i, o] = speed_in(speed[i], p)
+                if not ego:  # the ego frame's block is speed alone
+                    acts[i, o + 1] = c
+                    acts[i, o + 2] = s
+            o = p.off_icons
+            if o >= 0:
+                d, dx, dy = nearest_icon(x0, y0, icons)
+                t0, t1, t2 = thing(has_icons, d, dx, dy, p.radius, c, s, p)
+                acts[i, o] = t0
+                acts[i, o + 1] = t1
+                acts[i, o + 2] = t2
+            o = p.off_neigh
+            if o >= 0:
+                for m in range(p.n_neigh):
+                    j = kj[i, m]
+                    xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                    t0, t1, t2 = agent_thing(j, kd2[i, m], xj, yj, x0, y0, c, s, p)
+                    acts[i, o + 3 * m] = t0
+                    acts[i, o + 3 * m + 1] = t1
+                    acts[i, o + 3 * m + 2] = t2
+            o = p.off_team
+            if o >= 0:
+                for m in range(2):  # the nearest of another team, then of the own team
+                    j, d2 = (jo, do) if m == 0 else (js, ds)
+                    xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                    t0, t1, t2 = agent_thing(j, d2, xj, yj, x0, y0, c, s, p)
+                    acts[i, o + 3 * m] = t0
+                    acts[i, o + 3 * m + 1] = t1
+                    acts[i, o + 3 * m + 2] = t2
             live[k] = i
             k += 1
+        if sense_only:
+            continue
         q = g0
         while q + 1 < k:
-            forward_pair(genomes, acts, live[q], live[q + 1], b.sizes, b.offsets)
+            forward_pair(genomes, acts, live[q], live[q + 1], sizes, offsets)
             q += 2
         if q < k:
-            forward_one(genomes, acts, live[q], b.sizes, b.offsets)
+            forward_one(genomes, acts, live[q], sizes, offsets)
         for q in range(g0, k):
             i = U(live[q])
-            if steered and env.steer[i]:
-                acts[i, n - U(2)] = min(max(env.actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
-                acts[i, n - U(1)] = min(max(env.actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-            x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], w.heading[i], w.speed[i], acts[i, n - U(2)],
+            if steered and steer[i]:
+                acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
+                acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
+            x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], acts[i, n - U(2)],
                                         acts[i, n - U(1)], p)
             pos[i, U(0)] = x
             pos[i, U(1)] = y
-            w.heading[i] = h
-            w.speed[i] = v
+            heading[i] = h
+            speed[i] = v
             cs[i, U(0)] = c
             cs[i, U(1)] = s
-            cause_now[i] = hazard_one(x, y, cur[0], cur[1], cur[4], env.icons, p)
+            d_icon = BIG
+            if has_icons:
+                d_icon = nearest_icon(x, y, icons)[0]
+            cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def agents_serial(w, b, env, scr, cur, p):
-    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p)
+    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, False)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -186,7 +256,7 @@ def agents_parallel(w, b, env, scr, cur, p):
         n_ranges *= 2
     size = (n + n_ranges - 1) // n_ranges
     for r in numba.prange(n_ranges):
-        agents_range(r * size, min(n, (r + 1) * size), w, b, env, scr, cur, p)
+        agents_range(r * size, min(n, (r + 1) * size), w, b, env, scr, cur, p, False)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -204,37 +274,38 @@ def headings_cs(heading, cs, slots, k):
 def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
     Returns (k dead, n_events)."""
-    n = w.alive.shape[0]
+    alive, cause_now, age, forced = w.alive, scr.cause_now, w.age, env.forced  # out of the bundles once (agents_range)
+    n = alive.shape[0]
     if t == 0:
         for i in range(n):
-            if env.forced[i] != NONE:
-                if w.alive[i] and scr.cause_now[i] == NONE:
-                    scr.cause_now[i] = env.forced[i]
-                env.forced[i] = NONE
+            if forced[i] != NONE:
+                if alive[i] and cause_now[i] == NONE:
+                    cause_now[i] = forced[i]
+                forced[i] = NONE
     k = 0
     for i in range(n):
-        if not w.alive[i]:
+        if not alive[i]:
             continue
-        c = scr.cause_now[i]
-        if c != NONE:
-            w.alive[i] = False
-            w.cause[i] = c
-            life = w.age[i]
-            w.counters[K_DEATHS + c] += 1
-            w.counters[K_LIFE_SUM] += life
-            if life > w.counters[K_LIFE_MAX]:
-                w.counters[K_LIFE_MAX] = life
-            hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
-            if n_events < env.events.shape[0]:
-                env.events[n_events, 0] = w.counters[K_STEP]
-                env.events[n_events, 1] = i
-                env.events[n_events, 2] = c
-                env.events[n_events, 3] = life
-                n_events += 1
-            scr.dead[k] = i
-            k += 1
-        else:
-            w.age[i] += 1
+        c = cause_now[i]
+        if c == NONE:
+            age[i] += 1
+            continue
+        alive[i] = False
+        w.cause[i] = c
+        life = age[i]
+        w.counters[K_DEATHS + c] += 1
+        w.counters[K_LIFE_SUM] += life
+        if life > w.counters[K_LIFE_MAX]:
+            w.counters[K_LIFE_MAX] = life
+        hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
+        if n_events < env.events.shape[0]:
+            env.events[n_events, 0] = w.counters[K_STEP]
+            env.events[n_events, 1] = i
+            env.events[n_events, 2] = c
+            env.events[n_events, 3] = life
+            n_events += 1
+        scr.dead[k] = i
+        k += 1
     return k, n_events
 
 
@@ -275,15 +346,15 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec, sp):
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:
-                for i in range(n):
-                    scr.fitness[i] = w.hook_fit[i] if use_hook_fit else w.age[i]
+                if use_hook_fit:
+                    scr.fitness[:] = w.hook_fit
+                else:
+                    scr.fitness[:] = w.age
                 births(w, b, env.icons, scr, k, p, rng, sp)
                 headings_cs(w.heading, scr.cs, scr.dead, k)  # the newborns in the dead slots
         elif p.mode == Mode.GENERATIONAL:
             w.counters[K_GEN_STEP] += 1
-            any_alive = False
-            for i in range(n):
-                any_alive = any_alive or w.alive[i]
+            any_alive = w.alive.any()
             if w.counters[K_GEN_STEP] >= p.generation_steps or not any_alive:
                 next_generation(w, b, env.icons, p, rng, use_hook_fit, sp)
                 headings_cs(w.heading, scr.cs, scr.dead, -1)

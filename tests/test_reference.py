@@ -5,7 +5,6 @@ deaths, births, ids, genomes, counters and Generator state, exactly (numba's Gen
 positions to float rounding. Statistical tests cover what the Generator cannot pin down (selection frequencies).
 """
 
-from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -268,17 +267,6 @@ def test_icon_distance_matches_reference():
 
 
 # ---- grid queries ---------------------------------------------------------------------------------------------------
-class _Grid(NamedTuple):
-    """The grid and neighbour-list fields of step.Scratch that scan_neighbours reads."""
-
-    gstart: np.ndarray
-    gitems: np.ndarray
-    gxy: np.ndarray
-    gteam: np.ndarray
-    kd2: np.ndarray
-    kj: np.ndarray
-
-
 @numba.njit
 def _scan_all(pos, mask, team, p, k):
     n = pos.shape[0]
@@ -290,11 +278,10 @@ def _scan_all(pos, mask, team, p, k):
     grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
     kd2 = np.empty((n, k), np.float64)
     kj = np.empty((n, k), np.int64)
-    g = _Grid(start, items, gxy, gteam, kd2, kj)
     best = np.empty((n, 4), np.float64)
     contact = np.zeros(n, np.int8)
     for i in range(n):
-        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], g, p)
+        ds, js, do, jo = scan_neighbours(i, pos[i, 0], pos[i, 1], team[i], start, items, gxy, gteam, kd2, kj, p)
         best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
         if mask[i]:
             contact[i] = contact_cause(ds, do, p)

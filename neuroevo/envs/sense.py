@@ -11,40 +11,32 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..grid import INF, grid_build, scan_neighbours
-from ..physics import heading_cs
-from ..sensors import sense_one
+from ..grid import grid_build
 from ..state import C_ARMED, C_CLICK, C_PRESENT, CX, CY
-from ..step import scratch
+from ..step import Brains, Env, agents_range, headings_cs, scratch
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sense_all(w, icons, p, out) -> None:
-    """out (N, >= n_in) float32 <- the sensor inputs (columns 0 .. p.n_in - 1) of every living slot of w, sensed at
-    the current positions with the cursor where it is; rows of dead slots are left alone."""
-    n = w.alive.shape[0]
-    scr = scratch(w.pos, 1, p)
+def sense_all(w, b, env, p) -> None:
+    """w.acts (N, >= n_in) float32 <- the sensor inputs (columns 0 .. p.n_in - 1) of every living slot of w, sensed
+    at the current positions with the cursor where it is, by the step's own code (step.agents_range, sense only);
+    rows of dead slots are left alone. w.acts is the caller's array, not the world's."""
+    scr = scratch(w.pos, b.genomes.shape[1], p)
+    headings_cs(w.heading, scr.cs, scr.dead, -1)
     cur = (w.cursor[CX], w.cursor[CY], w.cursor[C_PRESENT], w.cursor[C_ARMED], w.cursor[C_CLICK])
-    use_grid = p.use_grid != 0
-    if use_grid:
+    if p.use_grid != 0:
         scr.pos0[:, :] = w.pos
         grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
-    for i in range(n):
-        if not w.alive[i]:
-            continue
-        x0 = w.pos[i, 0]
-        y0 = w.pos[i, 1]
-        if use_grid:
-            nb = scan_neighbours(i, x0, y0, w.team[i], scr, p)
-        else:
-            nb = (INF, -1, INF, -1)
-        c, s = heading_cs(w.heading[i])
-        sense_one(i, (x0, y0, w.heading[i], w.speed[i], c, s), cur, nb, icons, scr, p, out[i])
+    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, True)
 
 
 def observe(sim) -> np.ndarray:
     """(N, n_in) float32: the inputs each living slot of sim would sense now (sensor blocks from sense_all, a
     scenario's extra inputs as its hook last wrote them); dead slots hold their last inputs."""
     out = np.array(sim.inputs, np.float32)  # (N, n_in) copy; extra columns and dead rows as they are
-    sense_all(sim.state, sim.icons, sim.params, out)
+    no = np.zeros(0, np.float32)
+    brains = Brains(sim.genomes, sim.hof, sim.hof_fit, *sim.layout.arrays())
+    env = Env(sim.icons, np.zeros((0, 5)), np.zeros(0, np.int8), np.zeros((0, 4), np.int64), np.zeros(0, np.bool_),
+              no.reshape(0, 2))
+    sense_all(sim.state._replace(acts=out), brains, env, sim.params)
     return out
