@@ -10,13 +10,42 @@ import numpy as np
 from .config import Params
 from .state import CURSOR, EDGE, ICON, NONE
 
+# sin and cos on [-pi/4, pi/4] by their Taylor series (the first omitted terms are below 1e-19 there), after
+# reducing by the nearest multiple of pi/2 (pi/2 in two parts, so the reduction keeps full precision)
+TWO_OVER_PI = 0.6366197723675814
+PIO2_HI = 1.5707963267948966
+PIO2_LO = 6.123233995736766e-17
+S3, S5, S7, S9 = -0.16666666666666666, 0.008333333333333333, -0.0001984126984126984, 2.7557319223985893e-06
+S11, S13, S15, S17 = -2.505210838544172e-08, 1.6059043836821613e-10, -7.647163731819816e-13, 2.8114572543455206e-15
+C2, C4, C6, C8 = -0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-05
+C10, C12, C14, C16 = -2.755731922398589e-07, 2.08767569878681e-09, -1.1470745597729725e-11, 4.779477332387385e-14
+C18 = -1.5619206968586225e-16
+
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def heading_cs(h):
-    """(cos, sin) of a heading as the state stores it (float32), computed in float64: the one pair of trig calls
-    per agent and step (move_one makes it, the next step's sensing reuses it; see step.run_chunk)."""
+    """(cos, sin) of a heading as the state stores it (float32, in [-pi, pi]), computed in float64: the one pair of
+    trig values per agent and step (move_one makes it, the next step's sensing reuses it; see step.run_chunk).
+
+    A polynomial of plain multiplies and adds instead of the C library's sincos, which took a quarter of a
+    10,000-agent step. It is within 2.3e-16 of the true values and differs from the C library's in the last bit in
+    11-17% of headings; the float32 state rounds that away (every golden run hashed the same with either).
+    reference.heading_cs_np does the same operations on arrays, so the two agree to the bit."""
     hd = np.float64(h)
-    return math.cos(hd), math.sin(hd)
+    k = math.floor(hd * TWO_OVER_PI + 0.5)
+    r = (hd - k * PIO2_HI) - k * PIO2_LO
+    r2 = r * r
+    sn = r + r * r2 * (S3 + r2 * (S5 + r2 * (S7 + r2 * (S9 + r2 * (S11 + r2 * (S13 + r2 * (S15 + r2 * S17)))))))
+    cn = 1.0 + r2 * (C2 + r2 * (C4 + r2 * (C6 + r2 * (C8 + r2 * (C10 + r2 * (C12 + r2 * (C14 + r2 * (C16 + r2
+                                                                                                       * C18))))))))
+    q = int(k) & 3
+    if q == 0:
+        return cn, sn
+    if q == 1:
+        return -sn, cn
+    if q == 2:
+        return -cn, -sn
+    return sn, -cn
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")

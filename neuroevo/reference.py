@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from . import physics as ph
 from .brain import _P0, _P1, _P2, _Q1, _Q2, _Q3, TANH_CLIP, Layout
 from .choices import Contact, CursorSource, Encoding, Frame
 from .config import Params
@@ -112,7 +113,7 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
     h = heading.astype(np.float64)
     r = p.radius
     lo_x, hi_x, lo_y, hi_y = r, p.width - r, r, p.height - r
-    c, s = np.cos(h), np.sin(h)
+    c, s = heading_cs_np(h)
 
     def enc(d):
         if p.encoding == Encoding.INVERSE:
@@ -227,6 +228,23 @@ def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p
     return bool(np.all(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] >= np.float32(p.spawn_clear) ** 2))
 
 
+def heading_cs_np(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy reference of physics.heading_cs: (cos, sin) float64 of headings h (N,) in [-pi, pi], by the same
+    reduction and polynomials, operation for operation."""
+    h = np.asarray(h, np.float64)
+    k = np.floor(h * ph.TWO_OVER_PI + 0.5)
+    r = (h - k * ph.PIO2_HI) - k * ph.PIO2_LO
+    r2 = r * r
+    sn = r + r * r2 * (ph.S3 + r2 * (ph.S5 + r2 * (ph.S7 + r2 * (ph.S9 + r2 * (ph.S11 + r2 * (ph.S13 + r2 * (
+        ph.S15 + r2 * ph.S17)))))))
+    cn = 1.0 + r2 * (ph.C2 + r2 * (ph.C4 + r2 * (ph.C6 + r2 * (ph.C8 + r2 * (ph.C10 + r2 * (ph.C12 + r2 * (
+        ph.C14 + r2 * (ph.C16 + r2 * ph.C18))))))))
+    q = k.astype(np.int64) & 3
+    cos = np.select([q == 0, q == 1, q == 2], [cn, -sn, -cn], sn)
+    sin = np.select([q == 0, q == 1, q == 2], [sn, cn, -sn], -cn)
+    return cos, sin
+
+
 def move_np(pos, heading, speed, outputs, p: Params):
     """Numpy reference of move_one for all agents: returns new (pos (N, 2), heading (N,), speed (N,)) float64.
     The agent flies along its new heading as the state stores it (float32)."""
@@ -235,8 +253,9 @@ def move_np(pos, heading, speed, outputs, p: Params):
     h = h.astype(np.float32).astype(np.float64)
     v = np.clip(speed.astype(np.float64) + outputs[:, 1].astype(np.float64) * p.max_accel * p.dt, p.min_speed,
                 p.max_speed)
-    x = pos[:, 0] + v * p.dt * np.cos(h)
-    y = pos[:, 1] + v * p.dt * np.sin(h)
+    c, s = heading_cs_np(h)
+    x = pos[:, 0] + v * p.dt * c
+    y = pos[:, 1] + v * p.dt * s
     return np.stack([x, y], axis=1), h, v
 
 

@@ -15,12 +15,14 @@ from neuroevo.config import Settings, make_params, override
 from neuroevo.evolution import RANK, ROULETTE, SUS, TOURNAMENT, TRUNCATION, mutate, select
 from neuroevo.grid import INF, clear_of_agents, contact_cause, grid_build, scan_neighbours
 from neuroevo.obstacles import nearest_icon
+from neuroevo.physics import heading_cs
 from neuroevo.reference import (
     clear_of_agents_np,
     contacts_np,
     fast_tanh_np,
     forward_np,
     hazards_np,
+    heading_cs_np,
     move_np,
     mutate_np,
     nearest_icon_np,
@@ -394,3 +396,27 @@ def test_zero_rate_leaves_genome_alone(rng):
     g = np.ones(100, np.float32)
     mutate(g, 0.0, 1.0, rng)
     assert np.all(g == 1)
+
+
+@numba.njit
+def _headings_cs(h):
+    out = np.empty((h.shape[0], 2))
+    for i in range(h.shape[0]):
+        out[i, 0], out[i, 1] = heading_cs(h[i])
+    return out
+
+
+def test_heading_cs_matches_its_reference_to_the_bit_and_the_c_library_closely():
+    rng = np.random.default_rng(7)
+    special = np.float32([-np.pi, np.pi, 0.0, -0.0, np.pi / 2, -np.pi / 2, np.pi / 4, -np.pi / 4, 3 * np.pi / 4,
+                          -3 * np.pi / 4, 1e-30, -1e-30])
+    # float32 headings on both sides of every quadrant boundary, where the reduction switches branch
+    edges = np.float32([np.nextafter(np.float32(b), np.float32(b) + np.float32(d))
+                        for b in (-np.pi, -np.pi / 2, 0.0, np.pi / 2, np.pi) for d in (-1, 1)])
+    h = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000).astype(np.float32), special, edges])
+    got = _headings_cs(h)
+    c, s = heading_cs_np(h)
+    assert np.array_equal(got[:, 0], c) and np.array_equal(got[:, 1], s)
+    hd = h.astype(np.float64)
+    assert np.abs(c - np.cos(hd)).max() <= 2.3e-16 and np.abs(s - np.sin(hd)).max() <= 2.3e-16
+    assert np.all(np.abs(c) <= 1.0) and np.all(np.abs(s) <= 1.0)
