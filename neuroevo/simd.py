@@ -1,11 +1,12 @@
-"""Explicit SIMD for the forward pass: 8 units of a dense tanh layer in one LLVM vector, and prefetch hints.
+"""Explicit SIMD for the forward pass: 8, 4 or 2 units of a dense tanh layer in one LLVM vector, and prefetch hints.
 
 numba leaves LLVM's SLP vectoriser off (it miscompiled code in some LLVM versions), so the scalar 8-unit blocks
 of brain.forward_one ran one lane at a time, and the loop vectoriser cannot help with rows of 16 (it wants 32 or
 more iterations). These intrinsics emit the vector code directly: <8 x float> loads, multiplies and adds, which
-LLVM lowers to one AVX register or two SSE/NEON ones. Each lane computes exactly what the scalar code computes, in
-the same order (a = b; a = a + x_i * w_ij for i = 0, 1, ...; then brain.fast_tanh), so results are bit-identical
-on every path: no fused multiply-add, no reassociation.
+LLVM lowers to one AVX register or two SSE/NEON ones; <4 x float> and <2 x float> take a layer's leftover units
+(the two outputs ran one unit at a time, a chain of n_in dependent adds each). Each lane computes exactly what the
+scalar code computes, in the same order (a = b; a = a + x_i * w_ij for i = 0, 1, ...; then brain.fast_tanh), so
+results are bit-identical on every path: no fused multiply-add, no reassociation.
 
 Addresses are plain integers (an array's ctypes.data plus byte offsets); the caller guarantees that rows are
 contiguous float32 (strides[1] == 4) and that every address read or written lies inside its array.
@@ -19,120 +20,122 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 _F32 = ir.FloatType()
-_V8 = ir.VectorType(_F32, 8)
 _I32 = ir.IntType(32)
 LINE = 64  # bytes per cache line
 # the intrinsic's name carries its pointer type: "p0" with LLVM 15's opaque pointers, "p0i8" before
 _PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info >= (15,) else "llvm.prefetch.p0i8"
 
 
-def _const8(x: float) -> ir.Constant:
-    return ir.Constant(_V8, [float(np.float32(x))] * 8)
+def _vec(lanes: int) -> ir.VectorType:
+    return ir.VectorType(_F32, lanes)
 
 
-def _splat(builder: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    v = builder.insert_element(ir.Constant(_V8, ir.Undefined), x, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(v, ir.Constant(_V8, ir.Undefined), ir.Constant(ir.VectorType(_I32, 8), [0] * 8))
+def _const(x: float, lanes: int) -> ir.Constant:
+    return ir.Constant(_vec(lanes), [float(np.float32(x))] * lanes)
 
 
-def _tanh8(builder: ir.IRBuilder, x: ir.Value) -> ir.Value:
-    """brain.fast_tanh on 8 lanes, operation for operation."""
+def _splat(builder: ir.IRBuilder, x: ir.Value, lanes: int) -> ir.Value:
+    v = builder.insert_element(ir.Constant(_vec(lanes), ir.Undefined), x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, ir.Constant(_vec(lanes), ir.Undefined),
+                                  ir.Constant(ir.VectorType(_I32, lanes), [0] * lanes))
+
+
+def _tanh(builder: ir.IRBuilder, x: ir.Value, lanes: int) -> ir.Value:
+    """brain.fast_tanh on each lane, operation for operation."""
     from . import brain as bn  # imported here: brain imports this module
 
-    c = _const8(bn.TANH_CLIP)
+    c = _const(bn.TANH_CLIP, lanes)
     x = builder.select(builder.fcmp_ordered("<", x, c), x, c)
-    nc = _const8(-bn.TANH_CLIP)
+    nc = _const(-bn.TANH_CLIP, lanes)
     x = builder.select(builder.fcmp_ordered(">", x, nc), x, nc)
     x2 = builder.fmul(x, x)
-    t = builder.fadd(_const8(bn._P2), x2)
-    t = builder.fadd(_const8(bn._P1), builder.fmul(x2, t))
-    t = builder.fadd(_const8(bn._P0), builder.fmul(x2, t))
+    t = builder.fadd(_const(bn._P2, lanes), x2)
+    t = builder.fadd(_const(bn._P1, lanes), builder.fmul(x2, t))
+    t = builder.fadd(_const(bn._P0, lanes), builder.fmul(x2, t))
     num = builder.fmul(x, t)
-    d = builder.fadd(_const8(bn._Q2), builder.fmul(x2, _const8(bn._Q3)))
-    d = builder.fadd(_const8(bn._Q1), builder.fmul(x2, d))
-    d = builder.fadd(_const8(bn._P0), builder.fmul(x2, d))
+    d = builder.fadd(_const(bn._Q2, lanes), builder.fmul(x2, _const(bn._Q3, lanes)))
+    d = builder.fadd(_const(bn._Q1, lanes), builder.fmul(x2, d))
+    d = builder.fadd(_const(bn._P0, lanes), builder.fmul(x2, d))
     return builder.fdiv(num, d)
 
 
-def _dense8_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_step: ir.Value, n_in: ir.Value,
-                 gates: list[ir.Value] | None = None) -> None:
-    """For each agent (w, x, b, out) addresses: out[0:8] = tanh(b[0:8] + sum_i x[i] * w[i * w_step : +8]); with
-    gates (one address per agent), lanes whose gate is not > 0.5 store 0 instead (a switched-off unit), selected in
-    the register before the store, so gating adds no store and reload to the chain from one layer to the next.
-    The agents' chains are interleaved in one loop (independent work for the CPU to overlap)."""
-    v8p = _V8.as_pointer()
+def _dense_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_step: ir.Value, n_in: ir.Value,
+                lanes: int, gates: list[ir.Value] | None = None) -> None:
+    """For each agent (w, x, b, out) addresses: out[0:L] = tanh(b[0:L] + sum_i x[i] * w[i * w_step : +L]) for L =
+    lanes; with gates (one address per agent), lanes whose gate is not > 0.5 store 0 instead (a switched-off unit),
+    selected in the register before the store, so gating adds no store and reload to the chain from one layer to the
+    next. The agents' chains are interleaved in one loop (independent work for the CPU to overlap)."""
+    vp = _vec(lanes).as_pointer()
     f32p = _F32.as_pointer()
     accs, xs, ws = [], [], []
     for w, x, b, _ in agents:
-        accs.append(cgutils.alloca_once_value(builder, builder.load(builder.inttoptr(b, v8p), align=4)))
+        accs.append(cgutils.alloca_once_value(builder, builder.load(builder.inttoptr(b, vp), align=4)))
         xs.append(builder.inttoptr(x, f32p))
         ws.append(builder.inttoptr(w, f32p))
     with cgutils.for_range(builder, n_in) as loop:
         i = loop.index
         off = builder.mul(i, w_step)
         for acc, x, w in zip(accs, xs, ws):
-            xi = _splat(builder, builder.load(builder.gep(x, [i])))
-            wi = builder.load(builder.bitcast(builder.gep(w, [off]), v8p), align=4)
+            xi = _splat(builder, builder.load(builder.gep(x, [i])), lanes)
+            wi = builder.load(builder.bitcast(builder.gep(w, [off]), vp), align=4)
             builder.store(builder.fadd(builder.load(acc), builder.fmul(xi, wi)), acc)
     for a, (acc, (_, _, _, out)) in enumerate(zip(accs, agents)):
-        y = _tanh8(builder, builder.load(acc))
+        y = _tanh(builder, builder.load(acc), lanes)
         if gates is not None:
-            on = builder.fcmp_ordered(">", builder.load(builder.inttoptr(gates[a], v8p), align=4), _const8(0.5))
-            y = builder.select(on, y, _const8(0.0))
-        builder.store(y, builder.inttoptr(out, v8p), align=4)
+            on = builder.fcmp_ordered(">", builder.load(builder.inttoptr(gates[a], vp), align=4), _const(0.5, lanes))
+            y = builder.select(on, y, _const(0.0, lanes))
+        builder.store(y, builder.inttoptr(out, vp), align=4)
 
 
-@intrinsic
-def dense8(typingctx, w, x, b, out, w_step, n_in):  # noqa: ARG001 - numba passes the typing context
-    """8 units of a dense tanh layer for one agent: out[j] = fast_tanh(b[j] + sum_i x[i] * w[i * w_step + j]).
-    All arguments are uint64: byte addresses of float32 data (w, x, b, out) and element counts (w_step, n_in)."""
-    sig = types.void(*([types.uint64] * 6))
+def _dense_intrinsics(lanes: int):
+    """(one agent, two agents, one gated, two gated) intrinsics computing `lanes` units of a dense tanh layer:
+    out[j] = fast_tanh(b[j] + sum_i x[i] * w[i * w_step + j]) for j < lanes. Every argument is a uint64: byte
+    addresses of float32 data (w, x, b, out, gates) and element counts (w_step, n_in); the gated ones store 0 where
+    gates[j] is not > 0.5; the two-agent ones interleave two agents with the same layer shape."""
 
-    def codegen(context, builder, signature, args):
-        w, x, b, out, w_step, n_in = args
-        _dense8_body(builder, [(w, x, b, out)], w_step, n_in)
-        return context.get_dummy_value()
+    def one(typingctx, w, x, b, out, w_step, n_in):  # noqa: ARG001 - numba passes the typing context
+        def codegen(context, builder, signature, args):
+            w, x, b, out, w_step, n_in = args
+            _dense_body(builder, [(w, x, b, out)], w_step, n_in, lanes)
+            return context.get_dummy_value()
 
-    return sig, codegen
+        return types.void(*([types.uint64] * 6)), codegen
+
+    def two(typingctx, w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in):  # noqa: ARG001
+        def codegen(context, builder, signature, args):
+            w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in = args
+            _dense_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, lanes)
+            return context.get_dummy_value()
+
+        return types.void(*([types.uint64] * 10)), codegen
+
+    def one_g(typingctx, w, x, b, out, gates, w_step, n_in):  # noqa: ARG001
+        def codegen(context, builder, signature, args):
+            w, x, b, out, gates, w_step, n_in = args
+            _dense_body(builder, [(w, x, b, out)], w_step, n_in, lanes, [gates])
+            return context.get_dummy_value()
+
+        return types.void(*([types.uint64] * 7)), codegen
+
+    def two_g(typingctx, w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in):  # noqa: ARG001
+        def codegen(context, builder, signature, args):
+            w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in = args
+            _dense_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, lanes, [g1, g2])
+            return context.get_dummy_value()
+
+        return types.void(*([types.uint64] * 12)), codegen
+
+    out = []
+    for fn, suffix in ((one, ""), (two, "x2"), (one_g, "g"), (two_g, "x2g")):
+        fn.__name__ = fn.__qualname__ = f"dense{lanes}{suffix}"  # one name per intrinsic
+        out.append(intrinsic(fn))
+    return tuple(out)
 
 
-@intrinsic
-def dense8x2(typingctx, w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in):  # noqa: ARG001
-    """dense8 for two agents with the same layer shape, their chains interleaved."""
-    sig = types.void(*([types.uint64] * 10))
-
-    def codegen(context, builder, signature, args):
-        w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in = args
-        _dense8_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
-def dense8g(typingctx, w, x, b, out, gates, w_step, n_in):  # noqa: ARG001
-    """dense8 with on/off genes: out[j] = 0 where gates[j] (a float32 address) is not > 0.5."""
-    sig = types.void(*([types.uint64] * 7))
-
-    def codegen(context, builder, signature, args):
-        w, x, b, out, gates, w_step, n_in = args
-        _dense8_body(builder, [(w, x, b, out)], w_step, n_in, [gates])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
-def dense8x2g(typingctx, w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in):  # noqa: ARG001
-    """dense8x2 with on/off genes (g1, g2), as dense8g."""
-    sig = types.void(*([types.uint64] * 12))
-
-    def codegen(context, builder, signature, args):
-        w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in = args
-        _dense8_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, [g1, g2])
-        return context.get_dummy_value()
-
-    return sig, codegen
+# 8 units in one AVX register (or two SSE/NEON ones), then 4 and 2 for a layer's leftover units (the 2 outputs)
+dense8, dense8x2, dense8g, dense8x2g = _dense_intrinsics(8)
+dense4, dense4x2, dense4g, dense4x2g = _dense_intrinsics(4)
+dense2, dense2x2, dense2g, dense2x2g = _dense_intrinsics(2)
 
 
 @intrinsic

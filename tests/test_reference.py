@@ -145,10 +145,12 @@ def _forward_pairs(genomes, acts, sizes, offsets, pairs):
         forward_pair(genomes, acts, pairs[q, 0], pairs[q, 1], sizes, offsets)
 
 
-@pytest.mark.parametrize("hidden,gated", [((16,), False), ((8, 5), False), ((24, 16), True), ((12,), True)])
+@pytest.mark.parametrize("hidden,gated", [((16,), False), ((8, 5), False), ((24, 16), True), ((12,), True),
+                                          ((15,), True), ((7, 6), False), ((3, 14), True)])
 def test_forward_vector_path_and_pairs_bit_identical(hidden, gated, rng):
-    """The 8-unit vector blocks give the scalar path's numbers to the bit, alone or paired with any other agent,
-    also with switched-off units (rows that are not contiguous take the scalar path)."""
+    """The 8-, 4- and 2-unit vector blocks give the scalar path's numbers to the bit, alone or paired with any other
+    agent, also with switched-off units (rows that are not contiguous take the scalar path). 15 units are blocks of
+    8, 4 and 2 and one unit alone; the 2 outputs are one 2-unit block."""
     layout = Layout((N_INPUTS, *hidden, 2), gated=gated)
     n = 9
     g = init_genomes(layout, n, 1.0, rng)
