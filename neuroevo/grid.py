@@ -57,54 +57,64 @@ def grid_build(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, s
             fill[c] += 1
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
-def scan_neighbours(i, x, y, my_team, start, items, gxy, gteam, kd2, kj, p):
-    """Agents j != i in the grid within p.sense_radius of (x, y).
+@numba.njit(cache=True, error_model="numpy")
+def scan_range(lo, hi, query, pos, team, start, items, gxy, gteam, kd2, kj, near_d, near_j, p):
+    """For each slot i in lo .. hi-1 with query[i]: the agents j != i in the grid within p.sense_radius of pos[i].
 
-    start, items, gxy, gteam: the grid as grid_build made it; kd2 (N, k) float64, kj (N, k) int64: the neighbour
-    lists (step.Scratch). Fills kd2[i, :k], kj[i, :k] with the squared distances and slots of the k
-    nearest, ascending (INF / -1 past those found); returns (d2, slot) of the nearest same-team and of the nearest
-    other-team agent. (The arrays come in as they are and rows are indexed in place: taking an array out of a named
-    tuple or a row view costs an atomic reference count per agent.)
+    start, items, gxy, gteam: the grid as grid_build made it. Fills kd2[i, :k] (N, k) float64 and kj[i, :k] (N, k)
+    int64 with the squared distances and slots of the k nearest, ascending (INF / -1 past those found), and
+    near_d[i] = (d2 same team, d2 other team), near_j[i] = (their slots) for the nearest of the agent's own team
+    and of any other team (INF / -1: none).
+    A range at a time, not an agent: every array handed to a compiled function costs an atomic reference-count
+    increment and decrement per call, which per agent took more time than the scan itself.
     Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell). The three cells of
     a row are consecutive in the sorted order, so each row is one contiguous range.
     """
     k = kd2.shape[1]
-    for m in range(k):
-        kd2[i, m] = INF
-        kj[i, m] = -1
-    ds, js, do, jo = INF, -1, INF, -1
     r2 = p.sense_radius * p.sense_radius
-    gx, gy = cell_xy(x, y, p)
-    x_lo = max(gx - 1, 0)
-    x_hi = min(gx + 1, p.grid_nx - 1)
-    for cy in range(max(gy - 1, 0), min(gy + 2, p.grid_ny)):
-        row = cy * p.grid_nx
-        for q in range(start[row + x_lo], start[row + x_hi + 1]):
-            dx = gxy[q, 0] - x
-            dy = gxy[q, 1] - y
-            d2 = dx * dx + dy * dy
-            if d2 > r2:
-                continue
-            j = items[q]
-            if j == i:
-                continue
-            if gteam[q] == my_team:
-                if d2 < ds:
-                    ds = d2
-                    js = j
-            elif d2 < do:
-                do = d2
-                jo = j
-            if k > 0 and d2 < kd2[i, k - 1]:
-                m = k - 1
-                while m > 0 and kd2[i, m - 1] > d2:
-                    kd2[i, m] = kd2[i, m - 1]
-                    kj[i, m] = kj[i, m - 1]
-                    m -= 1
-                kd2[i, m] = d2
-                kj[i, m] = j
-    return ds, js, do, jo
+    for i in range(lo, hi):
+        if not query[i]:
+            continue
+        x = pos[i, 0]
+        y = pos[i, 1]
+        my_team = team[i]
+        for m in range(k):
+            kd2[i, m] = INF
+            kj[i, m] = -1
+        ds, js, do, jo = INF, -1, INF, -1
+        gx, gy = cell_xy(x, y, p)
+        x_lo = max(gx - 1, 0)
+        x_hi = min(gx + 1, p.grid_nx - 1)
+        for cy in range(max(gy - 1, 0), min(gy + 2, p.grid_ny)):
+            row = cy * p.grid_nx
+            for q in range(start[row + x_lo], start[row + x_hi + 1]):
+                dx = gxy[q, 0] - x
+                dy = gxy[q, 1] - y
+                d2 = dx * dx + dy * dy
+                if d2 > r2:
+                    continue
+                j = items[q]
+                if j == i:
+                    continue
+                if gteam[q] == my_team:
+                    if d2 < ds:
+                        ds = d2
+                        js = j
+                elif d2 < do:
+                    do = d2
+                    jo = j
+                if k > 0 and d2 < kd2[i, k - 1]:
+                    m = k - 1
+                    while m > 0 and kd2[i, m - 1] > d2:
+                        kd2[i, m] = kd2[i, m - 1]
+                        kj[i, m] = kj[i, m - 1]
+                        m -= 1
+                    kd2[i, m] = d2
+                    kj[i, m] = j
+        near_d[i, 0] = ds
+        near_d[i, 1] = do
+        near_j[i, 0] = js
+        near_j[i, 1] = jo
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")

@@ -32,7 +32,7 @@ from .brain import U, forward_one, forward_pair
 from .config import Frame, Mode
 from .cursor import cursor_update
 from .evolution import hof_offer
-from .grid import INF, contact_cause, grid_build, scan_neighbours
+from .grid import INF, contact_cause, grid_build, scan_range
 from .obstacles import BIG, nearest_icon
 from .physics import hazard_one, heading_cs, move_one
 from .record import rec_room, record_frame
@@ -83,6 +83,8 @@ class Scratch(NamedTuple):
     kj: np.ndarray  # (N, K) int64 their slots (-1: none)
     cs: np.ndarray  # (N, 2) float64 cos, sin of each slot's heading (physics.heading_cs), kept by the move
     live: np.ndarray  # (N,) int64 agents_range: the slots of a group that go through the forward pass
+    near_d: np.ndarray  # (N, 2) float64 grid: squared distance of the nearest agent of the own / another team
+    near_j: np.ndarray  # (N, 2) int64 grid: their slots (-1: none)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -100,6 +102,7 @@ def scratch(pos, n_params, p) -> Scratch:
         np.empty_like(pos) if use_grid else pos,
         np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
         np.empty((n, 2), np.float64), np.empty(n, np.int64),
+        np.empty((n if use_grid else 0, 2), np.float64), np.empty((n if use_grid else 0, 2), np.int64),
     )
 
 
@@ -132,6 +135,8 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
     heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets
     icons, steer, actions = env.icons, env.steer, env.actions
     gstart, gitems, gxy, gteam, kd2, kj, pos0 = scr.gstart, scr.gitems, scr.gxy, scr.gteam, scr.kd2, scr.kj, scr.pos0
+    near_d, near_j = scr.near_d, scr.near_j
+    use_grid = p.use_grid != 0
     g_addr = U(genomes.ctypes.data)
     g_row = U(genomes.strides[0])
     n = U(acts.shape[1])
@@ -142,6 +147,8 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
     for g0 in range(lo, hi, GROUP):
         g1 = min(g0 + GROUP, hi)
         k = g0
+        if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
+            scan_range(g0, g1, alive, pos0, team, gstart, gitems, gxy, gteam, kd2, kj, near_d, near_j, p)
         for i in range(g0, g1):
             i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
             if not alive[i]:
@@ -154,8 +161,8 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
             c = cs[i, U(0)]
             s = cs[i, U(1)]
             ds, js, do, jo = INF, -1, INF, -1
-            if p.use_grid != 0:
-                ds, js, do, jo = scan_neighbours(i, x0, y0, team[i], gstart, gitems, gxy, gteam, kd2, kj, p)
+            if use_grid:
+                ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
                 cause = contact_cause(ds, do, p)
                 if cause != NONE and not sense_only:
                     # touching at the start of the step (where the last step's moves left them): both die
