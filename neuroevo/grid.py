@@ -119,7 +119,7 @@ def scan_range(lo, hi, query, pos, team, start, items, gxy, gteam, kd2, kj, near
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def contact_cause(ds: float, do: float, p: Params) -> int:
-    """Death cause from an agent's nearest same-team (ds) and other-team (do) squared distances (scan_neighbours):
+    """Death cause from an agent's nearest same-team (ds) and other-team (do) squared distances (scan_range):
     CROWD if it touches anyone (contact "all"), TEAM if it touches another team (contact "teams"), else NONE."""
     r2 = p.contact_radius * p.contact_radius
     if p.contact == Contact.ALL and (ds < r2 or do < r2):

@@ -103,7 +103,8 @@ def nearest_icon_np(pos: np.ndarray, icons: np.ndarray) -> tuple[np.ndarray, np.
 def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tuple, p: Params,
              icons: np.ndarray | None = None, alive: np.ndarray | None = None,
              team: np.ndarray | None = None) -> np.ndarray:
-    """Numpy reference of sense_one for the whole population: (N, p.n_in) float32 (extra inputs left 0).
+    """Numpy reference of the sensor blocks (step.agents_range) for the whole population: (N, p.n_in) float32
+    (extra inputs left 0).
 
     cursor is (x, y, present, armed); icons (M, 4); alive (N,) bool marks who can be seen; team (N,) int.
     """
@@ -134,7 +135,7 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
         return enc(1.0 / q)
 
     def thing(present, d_centre, dx, dy, gap):
-        """(N, 3): distance input and direction, as put_thing."""
+        """(N, 3): distance input and direction, as sensors.thing."""
         safe = np.where(d_centre > 1e-6, d_centre, 1.0)
         ux, uy = np.where(d_centre > 1e-6, dx / safe, 0.0), np.where(d_centre > 1e-6, dy / safe, 0.0)
         d1, d2 = (ux * c + uy * s, ux * s - uy * c) if p.frame == Frame.EGO else (ux, uy)
@@ -188,9 +189,9 @@ def sense_np(pos: np.ndarray, heading: np.ndarray, speed: np.ndarray, cursor: tu
 
 
 def neighbours_np(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, k: int):
-    """Numpy reference of scan_neighbours for every agent, by brute force over all pairs (no grid).
+    """Numpy reference of scan_range for every agent, by brute force over all pairs (no grid).
 
-    Returns kd2 (N, k) float64, kj (N, k) int64, and (N,) arrays ds, js, do, jo, as scan_neighbours does.
+    Returns kd2 (N, k) float64, kj (N, k) int64, and (N,) arrays ds, js, do, jo, as scan_range leaves them.
     """
     d = pos[None, :, :].astype(np.float32) - pos[:, None, :].astype(np.float32)  # (N, N, 2) float32, as the kernel
     d2 = (d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]).astype(np.float64)  # (N, N)
