@@ -12,6 +12,9 @@ from .state import CURSOR, EDGE, ICON, NONE
 
 # sin and cos on [-pi/4, pi/4] by their Taylor series (the first omitted terms are below 1e-19 there), after
 # reducing by the nearest multiple of pi/2 (pi/2 in two parts, so the reduction keeps full precision)
+PI_WRAP = 3.1415927410125732  # float32(pi): headings beyond it are wrapped first
+TWO_PI = 6.283185307179586
+INV_TWO_PI = 0.15915494309189535
 TWO_OVER_PI = 0.6366197723675814
 PIO2_HI = 1.5707963267948966
 PIO2_LO = 6.123233995736766e-17
@@ -24,26 +27,33 @@ C18 = -1.5619206968586225e-16
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def heading_cs(h):
-    """(cos, sin) of a heading as the state stores it (float32, in [-pi, pi]), computed in float64: the one pair of
-    trig values per agent and step (move_one makes it, the next step's sensing reuses it; see step.run_chunk).
+    """(cos, sin) of a heading as the state stores it (float32), computed in float64: the one pair of trig values
+    per agent and step (move_one makes it, the next step's sensing reuses it; see step.run_chunk).
 
     A polynomial of plain multiplies and adds instead of the C library's sincos, which took a quarter of a
-    10,000-agent step. It is within 2.3e-16 of the true values and differs from the C library's in the last bit in
-    11-17% of headings; the float32 state rounds that away (every golden run hashed the same with either).
-    reference.heading_cs_np does the same operations on arrays, so the two agree to the bit."""
+    10,000-agent step. On [-pi, pi] (where move_one keeps headings) it is within 2.3e-16 of the true values and
+    differs from the C library's in the last float64 bit for cos in ~17% and sin in ~11% of headings; the float32
+    state rounded that away in every run tested (every golden hash stayed the same). A heading outside [-pi, pi]
+    (a hook may set any) is first wrapped by the nearest multiple of 2 pi, so the result stays a unit vector; inf
+    and nan give nan, as the C library does, and -0.0 keeps its sign in the sine. reference.heading_cs_np does the
+    same operations on arrays, so the two agree to the bit."""
     hd = np.float64(h)
-    k = math.floor(hd * TWO_OVER_PI + 0.5)
+    if not abs(hd) <= PI_WRAP:
+        hd = hd - TWO_PI * np.floor(hd * INV_TWO_PI + 0.5)
+    if hd == 0.0:
+        return 1.0, hd
+    k = np.floor(hd * TWO_OVER_PI + 0.5)
     r = (hd - k * PIO2_HI) - k * PIO2_LO
     r2 = r * r
     sn = r + r * r2 * (S3 + r2 * (S5 + r2 * (S7 + r2 * (S9 + r2 * (S11 + r2 * (S13 + r2 * (S15 + r2 * S17)))))))
     cn = 1.0 + r2 * (C2 + r2 * (C4 + r2 * (C6 + r2 * (C8 + r2 * (C10 + r2 * (C12 + r2 * (C14 + r2 * (C16 + r2
                                                                                                        * C18))))))))
-    q = int(k) & 3
-    if q == 0:
+    q = k - 4.0 * np.floor(k * 0.25)  # the quadrant, 0 .. 3 (nan for nan)
+    if q == 0.0:
         return cn, sn
-    if q == 1:
+    if q == 1.0:
         return -sn, cn
-    if q == 2:
+    if q == 2.0:
         return -cn, -sn
     return sn, -cn
 

@@ -230,20 +230,23 @@ def clear_of_agents_np(x: float, y: float, pos: np.ndarray, slots: np.ndarray, p
 
 
 def heading_cs_np(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numpy reference of physics.heading_cs: (cos, sin) float64 of headings h (N,) in [-pi, pi], by the same
-    reduction and polynomials, operation for operation."""
+    """Numpy reference of physics.heading_cs: (cos, sin) float64 of headings h (N,), by the same wrap, reduction and
+    polynomials, operation for operation."""
     h = np.asarray(h, np.float64)
-    k = np.floor(h * ph.TWO_OVER_PI + 0.5)
-    r = (h - k * ph.PIO2_HI) - k * ph.PIO2_LO
-    r2 = r * r
-    sn = r + r * r2 * (ph.S3 + r2 * (ph.S5 + r2 * (ph.S7 + r2 * (ph.S9 + r2 * (ph.S11 + r2 * (ph.S13 + r2 * (
-        ph.S15 + r2 * ph.S17)))))))
-    cn = 1.0 + r2 * (ph.C2 + r2 * (ph.C4 + r2 * (ph.C6 + r2 * (ph.C8 + r2 * (ph.C10 + r2 * (ph.C12 + r2 * (
-        ph.C14 + r2 * (ph.C16 + r2 * ph.C18))))))))
-    q = k.astype(np.int64) & 3
+    with np.errstate(invalid="ignore"):
+        h = np.where(np.abs(h) <= ph.PI_WRAP, h, h - ph.TWO_PI * np.floor(h * ph.INV_TWO_PI + 0.5))
+        k = np.floor(h * ph.TWO_OVER_PI + 0.5)
+        r = (h - k * ph.PIO2_HI) - k * ph.PIO2_LO
+        r2 = r * r
+        sn = r + r * r2 * (ph.S3 + r2 * (ph.S5 + r2 * (ph.S7 + r2 * (ph.S9 + r2 * (ph.S11 + r2 * (ph.S13 + r2 * (
+            ph.S15 + r2 * ph.S17)))))))
+        cn = 1.0 + r2 * (ph.C2 + r2 * (ph.C4 + r2 * (ph.C6 + r2 * (ph.C8 + r2 * (ph.C10 + r2 * (ph.C12 + r2 * (
+            ph.C14 + r2 * (ph.C16 + r2 * ph.C18))))))))
+        q = k - 4.0 * np.floor(k * 0.25)
     cos = np.select([q == 0, q == 1, q == 2], [cn, -sn, -cn], sn)
     sin = np.select([q == 0, q == 1, q == 2], [sn, cn, -sn], -cn)
-    return cos, sin
+    zero = h == 0.0
+    return np.where(zero, 1.0, cos), np.where(zero, h, sin)
 
 
 def move_np(pos, heading, speed, outputs, p: Params):

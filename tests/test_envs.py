@@ -10,7 +10,8 @@ import pytest
 import neuroevo
 from neuroevo.cli import main
 from neuroevo.envs.checkcmd import world_hash
-from neuroevo.state import K_LIFE_SUM
+from neuroevo.reference import sense_np
+from neuroevo.state import C_ARMED, C_PRESENT, CX, CY, K_LIFE_SUM
 
 
 def needs(name: str):
@@ -28,6 +29,11 @@ def test_sense_pass_is_what_the_step_senses_and_changes_nothing(scenario):
     before = world_hash(sim)
     obs = observe(sim)
     assert world_hash(sim) == before
+    # against the plain numpy sensors too (the step and observe share their code)
+    st, p = sim.state, sim.params
+    cur = (st.cursor[CX], st.cursor[CY], st.cursor[C_PRESENT], st.cursor[C_ARMED])
+    ref = sense_np(st.pos, st.heading, st.speed, cur, p, sim.icons, st.alive, st.team)
+    np.testing.assert_allclose(obs[st.alive, : p.n_in], ref[st.alive], atol=1e-5)
     ids = sim.state.genome_id.copy()
     alive = sim.state.alive.copy()
     sim.step()

@@ -272,7 +272,7 @@ def test_icon_distance_matches_reference():
 
 # ---- grid queries ---------------------------------------------------------------------------------------------------
 @numba.njit
-def _scan_all(pos, mask, team, p, k):
+def _scan_all(pos, mask, team, p, k, query):
     n = pos.shape[0]
     start = np.zeros(p.grid_nx * p.grid_ny + 1, np.int64)
     items = np.empty(n, np.int64)
@@ -280,13 +280,13 @@ def _scan_all(pos, mask, team, p, k):
     gxy = np.empty((n, 2), np.float32)
     gteam = np.empty(n, np.int8)
     grid_build(pos, mask, team, p, start, items, fill, gxy, gteam)
-    kd2 = np.empty((n, k), np.float64)
-    kj = np.empty((n, k), np.int64)
+    kd2 = np.full((n, k), -7.0)  # rows scan_range leaves alone keep these
+    kj = np.full((n, k), -7, np.int64)
     best = np.empty((n, 4), np.float64)
     contact = np.zeros(n, np.int8)
-    near_d = np.empty((n, 2), np.float64)
-    near_j = np.empty((n, 2), np.int64)
-    scan_range(0, n, np.ones(n, np.bool_), pos, team, start, items, gxy, gteam, kd2, kj, near_d, near_j, p)
+    near_d = np.full((n, 2), -7.0)
+    near_j = np.full((n, 2), -7, np.int64)
+    scan_range(0, n, query, pos, team, start, items, gxy, gteam, kd2, kj, near_d, near_j, p)
     for i in range(n):
         ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
         best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
@@ -306,14 +306,17 @@ def _crowded(n, seed, teams=3, contact="teams"):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_grid_neighbours_match_brute_force(seed):
     s, p, pos, mask, team = _crowded(700, seed)
-    kd2, kj, best, start, items, _ = _scan_all(pos, mask, team, p, 3)
+    query = np.random.default_rng(5).random(pos.shape[0]) < 0.8  # agents asking (the living), others left alone
+    kd2, kj, best, start, items, _ = _scan_all(pos, mask, team, p, 3, query)
     assert start[-1] == mask.sum() and sorted(items[: start[-1]]) == list(np.nonzero(mask)[0])
     rkd2, rkj, ds, js, do, jo = neighbours_np(pos, mask, team, p, 3)
-    np.testing.assert_allclose(kd2, rkd2, rtol=1e-6)
-    assert np.array_equal(kj, rkj)
-    assert np.array_equal(best[:, 1], js) and np.array_equal(best[:, 3], jo)
-    np.testing.assert_allclose(best[:, [0, 2]], np.stack([ds, do], 1), rtol=1e-6)
-    assert (kj[:, 0] >= 0).mean() > 0.5 and (kd2[kj < 0] == INF).all()  # the test sees real neighbours
+    q = query
+    np.testing.assert_allclose(kd2[q], rkd2[q], rtol=1e-6)
+    assert np.array_equal(kj[q], rkj[q])
+    assert np.array_equal(best[q, 1], js[q]) and np.array_equal(best[q, 3], jo[q])
+    np.testing.assert_allclose(best[q][:, [0, 2]], np.stack([ds, do], 1)[q], rtol=1e-6)
+    assert (kj[q, 0] >= 0).mean() > 0.5 and (kd2[q][kj[q] < 0] == INF).all()  # the test sees real neighbours
+    assert (kd2[~q] == -7.0).all() and (kj[~q] == -7).all() and (best[~q] == -7).all()
 
 
 @pytest.mark.parametrize("contact", ["all", "teams"])
@@ -321,7 +324,7 @@ def test_contact_deaths_match_brute_force(contact):
     s, p, pos, mask, team = _crowded(900, 2, teams=2, contact=contact)
     ref = contacts_np(pos, mask, team, p)
     assert (ref == (CROWD if contact == "all" else TEAM)).sum() > 20
-    assert np.array_equal(_scan_all(pos, mask, team, p, 0)[-1], ref)
+    assert np.array_equal(_scan_all(pos, mask, team, p, 0, np.ones(pos.shape[0], np.bool_))[-1], ref)
 
 
 def test_spawn_clearance_matches_reference():
@@ -413,15 +416,36 @@ def _headings_cs(h):
 
 def test_heading_cs_matches_its_reference_to_the_bit_and_the_c_library_closely():
     rng = np.random.default_rng(7)
-    special = np.float32([-np.pi, np.pi, 0.0, -0.0, np.pi / 2, -np.pi / 2, np.pi / 4, -np.pi / 4, 3 * np.pi / 4,
-                          -3 * np.pi / 4, 1e-30, -1e-30])
-    # float32 headings on both sides of every quadrant boundary, where the reduction switches branch
-    edges = np.float32([np.nextafter(np.float32(b), np.float32(b) + np.float32(d))
-                        for b in (-np.pi, -np.pi / 2, 0.0, np.pi / 2, np.pi) for d in (-1, 1)])
-    h = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000).astype(np.float32), special, edges])
+    special = np.float32([-np.pi, np.pi, 0.0, np.pi / 2, -np.pi / 2, np.pi / 4, -np.pi / 4, 3 * np.pi / 4,
+                          -3 * np.pi / 4, 1e-30, -1e-30, 1e-45])
+    # float32 headings around the odd multiples of pi/4, where the reduction switches quadrant
+    around = np.float32([np.nextafter(np.float32(b), np.float32(b) + np.float32(d)) for b in
+                         (-3 * np.pi / 4, -np.pi / 4, np.pi / 4, 3 * np.pi / 4) for d in (-1, 1)])
+    h = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000).astype(np.float32), special, around])
     got = _headings_cs(h)
     c, s = heading_cs_np(h)
-    assert np.array_equal(got[:, 0], c) and np.array_equal(got[:, 1], s)
+    assert np.array_equal(got[:, 0].view(np.uint64), c.view(np.uint64))
+    assert np.array_equal(got[:, 1].view(np.uint64), s.view(np.uint64))
     hd = h.astype(np.float64)
     assert np.abs(c - np.cos(hd)).max() <= 2.3e-16 and np.abs(s - np.sin(hd)).max() <= 2.3e-16
     assert np.all(np.abs(c) <= 1.0) and np.all(np.abs(s) <= 1.0)
+
+
+def test_heading_cs_outside_the_usual_range():
+    """A hook may set any heading: far ones are wrapped first (still a unit vector, equal to the reference to the
+    bit), inf and nan give nan as the C library does, and -0.0 keeps its sign in the sine."""
+    far = np.float32([4.0, -4.0, 7.5, -13.5, 100.0, -1e3, 1e6, -3e9, 1e19, -3e38])
+    got = _headings_cs(far)
+    c, s = heading_cs_np(far)
+    assert np.array_equal(got[:, 0].view(np.uint64), c.view(np.uint64))
+    assert np.array_equal(got[:, 1].view(np.uint64), s.view(np.uint64))
+    assert np.allclose(c * c + s * s, 1.0, atol=1e-12)
+    hd = far[:6].astype(np.float64)  # where the wrap is exact enough to compare with the C library
+    assert np.abs(c[:6] - np.cos(hd)).max() < 1e-12 and np.abs(s[:6] - np.sin(hd)).max() < 1e-12
+    odd = np.float32([np.inf, -np.inf, np.nan])
+    got = _headings_cs(odd)
+    c, s = heading_cs_np(odd)
+    assert np.isnan(got).all() and np.isnan(c).all() and np.isnan(s).all()
+    got = _headings_cs(np.float32([-0.0, 0.0]))
+    assert got[0, 0] == 1.0 and np.signbit(got[0, 1]) and not np.signbit(got[1, 1])
+    assert np.signbit(heading_cs_np(np.float32([-0.0]))[1][0])
