@@ -12,6 +12,8 @@ team sensors and contact deaths alike (config.validate keeps contact_radius <= s
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -57,19 +59,31 @@ def grid_build(pos: np.ndarray, mask: np.ndarray, team: np.ndarray, p: Params, s
             fill[c] += 1
 
 
-@numba.njit(cache=True, error_model="numpy")
-def scan_range(lo, hi, query, pos, team, start, items, gxy, gteam, kd2, kj, near_d, near_j, p):
-    """For each slot i in lo .. hi-1 with query[i]: the agents j != i in the grid within p.sense_radius of pos[i].
+class Grid(NamedTuple):
+    """The neighbour grid (as grid_build made it) and what scan_range leaves for each agent it scans."""
 
-    start, items, gxy, gteam: the grid as grid_build made it. Fills kd2[i, :k] (N, k) float64 and kj[i, :k] (N, k)
-    int64 with the squared distances and slots of the k nearest, ascending (INF / -1 past those found), and
-    near_d[i] = (d2 same team, d2 other team), near_j[i] = (their slots) for the nearest of the agent's own team
-    and of any other team (INF / -1: none).
+    start: np.ndarray  # (n_cells + 1,) int64: slots of cell c are items[start[c]:start[c + 1]]
+    items: np.ndarray  # (N,) int64 slots sorted by cell
+    gxy: np.ndarray  # (N, 2) float32 their positions, in that order
+    gteam: np.ndarray  # (N,) int8 their teams
+    kd2: np.ndarray  # (N, k) float64 squared distances of the k nearest, ascending (INF past those found)
+    kj: np.ndarray  # (N, k) int64 their slots (-1: none)
+    near_d: np.ndarray  # (N, 2) float64 squared distance of the nearest agent of the own / another team (INF: none)
+    near_j: np.ndarray  # (N, 2) int64 their slots (-1: none)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def scan_range(lo, hi, query, pos, team, g, p):
+    """For each slot i in lo .. hi-1 with query[i]: the agents j != i in the grid g within p.sense_radius of pos[i].
+
+    Fills g.kd2[i], g.kj[i] with the k nearest and g.near_d[i], g.near_j[i] with the nearest of the agent's own team
+    and of any other team (see Grid).
     A range at a time, not an agent: every array handed to a compiled function costs an atomic reference-count
     increment and decrement per call, which per agent took more time than the scan itself.
     Ties keep the earlier one in scan order (cells row by row, slots ascending inside a cell). The three cells of
     a row are consecutive in the sorted order, so each row is one contiguous range.
     """
+    start, items, gxy, gteam, kd2, kj, near_d, near_j = g  # out of the bundle once
     k = kd2.shape[1]
     r2 = p.sense_radius * p.sense_radius
     for i in range(lo, hi):

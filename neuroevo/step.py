@@ -32,7 +32,7 @@ from .brain import U, forward_one, forward_pair
 from .config import Frame, Mode
 from .cursor import cursor_update
 from .evolution import hof_offer
-from .grid import INF, contact_cause, grid_build, scan_range
+from .grid import INF, Grid, contact_cause, grid_build, scan_range
 from .obstacles import BIG, nearest_icon
 from .physics import hazard_one, heading_cs, move_one
 from .record import rec_room, record_frame
@@ -134,8 +134,8 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
     heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets
     icons, steer, actions = env.icons, env.steer, env.actions
-    gstart, gitems, gxy, gteam, kd2, kj, pos0 = scr.gstart, scr.gitems, scr.gxy, scr.gteam, scr.kd2, scr.kj, scr.pos0
-    near_d, near_j = scr.near_d, scr.near_j
+    kd2, kj, pos0, near_d, near_j = scr.kd2, scr.kj, scr.pos0, scr.near_d, scr.near_j
+    grid = Grid(scr.gstart, scr.gitems, scr.gxy, scr.gteam, kd2, kj, near_d, near_j)
     use_grid = p.use_grid != 0
     g_addr = U(genomes.ctypes.data)
     g_row = U(genomes.strides[0])
@@ -148,7 +148,7 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
         g1 = min(g0 + GROUP, hi)
         k = g0
         if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
-            scan_range(g0, g1, alive, pos0, team, gstart, gitems, gxy, gteam, kd2, kj, near_d, near_j, p)
+            scan_range(g0, g1, alive, pos0, team, grid, p)
         for i in range(g0, g1):
             i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
             if not alive[i]:

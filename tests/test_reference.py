@@ -13,7 +13,7 @@ import pytest
 from neuroevo.brain import Layout, fast_tanh, forward_pair, forward_parallel, forward_serial, init_genomes
 from neuroevo.config import Settings, make_params, override
 from neuroevo.evolution import RANK, ROULETTE, SUS, TOURNAMENT, TRUNCATION, mutate, select
-from neuroevo.grid import INF, clear_of_agents, contact_cause, grid_build, scan_range
+from neuroevo.grid import INF, Grid, clear_of_agents, contact_cause, grid_build, scan_range
 from neuroevo.obstacles import nearest_icon
 from neuroevo.physics import heading_cs
 from neuroevo.reference import (
@@ -286,7 +286,7 @@ def _scan_all(pos, mask, team, p, k, query):
     contact = np.zeros(n, np.int8)
     near_d = np.full((n, 2), -7.0)
     near_j = np.full((n, 2), -7, np.int64)
-    scan_range(0, n, query, pos, team, start, items, gxy, gteam, kd2, kj, near_d, near_j, p)
+    scan_range(0, n, query, pos, team, Grid(start, items, gxy, gteam, kd2, kj, near_d, near_j), p)
     for i in range(n):
         ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
         best[i, 0], best[i, 1], best[i, 2], best[i, 3] = ds, js, do, jo
