@@ -17,20 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .simd import (
-    dense2,
-    dense2g,
-    dense2x2,
-    dense2x2g,
-    dense4,
-    dense4g,
-    dense4x2,
-    dense4x2g,
-    dense8,
-    dense8g,
-    dense8x2,
-    dense8x2g,
-)
+from .simd import dense
 
 U = np.uint64  # unsigned index type (see forward_pair)
 TANH_CLIP = np.float32(4.97)  # beyond this the rational approximation below reaches +-1
@@ -134,12 +121,12 @@ def forward_pair(genomes: np.ndarray, acts: np.ndarray, k: int, m: int, sizes: n
     """Forward agents k and m (m == k: agent k alone) in place: reads acts[., :n_in], writes every later layer of
     their acts rows; tanh everywhere. Two agents at once give the CPU two independent chains to overlap.
 
-    Units go 8 at a time through simd.dense8 (one vector register: on a 12-16-2 net the hidden layer is 12 vector
-    steps instead of 192 scalar ones), a layer's leftover units 4 and 2 at a time (simd.dense4, dense2: the 2 outputs
-    are one <2 x float> block), and a last odd unit one by one. Every
-    unit is a = bias; a = a + x_i * w_i for i = 0, 1, ...; then fast_tanh, on either path, so results are
-    bit-identical whatever the path or the pairing. Indices are unsigned on purpose: numba then skips its
-    negative-index wraparound, which otherwise hides the consecutive loads from LLVM.
+    Units go 8 at a time through simd.dense (one vector register: on a 12-16-2 net the hidden layer is 12 vector
+    steps instead of 192 scalar ones), a layer's leftover units 4 and 2 at a time (the 2 outputs are one
+    <2 x float> block), and a last odd unit one by one. Every unit is a = bias; a = a + x_i * w_i for
+    i = 0, 1, ...; then fast_tanh, on either path, so results are bit-identical whatever the path or the pairing.
+    Indices are unsigned on purpose: numba then skips its negative-index wraparound, which otherwise hides the
+    consecutive loads from LLVM.
     With gates (the genome longer than its weights), a unit that is off stores 0 (selected in the register, before
     the store), so as an input of the next layer it adds nothing (a unit's genes are its weights; a switched-off
     one costs no more than the vector lane it shares).
@@ -171,35 +158,9 @@ def forward_pair(genomes: np.ndarray, acts: np.ndarray, k: int, m: int, sizes: n
         if vec:
             for lanes in (U(8), U(4), U(2)):  # blocks of 8 units, then of 4 and 2 for what is left
                 while j0 + lanes <= n_next:
-                    wk, xk, bk, ok = gk + f * (p + j0), ak + f * src, gk + f * (bias + j0), ak + f * (dst + j0)
-                    wm, xm, bm, om = gm + f * (p + j0), am + f * src, gm + f * (bias + j0), am + f * (dst + j0)
-                    qk, qm = gk + f * (g_out + j0), gm + f * (g_out + j0)
-                    if lanes == U(8):
-                        if gate and two:
-                            dense8x2g(wk, xk, bk, ok, qk, wm, xm, bm, om, qm, n_next, n_prev)
-                        elif gate:
-                            dense8g(wk, xk, bk, ok, qk, n_next, n_prev)
-                        elif two:
-                            dense8x2(wk, xk, bk, ok, wm, xm, bm, om, n_next, n_prev)
-                        else:
-                            dense8(wk, xk, bk, ok, n_next, n_prev)
-                    elif lanes == U(4):
-                        if gate and two:
-                            dense4x2g(wk, xk, bk, ok, qk, wm, xm, bm, om, qm, n_next, n_prev)
-                        elif gate:
-                            dense4g(wk, xk, bk, ok, qk, n_next, n_prev)
-                        elif two:
-                            dense4x2(wk, xk, bk, ok, wm, xm, bm, om, n_next, n_prev)
-                        else:
-                            dense4(wk, xk, bk, ok, n_next, n_prev)
-                    elif gate and two:
-                        dense2x2g(wk, xk, bk, ok, qk, wm, xm, bm, om, qm, n_next, n_prev)
-                    elif gate:
-                        dense2g(wk, xk, bk, ok, qk, n_next, n_prev)
-                    elif two:
-                        dense2x2(wk, xk, bk, ok, wm, xm, bm, om, n_next, n_prev)
-                    else:
-                        dense2(wk, xk, bk, ok, n_next, n_prev)
+                    dense(lanes, gate, two, gk + f * (p + j0), ak + f * src, gk + f * (bias + j0), ak + f * (dst + j0),
+                          gk + f * (g_out + j0), gm + f * (p + j0), am + f * src, gm + f * (bias + j0),
+                          am + f * (dst + j0), gm + f * (g_out + j0), n_next, n_prev)
                     j0 += lanes
         for j in range(j0, n_next):
             j = U(j)

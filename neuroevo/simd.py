@@ -87,55 +87,49 @@ def _dense_body(builder: ir.IRBuilder, agents: list[tuple[ir.Value, ...]], w_ste
         builder.store(y, builder.inttoptr(out, vp), align=4)
 
 
-def _dense_intrinsics(lanes: int):
-    """(one agent, two agents, one gated, two gated) intrinsics computing `lanes` units of a dense tanh layer:
-    out[j] = fast_tanh(b[j] + sum_i x[i] * w[i * w_step + j]) for j < lanes. Every argument is a uint64: byte
-    addresses of float32 data (w, x, b, out, gates) and element counts (w_step, n_in); the gated ones store 0 where
-    gates[j] is not > 0.5; the two-agent ones interleave two agents with the same layer shape."""
-
-    def one(typingctx, w, x, b, out, w_step, n_in):  # noqa: ARG001 - numba passes the typing context
-        def codegen(context, builder, signature, args):
-            w, x, b, out, w_step, n_in = args
-            _dense_body(builder, [(w, x, b, out)], w_step, n_in, lanes)
-            return context.get_dummy_value()
-
-        return types.void(*([types.uint64] * 6)), codegen
-
-    def two(typingctx, w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in):  # noqa: ARG001
-        def codegen(context, builder, signature, args):
-            w1, x1, b1, out1, w2, x2, b2, out2, w_step, n_in = args
-            _dense_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, lanes)
-            return context.get_dummy_value()
-
-        return types.void(*([types.uint64] * 10)), codegen
-
-    def one_g(typingctx, w, x, b, out, gates, w_step, n_in):  # noqa: ARG001
-        def codegen(context, builder, signature, args):
-            w, x, b, out, gates, w_step, n_in = args
-            _dense_body(builder, [(w, x, b, out)], w_step, n_in, lanes, [gates])
-            return context.get_dummy_value()
-
-        return types.void(*([types.uint64] * 7)), codegen
-
-    def two_g(typingctx, w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in):  # noqa: ARG001
-        def codegen(context, builder, signature, args):
-            w1, x1, b1, out1, g1, w2, x2, b2, out2, g2, w_step, n_in = args
-            _dense_body(builder, [(w1, x1, b1, out1), (w2, x2, b2, out2)], w_step, n_in, lanes, [g1, g2])
-            return context.get_dummy_value()
-
-        return types.void(*([types.uint64] * 12)), codegen
-
-    out = []
-    for fn, suffix in ((one, ""), (two, "x2"), (one_g, "g"), (two_g, "x2g")):
-        fn.__name__ = fn.__qualname__ = f"dense{lanes}{suffix}"  # one name per intrinsic
-        out.append(intrinsic(fn))
-    return tuple(out)
+def _dense_choice(builder: ir.IRBuilder, lanes: int, gate: ir.Value, two: ir.Value, k: tuple, m: tuple,
+                  gk: ir.Value, gm: ir.Value, w_step: ir.Value, n_in: ir.Value) -> None:
+    """_dense_body for one agent or two (two), with or without on/off genes (gate), chosen at run time."""
+    with builder.if_else(two) as (pair, alone):
+        with pair:
+            with builder.if_else(gate) as (on, off):
+                with on:
+                    _dense_body(builder, [k, m], w_step, n_in, lanes, [gk, gm])
+                with off:
+                    _dense_body(builder, [k, m], w_step, n_in, lanes)
+        with alone:
+            with builder.if_else(gate) as (on, off):
+                with on:
+                    _dense_body(builder, [k], w_step, n_in, lanes, [gk])
+                with off:
+                    _dense_body(builder, [k], w_step, n_in, lanes)
 
 
-# 8 units in one AVX register (or two SSE/NEON ones), then 4 and 2 for a layer's leftover units (the 2 outputs)
-dense8, dense8x2, dense8g, dense8x2g = _dense_intrinsics(8)
-dense4, dense4x2, dense4g, dense4x2g = _dense_intrinsics(4)
-dense2, dense2x2, dense2g, dense2x2g = _dense_intrinsics(2)
+@intrinsic
+def dense(typingctx, lanes, gate, two, wk, xk, bk, ok, qk, wm, xm, bm, om, qm, w_step, n_in):  # noqa: ARG001
+    """`lanes` (8, 4 or 2; any other value does 2) units of a dense tanh layer, for agent k and, with `two`, agent m,
+    their chains interleaved: out[j] = fast_tanh(b[j] + sum_i x[i] * w[i * w_step + j]) for j < lanes; with `gate`,
+    0 where the on/off gene q[j] is not > 0.5. lanes, w_step and n_in are uint64 counts; w, x, b, out and q (the
+    genes; not read without gate) are uint64 byte addresses of float32 data, per agent (m's ignored without two)."""
+    sig = types.void(types.uint64, types.boolean, types.boolean, *([types.uint64] * 12))
+
+    def codegen(context, builder, signature, args):
+        lanes, gate, two, wk, xk, bk, ok, qk, wm, xm, bm, om, qm, w_step, n_in = args
+        k, m = (wk, xk, bk, ok), (wm, xm, bm, om)
+        eight = builder.icmp_unsigned("==", lanes, ir.Constant(lanes.type, 8))
+        four = builder.icmp_unsigned("==", lanes, ir.Constant(lanes.type, 4))
+        with builder.if_else(eight) as (is8, not8):
+            with is8:
+                _dense_choice(builder, 8, gate, two, k, m, qk, qm, w_step, n_in)
+            with not8:
+                with builder.if_else(four) as (is4, is2):
+                    with is4:
+                        _dense_choice(builder, 4, gate, two, k, m, qk, qm, w_step, n_in)
+                    with is2:
+                        _dense_choice(builder, 2, gate, two, k, m, qk, qm, w_step, n_in)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @intrinsic
