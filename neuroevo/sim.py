@@ -28,8 +28,8 @@ from .sensors import OUTPUT_NAMES, input_names
 from .species import Species
 from .species import found as found_species
 from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
-from .step import Brains, Env, run_chunk
-from .threads import PathChooser
+from .step import TEAM_WORDS, Brains, Env, run_chunk, scratch, team_chunk
+from .threads import TEAM, PathChooser
 
 N_OUTPUTS = len(OUTPUT_NAMES)  # turn, thrust
 
@@ -85,7 +85,11 @@ class Simulation:
         self.species_ready = False
         self.observers: list[Observer] = []
         self._threads: int | None = None
-        self.chooser = PathChooser()  # serial or parallel step, when threads are not set (set_threads(None))
+        self.chooser = PathChooser()  # serial or team step, when threads are not set (set_threads(None))
+        self._team_ctl = np.zeros(TEAM_WORDS, np.int64)  # the team step's control words (step.agents_team)
+        self.team_chunk = 0  # agents per chunk of the team step (0: step.team_chunk's choice)
+        self._no_team = np.zeros(0, np.int64)
+        self._no_scr: Any = None
         self._sizes, self._offsets = self.layout.arrays()
         self._no_ext = np.zeros((0, EXT_COLUMNS), np.float64)
         self._no_events = np.zeros((0, 4), np.int64)
@@ -146,8 +150,9 @@ class Simulation:
         return self
 
     def set_threads(self, threads: int | None) -> None:
-        """1: the serial step; 2 or more: the parallel step (numba's thread pool); None (the default): whichever
-        is faster now, timed as the run goes (PathChooser). Results are bit-identical on every path."""
+        """1: the serial step; 2 or more: the team step on that many threads (this one and threads - 1 helpers,
+        threads.Team); None (the default): the team step on numba.get_num_threads() threads or the serial step,
+        whichever is faster now, timed as the run goes (PathChooser). Results are bit-identical on every path."""
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise ValueError(f"threads must be None or a whole number >= 1, got {threads!r}")
         self._threads = None if threads is None else int(threads)
@@ -210,8 +215,7 @@ class Simulation:
         auto = self._auto()
         if n_steps == 0 or (not auto and rec is None):
             env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
-            return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, self.parallel, hook_fit,
-                                 self._no_rec, self.species))
+            return self._run_chunk(n_steps, brains, env, self.parallel, hook_fit, self._no_rec)
         # Pieces: ext rows and event rows continue where the last piece stopped.
         done = k = 0
         clock = time.perf_counter
@@ -224,7 +228,7 @@ class Simulation:
                 r, ev = rec.rec_buffers(self), self._rec_events()
             env = Env(self.icons, ext[done : done + m] if ext.shape[0] else ext, self._forced, ev, self._steer,
                       self._actions)
-            got = int(run_chunk(m, self.state, brains, env, self.params, self.rng, path, hook_fit, r, self.species))
+            got = self._run_chunk(m, brains, env, path, hook_fit, r)
             t1 = clock()
             if rec is not None:
                 m = int(r.n[0])  # it may stop early, when its buffers are nearly full
@@ -237,6 +241,22 @@ class Simulation:
                 self.chooser.measured(path, m, t1 - t0, t1)
             done += m
         return k
+
+    def _run_chunk(self, n_steps: int, brains: Brains, env: Env, parallel: bool, hook_fit: bool, rec: Any) -> int:
+        """One compiled run_chunk call: serial, or the team step with numba.get_num_threads() - 1 helpers (or the
+        threads set by set_threads)."""
+        if not parallel or n_steps == 0:
+            if self._no_scr is None:
+                self._no_scr = scratch(np.zeros((0, 2), np.float32), 0, self.params)
+            return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec,
+                                 self.species, self._no_team, self._no_scr))
+        scr = scratch(self.state.pos, self.layout.n_params, self.params)
+        threads = self._threads if self._threads is not None else numba.get_num_threads()
+        size = self.team_chunk or team_chunk(self.state.n, threads)
+        args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species,
+                self._team_ctl, scr)
+        return int(TEAM.run(threads - 1, self._team_ctl, size, run_chunk, args,
+                            (self.state, brains, env, scr, self.params, self._team_ctl)))
 
     def _rec_events(self) -> np.ndarray:
         """Death-report rows for one recorded piece (the step stops before they could run out)."""

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from . import atomics
 from .births import births, next_generation
 from .brain import U, forward_one, forward_pair
 from .config import Frame, Mode
@@ -107,15 +108,19 @@ def scratch(pos, n_params, p) -> Scratch:
 
 
 GROUP = 16  # agents_range senses, forwards and moves this many agents at a time
-RANGES = 64  # agents_parallel: agent ranges per step (numba.get_num_threads() would make the kernel uncacheable)
 
 
-# The ranges are called, not inlined, functions: numba 0.60-0.68 loses element writes through a named tuple's arrays
-# (w.pos[i, 0] = x) when such a body is inlined into a prange loop. Inside a range the per-agent kernels are
-# inlined into plain loops, so the bundles are unpacked once per range instead of once per agent (a call per agent
-# passed several hundred words of tuples and cost more than the agent's own work).
+# agents_range is a called, not an inlined, function (run_chunk, agents_team, team_helper and envs.sense call it).
+# Inside it the per-agent kernels are inlined into plain loops, so the bundles are unpacked once per call instead of
+# once per agent (a call per agent passed several hundred words of tuples and cost more than the agent's own work).
+# Its roles: which agents it takes
+R_RANGE = 0  # lo .. hi-1
+R_MAIN = 1  # chunks of the current team epoch, claimed until none is left (agents_team)
+R_HELPER = 2  # chunks of every epoch until the call stops (team_helper)
+
+
 @numba.njit(cache=True, error_model="numpy")
-def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
+def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     """Agents lo .. hi-1 for one step: contact, sense, forward (or the outside's action), move, hazard ->
     scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click. sense_only: only write the living agents'
     sensor inputs (no contact deaths, no forward pass, no move; envs.sense).
@@ -144,126 +149,214 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only):
     has_icons = icons.shape[0] > 0
     cx, cy, c_present, c_armed, c_click = cur
     ego = p.frame == Frame.EGO
-    for g0 in range(lo, hi, GROUP):
-        g1 = min(g0 + GROUP, hi)
-        k = g0
-        if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
-            scan_range(g0, g1, alive, pos0, team, grid, p)
-        for i in range(g0, g1):
-            i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
-            if not alive[i]:
-                cause_now[i] = NONE
+    cursor = w.cursor
+    n_all = alive.shape[0]
+    size = ctl[T_SIZE] if role != R_RANGE else 1
+    n_chunks = (n_all + size - 1) // size
+    first = True
+    idle = 0
+    while True:
+        # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
+        if role == R_RANGE:
+            if not first:
+                break
+            a, z = lo, hi
+        else:
+            if not first:
+                atomics.add(ctl, T_DONE, 1)
+            if role == R_HELPER and atomics.load(ctl, T_STOP) != 0:
+                break
+            ch = _claim(ctl, n_chunks)
+            if ch < 0:
+                if role == R_MAIN:
+                    break
+                first = True
+                idle = _relax(idle)  # the next epoch is not published yet
                 continue
-            if not sense_only:
-                prefetch(g_addr + i * g_row, g_row)
-            x0 = pos[i, U(0)]
-            y0 = pos[i, U(1)]
-            c = cs[i, U(0)]
-            s = cs[i, U(1)]
-            ds, js, do, jo = INF, -1, INF, -1
-            if use_grid:
-                ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
-                cause = contact_cause(ds, do, p)
-                if cause != NONE and not sense_only:
-                    # touching at the start of the step (where the last step's moves left them): both die
-                    cause_now[i] = cause
+            idle = 0
+            a, z = ch * size, min(n_all, (ch + 1) * size)
+            if role == R_HELPER:  # the cursor of the claimed epoch (written before it was published)
+                atomics.add(ctl, T_HELPED, 1)
+                cx, cy, c_present, c_armed, c_click = (cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED],
+                                                       cursor[C_CLICK])
+        first = False
+        for g0 in range(a, z, GROUP):
+            g1 = min(g0 + GROUP, z)
+            k = g0
+            if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
+                scan_range(g0, g1, alive, pos0, team, grid, p)
+            for i in range(g0, g1):
+                i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
+                if not alive[i]:
+                    cause_now[i] = NONE
                     continue
-            # the sensor blocks (sensors.py), each at its offset in the input row
-            o = p.off_edges
-            if o >= 0:
-                e0, e1, e2, e3, e4 = edges_in(x0, y0, c, s, p)
-                acts[i, o] = e0
-                acts[i, o + 1] = e1
-                acts[i, o + 2] = e2
-                acts[i, o + 3] = e3
-                acts[i, o + 4] = e4
-            o = p.off_cursor
-            if o >= 0:
-                dx = cx - x0
-                dy = cy - y0
-                t0, t1, t2 = thing(c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
-                acts[i, o] = t0
-                acts[i, o + 1] = t1
-                acts[i, o + 2] = t2
-                acts[i, o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
-            o = p.off_self
-            if o >= 0:
-                acts[i, o] = speed_in(speed[i], p)
-                if not ego:  # the ego frame's block is speed alone
-                    acts[i, o + 1] = c
-                    acts[i, o + 2] = s
-            o = p.off_icons
-            if o >= 0:
-                d, dx, dy = nearest_icon(x0, y0, icons)
-                t0, t1, t2 = thing(has_icons, d, dx, dy, p.radius, c, s, p)
-                acts[i, o] = t0
-                acts[i, o + 1] = t1
-                acts[i, o + 2] = t2
-            o = p.off_neigh
-            if o >= 0:
-                for m in range(p.n_neigh):
-                    j = kj[i, m]
-                    xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
-                    t0, t1, t2 = agent_thing(j, kd2[i, m], xj, yj, x0, y0, c, s, p)
-                    acts[i, o + 3 * m] = t0
-                    acts[i, o + 3 * m + 1] = t1
-                    acts[i, o + 3 * m + 2] = t2
-            o = p.off_team
-            if o >= 0:
-                for m in range(2):  # the nearest of another team, then of the own team
-                    j, d2 = (jo, do) if m == 0 else (js, ds)
-                    xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
-                    t0, t1, t2 = agent_thing(j, d2, xj, yj, x0, y0, c, s, p)
-                    acts[i, o + 3 * m] = t0
-                    acts[i, o + 3 * m + 1] = t1
-                    acts[i, o + 3 * m + 2] = t2
-            live[k] = i
-            k += 1
-        if sense_only:
-            continue
-        q = g0
-        while q + 1 < k:
-            forward_pair(genomes, acts, live[q], live[q + 1], sizes, offsets)
-            q += 2
-        if q < k:
-            forward_one(genomes, acts, live[q], sizes, offsets)
-        for q in range(g0, k):
-            i = U(live[q])
-            if steered and steer[i]:
-                acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
-                acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-            x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], acts[i, n - U(2)],
-                                        acts[i, n - U(1)], p)
-            pos[i, U(0)] = x
-            pos[i, U(1)] = y
-            heading[i] = h
-            speed[i] = v
-            cs[i, U(0)] = c
-            cs[i, U(1)] = s
-            d_icon = BIG
-            if has_icons:
-                d_icon = nearest_icon(x, y, icons)[0]
-            cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+                if not sense_only:
+                    prefetch(g_addr + i * g_row, g_row)
+                x0 = pos[i, U(0)]
+                y0 = pos[i, U(1)]
+                c = cs[i, U(0)]
+                s = cs[i, U(1)]
+                ds, js, do, jo = INF, -1, INF, -1
+                if use_grid:
+                    ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
+                    cause = contact_cause(ds, do, p)
+                    if cause != NONE and not sense_only:
+                        # touching at the start of the step (where the last step's moves left them): both die
+                        cause_now[i] = cause
+                        continue
+                # the sensor blocks (sensors.py), each at its offset in the input row
+                o = p.off_edges
+                if o >= 0:
+                    e0, e1, e2, e3, e4 = edges_in(x0, y0, c, s, p)
+                    acts[i, o] = e0
+                    acts[i, o + 1] = e1
+                    acts[i, o + 2] = e2
+                    acts[i, o + 3] = e3
+                    acts[i, o + 4] = e4
+                o = p.off_cursor
+                if o >= 0:
+                    dx = cx - x0
+                    dy = cy - y0
+                    t0, t1, t2 = thing(c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
+                    acts[i, o] = t0
+                    acts[i, o + 1] = t1
+                    acts[i, o + 2] = t2
+                    acts[i, o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
+                o = p.off_self
+                if o >= 0:
+                    acts[i, o] = speed_in(speed[i], p)
+                    if not ego:  # the ego frame's block is speed alone
+                        acts[i, o + 1] = c
+                        acts[i, o + 2] = s
+                o = p.off_icons
+                if o >= 0:
+                    d, dx, dy = nearest_icon(x0, y0, icons)
+                    t0, t1, t2 = thing(has_icons, d, dx, dy, p.radius, c, s, p)
+                    acts[i, o] = t0
+                    acts[i, o + 1] = t1
+                    acts[i, o + 2] = t2
+                o = p.off_neigh
+                if o >= 0:
+                    for m in range(p.n_neigh):
+                        j = kj[i, m]
+                        xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                        t0, t1, t2 = agent_thing(j, kd2[i, m], xj, yj, x0, y0, c, s, p)
+                        acts[i, o + 3 * m] = t0
+                        acts[i, o + 3 * m + 1] = t1
+                        acts[i, o + 3 * m + 2] = t2
+                o = p.off_team
+                if o >= 0:
+                    for m in range(2):  # the nearest of another team, then of the own team
+                        j, d2 = (jo, do) if m == 0 else (js, ds)
+                        xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                        t0, t1, t2 = agent_thing(j, d2, xj, yj, x0, y0, c, s, p)
+                        acts[i, o + 3 * m] = t0
+                        acts[i, o + 3 * m + 1] = t1
+                        acts[i, o + 3 * m + 2] = t2
+                live[k] = i
+                k += 1
+            if sense_only:
+                continue
+            q = g0
+            while q + 1 < k:
+                forward_pair(genomes, acts, live[q], live[q + 1], sizes, offsets)
+                q += 2
+            if q < k:
+                forward_one(genomes, acts, live[q], sizes, offsets)
+            for q in range(g0, k):
+                i = U(live[q])
+                if steered and steer[i]:
+                    acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
+                    acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
+                x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], acts[i, n - U(2)],
+                                            acts[i, n - U(1)], p)
+                pos[i, U(0)] = x
+                pos[i, U(1)] = y
+                heading[i] = h
+                speed[i] = v
+                cs[i, U(0)] = c
+                cs[i, U(1)] = s
+                d_icon = BIG
+                if has_icons:
+                    d_icon = nearest_icon(x, y, icons)[0]
+                cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+
+
+# The team step: the calling thread (agents_team) and helper threads (team_helper, started by threads.Team) share
+# a step's agents, a chunk of ctl[T_SIZE] agents at a time, claimed from a counter. The words of the control
+# array ctl, each on its own cache line:
+T_CLAIM = 0  # (step epoch << CLAIM_BITS) | next chunk to claim; a claim is a compare-and-swap of the whole word
+T_DONE = 8  # chunks finished in this epoch
+T_STOP = 16  # 1: the call is over (helpers return)
+T_SIZE = 24  # agents per chunk
+T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: benchmarks and tests read it)
+TEAM_WORDS = 40
+CLAIM_BITS = 24
+CLAIM_MASK = (1 << CLAIM_BITS) - 1
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _claim(ctl, n_chunks):
+    """Claim the next chunk of the current epoch: its index, or -1 when every chunk is taken."""
+    while True:
+        v = atomics.load(ctl, T_CLAIM)
+        c = v & CLAIM_MASK
+        if c >= n_chunks:
+            return -1
+        if atomics.cas(ctl, T_CLAIM, v, v + 1):
+            return c
+
+
+def team_chunk(n: int, threads: int) -> int:
+    """Agents per chunk of the team step: about 8 chunks a thread (a thread that got its core late takes fewer),
+    at least TEAM_MIN_CHUNK agents."""
+    return max(TEAM_MIN_CHUNK, -(-n // (8 * max(1, threads))))
+
+
+TEAM_MIN_CHUNK = 8
+SPIN = 500  # a waiting thread spins this many times, then gives its core away at each further try
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _relax(k):
+    """One try of a wait: a spin-wait hint for the first SPIN tries, then sched_yield (when a core is shared with
+    another process, the thread waited for may be the one this wait keeps off the core). Returns k + 1."""
+    if k < SPIN:
+        atomics.pause()
+    else:
+        atomics.yield_cpu()
+    return k + 1
 
 
 @numba.njit(cache=True, error_model="numpy")
-def agents_serial(w, b, env, scr, cur, p):
-    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, False)
+def agents_team(w, b, env, scr, cur, p, ctl):
+    """The step's agents, shared with the helper threads: publish a new epoch, work chunks until none is left,
+    wait until the helpers' chunks are done too. Without helpers (or with helpers that get no core) the calling
+    thread works every chunk itself: the step waits for another thread only while that thread holds a chunk.
+    An agent's result does not depend on who computes it (agents_range), so every split gives the same bits.
 
-
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def agents_parallel(w, b, env, scr, cur, p):
-    """agents_range over up to RANGES ranges (a power of two, each of at least GROUP agents), spread over the
-    threads."""
+    The helpers stay inside one agents_range call for the whole run_chunk call (team_helper), so they take no
+    array out of a bundle per step: reference counts are atomic counters that both threads would otherwise
+    update at once, and each such update then moves a cache line between the cores."""
     n = w.alive.shape[0]
-    # a power of two of ranges, so that 2, 4 or 8 threads get equal shares (3 ranges of 50 agents gave one thread
-    # two of them: the step took 2/3 of the serial time at best)
-    n_ranges = 1
-    while n_ranges * 2 <= min(n // GROUP, RANGES):
-        n_ranges *= 2
-    size = (n + n_ranges - 1) // n_ranges
-    for r in numba.prange(n_ranges):
-        agents_range(r * size, min(n, (r + 1) * size), w, b, env, scr, cur, p, False)
+    size = ctl[T_SIZE]
+    n_chunks = (n + size - 1) // size
+    e = (atomics.load(ctl, T_CLAIM) >> CLAIM_BITS) + 1
+    atomics.store(ctl, T_DONE, 0)
+    atomics.store(ctl, T_CLAIM, e << CLAIM_BITS)  # publish: the helpers start claiming
+    agents_range(0, n, w, b, env, scr, cur, p, False, ctl, R_MAIN)
+    idle = 0
+    while atomics.load(ctl, T_DONE) < n_chunks:
+        idle = _relax(idle)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def team_helper(w, b, env, scr, p, ctl):
+    """A helper thread's part of run_chunk's team steps: claim and work chunks of each published epoch until the
+    call stops (ctl[T_STOP]). Reads the cursor from w.cursor, which the caller writes before publishing."""
+    c = w.cursor
+    cur = (c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK])
+    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, False, ctl, R_HELPER)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -277,7 +370,7 @@ def headings_cs(heading, cs, slots, k):
         cs[i, 1] = s
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
     Returns (k dead, n_events)."""
@@ -317,23 +410,27 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec, sp):
+def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, team_scr):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
 
     Runs without Python's lock (nogil): a recorder's writer thread encodes and compresses the last chunk meanwhile.
 
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
-    sp (species.Species): the species (0 rows: niching off); outside Brains, which the parallel region takes.
+    sp (species.Species): the species (0 rows: niching off).
+    team (int64 control words) with rows: the team step (agents_team), helper threads take part of each step's
+    agents; team_scr is then this call's Scratch, which they share (0 rows: one thread, and a Scratch of our own).
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
     stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
     each step; each agent scans its 3x3 cells of the snapshot (never a neighbour's half-updated row) once, for its
     neighbour and team inputs and for contact: two agents closer than contact_radius when the step starts (where
     the last step's moves left them) both die, before they move. Newborns appear clear of everyone, so a contact
-    death always follows a move. One scan and one parallel pass per step keep crowd close to the cost of edges.
+    death always follows a move. One scan and one pass over the agents per step keep crowd close to the cost of
+    edges.
     """
     n = w.alive.shape[0]
-    scr = scratch(w.pos, b.genomes.shape[1], p)
+    teamed = team.shape[0] > 0
+    scr = team_scr if teamed else scratch(w.pos, b.genomes.shape[1], p)
     headings_cs(w.heading, scr.cs, scr.dead, -1)  # from the headings as they are (a hook may have turned agents)
     use_grid = p.use_grid != 0
     n_events = 0
@@ -346,10 +443,10 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec, sp):
         if use_grid:
             scr.pos0[:, :] = w.pos
             grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
-        if parallel:
-            agents_parallel(w, b, env, scr, cur, p)
+        if teamed:
+            agents_team(w, b, env, scr, cur, p, team)
         else:
-            agents_serial(w, b, env, scr, cur, p)
+            agents_range(0, n, w, b, env, scr, cur, p, False, team, R_RANGE)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:
@@ -368,4 +465,6 @@ def run_chunk(n_steps, w, b, env, p, rng, parallel, use_hook_fit, rec, sp):
         w.counters[K_STEP] += 1
         if recording:
             record_frame(w, b.genomes, rec)
+    if teamed:
+        atomics.store(team, T_STOP, 1)
     return n_events

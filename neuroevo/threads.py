@@ -1,6 +1,14 @@
-"""Threads: which compiled step runs now, the serial or the parallel one (both give bit-identical results)."""
+"""Threads: which compiled step runs now, the serial or the team one (both give bit-identical results), and the
+team's helper threads."""
 
 from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 
 class PathChooser:
@@ -71,3 +79,92 @@ class PathChooser:
         if before is not None and per_step > self.slow * before and other in self.when:
             # this path got slower: time the other one soon (not more often than every min_gap seconds)
             self.when[other] = min(self.when[other], now - self.wait[other] + self.min_gap)
+
+
+
+class Team:
+    """Helper threads for the team step (step.agents_team), shared by every world of the process: each helper
+    waits for a call, then works agent chunks of its steps beside the calling thread (step.team_helper) until the
+    call stops. They start on first use; a forked child starts its own. One call at a time uses them: a call made
+    while they are busy (a second world stepping in another thread) runs its chunks alone, with the same results.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._go: list[threading.Event] = []
+        self._done: list[threading.Event] = []
+        self._job: list = [None]  # the helpers' arguments for the call under way
+
+    def _grow(self, helpers: int) -> None:
+        if self._pid != os.getpid():  # a fork does not copy threads: start afresh
+            self._pid = os.getpid()
+            self._go, self._done = [], []
+        while len(self._go) < helpers:
+            go, done = threading.Event(), threading.Event()
+            done.set()
+            t = threading.Thread(target=_helper_loop, args=(go, done, self._job), daemon=True,
+                                 name=f"neuroevo-step-{len(self._go) + 1}")
+            self._go.append(go)
+            self._done.append(done)
+            t.start()
+
+    def run(self, helpers: int, ctl: np.ndarray, size: int, call: Callable[..., Any], args: tuple,
+            helper_args: tuple) -> Any:
+        """call(*args), a run_chunk with ctl as its team, while `helpers` helpers run step.team_helper(*helper_args)
+        on chunks of `size` agents."""
+        from .step import CLAIM_BITS, CLAIM_MASK, T_CLAIM, T_SIZE, T_STOP
+
+        ctl[T_CLAIM] = ((int(ctl[T_CLAIM]) >> CLAIM_BITS) << CLAIM_BITS) | CLAIM_MASK  # nothing to claim yet
+        ctl[T_STOP] = 0
+        ctl[T_SIZE] = max(1, int(size))
+        if helpers < 1 or not self._lock.acquire(blocking=False):
+            return call(*args)
+        try:
+            self._grow(helpers)
+            self._job[0] = helper_args
+            started = []
+            for go, done in zip(self._go[:helpers], self._done[:helpers]):
+                done.clear()
+                started.append(done)
+                go.set()
+            try:
+                return call(*args)
+            finally:
+                ctl[T_STOP] = 1  # run_chunk sets it too; here also when it raised
+                _wait_all(started)
+                self._job[0] = None
+        finally:
+            self._lock.release()
+
+
+def _helper_loop(go: threading.Event, done: threading.Event, job: list) -> None:
+    from .step import team_helper
+
+    while True:
+        go.wait()
+        go.clear()
+        try:
+            args = job[0]
+            if args is not None:
+                team_helper(*args)
+        finally:
+            done.set()
+
+
+def _wait_all(events: list[threading.Event]) -> None:
+    """Wait for every event, even through Ctrl-C (re-raised after): a helper still inside a call would go on with
+    that call's arrays while the next call runs."""
+    interrupted: BaseException | None = None
+    for e in events:
+        while True:
+            try:
+                e.wait()
+                break
+            except KeyboardInterrupt as k:
+                interrupted = k
+    if interrupted is not None:
+        raise interrupted
+
+
+TEAM = Team()

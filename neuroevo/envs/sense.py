@@ -13,7 +13,7 @@ import numpy as np
 
 from ..grid import grid_build
 from ..state import C_ARMED, C_CLICK, C_PRESENT, CX, CY
-from ..step import Brains, Env, agents_range, headings_cs, scratch
+from ..step import R_RANGE, Brains, Env, agents_range, headings_cs, scratch
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -27,7 +27,7 @@ def sense_all(w, b, env, p) -> None:
     if p.use_grid != 0:
         scr.pos0[:, :] = w.pos
         grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
-    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, True)
+    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, True, np.zeros(0, np.int64), R_RANGE)
 
 
 def observe(sim) -> np.ndarray:

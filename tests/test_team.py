@@ -1,0 +1,148 @@
+"""The team step: helper threads share each step's agents with the calling thread, chunk by chunk (step.agents_team,
+threads.Team). Whoever computes a chunk, whenever, the world must come out bit-identical to the serial step."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import threading
+
+import numba
+import numpy as np
+import pytest
+
+from neuroevo import atomics
+from neuroevo.sim import make
+from neuroevo.threads import TEAM
+
+
+def _digest(sim) -> str:
+    h = hashlib.sha256()
+    st = sim.state
+    for a in (sim.genomes, st.pos, st.heading, st.speed, st.alive, st.age, st.counters, st.acts, sim.hof):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(sim.rng.bit_generator.state).encode())
+    return h.hexdigest()
+
+
+def _world(name: str, threads: int, chunk: int = 0, **kw):
+    sim = make(name, seed=11, **kw)
+    sim.set_threads(threads)
+    sim.team_chunk = chunk
+    return sim
+
+
+CASES = [  # (scenario, settings, steps): the cursor, the grid (contact, neighbours, teams), icons
+    ("cursor", {"agents": 90, "init_weights": 1.0}, 500),
+    ("crowd", {"agents": 260}, 300),
+    ("teams", {"agents": 200}, 300),
+    ("icons", {"agents": 120, "init_weights": 1.0}, 400),
+]
+
+
+@pytest.mark.parametrize(("name", "kw", "steps"), CASES)
+def test_team_step_equals_the_serial_step_for_any_chunk_and_thread_count(name, kw, steps):
+    ref = _world(name, 1, **kw)
+    ref.run(steps)
+    assert sum(ref.deaths_by_cause().values()) > 0  # births ran too
+    want = _digest(ref)
+    for threads, chunk in ((2, 1), (2, 7), (3, 16), (2, 0)):
+        sim = _world(name, threads, chunk, **kw)
+        assert sim.parallel
+        sim.run(steps)
+        assert _digest(sim) == want, (threads, chunk)
+
+
+def test_team_step_without_helpers_and_with_late_helpers():
+    """A call that finds the helpers busy (another world stepping in another thread) works every chunk alone;
+    many short calls (helpers that join late or not at all) change nothing either."""
+    kw = {"agents": 70, "init_weights": 1.0}
+    ref = _world("cursor", 1, **kw)
+    ref.run(600)
+    alone = _world("cursor", 2, 5, **kw)
+    with TEAM._lock:  # the helpers are taken
+        alone.run(600)
+    assert _digest(alone) == _digest(ref)
+    short = _world("cursor", 2, 5, **kw)
+    for _ in range(200):
+        short.run(3)
+    assert _digest(short) == _digest(ref)
+
+
+def test_two_worlds_stepping_at_once_in_two_threads():
+    kw = {"agents": 64, "init_weights": 1.0}
+    ref = _world("cursor", 1, **kw)
+    ref.run(800)
+    sims = [_world("cursor", 2, 4, **kw) for _ in range(2)]
+    threads = [threading.Thread(target=lambda s=s: [s.run(40) for _ in range(20)]) for s in sims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [_digest(s) for s in sims] == [_digest(ref)] * 2
+
+
+def test_helpers_take_chunks():
+    from neuroevo.step import T_HELPED
+
+    sim = _world("edges", 2, 8, agents=200)
+    for _ in range(2000):  # calls until a helper got a core and a chunk (the first call nearly always)
+        sim.run(20)
+        if sim._team_ctl[T_HELPED] > 0:
+            break
+    assert sim._team_ctl[T_HELPED] > 0
+
+
+def test_helper_threads_are_shared_and_leave_no_call_behind():
+    before = threading.active_count()
+    for seed in range(6):
+        sim = make("edges", seed=seed, agents=40)
+        sim.set_threads(3)
+        sim.run(50)
+    # one pool for the process: at most two helpers more, whatever the number of worlds
+    assert threading.active_count() <= before + 2
+    assert all(d.is_set() for d in TEAM._done)  # every helper finished its call
+
+
+def _forked_digest(_: int) -> str:
+    sim = _world("cursor", 2, 3, agents=50, init_weights=1.0)
+    sim.run(300)
+    return _digest(sim)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_forked_child_starts_its_own_helpers():
+    sim = _world("cursor", 2, 3, agents=50, init_weights=1.0)
+    sim.run(300)  # the parent's helpers exist before the fork
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.map(_forked_digest, [0])[0]
+    assert got == _digest(sim)
+
+
+@numba.njit(nogil=True)
+def _count(ctl, n):
+    """Claim 0 .. n-1 one at a time by compare-and-swap; count the claims in ctl[8] by atomic adds."""
+    mine = 0
+    while True:
+        v = atomics.load(ctl, 0)
+        if v >= n:
+            return mine
+        if atomics.cas(ctl, 0, v, v + 1):
+            atomics.add(ctl, 8, 1)
+            mine += 1
+        else:
+            atomics.pause()
+
+
+def test_atomics_lose_no_update_between_threads():
+    ctl = np.zeros(16, np.int64)
+    _count(np.zeros(16, np.int64), 1)  # compile first
+    got: list[int] = []
+    ts = [threading.Thread(target=lambda: got.append(_count(ctl, 300_000))) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sum(got) == 300_000 and ctl[0] == 300_000 and ctl[8] == 300_000
+    atomics_store_and_yield = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.yield_cpu(), atomics.load(a, 3)))
+    assert atomics_store_and_yield(ctl)[2] == 7
