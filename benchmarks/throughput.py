@@ -106,7 +106,7 @@ def compare_scenarios(names: list[str], agents: list[int], seconds: float, round
             for name in names:
                 best[name] = max(best[name], measure(sims[name].run, seconds / rounds, calls) * n)
         base = best[names[0]]
-        layer = numba.threading_layer() if sims[names[0]].parallel else "serial kernel"
+        layer = f"team step, {numba.get_num_threads()} threads" if sims[names[0]].parallel else "serial step"
         print(f"agents {n:>6}, world {size['world.width']} x {size['world.height']} px, {layer}:")
         for name in names:
             print(f"  {name:>12}: {best[name] / 1e6:7.2f} M agent-steps/s | {names[0]} / {name} = "
@@ -295,7 +295,7 @@ def compare_numpy(agents: list[int], seconds: float, world: str) -> None:
         baseline = measure(lambda k, ref=ref, rng=rng: [numpy_step(ref, rng) for _ in range(k)], seconds,
                            max(1, 2000 // n)) * n
         rows.append((n, compiled, baseline))
-        layer = numba.threading_layer() if sim.parallel else "serial kernel"
+        layer = f"team step, {numba.get_num_threads()} threads" if sim.parallel else "serial step"
         print(f"agents {n:>6}: compiled {compiled / 1e6:7.2f} M agent-steps/s | numpy {baseline / 1e6:6.3f} M | "
               f"ratio {compiled / baseline:6.1f}x | {layer}", flush=True)
 

@@ -299,10 +299,10 @@ class LiveView(WorldView):
         sim, s = self.sim, self.sim.state
         pre_pos = s.pos.copy()  # (N, 2) where the agents that die this frame were
         phase0 = s.cursor[C_PHASE]
-        # A frame's few steps run on one thread: a prange launch whose second thread is busy elsewhere can stall
-        # for milliseconds (measured with the other core loaded: 50 agents 0.4-3 ms parallel vs 0.12 ms serial;
-        # 5,000 agents 3-4 ms vs 1.7 ms). Big batches (turbo, crowds at high speed) use both threads. Serial and
-        # parallel kernels give identical results.
+        # A frame's few steps run on one thread: a parallel step whose second thread is busy elsewhere can stall
+        # (measured with numba's prange step and the other core loaded: 50 agents 0.4-3 ms parallel vs 0.12 ms
+        # serial; 5,000 agents 3-4 ms vs 1.7 ms). Big batches (turbo, crowds at high speed) use both threads (the
+        # team step). Both paths give identical results.
         sim.set_threads(2 if n * s.n >= VIEWER_PARALLEL_WORK else 1)
         t0 = time.perf_counter()
         sim.run(n, ext)
