@@ -89,7 +89,8 @@ class Simulation:
         self._team_ctl = np.zeros(TEAM_WORDS, np.int64)  # the team step's control words (step.agents_team)
         self.team_chunk = 0  # agents per chunk of the team step (0: step.team_chunk's choice)
         self._no_team = np.zeros(0, np.int64)
-        self._no_scr: Any = None
+        self._scr: Any = None  # the compiled step's buffers (step.Scratch)
+        self._scr_key: Any = None
         self._sizes, self._offsets = self.layout.arrays()
         self._no_ext = np.zeros((0, EXT_COLUMNS), np.float64)
         self._no_events = np.zeros((0, 4), np.int64)
@@ -245,18 +246,19 @@ class Simulation:
     def _run_chunk(self, n_steps: int, brains: Brains, env: Env, parallel: bool, hook_fit: bool, rec: Any) -> int:
         """One compiled run_chunk call: serial, or the team step with numba.get_num_threads() - 1 helpers (or the
         threads set by set_threads)."""
+        key = (id(self.state.pos), self.state.pos.ctypes.data, self.layout.n_params, self.params)
+        if self._scr_key != key:  # the step's buffers, kept while the world's shapes and settings stay
+            self._scr = scratch(self.state.pos, self.layout.n_params, self.params)
+            self._scr_key = key
         if not parallel or n_steps == 0:
-            if self._no_scr is None:
-                self._no_scr = scratch(np.zeros((0, 2), np.float32), 0, self.params)
             return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec,
-                                 self.species, self._no_team, self._no_scr))
-        scr = scratch(self.state.pos, self.layout.n_params, self.params)
+                                 self.species, self._no_team, self._scr))
         threads = self._threads if self._threads is not None else numba.get_num_threads()
-        size = self.team_chunk or team_chunk(self.state.n, threads)
+        size = team_chunk(self.state.n, threads, self.team_chunk)
         args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species,
-                self._team_ctl, scr)
+                self._team_ctl, self._scr)
         return int(TEAM.run(threads - 1, self._team_ctl, size, run_chunk, args,
-                            (self.state, brains, env, scr, self.params, self._team_ctl)))
+                            (self.state, brains, env, self._scr, self.params, self._team_ctl)))
 
     def _rec_events(self) -> np.ndarray:
         """Death-report rows for one recorded piece (the step stops before they could run out)."""

@@ -119,7 +119,7 @@ R_MAIN = 1  # chunks of the current team epoch, claimed until none is left (agen
 R_HELPER = 2  # chunks of every epoch until the call stops (team_helper)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     """Agents lo .. hi-1 for one step: contact, sense, forward (or the outside's action), move, hazard ->
     scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click. sense_only: only write the living agents'
@@ -152,7 +152,6 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     cursor = w.cursor
     n_all = alive.shape[0]
     size = ctl[T_SIZE] if role != R_RANGE else 1
-    n_chunks = (n_all + size - 1) // size
     first = True
     idle = 0
     while True:
@@ -166,7 +165,7 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
                 atomics.add(ctl, T_DONE, 1)
             if role == R_HELPER and atomics.load(ctl, T_STOP) != 0:
                 break
-            ch = _claim(ctl, n_chunks)
+            ch = 0 if role == R_MAIN and first else _claim(ctl, role == R_HELPER)  # chunk 0: the caller's at publish
             if ch < 0:
                 if role == R_MAIN:
                     break
@@ -285,36 +284,47 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
 # The team step: the calling thread (agents_team) and helper threads (team_helper, started by threads.Team) share
 # a step's agents, a chunk of ctl[T_SIZE] agents at a time, claimed from a counter. The words of the control
 # array ctl, each on its own cache line:
-T_CLAIM = 0  # (step epoch << CLAIM_BITS) | next chunk to claim; a claim is a compare-and-swap of the whole word
+T_CLAIM = 0  # epoch << CLAIM_BITS | lo << CHUNK_BITS | hi: chunks lo .. hi-1 of the step are unclaimed
 T_DONE = 8  # chunks finished in this epoch
 T_STOP = 16  # 1: the call is over (helpers return)
 T_SIZE = 24  # agents per chunk
 T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: benchmarks and tests read it)
 TEAM_WORDS = 40
-CLAIM_BITS = 24
-CLAIM_MASK = (1 << CLAIM_BITS) - 1
+CHUNK_BITS = 12
+CHUNK_MASK = (1 << CHUNK_BITS) - 1
+MAX_CHUNKS = CHUNK_MASK  # chunks per step at most
+CLAIM_BITS = 2 * CHUNK_BITS
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _claim(ctl, n_chunks):
-    """Claim the next chunk of the current epoch: its index, or -1 when every chunk is taken."""
+def _claim(ctl, from_back):
+    """Claim a chunk of the current epoch, a compare-and-swap of the whole word: the calling thread takes the lowest
+    unclaimed chunk, helpers the highest, so each thread tends to get the same agents step after step (their rows
+    stay in its cache instead of moving between the cores every step). Returns its index, or -1 when every chunk
+    is taken."""
     while True:
         v = atomics.load(ctl, T_CLAIM)
-        c = v & CLAIM_MASK
-        if c >= n_chunks:
+        lo = (v >> CHUNK_BITS) & CHUNK_MASK
+        hi = v & CHUNK_MASK
+        if lo >= hi:
             return -1
-        if atomics.cas(ctl, T_CLAIM, v, v + 1):
-            return c
+        if from_back:
+            if atomics.cas(ctl, T_CLAIM, v, v - 1):
+                return hi - 1
+        elif atomics.cas(ctl, T_CLAIM, v, v + (1 << CHUNK_BITS)):
+            return lo
 
 
-def team_chunk(n: int, threads: int) -> int:
-    """Agents per chunk of the team step: about 8 chunks a thread (a thread that got its core late takes fewer),
-    at least TEAM_MIN_CHUNK agents."""
-    return max(TEAM_MIN_CHUNK, -(-n // (8 * max(1, threads))))
+def team_chunk(n: int, threads: int, size: int = 0) -> int:
+    """Agents per chunk of the team step: `size` if given; else one chunk a thread up to 511 agents (each claim
+    is a cache line moving between cores, ~0.1-0.2 us, which a 50-agent step of ~3 us feels) and up to 8 a
+    thread from 2,048 agents (a thread that got its core late takes fewer); never more than MAX_CHUNKS chunks."""
+    per_thread = min(8, max(1, n // 256))
+    size = size or -(-n // (max(1, threads) * per_thread))
+    return max(1, size, -(-n // MAX_CHUNKS))
 
 
-TEAM_MIN_CHUNK = 8
-SPIN = 500  # a waiting thread spins this many times, then gives its core away at each further try
+SPIN = 20000  # a waiting thread spins this many times, then gives its core away at each further try
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -328,7 +338,7 @@ def _relax(k):
     return k + 1
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def agents_team(w, b, env, scr, cur, p, ctl):
     """The step's agents, shared with the helper threads: publish a new epoch, work chunks until none is left,
     wait until the helpers' chunks are done too. Without helpers (or with helpers that get no core) the calling
@@ -343,7 +353,7 @@ def agents_team(w, b, env, scr, cur, p, ctl):
     n_chunks = (n + size - 1) // size
     e = (atomics.load(ctl, T_CLAIM) >> CLAIM_BITS) + 1
     atomics.store(ctl, T_DONE, 0)
-    atomics.store(ctl, T_CLAIM, e << CLAIM_BITS)  # publish: the helpers start claiming
+    atomics.store(ctl, T_CLAIM, (e << CLAIM_BITS) | (1 << CHUNK_BITS) | n_chunks)  # publish: chunk 0 is ours
     agents_range(0, n, w, b, env, scr, cur, p, False, ctl, R_MAIN)
     idle = 0
     while atomics.load(ctl, T_DONE) < n_chunks:
@@ -370,10 +380,18 @@ def headings_cs(heading, cs, slots, k):
         cs[i, 1] = s
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
+def _cursor_step(w, env, p, rng, t):
+    """Move the cursor for step t; returns it as (x, y, present, armed, click). Without reference counting."""
+    c = w.cursor
+    cursor_update(c, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
+    return c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK]
+
+
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
-    Returns (k dead, n_events)."""
+    Returns (k dead, n_events). Without reference counting (see agents_range)."""
     alive, cause_now, age, forced = w.alive, scr.cause_now, w.age, env.forced  # out of the bundles once (agents_range)
     n = alive.shape[0]
     if t == 0:
@@ -410,7 +428,7 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, team_scr):
+def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, scr):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
 
     Runs without Python's lock (nogil): a recorder's writer thread encodes and compresses the last chunk meanwhile.
@@ -418,7 +436,9 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, team_scr)
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
     sp (species.Species): the species (0 rows: niching off).
     team (int64 control words) with rows: the team step (agents_team), helper threads take part of each step's
-    agents; team_scr is then this call's Scratch, which they share (0 rows: one thread, and a Scratch of our own).
+    agents (0 rows: this thread alone).
+    scr (Scratch, from scratch(w.pos, n_params, p)): the step's buffers, which the helpers share; nothing in them
+    is read across calls, so the caller may keep one for many calls.
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
     stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
@@ -430,7 +450,6 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, team_scr)
     """
     n = w.alive.shape[0]
     teamed = team.shape[0] > 0
-    scr = team_scr if teamed else scratch(w.pos, b.genomes.shape[1], p)
     headings_cs(w.heading, scr.cs, scr.dead, -1)  # from the headings as they are (a hook may have turned agents)
     use_grid = p.use_grid != 0
     n_events = 0
@@ -438,8 +457,7 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, team_scr)
     for t in range(n_steps):
         if recording and not rec_room(rec, n_events, env.events.shape[0], n):
             break
-        cursor_update(w.cursor, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
-        cur = (w.cursor[CX], w.cursor[CY], w.cursor[C_PRESENT], w.cursor[C_ARMED], w.cursor[C_CLICK])
+        cur = _cursor_step(w, env, p, rng, t)
         if use_grid:
             scr.pos0[:, :] = w.pos
             grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)

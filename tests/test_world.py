@@ -202,7 +202,7 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     assert piece(0.0, 1000, 1.0) == (False, 1)  # a first, untimed step on a path (1 s: it is not counted)
     assert piece(0.0, 1000, 1e-4) == (False, 16)  # serial: 100 us per step
     assert piece(0.0, 1000, 1.0) == (True, 1)  # the switch to the other path: an untimed step again
-    assert piece(0.0, 1000, 1e-5) == (True, 16)  # parallel: 10 us per step
+    assert piece(0.0, 1000, 1e-5) == (True, 30)  # team: 10 us per step (a first probe as long as serial's, 3 ms)
     assert c.next(0.5, 100_000) == (True, 5000)  # a 50 ms piece on the faster path
     c.measured(True, 5000, 0.05, 0.5)
     assert piece(1.5, 100_000, 1.0) == (False, 1)  # a second later the other path is timed: warm-up first ...
