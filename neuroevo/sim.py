@@ -214,6 +214,13 @@ class Simulation:
         events = self._no_events if events is None else events
         hook_fit = self._use_hook_fit()
         auto = self._auto()
+        if auto and rec is not None and numba.get_num_threads() <= 2:
+            # the recorder's writer thread encodes and compresses on the other core: a team step would share that
+            # core with it, and stall whenever the writer runs (recording cost 2.8x instead of 1.2x at 50 agents)
+            auto = False
+            serial = True
+        else:
+            serial = False
         if n_steps == 0 or (not auto and rec is None):
             env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
             return self._run_chunk(n_steps, brains, env, self.parallel, hook_fit, self._no_rec)
@@ -222,7 +229,7 @@ class Simulation:
         clock = time.perf_counter
         while done < n_steps:
             t0 = clock()
-            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel, n_steps - done)
+            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel and not serial, n_steps - done)
             r, ev = self._no_rec, events[k:]
             if rec is not None:
                 m = min(m, rec.room())

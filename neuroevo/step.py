@@ -135,6 +135,11 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     array handed to an inlined helper costs an atomic reference-count increment and decrement per agent (at 10,000
     agents these took half of the step's time, and with two threads the counters' cache lines bounce between the
     cores). Helpers that take arrays run only in the branches that need them (icons, the neighbour grid).
+
+    Compiled without reference counting (_nrt=False), as agents_team, _cursor_step and _apply_deaths: numba then
+    counts no reference at all, here and in the callees it compiles for these kernels (and it refuses to compile
+    an allocation in them). The rule that keeps this sound: no function they call returns an array (a view it
+    returned would carry a reference nobody counted, and the same compiled callee is reused from counted code).
     """
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
     heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets

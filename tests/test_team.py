@@ -146,3 +146,4 @@ def test_atomics_lose_no_update_between_threads():
     assert sum(got) == 300_000 and ctl[0] == 300_000 and ctl[8] == 300_000
     atomics_store_and_yield = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.yield_cpu(), atomics.load(a, 3)))
     assert atomics_store_and_yield(ctl)[2] == 7
+
