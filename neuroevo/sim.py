@@ -160,7 +160,7 @@ class Simulation:
 
     @property
     def parallel(self) -> bool:
-        """Whether the next chunk runs the parallel step (with threads chosen at run time: the path in favour)."""
+        """Whether the next chunk runs the team step (with threads chosen at run time: the path in favour)."""
         if self._threads is None:
             if not self._auto():
                 return False

@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     c = subparsers.add_parser(
         "check", help="validate a scenario, check determinism, show its genome layout and inputs",
         description="Run check_scenario (hooks called on a small world), run the same seed twice (serial and "
-        "parallel step) comparing state and genome hashes, then print the genome layout, inputs and outputs. "
+        "team step) comparing state and genome hashes, then print the genome layout, inputs and outputs. "
         "Exit 2 with one line when something is wrong.",
     )
     c.add_argument("scenario", help="scenario name from scenarios/ or a path to a .py file")
@@ -68,12 +68,12 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     if hashes[0] != hashes[1]:
         raise UsageError(f"{args.scenario}: not deterministic: seed {args.seed} gave different worlds after "
-                         f"{args.steps} steps on the serial and the parallel step ({hashes[0][:12]} vs "
+                         f"{args.steps} steps on the serial and the team step ({hashes[0][:12]} vs "
                          f"{hashes[1][:12]})")
     sizes = sim.layout.sizes
     layers = ", ".join(f"{a}x{b} + {b}" for a, b in zip(sizes[:-1], sizes[1:]))
     print(f"scenario {sim.scenario}: check_scenario passed; seed {args.seed} reproduced the same world on the serial "
-          f"and parallel step after {args.steps} steps (sha256 {hashes[0][:16]})")
+          f"and team step after {args.steps} steps (sha256 {hashes[0][:16]})")
     print(f"genome layout {'-'.join(map(str, sizes))}: {sim.layout.n_params} parameters ({layers})")
     print(f"agents {sim.state.n}, sensors {', '.join(sim.input_offsets)}, frame {sim.settings.brain.frame}")
     print("inputs:")
