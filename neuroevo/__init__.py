@@ -36,7 +36,8 @@ def _numba_cache_dir() -> str:
 
 
 # OpenMP threads (the MNIST kernels; the agents' step ran on them before the team step) wait for the next region
-# by spinning (libgomp: 300,000 spins by default). Measured here, on the agents' step then (edges, M agent-steps/s at 50 / 1,000 / 10,000 agents, 2 threads): idle machine, default-like active waiting
+# by spinning (libgomp: 300,000 spins by default). Measured here, on the agents' step then (edges, M agent-steps/s
+# at 50 / 1,000 / 10,000 agents, 2 threads): idle machine, default-like active waiting
 # 9.6 / 13.4 / 12.2, passive 3.2 / 6.6 / 6.0, 3,000 spins then sleep 6.1 / 13.1 / 11.2; with two busy processes
 # beside it, default waiting fell to 0.01-0.2 (a prange launch stalled for milliseconds), 3,000 spins gave
 # 4.3 / 6.7 / 5.4 against 2.2 / 2.2 / 2.2 serial. So a short spin: near full speed alone, no collapse when shared.
