@@ -253,7 +253,8 @@ class Simulation:
     def _run_chunk(self, n_steps: int, brains: Brains, env: Env, parallel: bool, hook_fit: bool, rec: Any) -> int:
         """One compiled run_chunk call: serial, or the team step with numba.get_num_threads() - 1 helpers (or the
         threads set by set_threads)."""
-        key = (id(self.state.pos), self.state.pos.ctypes.data, self.layout.n_params, self.params)
+        key = (id(self.state.pos), self.state.pos.ctypes.data, self.state.pos.shape, self.layout.n_params,
+               self.params)
         if self._scr_key != key:  # the step's buffers, kept while the world's shapes and settings stay
             self._scr = scratch(self.state.pos, self.layout.n_params, self.params)
             self._scr_key = key

@@ -137,9 +137,10 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     cores). Helpers that take arrays run only in the branches that need them (icons, the neighbour grid).
 
     Compiled without reference counting (_nrt=False), as agents_team, _cursor_step and _apply_deaths: numba then
-    counts no reference at all, here and in the callees it compiles for these kernels (and it refuses to compile
-    an allocation in them). The rule that keeps this sound: no function they call returns an array (a view it
-    returned would carry a reference nobody counted, and the same compiled callee is reused from counted code).
+    counts no reference at all, here and in the callees it compiles for these kernels, and reuses those compiled
+    callees from counted code. The rule that keeps this sound is kept by hand, as numba checks it only in part
+    (it refuses an allocation only in a callee it compiles for these kernels first, and accepts returning an
+    argument): nothing these kernels call allocates or returns an array.
     """
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
     heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets

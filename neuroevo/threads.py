@@ -91,27 +91,66 @@ class Team:
     waits for a call, then works agent chunks of its steps beside the calling thread (step.team_helper) until the
     call stops. They start on first use; a forked child starts its own. One call at a time uses them: a call made
     while they are busy (a second world stepping in another thread) runs its chunks alone, with the same results.
+
+    Each call is a new generation of the job; a helper takes each generation at most once, and only while its
+    arguments are up (a helper that wakes after the call ended skips it). A call first stops and waits out any
+    helper still inside an earlier call (one that Ctrl-C left behind), so no helper ever works with another call's
+    arrays. An error inside a helper is raised by the call it served; the helper thread lives on.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid = -1
-        self._go: list[threading.Event] = []
-        self._done: list[threading.Event] = []
-        self._job: list = [None]  # the helpers' arguments for the call under way
+        self._reset()
+        if hasattr(os, "register_at_fork"):  # a fork copies neither the threads nor a lock's owner
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()  # held by the call using the helpers
+        self._cond = threading.Condition(threading.Lock())  # guards what follows
+        self._threads: list[threading.Thread] = []
+        self._gen = 0
+        self._job: tuple[int, tuple | None, int] = (0, None, 0)  # generation, helpers' arguments, helpers wanted
+        self._ctl: np.ndarray | None = None  # the control words of the job
+        self._running = 0  # helpers inside team_helper
+        self._errors: list[BaseException] = []
 
     def _grow(self, helpers: int) -> None:
-        if self._pid != os.getpid():  # a fork does not copy threads: start afresh
-            self._pid = os.getpid()
-            self._go, self._done = [], []
-        while len(self._go) < helpers:
-            go, done = threading.Event(), threading.Event()
-            done.set()
-            t = threading.Thread(target=_helper_loop, args=(go, done, self._job), daemon=True,
-                                 name=f"neuroevo-step-{len(self._go) + 1}")
-            self._go.append(go)
-            self._done.append(done)
-            t.start()
+        while len(self._threads) < helpers:
+            k = len(self._threads)
+            t = threading.Thread(target=self._loop, args=(k,), daemon=True, name=f"neuroevo-step-{k + 1}")
+            t.start()  # may raise (no more threads): then it is not counted
+            self._threads.append(t)
+
+    def _loop(self, k: int) -> None:
+        from .step import team_helper
+
+        seen = 0
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda seen=seen: self._job[0] > seen)
+                seen, args, wanted = self._job
+                if args is None or k >= wanted:
+                    continue
+                self._running += 1
+            try:
+                team_helper(*args)
+            except BaseException as e:  # noqa: BLE001 - handed to the call this helper served
+                with self._cond:
+                    self._errors.append(e)
+            finally:
+                args = None  # the call's arrays are not kept alive until the next call
+                with self._cond:
+                    self._running -= 1
+                    self._cond.notify_all()
+
+    def _drain(self) -> None:
+        """Stop the helpers' current job and wait until none is inside team_helper."""
+        from .step import T_STOP
+
+        with self._cond:
+            if self._ctl is not None:
+                self._ctl[T_STOP] = 1
+            self._job = (self._gen, None, 0)
+            self._cond.wait_for(lambda: self._running == 0)
 
     def run(self, helpers: int, ctl: np.ndarray, size: int, call: Callable[..., Any], args: tuple,
             helper_args: tuple) -> Any:
@@ -125,50 +164,23 @@ class Team:
         if helpers < 1 or not self._lock.acquire(blocking=False):
             return call(*args)
         try:
+            self._drain()  # a helper left inside an earlier call (Ctrl-C) leaves first
+            ctl[T_STOP] = 0
             self._grow(helpers)
-            self._job[0] = helper_args
-            started = []
-            for go, done in zip(self._go[:helpers], self._done[:helpers]):
-                done.clear()
-                started.append(done)
-                go.set()
+            with self._cond:
+                self._gen += 1
+                self._job, self._ctl = (self._gen, helper_args, helpers), ctl
+                self._errors = []
+                self._cond.notify_all()
             try:
-                return call(*args)
+                out = call(*args)
             finally:
-                ctl[T_STOP] = 1  # run_chunk sets it too; here also when it raised
-                _wait_all(started)
-                self._job[0] = None
+                self._drain()  # run_chunk set T_STOP too; here also when it raised
+            if self._errors:
+                raise self._errors[0]
+            return out
         finally:
             self._lock.release()
-
-
-def _helper_loop(go: threading.Event, done: threading.Event, job: list) -> None:
-    from .step import team_helper
-
-    while True:
-        go.wait()
-        go.clear()
-        try:
-            args = job[0]
-            if args is not None:
-                team_helper(*args)
-        finally:
-            done.set()
-
-
-def _wait_all(events: list[threading.Event]) -> None:
-    """Wait for every event, even through Ctrl-C (re-raised after): a helper still inside a call would go on with
-    that call's arrays while the next call runs."""
-    interrupted: BaseException | None = None
-    for e in events:
-        while True:
-            try:
-                e.wait()
-                break
-            except KeyboardInterrupt as k:
-                interrupted = k
-    if interrupted is not None:
-        raise interrupted
 
 
 TEAM = Team()

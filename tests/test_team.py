@@ -101,7 +101,7 @@ def test_helper_threads_are_shared_and_leave_no_call_behind():
         sim.run(50)
     # one pool for the process: at most two helpers more, whatever the number of worlds
     assert threading.active_count() <= before + 2
-    assert all(d.is_set() for d in TEAM._done)  # every helper finished its call
+    assert TEAM._running == 0 and TEAM._job[1] is None  # every helper left its call; no arguments kept
 
 
 def _forked_digest(_: int) -> str:
@@ -147,3 +147,64 @@ def test_atomics_lose_no_update_between_threads():
     atomics_store_and_yield = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.yield_cpu(), atomics.load(a, 3)))
     assert atomics_store_and_yield(ctl)[2] == 7
 
+
+
+def test_an_error_in_a_helper_is_raised_and_the_helpers_stay_usable():
+    """A helper whose compiled call fails hands the error to the call it served and lives on (a dead helper made
+    every later team step wait forever)."""
+    import time
+
+    from neuroevo.step import TEAM_WORDS
+
+    def call() -> int:  # stands in for run_chunk: lasts until the helper has failed (or 10 s)
+        t = time.monotonic()
+        while not TEAM._errors and time.monotonic() - t < 10:
+            time.sleep(0.001)
+        return 5
+
+    ctl = np.zeros(TEAM_WORDS, np.int64)
+    for _ in range(2):  # twice: the helper that failed serves the next call
+        with pytest.raises(TypeError, match="not enough arguments"):
+            TEAM.run(1, ctl, 1, call, (), (None,))  # team_helper(None): a TypeError in the helper
+    kw = {"agents": 40, "init_weights": 1.0}
+    ref = _world("cursor", 1, **kw)
+    ref.run(200)
+    sim = _world("cursor", 2, 5, **kw)
+    sim.run(200)
+    assert _digest(sim) == _digest(ref)
+
+
+def test_a_helper_left_inside_an_interrupted_call_is_stopped_before_the_next():
+    """If a call ends without stopping its helpers (Ctrl-C at the wrong moment), the next call stops them and waits
+    for them first: a helper never works on another call's arrays."""
+    import time
+
+    from neuroevo.step import T_STOP
+
+    kw = {"agents": 60, "init_weights": 1.0}
+    ref = _world("cursor", 1, **kw)
+    ref.run(300)
+    sim = _world("cursor", 2, 6, **kw)
+    sim.run(100)
+    # what an interrupted call leaves: a helper inside team_helper on this world's control words, not told to stop
+    ctl = sim._team_ctl
+    ctl[T_STOP] = 0
+    with TEAM._cond:
+        TEAM._gen += 1
+        brains = sim._scr  # any arrays: the stale call's own (it never claims: no chunk is open)
+        TEAM._job, TEAM._ctl = (TEAM._gen, TEAM._job[1], 1), ctl
+    from neuroevo.step import Brains, Env
+
+    b = Brains(sim.genomes, sim.hof, sim.hof_fit, sim._sizes, sim._offsets)
+    env = Env(sim.icons, sim._no_ext, sim._forced, sim._no_events, sim._steer, sim._actions)
+    with TEAM._cond:
+        TEAM._job = (TEAM._gen + 1, (sim.state, b, env, brains, sim.params, ctl), 1)
+        TEAM._gen += 1
+        TEAM._cond.notify_all()
+    t = time.monotonic()
+    while TEAM._running != 1 and time.monotonic() - t < 10:
+        time.sleep(0.001)
+    assert TEAM._running == 1  # the helper is inside, spinning on a call that will publish nothing
+    sim.run(200)  # the next call drains it first
+    assert TEAM._running == 0
+    assert _digest(sim) == _digest(ref)
