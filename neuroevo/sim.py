@@ -8,6 +8,7 @@ chunks are split only where an observer is due.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -151,9 +152,10 @@ class Simulation:
         return self
 
     def set_threads(self, threads: int | None) -> None:
-        """1: the serial step; 2 or more: the team step on that many threads (this one and threads - 1 helpers,
-        threads.Team); None (the default): the team step on numba.get_num_threads() threads or the serial step,
-        whichever is faster now, timed as the run goes (PathChooser). Results are bit-identical on every path."""
+        """1: the serial step; 2 or more: the team step on that many threads, at most one a core (this one and
+        threads - 1 helpers, threads.Team); None (the default): the team step on numba.get_num_threads() threads
+        or the serial step, whichever is faster now, timed as the run goes (PathChooser). Results are
+        bit-identical on every path."""
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise ValueError(f"threads must be None or a whole number >= 1, got {threads!r}")
         self._threads = None if threads is None else int(threads)
@@ -263,6 +265,7 @@ class Simulation:
             return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec,
                                  self.species, self._no_team, self._scr))
         threads = self._threads if self._threads is not None else numba.get_num_threads()
+        threads = min(threads, os.cpu_count() or 1)  # more threads than cores would only wait for each other
         size = team_chunk(self.state.n, threads, self.team_chunk)
         args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species,
                 self._team_ctl, self._scr)
