@@ -29,58 +29,41 @@ def _elem(context, builder, arrty, arr, i):
     return cgutils.get_item_pointer(context, builder, arrty, ary, [i], wraparound=False)
 
 
-@intrinsic
-def load(typingctx, arr, i):  # noqa: ARG001
-    """arr[i], read atomically."""
-    _check(arr)
-    sig = types.int64(arr, types.intp)
+def _on_element(ret, n_values: int, emit, doc: str):
+    """An intrinsic f(arr, i, v1 .. v_n_values) on the int64 element arr[i]: emit(builder, pointer, *values)
+    gives its LLVM value (ignored when ret is void)."""
 
-    def codegen(context, builder, signature, args):
-        p = _elem(context, builder, signature.args[0], args[0], args[1])
-        return builder.load_atomic(p, _SEQ, 8)
+    def typed(arr, n: int):
+        _check(arr)
+        sig = ret(arr, types.intp, *([types.int64] * n))
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            out = emit(builder, _elem(context, builder, signature.args[0], args[0], args[1]), *args[2:])
+            return context.get_dummy_value() if ret == types.void else out
 
+        return sig, codegen
 
-@intrinsic
-def store(typingctx, arr, i, v):  # noqa: ARG001
-    """arr[i] = v, written atomically."""
-    _check(arr)
-    sig = types.void(arr, types.intp, types.int64)
+    # numba types an intrinsic by its parameters (no *args), so one typer per arity
+    def typer0(typingctx, arr, i):  # noqa: ARG001
+        return typed(arr, 0)
 
-    def codegen(context, builder, signature, args):
-        p = _elem(context, builder, signature.args[0], args[0], args[1])
-        builder.store_atomic(args[2], p, _SEQ, 8)
-        return context.get_dummy_value()
+    def typer1(typingctx, arr, i, v):  # noqa: ARG001
+        return typed(arr, 1)
 
-    return sig, codegen
+    def typer2(typingctx, arr, i, v, w):  # noqa: ARG001
+        return typed(arr, 2)
 
-
-@intrinsic
-def add(typingctx, arr, i, v):  # noqa: ARG001
-    """arr[i] += v atomically; returns the value before."""
-    _check(arr)
-    sig = types.int64(arr, types.intp, types.int64)
-
-    def codegen(context, builder, signature, args):
-        p = _elem(context, builder, signature.args[0], args[0], args[1])
-        return builder.atomic_rmw("add", p, args[2], _SEQ)
-
-    return sig, codegen
+    typer = (typer0, typer1, typer2)[n_values]
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def cas(typingctx, arr, i, expected, new):  # noqa: ARG001
-    """If arr[i] == expected, set it to new; atomically. Returns whether it was set."""
-    _check(arr)
-    sig = types.boolean(arr, types.intp, types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):
-        p = _elem(context, builder, signature.args[0], args[0], args[1])
-        pair = builder.cmpxchg(p, args[2], args[3], _SEQ, _SEQ)
-        return builder.extract_value(pair, 1)
-
-    return sig, codegen
+load = _on_element(types.int64, 0, lambda b, p: b.load_atomic(p, _SEQ, 8), "arr[i], read atomically.")
+store = _on_element(types.void, 1, lambda b, p, v: b.store_atomic(v, p, _SEQ, 8), "arr[i] = v, written atomically.")
+add = _on_element(types.int64, 1, lambda b, p, v: b.atomic_rmw("add", p, v, _SEQ),
+                  "arr[i] += v atomically; returns the value before.")
+cas = _on_element(types.boolean, 2, lambda b, p, old, new: b.extract_value(b.cmpxchg(p, old, new, _SEQ, _SEQ), 1),
+                  "If arr[i] == old, set it to new; atomically. Returns whether it was set.")
 
 
 @intrinsic
