@@ -29,7 +29,7 @@ from .sensors import OUTPUT_NAMES, input_names
 from .species import Species
 from .species import found as found_species
 from .state import CAUSES, K_BIRTHS, K_DEATHS, K_STEP, N_COUNTERS, RULE, WorldState
-from .step import TEAM_WORDS, Brains, Env, run_chunk, scratch, team_chunk
+from .step import T_SIZE, Brains, Env, run_chunk, scratch, team_chunk
 from .threads import TEAM, PathChooser
 
 N_OUTPUTS = len(OUTPUT_NAMES)  # turn, thrust
@@ -87,9 +87,7 @@ class Simulation:
         self.observers: list[Observer] = []
         self._threads: int | None = None
         self.chooser = PathChooser()  # serial or team step, when threads are not set (set_threads(None))
-        self._team_ctl = np.zeros(TEAM_WORDS, np.int64)  # the team step's control words (step.agents_team)
         self.team_chunk = 0  # agents per chunk of the team step (0: step.team_chunk's choice)
-        self._no_team = np.zeros(0, np.int64)
         self._scr: Any = None  # the compiled step's buffers (step.Scratch)
         self._scr_key: Any = None
         self._sizes, self._offsets = self.layout.arrays()
@@ -262,15 +260,15 @@ class Simulation:
             self._scr = scratch(self.state.pos, self.layout.n_params, self.params)
             self._scr_key = key
         if not parallel or n_steps == 0:
+            self._scr.team[T_SIZE] = 0  # this thread alone
             return int(run_chunk(n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec,
-                                 self.species, self._no_team, self._scr))
+                                 self.species, self._scr))
         threads = self._threads if self._threads is not None else numba.get_num_threads()
         threads = min(threads, os.cpu_count() or 1)  # more threads than cores would only wait for each other
         size = team_chunk(self.state.n, threads, self.team_chunk)
-        args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species,
-                self._team_ctl, self._scr)
-        return int(TEAM.run(threads - 1, self._team_ctl, size, run_chunk, args,
-                            (self.state, brains, env, self._scr, self.params, self._team_ctl)))
+        args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species, self._scr)
+        return int(TEAM.run(threads - 1, self._scr.team, size, run_chunk, args,
+                            (self.state, brains, env, self._scr, self.params)))
 
     def _rec_events(self) -> np.ndarray:
         """Death-report rows for one recorded piece (the step stops before they could run out)."""

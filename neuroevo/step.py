@@ -64,7 +64,7 @@ class Env(NamedTuple):
 
 
 class Scratch(NamedTuple):
-    """Buffers of one run_chunk call (allocated by scratch(), written before they are read every step)."""
+    """Buffers of run_chunk calls (allocated by scratch(), written before they are read every step, but team)."""
 
     cause_now: np.ndarray  # (N,) int8 this step's death cause per slot
     dead: np.ndarray  # (N,) int64 slots that died this step (first k)
@@ -86,6 +86,7 @@ class Scratch(NamedTuple):
     live: np.ndarray  # (N,) int64 agents_range: the slots of a group that go through the forward pass
     near_d: np.ndarray  # (N, 2) float64 grid: squared distance of the nearest agent of the own / another team
     near_j: np.ndarray  # (N, 2) int64 grid: their slots (-1: none)
+    team: np.ndarray  # (TEAM_WORDS,) int64 the team step's control words (agents_team; kept across calls)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -104,6 +105,7 @@ def scratch(pos, n_params, p) -> Scratch:
         np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
         np.empty((n, 2), np.float64), np.empty(n, np.int64),
         np.empty((n if use_grid else 0, 2), np.float64), np.empty((n if use_grid else 0, 2), np.int64),
+        np.zeros(TEAM_WORDS, np.int64),
     )
 
 
@@ -113,17 +115,27 @@ GROUP = 16  # agents_range senses, forwards and moves this many agents at a time
 # agents_range is a called, not an inlined, function (run_chunk, agents_team, team_helper and envs.sense call it).
 # Inside it the per-agent kernels are inlined into plain loops, so the bundles are unpacked once per call instead of
 # once per agent (a call per agent passed several hundred words of tuples and cost more than the agent's own work).
-# Its roles: which agents it takes
+# Its roles: which agents it takes, and what it does with them
 R_RANGE = 0  # lo .. hi-1
 R_MAIN = 1  # chunks of the current team epoch, claimed until none is left (agents_team)
 R_HELPER = 2  # chunks of every epoch until the call stops (team_helper)
+R_SENSE = 3  # lo .. hi-1, only their sensor inputs (envs.sense)
+
+
+class Part(NamedTuple):
+    """Which agents an agents_range call takes."""
+
+    lo: int  # R_RANGE, R_SENSE: the agents lo .. hi-1
+    hi: int
+    role: int  # R_RANGE, R_MAIN, R_HELPER or R_SENSE
+    ctl: np.ndarray  # (TEAM_WORDS,) int64 the team step's control words (R_MAIN, R_HELPER; else unused)
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
-def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
-    """Agents lo .. hi-1 for one step: contact, sense, forward (or the outside's action), move, hazard ->
-    scr.cause_now. cur (5,) tuple: cursor x, y, present, armed, click. sense_only: only write the living agents'
-    sensor inputs (no contact deaths, no forward pass, no move; envs.sense).
+def agents_range(part, w, b, env, scr, p):
+    """The agents of part (a Part) for one step: contact, sense, forward (or the outside's action), move, hazard ->
+    scr.cause_now, with the cursor as w.cursor holds it. Role R_SENSE: only write the living agents' sensor inputs
+    (no contact deaths, no forward pass, no move; envs.sense).
 
     GROUP agents at a time: the group is sensed (its genome rows are prefetched meanwhile, so the forward pass finds
     them in cache), its living agents go through the forward pass two at a time, then they move. An agent reads no
@@ -153,16 +165,18 @@ def agents_range(lo, hi, w, b, env, scr, cur, p, sense_only, ctl, role):
     n = U(acts.shape[1])
     steered = steer.shape[0] > 0
     has_icons = icons.shape[0] > 0
-    cx, cy, c_present, c_armed, c_click = cur
-    ego = p.frame == Frame.EGO
+    lo, hi, role, ctl = part
+    sense_only = role == R_SENSE
     cursor = w.cursor
+    cx, cy, c_present, c_armed, c_click = cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
+    ego = p.frame == Frame.EGO
     n_all = alive.shape[0]
-    size = ctl[T_SIZE] if role != R_RANGE else 1
+    size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
     idle = 0
     while True:
         # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
-        if role == R_RANGE:
+        if role == R_RANGE or role == R_SENSE:
             if not first:
                 break
             a, z = lo, hi
@@ -345,7 +359,7 @@ def _relax(k):
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
-def agents_team(w, b, env, scr, cur, p, ctl):
+def agents_team(w, b, env, scr, p):
     """The step's agents, shared with the helper threads: publish a new epoch, work chunks until none is left,
     wait until the helpers' chunks are done too. Without helpers (or with helpers that get no core) the calling
     thread works every chunk itself: the step waits for another thread only while that thread holds a chunk.
@@ -355,24 +369,23 @@ def agents_team(w, b, env, scr, cur, p, ctl):
     array out of a bundle per step: reference counts are atomic counters that both threads would otherwise
     update at once, and each such update then moves a cache line between the cores."""
     n = w.alive.shape[0]
+    ctl = scr.team
     size = ctl[T_SIZE]
     n_chunks = (n + size - 1) // size
     e = (atomics.load(ctl, T_CLAIM) >> CLAIM_BITS) + 1
     atomics.store(ctl, T_DONE, 0)
     atomics.store(ctl, T_CLAIM, (e << CLAIM_BITS) | (1 << CHUNK_BITS) | n_chunks)  # publish: chunk 0 is ours
-    agents_range(0, n, w, b, env, scr, cur, p, False, ctl, R_MAIN)
+    agents_range(Part(0, n, R_MAIN, ctl), w, b, env, scr, p)
     idle = 0
     while atomics.load(ctl, T_DONE) < n_chunks:
         idle = _relax(idle)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def team_helper(w, b, env, scr, p, ctl):
+def team_helper(w, b, env, scr, p):
     """A helper thread's part of run_chunk's team steps: claim and work chunks of each published epoch until the
-    call stops (ctl[T_STOP]). Reads the cursor from w.cursor, which the caller writes before publishing."""
-    c = w.cursor
-    cur = (c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK])
-    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, False, ctl, R_HELPER)
+    call stops (scr.team[T_STOP]). Reads the cursor from w.cursor, which the caller writes before publishing."""
+    agents_range(Part(0, w.alive.shape[0], R_HELPER, scr.team), w, b, env, scr, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -388,10 +401,8 @@ def headings_cs(heading, cs, slots, k):
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _cursor_step(w, env, p, rng, t):
-    """Move the cursor for step t; returns it as (x, y, present, armed, click). Without reference counting."""
-    c = w.cursor
-    cursor_update(c, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
-    return c[CX], c[CY], c[C_PRESENT], c[C_ARMED], c[C_CLICK]
+    """Move the cursor (w.cursor) for step t. Without reference counting."""
+    cursor_update(w.cursor, w.pos, w.alive, w.genome_id, p, rng, env.ext, t)
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
@@ -434,17 +445,16 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, scr):
+def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
 
     Runs without Python's lock (nogil): a recorder's writer thread encodes and compresses the last chunk meanwhile.
 
     use_hook_fit: select parents by w.hook_fit (a scenario's fitness hook) instead of lifetime.
     sp (species.Species): the species (0 rows: niching off).
-    team (int64 control words) with rows: the team step (agents_team), helper threads take part of each step's
-    agents (0 rows: this thread alone).
     scr (Scratch, from scratch(w.pos, n_params, p)): the step's buffers, which the helpers share; nothing in them
-    is read across calls, so the caller may keep one for many calls.
+    but scr.team is read across calls, so the caller may keep one for many calls. scr.team[T_SIZE] > 0: the team
+    step (agents_team; helper threads take part of each step's agents, chunks of that many), 0: this thread alone.
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
     stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
@@ -455,7 +465,8 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, scr):
     edges.
     """
     n = w.alive.shape[0]
-    teamed = team.shape[0] > 0
+    team = scr.team
+    teamed = team[T_SIZE] > 0
     headings_cs(w.heading, scr.cs, scr.dead, -1)  # from the headings as they are (a hook may have turned agents)
     use_grid = p.use_grid != 0
     n_events = 0
@@ -463,14 +474,14 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, team, scr):
     for t in range(n_steps):
         if recording and not rec_room(rec, n_events, env.events.shape[0], n):
             break
-        cur = _cursor_step(w, env, p, rng, t)
+        _cursor_step(w, env, p, rng, t)
         if use_grid:
             scr.pos0[:, :] = w.pos
             grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
         if teamed:
-            agents_team(w, b, env, scr, cur, p, team)
+            agents_team(w, b, env, scr, p)
         else:
-            agents_range(0, n, w, b, env, scr, cur, p, False, team, R_RANGE)
+            agents_range(Part(0, n, R_RANGE, team), w, b, env, scr, p)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:

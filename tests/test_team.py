@@ -88,9 +88,9 @@ def test_helpers_take_chunks():
     sim = _world("edges", 2, 8, agents=200)
     for _ in range(2000):  # calls until a helper got a core and a chunk (the first call nearly always)
         sim.run(20)
-        if sim._team_ctl[T_HELPED] > 0:
+        if sim._scr.team[T_HELPED] > 0:
             break
-    assert sim._team_ctl[T_HELPED] > 0
+    assert sim._scr.team[T_HELPED] > 0
 
 
 def test_helper_threads_are_shared_and_leave_no_call_behind():
@@ -187,7 +187,7 @@ def test_a_helper_left_inside_an_interrupted_call_is_stopped_before_the_next():
     sim = _world("cursor", 2, 6, **kw)
     sim.run(100)
     # what an interrupted call leaves: a helper inside team_helper on this world's control words, not told to stop
-    ctl = sim._team_ctl
+    ctl = sim._scr.team
     ctl[T_STOP] = 0
     with TEAM._cond:
         TEAM._gen += 1
@@ -198,7 +198,7 @@ def test_a_helper_left_inside_an_interrupted_call_is_stopped_before_the_next():
     b = Brains(sim.genomes, sim.hof, sim.hof_fit, sim._sizes, sim._offsets)
     env = Env(sim.icons, sim._no_ext, sim._forced, sim._no_events, sim._steer, sim._actions)
     with TEAM._cond:
-        TEAM._job = (TEAM._gen + 1, (sim.state, b, env, brains, sim.params, ctl), 1)
+        TEAM._job = (TEAM._gen + 1, (sim.state, b, env, brains, sim.params), 1)
         TEAM._gen += 1
         TEAM._cond.notify_all()
     t = time.monotonic()

@@ -12,8 +12,7 @@ import numba
 import numpy as np
 
 from ..grid import grid_build
-from ..state import C_ARMED, C_CLICK, C_PRESENT, CX, CY
-from ..step import R_RANGE, Brains, Env, agents_range, headings_cs, scratch
+from ..step import R_SENSE, Brains, Env, Part, agents_range, headings_cs, scratch
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -23,11 +22,10 @@ def sense_all(w, b, env, p) -> None:
     rows of dead slots are left alone. w.acts is the caller's array, not the world's."""
     scr = scratch(w.pos, b.genomes.shape[1], p)
     headings_cs(w.heading, scr.cs, scr.dead, -1)
-    cur = (w.cursor[CX], w.cursor[CY], w.cursor[C_PRESENT], w.cursor[C_ARMED], w.cursor[C_CLICK])
     if p.use_grid != 0:
         scr.pos0[:, :] = w.pos
         grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
-    agents_range(0, w.alive.shape[0], w, b, env, scr, cur, p, True, np.zeros(0, np.int64), R_RANGE)
+    agents_range(Part(0, w.alive.shape[0], R_SENSE, scr.team), w, b, env, scr, p)
 
 
 def observe(sim) -> np.ndarray:
