@@ -62,6 +62,12 @@ FITS: dict[str, dict[str, Any]] = {
     "cullstop_agile_k2": {"kind": "agile", "k": 2.0, "cull_s": 5.0, "cull_age_s": 20.0, "cull_until_s": 600.0},
     "cullstop_only_agile": {"kind": "hooklife", "cull_by": "agile", "k": 2.0, "cull_s": 5.0, "cull_age_s": 20.0,
                             "cull_until_s": 600.0},
+    # cull the least agile under threat: agility measured only while the cursor is within R px (agents that spent
+    # less than 1 s that close are not judged); parents on lifetime
+    "cull_threat_agile": {"kind": "hooklife", "cull_by": "threat_agile", "R": 150.0, "cull_s": 5.0,
+                          "cull_age_s": 20.0},
+    "cull_threat_agile_r80": {"kind": "hooklife", "cull_by": "threat_agile", "R": 80.0, "cull_s": 5.0,
+                              "cull_age_s": 20.0},
     # control: the same turnover, the culled agent drawn at random among those old enough (parents on lifetime)
     "cull_random": {"kind": "hooklife", "cull_by": "random", "cull_s": 5.0, "cull_age_s": 20.0},
     # cull the agent that spent the largest share of its life within R px of the cursor (parents on lifetime)
@@ -87,22 +93,26 @@ def scenario_class(base: str, fit: dict[str, Any]) -> Any:
             n = sim.state.n
             self._gid = sim.state.genome_id.copy()
             self._T, self._S, self._E, self._A = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+            self._AN = np.zeros(n)
 
         def on_step(self, sim, step) -> None:
             st = sim.state
             if not hasattr(self, "_gid"):
                 self._init(sim)
             new = st.genome_id != self._gid
-            self._T[new] = self._S[new] = self._E[new] = self._A[new] = 0.0
+            self._T[new] = self._S[new] = self._E[new] = self._A[new] = self._AN[new] = 0.0
             self._gid[:] = st.genome_id
             h = HOOK_EVERY * sim.settings.world.dt
             a = st.alive
             self._T[a] += h
             self._S[a] += h * st.speed[a]
-            self._A[a] += h * np.abs(sim.outputs[a, 0]) * st.speed[a] / sim.settings.world.max_speed
+            ag = np.abs(sim.outputs[:, 0]) * st.speed / sim.settings.world.max_speed
+            self._A[a] += h * ag[a]
             if st.cursor[C_PRESENT] > 0.0:
                 d = np.hypot(st.pos[:, 0] - st.cursor[CX], st.pos[:, 1] - st.cursor[CY])
-                self._E[a & (d < fit.get("R", 80.0))] += h
+                near = a & (d < fit.get("R", 80.0))
+                self._E[near] += h
+                self._AN[near] += h * ag[near]
 
         def _fit(self, sim, kind=None) -> np.ndarray:
             st = sim.state
@@ -138,6 +148,11 @@ def scenario_class(base: str, fit: dict[str, Any]) -> Any:
                 return out
             if fit.get("cull_by") == "exposed":
                 rate = np.where(ok, -self._E / np.maximum(self._T, 1e-9), np.inf)
+            elif fit.get("cull_by") == "threat_agile":
+                ok &= self._E >= 1.0
+                if ok.sum() < 2:
+                    return out
+                rate = np.where(ok, self._AN / np.maximum(self._E, 1e-9), np.inf)
             elif fit.get("cull_by") == "random":
                 rate = np.where(ok, sim.rng.random(st.n), np.inf)
             else:

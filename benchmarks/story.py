@@ -42,6 +42,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "nowarn": {"cursor.warns": False},
     "raw": {"brain.encoding": "raw"},
     "raw_px": {"brain.encoding": "raw_px"},
+    "replace": {"evolution.replace": "least_agile"},  # rtNEAT's periodic replacement, judged by agility
+    "replace_random": {"evolution.replace": "random"},  # the same turnover without aim
+    "replace_always": {"evolution.replace": "least_agile", "evolution.replace_while": "always"},
+    "replace_none": {"evolution.replace": "none"},
+    "every_15s": {"evolution.replace_s": 15.0},  # with replace: a removal every 15 s instead of 5 s
+    "age_60s": {"evolution.replace_age_s": 60.0},  # with replace: only agents at least 60 s old are judged
 }
 TARGETS = ("edges", "hunter", "story", "transfer")
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26, 11: 2.23, 12: 2.20,

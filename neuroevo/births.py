@@ -12,11 +12,12 @@ import math
 import numba
 import numpy as np
 
+from .choices import Replace, ReplaceWhile
 from .evolution import hof_offer, make_child, select
 from .grid import clear_of_agents
 from .obstacles import nearest_icon
 from .species import join, leave, share
-from .state import K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID
+from .state import C_PRESENT, K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID, K_STEP, NONE, RULE
 
 SPAWN_TRIES = 30  # rejection draws for a newborn's position clear of icons and other agents
 ICON_CLEAR = 4.0  # newborns appear at least this many radii from any icon
@@ -56,6 +57,7 @@ def spawn(i, parent, w, icons, clear, n_placed, p, rng):
     w.counters[K_NEXT_ID] += 1
     w.parent_id[i] = parent
     w.hook_fit[i] = 0.0
+    w.agility[i] = 0.0
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -115,6 +117,42 @@ def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
             join(sp, j, genomes[j], genomes.shape[1] - p.n_gates, p.species_target, hints[j])
     w.counters[K_GEN_STEP] = 0
     w.counters[K_GENERATION] += 1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def replacement(w, cause_now, p, rng) -> int:
+    """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (while a cursor is
+    present, unless p.replace_while is ALWAYS), one living agent at least p.replace_age steps old, not dying anyway
+    this step, gets cause RULE in cause_now: the least agile (lowest w.agility / w.age; the lowest slot on a tie) or
+    one drawn at random. Nobody is removed while fewer than two are eligible. Returns the slot, or -1."""
+    if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
+        return -1
+    if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
+        return -1
+    min_age = max(p.replace_age, 1)
+    n = w.alive.shape[0]
+    m = 0
+    best = -1
+    best_rate = np.inf
+    for i in range(n):
+        if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age:
+            m += 1
+            rate = w.agility[i] / w.age[i]
+            if rate < best_rate:
+                best_rate = rate
+                best = i
+    if m < 2:
+        return -1
+    if p.replace == Replace.RANDOM:
+        j = min(int(rng.random() * m), m - 1)
+        for i in range(n):
+            if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age:
+                if j == 0:
+                    best = i
+                    break
+                j -= 1
+    cause_now[best] = RULE
+    return best
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -36,6 +36,17 @@ class Niching(IntEnum):
     SPECIES = 1  # fitness shared within species of similar genomes (species.py)
 
 
+class Replace(IntEnum):
+    NONE = 0  # agents leave only by dying
+    LEAST_AGILE = 1  # periodically, the eligible agent with the lowest agility per step of life (births.replacement)
+    RANDOM = 2  # periodically, an eligible agent drawn at random (the same turnover without aim)
+
+
+class ReplaceWhile(IntEnum):
+    CURSOR = 0  # only while a cursor is present
+    ALWAYS = 1
+
+
 class CursorSource(IntEnum):
     NONE = 0
     HUNTER = 1

@@ -12,7 +12,7 @@ import numpy as np
 
 from .births import ICON_CLEAR, SPAWN_TRIES
 from .brain import Layout
-from .choices import Mode, Selection
+from .choices import Mode, Replace, ReplaceWhile, Selection
 from .config import Params
 from .reference import (
     clear_of_agents_np,
@@ -40,6 +40,7 @@ from .state import (
     K_NEXT_ID,
     K_STEP,
     NONE,
+    RULE,
     WorldState,
 )
 
@@ -155,6 +156,7 @@ def spawn_np(w: WorldState, i: int, parent: int, icons: np.ndarray, seen: list[i
     w.counters[K_NEXT_ID] += 1
     w.parent_id[i] = parent
     w.hook_fit[i] = 0.0
+    w.agility[i] = 0.0
 
 
 def _hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness: float) -> None:
@@ -278,6 +280,24 @@ def next_generation_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_
     w.counters[K_GENERATION] += 1
 
 
+def replacement_np(w: WorldState, cause: np.ndarray, p: Params, rng: np.random.Generator) -> int:
+    """births.replacement: the slot given cause RULE this step by periodic replacement, or -1."""
+    if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
+        return -1
+    if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
+        return -1
+    ok = w.alive & (cause == NONE) & (w.age >= max(p.replace_age, 1))
+    slots = np.flatnonzero(ok)
+    if slots.size < 2:
+        return -1
+    if p.replace == Replace.RANDOM:
+        best = int(slots[min(int(rng.random() * slots.size), slots.size - 1)])
+    else:
+        best = int(slots[np.argmin(w.agility[slots] / w.age[slots])])  # the first of equal rates, as the kernel
+    cause[best] = RULE
+    return best
+
+
 # ---- the whole step ------------------------------------------------------------------------------------------------
 def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
             layout: Layout, p: Params, rng: np.random.Generator, row: np.ndarray | None = None,
@@ -302,7 +322,11 @@ def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.nda
     pos, h, v = move_np(w.pos, w.heading, w.speed, acts[:, -2:], p)
     hz = hazards_np(pos, (cur[CX], cur[CY]), cur[C_CLICK] > 0.0, p, icons)
     w.pos[moving], w.heading[moving], w.speed[moving] = pos[moving], h[moving], v[moving]
+    turn = np.abs(acts[:, -2]).astype(np.float64)
+    w.agility[moving] += turn[moving] * w.speed[moving].astype(np.float64) * (1.0 / p.max_speed)
     cause = np.where(moving, hz, cause).astype(np.int8)
+    if p.mode == Mode.STEADY:
+        replacement_np(w, cause, p, rng)
     deaths: list[tuple[int, int, int]] = []
     for i in range(w.n):
         if not w.alive[i]:

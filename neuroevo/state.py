@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 # Death causes recorded per slot (index into counters and per-minute metrics).
-# RULE: killed by a scenario's extra_deaths hook.
+# RULE: killed by a scenario's extra_deaths hook, or removed by periodic replacement (evolution.replace).
 NONE, EDGE, CURSOR, ICON, CROWD, TEAM, RULE = 0, 1, 2, 3, 4, 5, 6
 CAUSES = ("none", "edge", "cursor", "icon", "crowd", "team", "rule")
 N_CAUSES = len(CAUSES)
@@ -42,6 +42,7 @@ class WorldState(NamedTuple):
     parent_id: np.ndarray  # (N,) int64 id of its parent (-1 for the founders)
     team: np.ndarray  # (N,) int8 team (colour) of the slot: i % hazards.teams, kept through every birth
     hook_fit: np.ndarray  # (N,) float64 fitness from a scenario's fitness hook (0 for a newborn until the next call)
+    agility: np.ndarray  # (N,) float64 sum over the current life of |turn output| x speed / max speed, one term a step
     acts: np.ndarray  # (N, n_units) float32 inputs, hidden and output activations of the last step
     cursor: np.ndarray  # (N_CURSOR,) float64 cursor position, flags and hunter memory
     counters: np.ndarray  # (N_COUNTERS,) int64 step count, ids, births, deaths by cause, lifetimes
@@ -63,6 +64,7 @@ class WorldState(NamedTuple):
             parent_id=np.full(n, -1, np.int64),
             team=np.zeros(n, np.int8),
             hook_fit=np.zeros(n, np.float64),
+            agility=np.zeros(n, np.float64),
             acts=np.zeros((n, n_units), np.float32),
             cursor=np.zeros(N_CURSOR, np.float64),
             counters=np.zeros(N_COUNTERS, np.int64),

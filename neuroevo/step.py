@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from . import atomics
-from .births import births, next_generation
+from .births import births, next_generation, replacement
 from .brain import U, forward_one, forward_pair
 from .config import Frame, Mode
 from .cursor import cursor_update
@@ -155,7 +155,7 @@ def agents_range(part, w, b, env, scr, p):
     argument): nothing these kernels call allocates or returns an array.
     """
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
-    heading, speed, team, sizes, offsets = w.heading, w.speed, w.team, b.sizes, b.offsets
+    heading, speed, team, agility, sizes, offsets = w.heading, w.speed, w.team, w.agility, b.sizes, b.offsets
     icons, steer, actions = env.icons, env.steer, env.actions
     kd2, kj, pos0, near_d, near_j = scr.kd2, scr.kj, scr.pos0, scr.near_d, scr.near_j
     grid = Grid(scr.gstart, scr.gitems, scr.gxy, scr.gteam, kd2, kj, near_d, near_j)
@@ -170,6 +170,7 @@ def agents_range(part, w, b, env, scr, p):
     cursor = w.cursor
     cx, cy, c_present, c_armed, c_click = cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
     ego = p.frame == Frame.EGO
+    inv_max_speed = 1.0 / p.max_speed
     n_all = alive.shape[0]
     size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
@@ -287,12 +288,14 @@ def agents_range(part, w, b, env, scr, p):
                 if steered and steer[i]:
                     acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
                     acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-                x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], acts[i, n - U(2)],
+                turn = acts[i, n - U(2)]
+                x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], turn,
                                             acts[i, n - U(1)], p)
                 pos[i, U(0)] = x
                 pos[i, U(1)] = y
                 heading[i] = h
                 speed[i] = v
+                agility[i] += np.float64(abs(turn)) * np.float64(speed[i]) * inv_max_speed
                 cs[i, U(0)] = c
                 cs[i, U(1)] = s
                 d_icon = BIG
@@ -482,6 +485,8 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
             agents_team(w, b, env, scr, p)
         else:
             agents_range(Part(0, n, R_RANGE, team), w, b, env, scr, p)
+        if p.mode == Mode.STEADY:
+            replacement(w, scr.cause_now, p, rng)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:

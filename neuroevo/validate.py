@@ -130,8 +130,9 @@ def population_headers(headers: Headers, agents: int, hof_size: int) -> None:
                  "genome_id": ((agents,), i64), "parent_id": ((agents,), i64), "acts": ((agents, None), f32)}
     for k, (shape, dtype) in per_agent.items():
         header(headers, f"state_{k}", shape, dtype)
-    for k, (shape, dtype) in {"team": ((agents,), i8), "hook_fit": ((agents,), f64)}.items():
-        if f"state_{k}" in headers:  # files written before teams and hooks lack them
+    for k, (shape, dtype) in {"team": ((agents,), i8), "hook_fit": ((agents,), f64),
+                              "agility": ((agents,), f64)}.items():
+        if f"state_{k}" in headers:  # files written before teams, hooks and replacement lack them
             header(headers, f"state_{k}", shape, dtype)
     header(headers, "state_cursor", (N_CURSOR,), f64)
     if "species_of" in headers:  # niching
@@ -172,6 +173,7 @@ def world_state(state: Any, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.nd
     in_range(state.speed, -MAX_COORD, MAX_COORD, "speed")
     in_range(state.heading, -MAX_COORD, MAX_COORD, "heading")
     in_range(state.hook_fit, 0.0, 1e300, "hook_fit")
+    in_range(state.agility, 0.0, 1e300, "agility")
     in_range(state.age, 0, 2**62, "age")
     in_range(state.cause, 0, N_CAUSES - 1, "cause")
     in_range(state.team, 0, teams - 1, "team")

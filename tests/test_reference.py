@@ -32,7 +32,7 @@ from neuroevo.reference import (
 from neuroevo.reference_step import step_np
 from neuroevo.sensors import N_INPUTS
 from neuroevo.sim import make
-from neuroevo.state import CROWD, CURSOR, EDGE, ICON, K_DEATHS, NONE, TEAM, WorldState
+from neuroevo.state import CROWD, CURSOR, EDGE, ICON, K_DEATHS, NONE, RULE, TEAM, WorldState
 
 # ---- the whole step, exactly ----------------------------------------------------------------------------------------
 WORLDS = {
@@ -52,6 +52,9 @@ WORLDS = {
     "growing, eligibility": ("edges", {"hidden_start": 2, "add_unit_rate": 0.5, "remove_unit_rate": 0.3,
                                        "min_parent_age_s": 0.5}),
     "species": ("edges", {"niching": "species", "species_target": 4, "min_parent_age_s": 0.2}),
+    "replacement, least agile, hunter": ("cursor", {"replace": "least_agile", "replace_s": 0.1, "replace_age_s": 0.2}),
+    "replacement, random, always, teams": ("teams", {"replace": "random", "replace_s": 0.05, "replace_age_s": 0.1,
+                                                     "replace_while": "always"}),
     "species, growing, generational, crossover": (
         "edges", {"niching": "species", "hidden_start": 2, "add_unit_rate": 0.5, "mode": "generational",
                   "generation_s": 0.5, "crossover": 0.5, "cursor.source": "random", "random_rate": 20.0}),
@@ -84,7 +87,7 @@ def world(request):
 
 
 def test_whole_step_matches_reference_exactly(world):
-    sim, births, deaths = world, 0, 0
+    sim, births, deaths, removed = world, 0, 0, 0
     for _ in range(120):
         w, g, hof, hof_fit, rng, sp = copy_world(sim)
         died = step_np(w, g, hof, hof_fit, sim.icons, sim.layout, sim.params, rng, species=sp)
@@ -99,11 +102,14 @@ def test_whole_step_matches_reference_exactly(world):
         np.testing.assert_allclose(st.pos, w.pos, atol=2e-3)
         np.testing.assert_allclose(st.speed, w.speed, atol=2e-3)
         np.testing.assert_allclose(st.acts, w.acts, atol=1e-4)
+        np.testing.assert_allclose(st.agility, w.agility, rtol=1e-5, atol=1e-9)
         born = st.age == 0
         assert np.array_equal(st.pos[born], w.pos[born]) and np.array_equal(st.heading[born], w.heading[born])
         births += int(born.sum())
         deaths += len(died)
+        removed += sum(c == RULE for _, c, _ in died)
     assert deaths > 5 and births > 5  # the comparison saw the births code at work
+    assert (removed > 3) == (sim.params.replace != 0)  # and the periodic replacement's, where it is on
 
 
 # ---- forward pass and sensors ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from neuroevo.threads import TEAM
 def _digest(sim) -> str:
     h = hashlib.sha256()
     st = sim.state
-    for a in (sim.genomes, st.pos, st.heading, st.speed, st.alive, st.age, st.counters, st.acts, sim.hof):
+    for a in (sim.genomes, st.pos, st.heading, st.speed, st.alive, st.age, st.counters, st.acts, st.agility, sim.hof):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(repr(sim.rng.bit_generator.state).encode())
     return h.hexdigest()
@@ -34,6 +34,7 @@ def _world(name: str, threads: int, chunk: int = 0, **kw):
 
 CASES = [  # (scenario, settings, steps): the cursor, the grid (contact, neighbours, teams), icons
     ("cursor", {"agents": 90, "init_weights": 1.0}, 500),
+    ("cursor", {"agents": 70, "replace": "least_agile", "replace_s": 0.5, "replace_age_s": 1.0}, 500),
     ("crowd", {"agents": 260}, 300),
     ("teams", {"agents": 200}, 300),
     ("icons", {"agents": 120, "init_weights": 1.0}, 400),

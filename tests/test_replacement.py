@@ -1,0 +1,88 @@
+"""Periodic replacement (evolution.replace, births.replacement): who is removed, when, and what it costs nothing
+when off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuroevo.sim import make
+from neuroevo.state import C_PRESENT, K_DEATHS, K_STEP, RULE
+
+
+def _rule_deaths(sim) -> int:
+    return int(sim.state.counters[K_DEATHS + RULE])
+
+
+def test_the_least_agile_old_enough_is_removed_and_replaced():
+    sim = make("cursor", seed=3, agents=20, replace="least_agile", replace_s=1.0, replace_age_s=2.0)
+    sim.compile()
+    st = sim.state
+    period = sim.params.replace_steps
+    sim.run(period * 3)  # the next step is a replacement step
+    assert st.cursor[C_PRESENT] > 0.0
+    assert int(st.counters[K_STEP]) % period == 0
+    st.age[:] = 1000
+    st.agility[:] = 500.0  # rate 0.5 each
+    st.agility[4] = 10.0  # rate 0.01: the least agile of the eligible
+    st.age[7], st.agility[7] = 10, 0.0  # rate 0, but younger than replace_age_s: not eligible
+    gid4, before = int(st.genome_id[4]), _rule_deaths(sim)
+    sim.step()
+    assert _rule_deaths(sim) == before + 1
+    assert st.cause[4] == RULE and st.genome_id[4] != gid4 and st.age[4] == 0 and st.agility[4] == 0.0
+    assert st.alive[7] and st.age[7] == 11  # kept (unless it hit something)
+    sim.run(period - 1)  # no removal between two replacement steps
+    assert _rule_deaths(sim) == before + 1
+
+
+def test_one_removal_a_period_while_a_cursor_is_present():
+    sim = make("cursor", seed=5, agents=30, replace="random", replace_s=2.0, replace_age_s=0.0)
+    sim.run(int(round(60.0 / sim.settings.world.dt)))
+    assert _rule_deaths(sim) == 29  # every 2 s but at step 0, when nobody has lived a step yet
+
+
+@pytest.mark.parametrize("when,expected", [("cursor", 0), ("always", 14)])
+def test_without_a_cursor_only_always_removes(when, expected):
+    sim = make("edges", seed=5, agents=30, replace="least_agile", replace_s=2.0, replace_age_s=0.0,
+               replace_while=when)
+    sim.run(int(round(30.0 / sim.settings.world.dt)))
+    assert _rule_deaths(sim) == expected
+
+
+def test_agility_is_the_sum_of_turn_times_speed_over_a_life():
+    sim = make("edges", seed=2, agents=10, init_weights=1.0)
+    sim.compile()
+    st = sim.state
+    acc = st.agility.copy()
+    for _ in range(50):
+        sim.step()
+        born = st.age == 0
+        acc[born] = 0.0
+        acc[~born] += np.abs(sim.outputs[~born, 0]).astype(np.float64) * st.speed[~born] / sim.settings.world.max_speed
+    np.testing.assert_allclose(st.agility, acc, rtol=1e-9)
+    assert (st.agility > 0).any()
+
+
+def test_off_by_default_and_the_same_run_without_it():
+    a = make("cursor", seed=9, agents=25)
+    b = make("cursor", seed=9, agents=25, replace="none", replace_s=1.0)
+    for sim in (a, b):
+        sim.run(3000)
+    assert _rule_deaths(a) == 0
+    assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.state.counters, b.state.counters)
+
+
+def test_a_resumed_run_removes_the_same_agents(tmp_path):
+    kw = dict(agents=25, replace="least_agile", replace_s=0.5, replace_age_s=1.0)
+    a = make("cursor", seed=4, **kw)
+    a.run(1500)
+    a.save(tmp_path / "p.npz")
+    a.run(1500)
+    from neuroevo.scenario import load_scenario
+    from neuroevo.sim import Simulation
+
+    b, _ = Simulation.load(tmp_path / "p.npz", hooks=load_scenario("cursor")())
+    b.run(1500)
+    assert _rule_deaths(a) > 10
+    assert np.array_equal(a.state.agility, b.state.agility) and np.array_equal(a.genomes, b.genomes)
+    assert np.array_equal(a.state.counters, b.state.counters)
