@@ -48,6 +48,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "replace_none": {"evolution.replace": "none"},
     "every_15s": {"evolution.replace_s": 15.0},  # with replace: a removal every 15 s instead of 5 s
     "age_60s": {"evolution.replace_age_s": 60.0},  # with replace: only agents at least 60 s old are judged
+    "below_0.9": {"evolution.replace_below": 0.9},  # with replace: only an agent with agility below 0.9 is removed
+    "below_0.97": {"evolution.replace_below": 0.97},
+    "below_0.95": {"evolution.replace_below": 0.95},
 }
 TARGETS = ("edges", "hunter", "story", "transfer")
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26, 11: 2.23, 12: 2.20,

@@ -123,8 +123,9 @@ def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
 def replacement(w, cause_now, p, rng) -> int:
     """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (while a cursor is
     present, unless p.replace_while is ALWAYS), one living agent at least p.replace_age steps old, not dying anyway
-    this step, gets cause RULE in cause_now: the least agile (lowest w.agility / w.age; the lowest slot on a tie) or
-    one drawn at random. Nobody is removed while fewer than two are eligible. Returns the slot, or -1."""
+    this step, gets cause RULE in cause_now: the least agile (lowest w.agility / w.age; the lowest slot on a tie),
+    if its agility is below p.replace_below, or one drawn at random. Nobody is removed while fewer than two are
+    eligible. Returns the slot, or -1."""
     if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
         return -1
     if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
@@ -141,7 +142,7 @@ def replacement(w, cause_now, p, rng) -> int:
             if rate < best_rate:
                 best_rate = rate
                 best = i
-    if m < 2:
+    if m < 2 or (p.replace == Replace.LEAST_AGILE and not best_rate < p.replace_below):
         return -1
     if p.replace == Replace.RANDOM:
         j = min(int(rng.random() * m), m - 1)

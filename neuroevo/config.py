@@ -89,15 +89,18 @@ class Evolution:
     min_parent_age_s: float = setting(0.0, "only agents older than this can be parents, s (rtNEAT's minimum age; "
                                       "0: every living agent)", ge=0.0, le=86_400.0, kernel="min_parent_age",
                                       to="steps")
-    replace: str = setting("none", 'periodic replacement (rtNEAT): every replace_s, "least_agile" removes the living '
-                           "agent at least replace_age_s old whose agility (mean over its life of abs(turn) x speed / "
-                           'max speed) is lowest, "random" one drawn at random; it dies (cause "rule") and is replaced '
-                           'like any death (steady mode); "none": agents leave only by dying', choices=Replace,
-                           kernel="replace")
+    replace: str = setting("none", 'periodic replacement (rtNEAT): every replace_s, "least_agile" removes '
+                           "the living agent at least replace_age_s old whose agility (mean over its life of abs(turn) "
+                           'x speed / max speed) is lowest, if below replace_below; "random" one drawn at random; it '
+                           'dies (cause "rule") and is replaced like any death (steady mode); "none": agents leave '
+                           "only by dying", choices=Replace, kernel="replace")
     replace_s: float = setting(5.0, "periodic replacement: seconds between two removals", gt=0.0, le=86_400.0,
                                kernel="replace_steps", to="steps")
     replace_age_s: float = setting(20.0, "periodic replacement: only agents at least this old can be removed, s",
                                    ge=0.0, le=86_400.0, kernel="replace_age", to="steps")
+    replace_below: float = setting(0.97, 'periodic replacement, "least_agile": only an agent whose agility is below '
+                                   "this is removed (full speed on the tightest circle is 1)", gt=0.0, le=1.0,
+                                   kernel="replace_below")
     replace_while: str = setting("cursor", 'periodic replacement: "cursor" only while a cursor is present (a '
                                  'threat to judge agility by), "always" at every period', choices=ReplaceWhile,
                                  kernel="replace_while")

@@ -293,7 +293,10 @@ def replacement_np(w: WorldState, cause: np.ndarray, p: Params, rng: np.random.G
     if p.replace == Replace.RANDOM:
         best = int(slots[min(int(rng.random() * slots.size), slots.size - 1)])
     else:
-        best = int(slots[np.argmin(w.agility[slots] / w.age[slots])])  # the first of equal rates, as the kernel
+        rate = w.agility[slots] / w.age[slots]
+        best = int(slots[np.argmin(rate)])  # the first of equal rates, as the kernel
+        if not rate.min() < p.replace_below:
+            return -1
     cause[best] = RULE
     return best
 

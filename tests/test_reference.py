@@ -109,7 +109,8 @@ def test_whole_step_matches_reference_exactly(world):
         deaths += len(died)
         removed += sum(c == RULE for _, c, _ in died)
     assert deaths > 5 and births > 5  # the comparison saw the births code at work
-    assert (removed > 3) == (sim.params.replace != 0)  # and the periodic replacement's, where it is on
+    if sim.params.replace_steps < 10:  # the replacement worlds (every 0.05-0.1 s): that code was at work too
+        assert removed > 3
 
 
 # ---- forward pass and sensors ---------------------------------------------------------------------------------------

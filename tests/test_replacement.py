@@ -72,6 +72,25 @@ def test_off_by_default_and_the_same_run_without_it():
     assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.state.counters, b.state.counters)
 
 
+def test_no_removal_once_every_eligible_agent_is_agile_enough():
+    sim = make("cursor", seed=3, agents=20, replace="least_agile", replace_s=1.0, replace_age_s=2.0,
+               replace_below=0.9)
+    sim.compile()
+    st = sim.state
+    sim.run(sim.params.replace_steps * 3)  # the next step is a replacement step
+    st.age[:] = 1000
+    st.agility[:] = 900.0  # rate 0.9 each: not below replace_below
+    before = _rule_deaths(sim)
+    sim.step()
+    assert _rule_deaths(sim) == before
+    sim.run(sim.params.replace_steps - 1)  # the next replacement step
+    st.age[:] = 1000
+    st.agility[:] = 900.0
+    st.agility[5] = 899.0
+    sim.step()
+    assert _rule_deaths(sim) == before + 1 and st.cause[5] == RULE
+
+
 def test_a_resumed_run_removes_the_same_agents(tmp_path):
     kw = dict(agents=25, replace="least_agile", replace_s=0.5, replace_age_s=1.0)
     a = make("cursor", seed=4, **kw)
