@@ -89,7 +89,7 @@ class Evolution:
     min_parent_age_s: float = setting(0.0, "only agents older than this can be parents, s (rtNEAT's minimum age; "
                                       "0: every living agent)", ge=0.0, le=86_400.0, kernel="min_parent_age",
                                       to="steps")
-    replace: str = setting("none", 'periodic replacement (rtNEAT): every replace_s, "least_agile" removes '
+    replace: str = setting("least_agile", 'periodic replacement (rtNEAT): every replace_s, "least_agile" removes '
                            "the living agent at least replace_age_s old whose agility (mean over its life of abs(turn) "
                            'x speed / max speed) is lowest, if below replace_below; "random" one drawn at random; it '
                            'dies (cause "rule") and is replaced like any death (steady mode); "none": agents leave '

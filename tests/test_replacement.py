@@ -63,13 +63,17 @@ def test_agility_is_the_sum_of_turn_times_speed_over_a_life():
     assert (st.agility > 0).any()
 
 
-def test_off_by_default_and_the_same_run_without_it():
-    a = make("cursor", seed=9, agents=25)
-    b = make("cursor", seed=9, agents=25, replace="none", replace_s=1.0)
-    for sim in (a, b):
+def test_on_by_default_only_where_a_cursor_is_and_none_turns_it_off():
+    on = make("cursor", seed=9, agents=25)
+    off = make("cursor", seed=9, agents=25, replace="none")
+    edges = make("edges", seed=9, agents=25)
+    edges_off = make("edges", seed=9, agents=25, replace="none")
+    for sim in (on, off, edges, edges_off):
         sim.run(3000)
-    assert _rule_deaths(a) == 0
-    assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.state.counters, b.state.counters)
+    assert _rule_deaths(on) > 0 and _rule_deaths(off) == 0
+    # without a cursor nothing is removed: the same run, bit for bit
+    assert np.array_equal(edges.genomes, edges_off.genomes)
+    assert np.array_equal(edges.state.counters, edges_off.state.counters)
 
 
 def test_no_removal_once_every_eligible_agent_is_agile_enough():

@@ -50,6 +50,7 @@ def evolved(tmp_path_factory):
     w = open_window(sim, tmp_path_factory.mktemp("anc"))
     for _ in range(2 * 60):
         w.world.advance(60)  # a second of steps per frame, as at speed 64
+    w.paused = True  # the frames drawn by the tests step nobody: the world stays as the minute-2 row saw it
     yield w, stats
     pygame.display.quit()
 
@@ -167,6 +168,7 @@ def test_a_loaded_population_keeps_its_families(evolved, tmp_path):
     w.world.save(path)
     loaded, _ = Simulation.load(path, hooks=type(sim.hooks)())
     w2 = open_window(loaded, tmp_path / "two")
+    w2.paused = True  # as the first window: compared as saved
     assert np.array_equal(w2.world.founders(), w.world.founders())
     post_key(pygame.K_t)
     shown(w2)
