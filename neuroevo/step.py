@@ -485,8 +485,8 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
             agents_team(w, b, env, scr, p)
         else:
             agents_range(Part(0, n, R_RANGE, team), w, b, env, scr, p)
-        if p.mode == Mode.STEADY:
-            replacement(w, scr.cause_now, p, rng)
+        if p.mode == Mode.STEADY and p.replace != 0 and w.counters[K_STEP] % p.replace_steps == 0:
+            replacement(w, scr.cause_now, p, rng)  # (a call passes the bundle's arrays: only on its steps)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:
