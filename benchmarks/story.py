@@ -37,6 +37,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "species": {"evolution.niching": "species"},
     "nospecies": {"evolution.niching": "none"},
     "grow": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.05, "evolution.remove_unit_rate": 0.01},
+    "grow_all": {"brain.hidden_start": 1, "evolution.add_unit_rate": 1.0, "evolution.remove_unit_rate": 0.0},
     "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
     "sigma_0.1": {"evolution.sigma": 0.1},
     "nowarn": {"cursor.warns": False},
@@ -51,6 +52,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "below_0.9": {"evolution.replace_below": 0.9},  # with replace: only an agent with agility below 0.9 is removed
     "below_0.97": {"evolution.replace_below": 0.97},
     "below_0.95": {"evolution.replace_below": 0.95},
+    "every_30s": {"evolution.replace_s": 30.0},  # with replace: a removal every 30 s
 }
 TARGETS = ("edges", "hunter", "story", "transfer")
 T95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26, 11: 2.23, 12: 2.20,

@@ -130,6 +130,17 @@ def test_inspector_names_the_species():
     assert plain.species is None and plain.picture(other).caption == ""
 
 
+def test_inspector_shows_the_agility_that_replacement_judges():
+    world = live_world(agents=20, steps=90, **{"brain.init_weights": 1.0})
+    st = world.state
+    slot = int(np.flatnonzero(st.alive & (st.age > 0))[0])
+    ins = Inspector()
+    ins.pick(world, *st.pos[slot], reach=3.0)
+    ins.draw(pygame.Surface((1280, 720)), world)
+    assert f"agility {st.agility[slot] / st.age[slot]:.2f}" in ins.about
+    assert 0.0 < world.agility(slot) <= 1.0
+
+
 # ---- species colours ------------------------------------------------------------------------------------------
 def test_species_colour_mode_tints_each_species_alike():
     world = live_world(agents=40, seed=5, steps=60, **{"evolution.niching": "species", "evolution.species_target": 4})

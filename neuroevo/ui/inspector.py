@@ -93,6 +93,7 @@ class Inspector:
         self.gid = -1
         self.dead: tuple[str, float] | None = None  # (cause, age s) once the inspected agent has died
         self.age = 0.0
+        self.about = ""  # the panel's third line as last drawn (structure, agility, species)
         self.acts: np.ndarray | None = None  # (n_units,) its unit values (None in replays)
         self.species: int | None = None  # its species number (-1: none yet), None in a world without species
         self.rect: pygame.Rect | None = None  # where the panel was drawn last (window px)
@@ -161,9 +162,12 @@ class Inspector:
         pic = self.picture(world)
         layout = world.layout
         third = [pic.caption]
+        agility = world.agility(slot) if self.dead is None else None
+        if agility is not None:
+            third.append(f"agility {agility:.2f}")
         if self.species is not None:
             third.append(f"species {self.species}" if self.species >= 0 else "no species yet")
-        caption = "   ".join(t for t in third if t)
+        caption = self.about = "   ".join(t for t in third if t)
         about = f.small.render(caption, True, TEXT) if caption else None
         live = self.acts is not None
         note = None if live else f.small.render("weights only: a replay records no activations", True, TEXT_DIM)

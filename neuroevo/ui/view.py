@@ -81,6 +81,11 @@ class WorldView(ABC):
     def speed(self, slot: int) -> float | None:
         return None
 
+    def agility(self, slot: int) -> float | None:
+        """Mean |turn| x speed / max speed over the slot's life so far (what periodic replacement judges), or None
+        when it is not known (replays, a newborn)."""
+        return None
+
     @abstractmethod
     def recent_deaths(self) -> tuple[float, np.ndarray]:
         """(seconds covered, deaths by cause (N_CAUSES,)) over the last sim minute, or less early on."""
@@ -233,6 +238,10 @@ class LiveView(WorldView):
 
     def speed(self, slot: int) -> float:
         return float(self.sim.state.speed[slot])
+
+    def agility(self, slot: int) -> float | None:
+        s = self.sim.state
+        return float(s.agility[slot] / s.age[slot]) if s.age[slot] > 0 else None
 
     def hidden_on(self) -> np.ndarray | None:
         layout = self.sim.layout
