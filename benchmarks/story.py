@@ -40,6 +40,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "grow_all": {"brain.hidden_start": 1, "evolution.add_unit_rate": 1.0, "evolution.remove_unit_rate": 0.0},
     "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
     "sigma_0.1": {"evolution.sigma": 0.1},
+    "sigma_0.05": {"evolution.sigma": 0.05},
+    "rate_0.05": {"evolution.mutation_rate": 0.05},
     "nowarn": {"cursor.warns": False},
     "raw": {"brain.encoding": "raw"},
     "raw_px": {"brain.encoding": "raw_px"},
