@@ -85,7 +85,7 @@ def _meta(path: Path, headers: validate.Headers) -> dict[str, Any]:
         raise CheckpointError(f"{path}: unsupported format version {str(meta.get('format_version'))[:20]}")
     if not isinstance(meta.get("settings"), dict):
         raise CheckpointError(f"{path}: no settings inside")
-    Settings.from_dict(meta["settings"])
+    Settings.from_saved(meta["settings"])
     return meta
 
 
@@ -98,7 +98,7 @@ def read(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], Setti
     try:
         headers = npz_headers(path, MAX_FILE_BYTES)
         meta = _meta(path, headers)
-        settings = Settings.from_dict(meta["settings"])
+        settings = Settings.from_saved(meta["settings"])
         validate.population_meta(meta)
         validate.population_headers(headers, settings.world.agents, settings.evolution.hof_size)
         check_settings(settings, None)
@@ -164,8 +164,11 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
     put(sim.hof_fit, data["hof_fit"], "hof_fit")
     for k, v in sim.state.arrays().items():
         src = data.get(f"state_{k}")
-        if src is None and k in ("team", "hook_fit", "agility"):
-            continue  # written before teams, hooks and periodic replacement existed: keep the fresh values
+        if src is None and k == "agility":  # written before periodic replacement: each agent's agility unknown,
+            v[...] = sim.state.age  # taken as full (1 a step, restored ages come first), so none is removed on a guess
+            continue
+        if src is None and k in ("team", "hook_fit"):
+            continue  # written before teams and hooks existed: keep the fresh values
         if src is None:
             raise KeyError(f"state_{k}")
         if k == "counters" and src.shape[0] < v.shape[0]:

@@ -195,9 +195,26 @@ class Settings:
                 flat[f"{section}.{k}"] = v
         return override(cls(), flat)
 
+    @classmethod
+    def from_saved(cls, data: dict[str, Any]) -> Settings:
+        """Settings as a saved file (checkpoint, replay) wrote them: from_dict, where a key of ADDED_LATER that the
+        file lacks (it was written before the key existed) takes the value that gives the run as it was."""
+        s = cls.from_dict(data)
+        missing = {k: v for k, v in ADDED_LATER.items()
+                   if k.split(".", 1)[1] not in (data.get(k.split(".", 1)[0]) or {})}
+        return override(s, missing) if missing else s
+
 
 SECTIONS: dict[str, type] = {"world": World, "brain": Brain, "evolution": Evolution, "cursor": Cursor,
                              "hazards": Hazards}
+
+# Settings added after files were first saved, whose default is not what runs did before they existed: a saved file
+# (checkpoint, replay) without one was written when the run behaved as this value says, and must resume and
+# re-simulate as it ran (Settings.from_saved).
+ADDED_LATER: dict[str, Any] = {
+    "brain.init_weights": 1.0,  # founders' weights at full scale (blind founders became the default later)
+    "evolution.replace": "none",  # no periodic replacement (on by default since it was added)
+}
 
 
 

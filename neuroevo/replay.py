@@ -141,10 +141,10 @@ class Replay:
         if type(version) is not int or version not in READS_VERSIONS:
             raise ReplayError(f"{meta_path}: unsupported replay format version {str(meta.get('format_version'))[:20]}")
         try:
-            self.settings = Settings.from_dict(meta.get("settings"))
+            self.settings = Settings.from_saved(meta.get("settings"))
             w = self.settings.world
             validate.replay_meta(meta, w.agents, self.settings.brain.hidden, w.dt, w.width, w.height, w.radius)
-            changes = [Settings.from_dict(change["settings"]) for change in meta.get("settings_changes", [])]
+            changes = [Settings.from_saved(change["settings"]) for change in meta.get("settings_changes", [])]
             sizes = tuple(int(v) for v in meta["layout"])
             # the layout of the genomes in the chunks, and the one they are read into (version 1: see oldfiles)
             self._stored = Layout(sizes, gated=gated(self.settings))

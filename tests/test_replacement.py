@@ -109,3 +109,67 @@ def test_a_resumed_run_removes_the_same_agents(tmp_path):
     assert _rule_deaths(a) > 10
     assert np.array_equal(a.state.agility, b.state.agility) and np.array_equal(a.genomes, b.genomes)
     assert np.array_equal(a.state.counters, b.state.counters)
+
+
+def _drop_settings(meta: dict, keys: tuple[str, ...]) -> dict:
+    for k in keys:
+        section, name = k.split(".")
+        meta["settings"][section].pop(name, None)
+    return meta
+
+
+def test_a_file_saved_before_replacement_resumes_without_it_and_judges_nobody_on_a_guess(tmp_path):
+    import json
+
+    from neuroevo.scenario import load_scenario
+    from neuroevo.sim import Simulation
+
+    a = make("cursor", seed=6, agents=25, replace="none")
+    a.run(1200)
+    a.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "state_agility"}
+    meta = _drop_settings(json.loads(str(arrays["meta"])), ("evolution.replace", "evolution.replace_s",
+                                                             "evolution.replace_age_s", "evolution.replace_below",
+                                                             "evolution.replace_while"))
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "old.npz", **arrays)
+    hooks = load_scenario("cursor")
+    b, _ = Simulation.load(tmp_path / "old.npz", hooks=hooks())
+    assert b.settings.evolution.replace == "none"  # as the run was
+    np.testing.assert_array_equal(b.state.agility, b.state.age.astype(np.float64))  # unknown: taken as full
+    a.run(1200)
+    b.run(1200)
+    assert np.array_equal(a.genomes, b.genomes) and np.array_equal(a.state.counters, b.state.counters)
+    # turned on: the loaded agents, whose agility is unknown, are not removed at the first replacement step ...
+    c, _ = Simulation.load(tmp_path / "old.npz", overrides={"evolution.replace": "least_agile"}, hooks=hooks())
+    assert int(c.state.counters[K_STEP]) % c.params.replace_steps == 0 and c.state.cursor[C_PRESENT] > 0.0
+    c.run(1)
+    assert _rule_deaths(c) == 0
+    # ... as they would be, were it taken as 0
+    d, _ = Simulation.load(tmp_path / "old.npz", overrides={"evolution.replace": "least_agile"}, hooks=hooks())
+    d.state.agility[:] = 0.0
+    d.run(1)
+    assert _rule_deaths(d) == 1
+
+
+def test_an_old_replay_resimulates_as_recorded(tmp_path):
+    import json
+
+    from neuroevo import replay as rp
+    from neuroevo.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "cursor", "--seed", "3", "--minutes", "0.5", "--agents", "20", "--record", "--quiet",
+                 "--no-plot", "--out", str(out), "--set", "evolution.replace=none"]) == 0
+    meta_path = out / "replay" / "meta.json"
+    meta = _drop_settings(json.loads(meta_path.read_text()), ("evolution.replace", "evolution.replace_below"))
+    meta_path.write_text(json.dumps(meta))
+    r = rp.open(out / "replay")
+    assert r.settings.evolution.replace == "none"
+    n = 0
+    for fr, sim in rp.resimulate(r):
+        np.testing.assert_array_equal(fr.alive, sim.state.alive)
+        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
+        n += 1
+    assert n == len(r)
