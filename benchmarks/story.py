@@ -54,6 +54,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "below_0.9": {"evolution.replace_below": 0.9},  # with replace: only an agent with agility below 0.9 is removed
     "below_0.97": {"evolution.replace_below": 0.97},
     "below_0.95": {"evolution.replace_below": 0.95},
+    "below_0.99": {"evolution.replace_below": 0.99},
+    "age_10s": {"evolution.replace_age_s": 10.0},  # with replace: agents judged from 10 s of age
     "every_30s": {"evolution.replace_s": 30.0},  # with replace: a removal every 30 s
 }
 TARGETS = ("edges", "hunter", "story", "transfer")

@@ -109,10 +109,17 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool 
         atomic_write(path, lambda f: save(f, **arrays))
         return
 
+    data = npz_bytes(arrays, level)
+    atomic_write(path, lambda f: f.write(data))
+
+
+def npz_bytes(arrays: dict[str, np.ndarray], level: int) -> memoryview:
+    """The bytes of an .npz of plain arrays, each member deflated at `level` (members under STORE_BELOW bytes
+    stored), built in memory (a zip on a file seeks back after each member); write_npz writes them."""
     import io
     import zipfile
 
-    whole = io.BytesIO()  # built in memory, then written at once (a zip on a file seeks back after each member)
+    whole = io.BytesIO()
     with zipfile.ZipFile(whole, "w", allowZip64=True) as zf:
         for name, a in arrays.items():
             buf = io.BytesIO()
@@ -123,7 +130,7 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool 
             info.compress_type = zipfile.ZIP_DEFLATED if data.nbytes >= STORE_BELOW else zipfile.ZIP_STORED
             zf.writestr(info, data, compresslevel=level)
             del data
-    atomic_write(path, lambda f: f.write(whole.getbuffer()))
+    return whole.getbuffer()
 
 
 def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> None:

@@ -105,6 +105,8 @@ def encode_positions_into(pos, step, n_values, out) -> None:
     pos (F, N, 2) float32, the arithmetic numpy does (float32 division and rounding, int64 differences)."""
     s = np.float32(step)
     hi = np.float32(n_values - 1)
+    pow2 = n_values & (n_values - 1) == 0  # the replay's 2^16: a mask, not an integer division a value (5x faster)
+    mask = n_values - 1
     for i in range(pos.shape[1]):
         for c in range(2):
             q1 = np.int64(0)  # fixed-point position one frame before
@@ -119,7 +121,7 @@ def encode_positions_into(pos, step, n_values, out) -> None:
                     d2 = q - q1
                 else:
                     d2 = (q - q1) - (q1 - q2)
-                out[f, i, c] = d2 % n_values
+                out[f, i, c] = (d2 & mask) if pow2 else d2 % n_values
                 q2 = q1
                 q1 = q
 
@@ -130,6 +132,8 @@ def encode_headings_into(heading, n_bins, out) -> None:
     heading bins rint(mod(h, 2 pi) * n_bins / (2 pi)) % n_bins of heading (F, N) float32, in float32 as numpy."""
     two_pi = np.float32(2.0 * math.pi)
     scale = np.float32(n_bins / (2.0 * math.pi))
+    pow2 = n_bins & (n_bins - 1) == 0  # the replay's 256 bins: masks, not integer divisions
+    mask = n_bins - 1
     for i in range(heading.shape[1]):
         prev = np.int64(0)
         for f in range(heading.shape[0]):
@@ -140,6 +144,7 @@ def encode_headings_into(heading, n_bins, out) -> None:
                 m = h + two_pi
             else:
                 m = np.mod(h, two_pi)
-            q = np.int64(np.rint(m * scale)) % n_bins
-            out[f, i] = (q - prev) % n_bins
+            r = np.int64(np.rint(m * scale))
+            q = (r & mask) if pow2 else r % n_bins
+            out[f, i] = ((q - prev) & mask) if pow2 else (q - prev) % n_bins
             prev = q

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .io import write_json, write_npz
+from .io import npz_bytes, write_bytes, write_json
 from .record import encode_headings_into, encode_positions_into
 from .replay import (
     _CURSOR_FIELDS,
@@ -74,8 +74,10 @@ class Recorder:
         self._prev_alive = s.alive.copy()
         self._prev_pos = s.pos.copy()
         self._prev_age = s.age.copy()
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None  # encodes and compresses each chunk, in order
+        self._io: ThreadPoolExecutor | None = None  # writes them to disk (temp file, fsync, rename), in order
         self._pending: deque[tuple[Future, int]] = deque()  # chunks queued for the writer thread, with their bytes
+        self._stored: deque[Future] = deque()  # chunk files queued for the disk thread (appended by the writer)
         self._write_failed = False  # set by the writer thread: the chunks queued after a failed one are not written
         self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
@@ -264,6 +266,7 @@ class Recorder:
         self._wait_writer(room_for=nbytes)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
+            self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-disk")
         job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
         self._pending.append((job, nbytes))
         self.chunks_written += 1
@@ -273,7 +276,8 @@ class Recorder:
         self._events = {k: [] for k in EVENT_KEYS}
 
     def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
-        """On the writer thread: encode and write one chunk, unless one before it failed (no gap in a replay)."""
+        """On the writer thread: encode and compress one chunk and queue its bytes for the disk thread, unless one
+        before it failed (no gap in a replay). The disk thread's waits (fsync) so overlap the next chunk's work."""
         if self._write_failed:
             return
         try:
@@ -283,7 +287,19 @@ class Recorder:
             arrays["heading"] = np.empty(heading.shape, np.uint8)  # replay.encode_headings, compiled
             encode_headings_into(heading, HEADING_BINS, arrays["heading"])
             arrays["alive"] = np.packbits(arrays["alive"], axis=1)
-            write_npz(path, arrays, level=CHUNK_DEFLATE_LEVEL)
+            data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL)
+            assert self._io is not None
+            self._stored.append(self._io.submit(self._store, path, data))
+        except BaseException:
+            self._write_failed = True
+            raise
+
+    def _store(self, path: Path, data: memoryview) -> None:
+        """On the disk thread: one chunk file through a temp file and a rename, unless one before it failed."""
+        if self._write_failed:
+            return
+        try:
+            write_bytes(path, data)
         except BaseException:
             self._write_failed = True
             raise
@@ -291,38 +307,43 @@ class Recorder:
     def _wait_writer(self, room_for: int | None = None) -> None:
         """Wait for the queued chunks to be written (with room_for: only until a chunk of that many bytes may join
         the queue); the first error is raised here."""
-        while self._pending:
-            job, _ = self._pending[0]
-            if room_for is not None and not job.done():
-                queued = sum(b for _, b in self._pending)
-                if len(self._pending) < MAX_QUEUED_CHUNKS and queued + room_for <= MAX_QUEUED_BYTES:
-                    return
-            self._pending.popleft()
-            try:
+        try:
+            while self._pending:
+                job, _ = self._pending[0]
+                if room_for is not None and not job.done():
+                    queued = sum(b for _, b in self._pending)
+                    if len(self._pending) < MAX_QUEUED_CHUNKS and queued + room_for <= MAX_QUEUED_BYTES:
+                        break
+                self._pending.popleft()
                 job.result()
-            except BaseException:
-                self.failed = True
-                self._pending.clear()
-                raise
+            while self._stored and (room_for is None or self._stored[0].done()):
+                self._stored.popleft().result()
+        except BaseException:
+            self.failed = True
+            self._pending.clear()
+            raise
 
     def close(self) -> None:
         if self.closed:
             return
         if self.failed:  # a chunk could not be written: what is on disk plays; meta.json stays "not complete"
-            if self._writer is not None:
-                self._writer.shutdown()
-                self._writer = None
+            self._shutdown()
             self.closed = True
             return
         self.flush()
         self._wait_writer()
-        if self._writer is not None:
-            self._writer.shutdown()
-            self._writer = None
+        self._shutdown()
         self.meta["frames"] = self.frames_written
         self.meta["complete"] = True
         write_json(self.path / "meta.json", self.meta)
         self.closed = True
+
+
+    def _shutdown(self) -> None:
+        for pool in (self._writer, self._io):
+            if pool is not None:
+                pool.shutdown()
+        self._writer = self._io = None
 
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:

@@ -447,15 +447,15 @@ def test_f8_failed_write_mid_run_without_a_mount(capsys, tmp_path, monkeypatch):
 
     from neuroevo import recorder, replay
 
-    real, calls = recorder.write_npz, []
+    real, calls = recorder.write_bytes, []
 
-    def failing(path, arrays, compressed=True, level=6):
+    def failing(path, data):
         calls.append(path)
         if len(calls) >= 5:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, arrays, compressed, level)
+        real(path, data)
 
-    monkeypatch.setattr(recorder, "write_npz", failing)
+    monkeypatch.setattr(recorder, "write_bytes", failing)
     out = tmp_path / "o"
     rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "5", "--checkpoint-minutes", "0.1",
                     "--record", "--out", str(out), "--quiet", "--no-plot")

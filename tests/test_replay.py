@@ -65,6 +65,12 @@ def test_compiled_encodings_equal_numpy(width, height):
     outh = np.empty(h.shape, np.uint8)
     encode_headings_into(h, rp.HEADING_BINS, outh)
     assert np.array_equal(outh, rp.encode_headings(h))
+    # a range that is not a power of two takes the integer modulo instead of the mask: the same arithmetic
+    q = np.clip(np.rint(pos / np.float32(step)), 0, 999).astype(np.int64)
+    d = np.diff(q, axis=0, prepend=np.zeros_like(q[:1]))
+    d[2:] = d[2:] - np.diff(q, axis=0)[:-1]
+    encode_positions_into(pos, step, 1000, out)
+    assert np.array_equal(out, d % 1000)
 
 
 def test_record_then_read_back(tmp_path):
