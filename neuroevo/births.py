@@ -120,25 +120,28 @@ def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def replacement(w, cause_now, p, rng) -> int:
+def replacement(w, cause_now, steer, p, rng) -> int:
     """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (while a cursor is
     present, unless p.replace_while is ALWAYS), one living agent at least p.replace_age steps old, not dying anyway
-    this step, gets cause RULE in cause_now: the least agile (lowest w.agility / w.age; the lowest slot on a tie),
-    if its agility is below p.replace_below, or one drawn at random. Nobody is removed while fewer than two are
-    eligible. Returns the slot, or -1."""
+    this step and not flown by an outside policy (steer, (N,) or empty), gets cause RULE in cause_now: the least
+    agile, if its agility is below p.replace_below (the lowest slot on a tie), or one drawn at random. Nobody is
+    removed while fewer than two are eligible. Returns the slot, or -1.
+
+    Called after the step moved the agents and before it ages them: w.agility then sums age + 1 terms."""
     if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
         return -1
     if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
         return -1
     min_age = max(p.replace_age, 1)
+    steered = steer.shape[0] > 0
     n = w.alive.shape[0]
     m = 0
     best = -1
     best_rate = np.inf
     for i in range(n):
-        if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age:
+        if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age and not (steered and steer[i]):
             m += 1
-            rate = w.agility[i] / w.age[i]
+            rate = w.agility[i] / (w.age[i] + 1)
             if rate < best_rate:
                 best_rate = rate
                 best = i
@@ -147,7 +150,7 @@ def replacement(w, cause_now, p, rng) -> int:
     if p.replace == Replace.RANDOM:
         j = min(int(rng.random() * m), m - 1)
         for i in range(n):
-            if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age:
+            if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age and not (steered and steer[i]):
                 if j == 0:
                     best = i
                     break

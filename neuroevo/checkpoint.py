@@ -164,10 +164,7 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
     put(sim.hof_fit, data["hof_fit"], "hof_fit")
     for k, v in sim.state.arrays().items():
         src = data.get(f"state_{k}")
-        if src is None and k == "agility":  # written before periodic replacement: each agent's agility unknown,
-            v[...] = sim.state.age  # taken as full (1 a step, restored ages come first), so none is removed on a guess
-            continue
-        if src is None and k in ("team", "hook_fit"):
+        if src is None and k in ("team", "hook_fit", "agility"):
             continue  # written before teams and hooks existed: keep the fresh values
         if src is None:
             raise KeyError(f"state_{k}")
@@ -176,6 +173,8 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
         if k == "cursor" and src.ndim == 1 and src.shape[0] < v.shape[0]:
             src = np.concatenate([src, np.zeros(v.shape[0] - src.shape[0], src.dtype)])  # mouse memory added later
         put(v, src, f"state_{k}")
+    if "state_agility" not in data:  # written before periodic replacement: each agent's agility is unknown, taken
+        sim.state.agility[:] = sim.state.age  # as full (1 a step), so nobody is removed on a guess
     validate.world_state(sim.state, sim.genomes, sim.hof, sim.hof_fit, sim.settings.hazards.teams)
     if sim.params.species_cap and "species_of" in data:  # else the species are founded at the first step
         for k, v in sim.species.arrays().items():

@@ -293,7 +293,7 @@ def replacement_np(w: WorldState, cause: np.ndarray, p: Params, rng: np.random.G
     if p.replace == Replace.RANDOM:
         best = int(slots[min(int(rng.random() * slots.size), slots.size - 1)])
     else:
-        rate = w.agility[slots] / w.age[slots]
+        rate = w.agility[slots] / (w.age[slots] + 1)  # agility sums this step's term too (age counts it later)
         best = int(slots[np.argmin(rate)])  # the first of equal rates, as the kernel
         if not rate.min() < p.replace_below:
             return -1

@@ -30,7 +30,7 @@ import numpy as np
 from . import atomics
 from .births import births, next_generation, replacement
 from .brain import U, forward_one, forward_pair
-from .config import Frame, Mode
+from .config import Frame, Mode, Replace
 from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, Grid, contact_cause, grid_build, scan_range
@@ -409,17 +409,23 @@ def _cursor_step(w, env, p, rng, t):
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
+def _apply_forced(w, env, scr):
+    """The deaths a scenario's extra_deaths hook asked for (env.forced) become this step's causes, where the step
+    gave the agent none. Without reference counting (see agents_range)."""
+    alive, cause_now, forced = w.alive, scr.cause_now, env.forced
+    for i in range(alive.shape[0]):
+        if forced[i] != NONE:
+            if alive[i] and cause_now[i] == NONE:
+                cause_now[i] = forced[i]
+            forced[i] = NONE
+
+
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
     Returns (k dead, n_events). Without reference counting (see agents_range)."""
-    alive, cause_now, age, forced = w.alive, scr.cause_now, w.age, env.forced  # out of the bundles once (agents_range)
+    alive, cause_now, age = w.alive, scr.cause_now, w.age  # out of the bundles once (agents_range)
     n = alive.shape[0]
-    if t == 0:
-        for i in range(n):
-            if forced[i] != NONE:
-                if alive[i] and cause_now[i] == NONE:
-                    cause_now[i] = forced[i]
-                forced[i] = NONE
     k = 0
     for i in range(n):
         if not alive[i]:
@@ -485,8 +491,10 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
             agents_team(w, b, env, scr, p)
         else:
             agents_range(Part(0, n, R_RANGE, team), w, b, env, scr, p)
-        if p.mode == Mode.STEADY and p.replace != 0 and w.counters[K_STEP] % p.replace_steps == 0:
-            replacement(w, scr.cause_now, p, rng)  # (a call passes the bundle's arrays: only on its steps)
+        if t == 0:
+            _apply_forced(w, env, scr)  # before the replacement, which spares those dying anyway
+        if p.mode == Mode.STEADY and p.replace != Replace.NONE and w.counters[K_STEP] % p.replace_steps == 0:
+            replacement(w, scr.cause_now, env.steer, p, rng)  # (a call passes the bundles' arrays: only on its steps)
         k, n_events = _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events)
         if p.mode == Mode.STEADY:
             if k > 0:

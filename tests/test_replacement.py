@@ -83,14 +83,14 @@ def test_no_removal_once_every_eligible_agent_is_agile_enough():
     st = sim.state
     sim.run(sim.params.replace_steps * 3)  # the next step is a replacement step
     st.age[:] = 1000
-    st.agility[:] = 900.0  # rate 0.9 each: not below replace_below
+    st.agility[:] = 901.0  # judged with this step's term, over 1001 steps: at least 0.9 each, not below
     before = _rule_deaths(sim)
     sim.step()
     assert _rule_deaths(sim) == before
     sim.run(sim.params.replace_steps - 1)  # the next replacement step
     st.age[:] = 1000
-    st.agility[:] = 900.0
-    st.agility[5] = 899.0
+    st.agility[:] = 901.0
+    st.agility[5] = 899.0  # at most 900 / 1001 with this step's term
     sim.step()
     assert _rule_deaths(sim) == before + 1 and st.cause[5] == RULE
 
@@ -170,6 +170,42 @@ def test_an_old_replay_resimulates_as_recorded(tmp_path):
     n = 0
     for fr, sim in rp.resimulate(r):
         np.testing.assert_array_equal(fr.alive, sim.state.alive)
+        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
+        n += 1
+    assert n == len(r)
+
+
+def test_an_agent_flown_from_outside_is_never_removed():
+    sim = make("cursor", seed=8, agents=12, replace_s=0.5, replace_age_s=0.5, replace_below=1.0)
+    sim.compile()
+    mask = np.zeros(sim.state.n, np.bool_)
+    mask[[2, 5]] = True
+    sim.steer(np.tile(np.array([[0.0, 1.0]], np.float32), (sim.state.n, 1)), mask)  # straight, full speed
+    gids = sim.state.genome_id[[2, 5]].copy()
+    for _ in range(600):
+        sim.step()
+        st = sim.state
+        if not (st.alive[[2, 5]].all() and np.array_equal(st.genome_id[[2, 5]], gids)):
+            assert not (st.cause[[2, 5]] == RULE).any()  # they may hit an edge, not be judged
+            break
+    assert _rule_deaths(sim) > 0
+
+
+def test_an_old_replay_had_full_scale_founders(tmp_path):
+    import json
+
+    from neuroevo import replay as rp
+    from neuroevo.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "edges", "--seed", "3", "--minutes", "0.2", "--agents", "20", "--record", "--quiet",
+                 "--no-plot", "--out", str(out), "--set", "brain.init_weights=1"]) == 0
+    meta_path = out / "replay" / "meta.json"
+    meta_path.write_text(json.dumps(_drop_settings(json.loads(meta_path.read_text()), ("brain.init_weights",))))
+    r = rp.open(out / "replay")
+    assert r.settings.brain.init_weights == 1.0
+    n = 0
+    for fr, sim in rp.resimulate(r):
         assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
         n += 1
     assert n == len(r)

@@ -46,6 +46,8 @@ def test_team_step_equals_the_serial_step_for_any_chunk_and_thread_count(name, k
     ref = _world(name, 1, **kw)
     ref.run(steps)
     assert sum(ref.deaths_by_cause().values()) > 0  # births ran too
+    if kw.get("replace"):
+        assert ref.deaths_by_cause().get("rule", 0) > 0  # and the replacement
     want = _digest(ref)
     for threads, chunk in ((2, 1), (2, 7), (3, 16), (2, 0)):
         sim = _world(name, threads, chunk, **kw)
