@@ -9,6 +9,7 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
   rec-stored   the same with deflate level 0 (stored blocks): what the writer costs without compression
   rec-team     recording on the team step (set_threads(2)): the writer shares a core with a helper
   rec-team-stored  both
+  rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone
   serial       no recording, the serial step (set_threads(1)): the floor of any recording on that step
 
 Prints each variant's median time for the run and its median ratio to `plain` over the rounds (variants take turns
@@ -29,7 +30,7 @@ from neuroevo import recorder
 from neuroevo.recorder import Recorder
 from neuroevo.sim import make
 
-VARIANTS = ("plain", "rec", "rec-stored", "rec-team", "rec-team-stored", "serial")
+VARIANTS = ("plain", "rec", "rec-stored", "rec-team", "rec-team-stored", "rec-nowrite", "serial")
 
 
 def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
@@ -43,6 +44,8 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     if variant.startswith("rec"):
         recorder.CHUNK_DEFLATE_LEVEL = 0 if variant.endswith("stored") else level
         rec = Recorder(sim, tmp / "replay")
+        if variant == "rec-nowrite":
+            rec._write_chunk = lambda path, arrays: None  # the writer thread gets each chunk and drops it
         sim.add_observer(rec)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
     sim.run(0)

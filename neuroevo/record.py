@@ -47,16 +47,20 @@ def no_rec(n_params: int, n_counters: int) -> Rec:
                z, z, z, z, z, np.zeros((0, n_params), np.float32), np.zeros(2, np.int64), z, z, z)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def rec_room(rec, n_events, events_rows, n):
     """True if the buffers can take one more step: a frame, up to n births and n death reports."""
     return rec.n[0] < rec.pos.shape[0] and rec.n[1] + n <= rec.b_slot.shape[0] and n_events + n <= events_rows
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def record_frame(w, genomes, rec) -> None:
     """Append the state after a step as the next frame, and the slots holding a new genome as births (and, at a
-    chunk's first frame, the keyframe: every slot's genome id, parent id and age)."""
+    chunk's first frame, the keyframe: every slot's genome id, parent id and age).
+
+    Compiled without reference counting, as step.agents_range (whose rule it keeps: nothing here allocates or
+    returns an array): counted, each call counted the ~30 arrays of the two bundles up and down, about a fifth of
+    a recorded 50-agent step."""
     f = rec.n[0]
     n = w.alive.shape[0]
     if f == 0 and rec.key_gid.shape[0] > 0:
