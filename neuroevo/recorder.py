@@ -338,7 +338,6 @@ class Recorder:
         write_json(self.path / "meta.json", self.meta)
         self.closed = True
 
-
     def _shutdown(self) -> None:
         for pool in (self._writer, self._io):
             if pool is not None:
