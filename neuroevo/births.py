@@ -17,7 +17,7 @@ from .evolution import hof_offer, make_child, select
 from .grid import clear_of_agents
 from .obstacles import nearest_icon
 from .species import join, leave, share
-from .state import C_PRESENT, K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID, K_STEP, NONE, RULE
+from .state import C_CLICKED, C_PRESENT, K_BIRTHS, K_GEN_STEP, K_GENERATION, K_NEXT_ID, K_STEP, NONE, RULE
 
 SPAWN_TRIES = 30  # rejection draws for a newborn's position clear of icons and other agents
 ICON_CLEAR = 4.0  # newborns appear at least this many radii from any icon
@@ -121,16 +121,21 @@ def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
 
 @numba.njit(cache=True, error_model="numpy")
 def replacement(w, cause_now, steer, p, rng) -> int:
-    """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (while a cursor is
-    present, unless p.replace_while is ALWAYS), one living agent at least p.replace_age steps old, not dying anyway
-    this step and not flown by an outside policy (steer, (N,) or empty), gets cause RULE in cause_now: the least
-    agile, if its agility is below p.replace_below (the lowest slot on a tie), or one drawn at random. Nobody is
-    removed while fewer than two are eligible. Returns the slot, or -1.
+    """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (p.replace_while: while a
+    cursor is present, after a period in which it clicked, or always), one living agent at least p.replace_age
+    steps old, not dying anyway this step and not flown by an outside policy (steer, (N,) or empty), gets cause
+    RULE in cause_now: the least agile, if its agility is below p.replace_below (the lowest slot on a tie), or one
+    drawn at random. Nobody is removed while fewer than two are eligible. Returns the slot, or -1.
 
-    Called after the step moved the agents and before it ages them: w.agility then sums age + 1 terms."""
+    Called after the step moved the agents and before it ages them: w.agility then sums age + 1 terms. Each call
+    clears the cursor's click flag (w.cursor[C_CLICKED], set by cursor_update at a click): a new period begins."""
     if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
         return -1
+    clicked = w.cursor[C_CLICKED] > 0.0
+    w.cursor[C_CLICKED] = 0.0  # a new period begins
     if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
+        return -1
+    if p.replace_while == ReplaceWhile.CLICKS and not clicked:
         return -1
     min_age = max(p.replace_age, 1)
     steered = steer.shape[0] > 0

@@ -45,6 +45,7 @@ class Replace(IntEnum):
 class ReplaceWhile(IntEnum):
     CURSOR = 0  # only while a cursor is present
     ALWAYS = 1
+    CLICKS = 2  # only after a period in which the cursor clicked
 
 
 class CursorSource(IntEnum):

@@ -102,7 +102,8 @@ class Evolution:
                                    "this is removed (full speed on the tightest circle is 1)", gt=0.0, le=1.0,
                                    kernel="replace_below")
     replace_while: str = setting("cursor", 'periodic replacement: "cursor" only while a cursor is present (a '
-                                 'threat to judge agility by), "always" at every period', choices=ReplaceWhile,
+                                 'threat to judge agility by), "clicks" only after a period in which it clicked, '
+                                 '"always" at every period', choices=ReplaceWhile,
                                  kernel="replace_while")
     add_unit_rate: float = setting(0.0, "probability that a child switches on one of its switched-off hidden units "
                                    "(with zero outgoing weights, so it behaves as its parent)", ge=0.0, le=1.0,

@@ -38,6 +38,7 @@ from .state import (
     C_AIM_Y,
     C_ARMED,
     C_CLICK,
+    C_CLICKED,
     C_GLANCE,
     C_PHASE,
     C_PRESENT,
@@ -255,6 +256,8 @@ def cursor_update(
         cur[C_PRESENT] = 0.0
         cur[C_ARMED] = 0.0
         cur[C_CLICK] = 0.0
+    if cur[C_CLICK] > 0.0:
+        cur[C_CLICKED] = 1.0
 
 
 def external_rows(n_steps: int, x: float, y: float, present: bool, click_first: bool, armed: bool = False):

@@ -33,6 +33,7 @@ from .state import (
     C_AIM_Y,
     C_ARMED,
     C_CLICK,
+    C_CLICKED,
     C_GLANCE,
     C_PHASE,
     C_PRESENT,
@@ -309,6 +310,8 @@ def cursor_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np
             cur[C_CLICK] = 0.0
     else:
         cur[[C_PRESENT, C_ARMED, C_CLICK]] = 0.0
+    if cur[C_CLICK] > 0.0:
+        cur[C_CLICKED] = 1.0
 
 
 def _nearest_np(x: float, y: float, pos: np.ndarray, alive: np.ndarray) -> int:

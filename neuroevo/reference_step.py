@@ -28,6 +28,7 @@ from .species import T_COUNT, T_NEXT_LABEL, T_THRESHOLD, THRESHOLD_STEP
 from .state import (
     C_ARMED,
     C_CLICK,
+    C_CLICKED,
     C_PRESENT,
     CX,
     CY,
@@ -284,7 +285,11 @@ def replacement_np(w: WorldState, cause: np.ndarray, p: Params, rng: np.random.G
     """births.replacement: the slot given cause RULE this step by periodic replacement, or -1."""
     if p.replace == Replace.NONE or w.counters[K_STEP] % p.replace_steps != 0:
         return -1
+    clicked = w.cursor[C_CLICKED] > 0.0
+    w.cursor[C_CLICKED] = 0.0
     if p.replace_while == ReplaceWhile.CURSOR and not w.cursor[C_PRESENT] > 0.0:
+        return -1
+    if p.replace_while == ReplaceWhile.CLICKS and not clicked:
         return -1
     ok = w.alive & (cause == NONE) & (w.age >= max(p.replace_age, 1))
     slots = np.flatnonzero(ok)

@@ -18,7 +18,9 @@ CX, CY, C_PRESENT, C_ARMED, C_CLICK, C_PHASE, C_TIMER, C_TARGET, C_TARGET_ID, C_
 # the person acts on now, and the target's place at the glance before (for its velocity).
 C_GLANCE, C_SEEN_OK, C_SEEN_X, C_SEEN_Y, C_SEEN_VX, C_SEEN_VY = range(10, 16)
 C_AIM_OK, C_AIM_X, C_AIM_Y, C_AIM_VX, C_AIM_VY, C_AIM_AGE, C_PREV_X, C_PREV_Y, C_PREV_ID = range(16, 25)
-N_CURSOR = 25
+# 1 once the cursor has clicked since the last period of periodic replacement (evolution.replace_while = clicks).
+C_CLICKED = 25
+N_CURSOR = 26
 
 # Run counters (int64), accumulated by the compiled step and read between chunks.
 K_STEP, K_NEXT_ID, K_BIRTHS, K_LIFE_SUM, K_LIFE_MAX, K_GEN_STEP, K_GENERATION = range(7)

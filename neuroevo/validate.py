@@ -134,7 +134,9 @@ def population_headers(headers: Headers, agents: int, hof_size: int) -> None:
                               "agility": ((agents,), f64)}.items():
         if f"state_{k}" in headers:  # files written before teams, hooks and replacement lack them
             header(headers, f"state_{k}", shape, dtype)
-    header(headers, "state_cursor", (N_CURSOR,), f64)
+    m = header(headers, "state_cursor", (None,), f64)[0]
+    if not 1 <= m <= N_CURSOR:  # files written before the mouse model's memory and the click flag hold fewer
+        raise ValueError(f"state_cursor holds {m} values (at most {N_CURSOR})")
     if "species_of" in headers:  # niching
         header(headers, "species_of", (agents,), i64)
         cap = header(headers, "species_rep", (None, n_params), f32)[0]

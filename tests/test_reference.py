@@ -53,6 +53,10 @@ WORLDS = {
                                        "min_parent_age_s": 0.5}),
     "species": ("edges", {"niching": "species", "species_target": 4, "min_parent_age_s": 0.2}),
     "replacement, least agile, hunter": ("cursor", {"replace": "least_agile", "replace_s": 0.1, "replace_age_s": 0.2}),
+    "replacement after clicks, random cursor": ("edges", {"replace": "least_agile", "replace_s": 0.1,
+                                                          "replace_age_s": 0.1, "replace_while": "clicks",
+                                                          "cursor.source": "random", "random_rate": 5.0,
+                                                          "init_weights": 1.0}),
     "replacement, random, always, teams": ("teams", {"replace": "random", "replace_s": 0.05, "replace_age_s": 0.1,
                                                      "replace_while": "always"}),
     "species, growing, generational, crossover": (

@@ -209,3 +209,17 @@ def test_an_old_replay_had_full_scale_founders(tmp_path):
         assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
         n += 1
     assert n == len(r)
+
+
+def test_clicks_removes_only_after_a_period_with_a_click():
+    sim = make("edges", seed=5, agents=30, replace_s=1.0, replace_age_s=0.0, replace_while="clicks",
+               **{"cursor.source": "external"})
+    sim.compile()
+    period = sim.params.replace_steps
+    rows = np.zeros((10 * period, 5))
+    rows[:, :3] = (5.0, 5.0, 1.0)  # present in a corner, nobody near: a click there kills nobody
+    sim.run(10 * period, cursor_rows=rows)
+    assert _rule_deaths(sim) == 0  # a pointer resting in the window removes nobody
+    rows[period // 2 :: 2 * period, 4] = 1.0  # a click in every other period
+    sim.run(10 * period, cursor_rows=rows)
+    assert _rule_deaths(sim) == 5
