@@ -49,6 +49,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "replace_random": {"evolution.replace": "random"},  # the same turnover without aim
     "replace_always": {"evolution.replace": "least_agile", "evolution.replace_while": "always"},
     "replace_none": {"evolution.replace": "none"},
+    "while_clicks": {"evolution.replace_while": "clicks"},  # removals only after a period with a click
+    "while_cursor": {"evolution.replace_while": "cursor"},  # removals while a cursor is present
     "every_15s": {"evolution.replace_s": 15.0},  # with replace: a removal every 15 s instead of 5 s
     "age_60s": {"evolution.replace_age_s": 60.0},  # with replace: only agents at least 60 s old are judged
     "below_0.9": {"evolution.replace_below": 0.9},  # with replace: only an agent with agility below 0.9 is removed
