@@ -165,7 +165,7 @@ def restore(sim: Simulation, data: dict[str, np.ndarray], meta: dict[str, Any]) 
     for k, v in sim.state.arrays().items():
         src = data.get(f"state_{k}")
         if src is None and k in ("team", "hook_fit", "agility"):
-            continue  # written before teams and hooks existed: keep the fresh values
+            continue  # written before teams, hooks and agility existed: keep the fresh values (agility: below)
         if src is None:
             raise KeyError(f"state_{k}")
         if k == "counters" and src.shape[0] < v.shape[0]:

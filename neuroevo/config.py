@@ -218,7 +218,6 @@ ADDED_LATER: dict[str, Any] = {
 }
 
 
-
 # ---- the simulation's settings ---------------------------------------------------------------------------------------
 def all_keys() -> list[str]:
     """Every settable key as "section.field"."""
