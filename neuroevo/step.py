@@ -40,6 +40,7 @@ from .record import rec_room, record_frame
 from .sensors import agent_thing, edges_in, speed_in, thing
 from .simd import prefetch
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
+from .teamstep import T_DONE, T_HELPED, T_SIZE, T_STOP, TEAM_WORDS, claim, publish, relax, stop, wait_done
 
 
 class Brains(NamedTuple):
@@ -186,12 +187,12 @@ def agents_range(part, w, b, env, scr, p):
                 atomics.add(ctl, T_DONE, 1)
             if role == R_HELPER and atomics.load(ctl, T_STOP) != 0:
                 break
-            ch = 0 if role == R_MAIN and first else _claim(ctl, role == R_HELPER)  # chunk 0: the caller's at publish
+            ch = 0 if role == R_MAIN and first else claim(ctl, role == R_HELPER)  # chunk 0: the caller's at publish
             if ch < 0:
                 if role == R_MAIN:
                     break
                 first = True
-                idle = _relax(idle)  # the next epoch is not published yet
+                idle = relax(idle)  # the next epoch is not published yet
                 continue
             idle = 0
             a, z = ch * size, min(n_all, (ch + 1) * size)
@@ -304,68 +305,12 @@ def agents_range(part, w, b, env, scr, p):
                 cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
 
 
-# The team step: the calling thread (agents_team) and helper threads (team_helper, started by threads.Team) share
-# a step's agents, a chunk of ctl[T_SIZE] agents at a time, claimed from a counter. The words of the control
-# array ctl, each on its own cache line:
-T_CLAIM = 0  # epoch << CLAIM_BITS | lo << CHUNK_BITS | hi: chunks lo .. hi-1 of the step are unclaimed
-T_DONE = 8  # chunks finished in this epoch
-T_STOP = 16  # 1: the call is over (helpers return)
-T_SIZE = 24  # agents per chunk
-T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: benchmarks and tests read it)
-TEAM_WORDS = 40
-CHUNK_BITS = 12
-CHUNK_MASK = (1 << CHUNK_BITS) - 1
-MAX_CHUNKS = CHUNK_MASK  # chunks per step at most
-CLAIM_BITS = 2 * CHUNK_BITS
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _claim(ctl, from_back):
-    """Claim a chunk of the current epoch, a compare-and-swap of the whole word: the calling thread takes the lowest
-    unclaimed chunk, helpers the highest, so each thread tends to get the same agents step after step (their rows
-    stay in its cache instead of moving between the cores every step). Returns its index, or -1 when every chunk
-    is taken."""
-    while True:
-        v = atomics.load(ctl, T_CLAIM)
-        lo = (v >> CHUNK_BITS) & CHUNK_MASK
-        hi = v & CHUNK_MASK
-        if lo >= hi:
-            return -1
-        if from_back:
-            if atomics.cas(ctl, T_CLAIM, v, v - 1):
-                return hi - 1
-        elif atomics.cas(ctl, T_CLAIM, v, v + (1 << CHUNK_BITS)):
-            return lo
-
-
-def team_chunk(n: int, threads: int, size: int = 0) -> int:
-    """Agents per chunk of the team step: `size` if given; else one chunk a thread up to 511 agents (each claim
-    is a cache line moving between cores, ~0.1-0.2 us, which a 50-agent step of ~3 us feels) and up to 8 a
-    thread from 2,048 agents (a thread that got its core late takes fewer); never more than MAX_CHUNKS chunks."""
-    per_thread = min(8, max(1, n // 256))
-    size = size or -(-n // (max(1, threads) * per_thread))
-    return max(1, size, -(-n // MAX_CHUNKS))
-
-
-SPIN = 20000  # a waiting thread spins this many times, then gives its core away at each further try
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _relax(k):
-    """One try of a wait: a spin-wait hint for the first SPIN tries, then sched_yield (when a core is shared with
-    another process, the thread waited for may be the one this wait keeps off the core). Returns k + 1."""
-    if k < SPIN:
-        atomics.pause()
-    else:
-        atomics.yield_cpu()
-    return k + 1
-
-
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
 def agents_team(w, b, env, scr, p):
-    """The step's agents, shared with the helper threads: publish a new epoch, work chunks until none is left,
-    wait until the helpers' chunks are done too. Without helpers (or with helpers that get no core) the calling
-    thread works every chunk itself: the step waits for another thread only while that thread holds a chunk.
+    """The step's agents, shared with the helper threads (the protocol: teamstep.py): publish a new epoch, work
+    chunks until none is left, wait until the helpers' chunks are done too. Without helpers (or with helpers that
+    get no core) the calling thread works every chunk itself: the step waits for another thread only while that
+    thread holds a chunk.
     An agent's result does not depend on who computes it (agents_range), so every split gives the same bits.
 
     The helpers stay inside one agents_range call for the whole run_chunk call (team_helper), so they take no
@@ -373,15 +318,9 @@ def agents_team(w, b, env, scr, p):
     update at once, and each such update then moves a cache line between the cores."""
     n = w.alive.shape[0]
     ctl = scr.team
-    size = ctl[T_SIZE]
-    n_chunks = (n + size - 1) // size
-    e = (atomics.load(ctl, T_CLAIM) >> CLAIM_BITS) + 1
-    atomics.store(ctl, T_DONE, 0)
-    atomics.store(ctl, T_CLAIM, (e << CLAIM_BITS) | (1 << CHUNK_BITS) | n_chunks)  # publish: chunk 0 is ours
+    n_chunks = publish(ctl, n)
     agents_range(Part(0, n, R_MAIN, ctl), w, b, env, scr, p)
-    idle = 0
-    while atomics.load(ctl, T_DONE) < n_chunks:
-        idle = _relax(idle)
+    wait_done(ctl, n_chunks)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -514,5 +453,5 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
         if recording:
             record_frame(w, b.genomes, rec)
     if teamed:
-        atomics.store(team, T_STOP, 1)
+        stop(team)
     return n_events

@@ -15,7 +15,8 @@ import numpy as np
 
 from .checkpoint import icons_array
 from .species import found as found_species
-from .step import T_SIZE, Brains, Env, run_chunk, scratch, team_chunk
+from .step import Brains, Env, run_chunk, scratch
+from .teamstep import T_SIZE, team_chunk
 from .threads import TEAM, PathChooser
 
 
@@ -25,7 +26,7 @@ class Stepping:
     def _init_stepping(self) -> None:
         self._threads: int | None = None
         self.chooser = PathChooser()  # serial or team step, when threads are not set (set_threads(None))
-        self.team_chunk = 0  # agents per chunk of the team step (0: step.team_chunk's choice)
+        self.team_chunk = 0  # agents per chunk of the team step (0: teamstep.team_chunk's choice)
         self._scr: Any = None  # the compiled step's buffers (step.Scratch)
         self._scr_key: Any = None
 

@@ -144,7 +144,7 @@ class Team:
 
     def _drain(self) -> None:
         """Stop the helpers' current job and wait until none is inside team_helper."""
-        from .step import T_STOP
+        from .teamstep import T_STOP
 
         with self._cond:
             if self._ctl is not None:
@@ -156,11 +156,9 @@ class Team:
             helper_args: tuple) -> Any:
         """call(*args), a run_chunk with ctl as its team, while `helpers` helpers run step.team_helper(*helper_args)
         on chunks of `size` agents."""
-        from .step import CLAIM_BITS, T_CLAIM, T_SIZE, T_STOP
+        from .teamstep import T_STOP, open_call
 
-        ctl[T_CLAIM] = (int(ctl[T_CLAIM]) >> CLAIM_BITS) << CLAIM_BITS  # this epoch, no chunk open: nothing to claim
-        ctl[T_STOP] = 0
-        ctl[T_SIZE] = max(1, int(size))
+        open_call(ctl, size)
         if helpers < 1 or not self._lock.acquire(blocking=False):
             return call(*args)
         try:

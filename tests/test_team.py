@@ -86,7 +86,7 @@ def test_two_worlds_stepping_at_once_in_two_threads():
 
 
 def test_helpers_take_chunks():
-    from neuroevo.step import T_HELPED
+    from neuroevo.teamstep import T_HELPED
 
     sim = _world("edges", 2, 8, agents=200)
     for _ in range(2000):  # calls until a helper got a core and a chunk (the first call nearly always)
@@ -157,7 +157,7 @@ def test_an_error_in_a_helper_is_raised_and_the_helpers_stay_usable():
     every later team step wait forever)."""
     import time
 
-    from neuroevo.step import TEAM_WORDS
+    from neuroevo.teamstep import TEAM_WORDS
 
     def call() -> int:  # stands in for run_chunk: lasts until the helper has failed (or 10 s)
         t = time.monotonic()
@@ -182,7 +182,7 @@ def test_a_helper_left_inside_an_interrupted_call_is_stopped_before_the_next():
     for them first: a helper never works on another call's arrays."""
     import time
 
-    from neuroevo.step import T_STOP
+    from neuroevo.teamstep import T_STOP
 
     kw = {"agents": 60, "init_weights": 1.0}
     ref = _world("cursor", 1, **kw)
