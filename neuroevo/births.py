@@ -119,6 +119,12 @@ def next_generation(w, b, icons, p, rng, use_hook_fit, sp):
     w.counters[K_GENERATION] += 1
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _judged(w, cause_now, steer, steered, min_age, i):
+    """Whether periodic replacement may remove slot i: alive, not dying this step, old enough, not steered."""
+    return w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age and not (steered and steer[i])
+
+
 @numba.njit(cache=True, error_model="numpy")
 def replacement(w, cause_now, steer, p, rng) -> int:
     """Periodic replacement (rtNEAT's; evolution.replace): on every p.replace_steps-th step (p.replace_while: while a
@@ -144,7 +150,7 @@ def replacement(w, cause_now, steer, p, rng) -> int:
     best = -1
     best_rate = np.inf
     for i in range(n):
-        if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age and not (steered and steer[i]):
+        if _judged(w, cause_now, steer, steered, min_age, i):
             m += 1
             rate = w.agility[i] / (w.age[i] + 1)
             if rate < best_rate:
@@ -155,7 +161,7 @@ def replacement(w, cause_now, steer, p, rng) -> int:
     if p.replace == Replace.RANDOM:
         j = min(int(rng.random() * m), m - 1)
         for i in range(n):
-            if w.alive[i] and cause_now[i] == NONE and w.age[i] >= min_age and not (steered and steer[i]):
+            if _judged(w, cause_now, steer, steered, min_age, i):
                 if j == 0:
                     best = i
                     break
