@@ -3,7 +3,8 @@
 The calling thread (step.agents_team) and helper threads (step.team_helper, started by threads.Team) share each
 step's agents, a chunk of ctl[T_SIZE] agents at a time. The caller publishes a step as a new epoch in one word
 (chunk 0 already its own), each thread claims chunks by compare-and-swap of that word (the caller from the front,
-helpers from the back) and counts the chunks it finished; the caller waits until every chunk is done. ctl is an
+helpers from the back); helpers count the chunks they finished in a shared word, the caller its own in a local
+one, and it waits until the helpers' count makes up the rest. ctl is an
 int64 array of TEAM_WORDS, each word on its own cache line (step.Scratch.team, kept across calls).
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 from . import atomics
 
 T_CLAIM = 0  # epoch << CLAIM_BITS | lo << CHUNK_BITS | hi: chunks lo .. hi-1 of the step are unclaimed
-T_DONE = 8  # chunks finished in this epoch
+T_DONE = 8  # chunks the helpers finished in this epoch
 T_STOP = 16  # 1: the call is over (helpers return)
 T_SIZE = 24  # agents per chunk (0: the serial step; no helper takes part)
 T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: benchmarks and tests read it)
@@ -88,7 +89,8 @@ def relax(k):
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def wait_done(ctl, n_chunks):
-    """The caller's end of a step: wait until every chunk of the epoch is done."""
+    """The caller's end of a step: wait until the helpers have finished n_chunks chunks of the epoch (all but the
+    caller's own)."""
     idle = 0
     while atomics.load(ctl, T_DONE) < n_chunks:
         idle = relax(idle)
