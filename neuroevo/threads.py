@@ -4,6 +4,7 @@ team's helper threads."""
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,9 @@ class PathChooser:
     A fixed rule (parallel from 32 agents) lost 4-20x at 50 agents whenever another process held a core: every
     step's parallel region waited for a thread that was not running. So both paths are timed on pieces of the real
     run, the faster one runs, and the other is timed again every `recheck` seconds, or at once when its rival
-    measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that keeps losing
-    is timed half as often each time (up to every `max_recheck` s). A measure sums pieces until they make `probe`
+    measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that loses is timed
+    again after `min_gap` seconds, and if it keeps losing, half as often each time (from every `recheck` up to every
+    `max_recheck` s). A measure sums pieces until they make `probe`
     / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead). A path
     about to be timed after the other one ran first gets one untimed step: its threads may have gone to sleep and
     the caches hold the other path's data (timed cold, the parallel step of 10,000 agents lost to the serial one on
@@ -35,6 +37,8 @@ class PathChooser:
         self.probe, self.piece, self.recheck, self.slow = probe, piece, recheck, slow
         self.max_recheck, self.min_gap = max_recheck, min_gap
         self.wait = {False: recheck, True: recheck}  # path -> seconds before it is timed again while it loses
+        self.lost = {False: False, True: False}  # path -> whether its last measure lost to the other path
+        self._recent: dict[bool, list[float]] = {False: [], True: []}  # the last measures of the path in favour
         self.cost: dict[bool, float] = {}  # path (parallel?) -> seconds per step, last measured
         self.when: dict[bool, float] = {}  # path -> time of that measure (perf_counter)
         self._sum: dict[bool, tuple[int, float]] = {False: (0, 0.0), True: (0, 0.0)}  # steps, seconds so far
@@ -73,13 +77,29 @@ class PathChooser:
         self._sum[path] = (0, 0.0)
         per_step = t / max(n, 1)
         before = self.cost.get(path)
-        self.cost[path] = per_step
-        self.when[path] = now
         other = not path
+        recent = self._recent[path]
+        if before is not None and other in self.cost and before < self.cost[other]:
+            # the path in favour costs the median of its last three measures: one slow piece (a virtual core held
+            # up for a few ms) does not switch the run, two do (about 0.1 s when a core is taken)
+            recent.append(per_step)
+            del recent[:-3]
+        else:
+            recent[:] = [per_step]
+        self.cost[path] = statistics.median(recent)
+        self.when[path] = now
         if other in self.cost:
-            # a path that keeps losing is timed less often (each probe of it costs), one that wins at once again
-            loses = per_step > self.cost[other]
-            self.wait[path] = min(self.max_recheck, 2 * self.wait[path]) if loses else self.recheck
+            # a path that keeps losing is timed less often (each probe of it costs), one that wins at once again;
+            # a path's first loss is timed again soon, in case the machine was held up: waiting a whole recheck,
+            # the idle 50-agent default ran seconds at a time on the serial step, at 1.0x of one thread, not 1.7x
+            loses = self.cost[path] > self.cost[other]
+            if not loses:
+                self.wait[path] = self.recheck
+            elif self.lost[path]:
+                self.wait[path] = min(self.max_recheck, max(self.recheck, 2 * self.wait[path]))
+            else:
+                self.wait[path] = self.min_gap
+            self.lost[path] = loses
         if before is not None and per_step > self.slow * before and other in self.when:
             # this path got slower: time the other one soon (not more often than every min_gap seconds)
             self.when[other] = min(self.when[other], now - self.wait[other] + self.min_gap)

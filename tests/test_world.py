@@ -206,15 +206,29 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     assert c.next(0.5, 100_000) == (True, 5000)  # a 50 ms piece on the faster path
     c.measured(True, 5000, 0.05, 0.5)
     assert piece(1.5, 100_000, 1.0) == (False, 1)  # a second later the other path is timed: warm-up first ...
-    assert piece(1.5, 100_000, 1e-4) == (False, 30)  # ... then a 3 ms probe; serial still loses, so it is
-    assert piece(1.6, 100_000, 1e-5) == (True, 1)  # timed again after 2 s, not 1 (the switch back: untimed)
-    assert c.next(3.0, 100_000)[0] and not c.next(3.6, 100_000)[0]
-    c.measured(False, 1, 1.0, 3.6)  # warm-up
-    assert piece(3.6, 100_000, 1e-4) == (False, 30)  # and after 4 s the next time
-    assert piece(3.7, 100_000, 1.0) == (True, 1)
-    assert c.next(7.5, 100_000)[0]
-    c.measured(True, 100, 0.05, 7.6)  # the parallel path got 50x slower (a core was taken) ...
-    assert not c.next(7.6, 100_000)[0]  # ... serial now runs
+    assert piece(1.5, 100_000, 1e-4) == (False, 30)  # ... then a 3 ms probe; serial loses: a first loss is
+    assert piece(1.6, 100_000, 1e-5) == (True, 1)  # timed again soon, after min_gap (the switch back: untimed)
+    assert c.next(1.7, 100_000)[0] and not c.next(1.8, 100_000)[0]
+    c.measured(False, 1, 1.0, 1.8)  # warm-up
+    assert piece(1.8, 100_000, 1e-4) == (False, 30)  # it loses again: timed after 1 s (recheck) ...
+    assert piece(1.9, 100_000, 1.0) == (True, 1)
+    assert c.next(2.7, 100_000)[0] and not c.next(2.85, 100_000)[0]
+    c.measured(False, 1, 1.0, 2.85)
+    assert piece(2.85, 100_000, 1e-4) == (False, 30)  # ... then after 2 s, 4 s, up to max_recheck
+    assert piece(2.9, 100_000, 1.0) == (True, 1)
+    assert c.next(4.8, 100_000)[0] and not c.next(4.9, 100_000)[0]
+    c.measured(False, 1, 1.0, 4.9)
+    assert piece(4.9, 100_000, 1e-4) == (False, 30)
+    assert c.wait[False] == 4.0
+    assert piece(4.95, 100_000, 1.0) == (True, 1)
+    assert c.next(5.0, 100_000)[0]
+    c.measured(True, 100, 0.05, 5.0)  # the parallel path got 50x slower: one slow piece may be a moment ...
+    assert c.next(5.0, 100_000)[0]
+    c.measured(True, 100, 0.05, 5.0)  # ... two mean a core was taken
+    assert not c.next(5.05, 100_000)[0]  # serial now runs (after its untimed first step)
+    c.measured(False, 1, 1.0, 5.05)
+    assert piece(5.1, 100_000, 1e-4)[0] is False
+    assert c.next(5.3, 100_000)[0]  # and the team is timed again 0.25 s after its first loss, not seconds later
 
 
 def test_path_chooser_warms_a_path_up_in_one_step_calls_too():
