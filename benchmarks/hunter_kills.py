@@ -87,10 +87,12 @@ def main() -> None:
     if not every:
         return
     col = {k: np.array([r[k] for r in every], float) for k in every[0]}
-    print(f"all {len(every)} kills: the bot's target {col['target'].mean():.0%}; age median {np.median(col['age_s']):.0f}"
-          f" s (over 200 s: {(col['age_s'] > 200).mean():.0%}); from the nearest edge median "
+    full = 0.99 * make("cursor", seed=0).settings.world.max_speed
+    print(f"all {len(every)} kills: the bot's target {col['target'].mean():.0%}; "
+          f"age median {np.median(col['age_s']):.0f} s (over 200 s: {(col['age_s'] > 200).mean():.0%}); "
+          f"from the nearest edge median "
           f"{np.median(col['edge_px']):.0f} px (within 50 px: {(col['edge_px'] < 50).mean():.0%}); at full speed "
-          f"{(col['speed'] >= 0.99 * make('cursor', seed=0).settings.world.max_speed).mean():.0%}; "
+          f"{(col['speed'] >= full).mean():.0%}; "
           f"|turn| > 0.95: {(np.abs(col['turn']) > 0.95).mean():.0%}; over 40 px from the cursor when it began to "
           f"aim: {(col['aim_start_px'] > 40).mean():.0%}")
 
