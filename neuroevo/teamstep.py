@@ -4,8 +4,8 @@ The calling thread (step.agents_team) and helper threads (step.team_helper, star
 step's agents, a chunk of ctl[T_SIZE] agents at a time. The caller publishes a step as a new epoch in one word
 (chunk 0 already its own), each thread claims chunks by compare-and-swap of that word (the caller from the front,
 helpers from the back); helpers count the chunks they finished in a shared word, the caller its own in a local
-one, and it waits until the helpers' count makes up the rest. ctl is an
-int64 array of TEAM_WORDS, each word on its own cache line (step.Scratch.team, kept across calls).
+one, and it waits until the helpers' count makes up the rest. ctl is an int64 array of TEAM_WORDS, each word on
+its own cache line (step.Scratch.team, kept across calls).
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ class PathChooser:
     run, the faster one runs, and the other is timed again every `recheck` seconds, or at once when its rival
     measures `slow` times slower per step than before (at most every `min_gap` seconds); a path that loses is timed
     again after `min_gap` seconds, and if it keeps losing, half as often each time (from every `recheck` up to every
-    `max_recheck` s). A measure sums pieces until they make `probe`
-    / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call overhead). A path
-    about to be timed after the other one ran first gets one untimed step: its threads may have gone to sleep and
-    the caches hold the other path's data (timed cold, the parallel step of 10,000 agents lost to the serial one on
-    every recheck beside other processes and ran at half its speed). A probe lasts `probe` seconds, 10 ms: a team
-    call costs ~0.15 ms more than a serial one (waking the helpers and waiting for them to leave), which 3 ms
-    probes counted as step time (at 50 agents the team step measured 4.8 us a step in them against 1.9 us in
-    50 ms pieces, and lost to the 2.8 us serial step).
+    `max_recheck` s). The path in favour costs the median of its last three measures. A measure sums pieces until
+    they make `probe` / 3 seconds (short pieces, cut by a recorder's chunks or a viewer's frames, are mostly call
+    overhead). A path about to be timed after the other one ran first gets one untimed step: its threads may have
+    gone to sleep and the caches hold the other path's data (timed cold, the parallel step of 10,000 agents lost to
+    the serial one on every recheck beside other processes and ran at half its speed). A probe lasts `probe`
+    seconds, 10 ms: a team call costs ~0.15 ms more than a serial one (waking the helpers and waiting for them to
+    leave), which 3 ms probes counted as step time (at 50 agents the team step measured 4.8 us a step in them
+    against 1.9 us in 50 ms pieces, and lost to the 2.8 us serial step).
     Pieces are cut at step boundaries only, which changes nothing in the results (the compiled step keeps no
     state between calls).
     """
