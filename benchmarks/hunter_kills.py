@@ -16,6 +16,7 @@ from collections import deque
 import numpy as np
 
 from neuroevo.cursor import AIM, C_PHASE, C_TARGET, CX, CY
+from neuroevo.declare import SettingsError
 from neuroevo.sim import make
 from neuroevo.state import CAUSES
 
@@ -73,7 +74,13 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="key=value for the run")
     ap.add_argument("--rows", action="store_true", help="print every kill, not only each seed's summary")
     args = ap.parse_args()
+    if any("=" not in kv for kv in args.set):
+        ap.error(f"--set takes key=value, got {next(kv for kv in args.set if '=' not in kv)!r}")
     overrides = dict(kv.split("=", 1) for kv in args.set)
+    try:
+        make("cursor", seed=0, overrides=overrides)
+    except SettingsError as e:
+        ap.error(f"--set: {e}")
     every = []
     for seed in args.seeds:
         ks = kills(seed, args.from_minute, args.to_minute, overrides)

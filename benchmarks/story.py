@@ -138,6 +138,19 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _bad_settings(extra: dict[str, str]) -> str:
+    """What is wrong with the --set values for the scenarios run here ("" if nothing)."""
+    from neuroevo.declare import SettingsError
+    from neuroevo.scenario import load_scenario
+
+    for name in ("cursor", "edges"):
+        try:
+            load_scenario(name).settings(extra)
+        except SettingsError as e:
+            return str(e)
+    return ""
+
+
 def _init() -> None:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
@@ -228,7 +241,14 @@ def main() -> None:
         if args.plot:
             plot(results, args.plot)
         return
+    if any("=" not in kv for kv in args.set):
+        ap.error(f"--set takes key=value, got {next(kv for kv in args.set if '=' not in kv)!r}")
     extra = dict(kv.split("=", 1) for kv in args.set)
+    unknown = [t for t in args.targets.split(",") if t not in TARGETS]
+    unknown += [p for v in args.variants.split(",") for p in v.split("+") if p not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown target or variant {unknown[0]!r} (targets: {', '.join(TARGETS)}; variants: "
+                 f"{', '.join(VARIANTS)})")
     jobs = []
     for target in args.targets.split(","):
         for variant in args.variants.split(","):
@@ -240,6 +260,9 @@ def main() -> None:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init) as ex:
+        bad = ex.submit(_bad_settings, extra).result()  # in a worker: numba starts its threads there, not here
+        if bad:
+            ap.error(f"--set: {bad}")
         results = list(ex.map(run_one, jobs))
     print(f"## evolution targets, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
           f"{' with ' + ', '.join(args.set) if args.set else ''} ({time.perf_counter() - t0:.0f} s wall, "
