@@ -1,6 +1,8 @@
 """Who the hunter bot catches late in a run: for each cursor death of the window, the victim's age, its distance
 from the nearest edge, its speed and turn just before, whether it was the bot's target, and how far it was from
-the cursor when the bot began to aim.
+the cursor when the bot began to aim; and how the whole population stands to the cursor (every 10th step: the
+share of the living within 100 px of it against the share within 100 px of a random point, and the mean cosine
+between an agent's heading and the direction to the cursor for those within 150 px: -1 flying straight away).
 
     NUMBA_NUM_THREADS=1 python benchmarks/hunter_kills.py --seeds 207 212 219 [--from-minute 15 --to-minute 20]
 
@@ -31,16 +33,28 @@ class _Events:
         return
 
 
-def kills(seed: int, m0: float, m1: float, overrides: dict[str, str]) -> list[dict[str, float]]:
+def kills(seed: int, m0: float, m1: float, overrides: dict[str, str]) -> tuple[list[dict[str, float]], str]:
     sim = make("cursor", seed=seed, overrides=overrides)
+    rng = np.random.default_rng(seed)
+    near_cursor, near_point, facing = [], [], []
     sim.add_observer(_Events())
     w = sim.settings.world
     sim.run(int(round(m0 * 60 / w.dt)))
     cursor_cause = CAUSES.index("cursor")
     hist: deque = deque(maxlen=int(round(1.0 / w.dt)))  # the last second before each step
     out = []
-    for _ in range(int(round((m1 - m0) * 60 / w.dt))):
+    for k in range(int(round((m1 - m0) * 60 / w.dt))):
         s = sim.state
+        if k % 10 == 0:
+            living = s.pos[s.alive].astype(np.float64)
+            to_cursor = s.cursor[[CX, CY]] - living
+            d = np.hypot(to_cursor[:, 0], to_cursor[:, 1])
+            point = rng.uniform((0.0, 0.0), (w.width, w.height))
+            near_cursor.append((d < 100).mean())
+            near_point.append((np.hypot(*(living - point).T) < 100).mean())
+            h = s.heading[s.alive]
+            close = d < 150
+            facing += list(((np.cos(h) * to_cursor[:, 0] + np.sin(h) * to_cursor[:, 1]) / np.maximum(d, 1e-9))[close])
         hist.append((s.pos.copy(), s.speed.copy(), s.acts[:, -2].copy(), s.cursor[[CX, CY]].copy(),
                      int(s.cursor[C_PHASE]), int(s.cursor[C_TARGET])))
         sim.run(1)
@@ -63,7 +77,10 @@ def kills(seed: int, m0: float, m1: float, overrides: dict[str, str]) -> list[di
                 "speed": float(speed[slot]), "turn": float(turn[slot]), "target": bool(target == slot),
                 "aim_start_px": d0,
             })
-    return out
+    stance = (f"{np.mean(near_cursor):.1%} of the living within 100 px of the cursor (of a random point: "
+              f"{np.mean(near_point):.1%}); heading toward the cursor within 150 px: mean cosine "
+              f"{np.mean(facing) if facing else float('nan'):+.2f}")
+    return out, stance
 
 
 def main() -> None:
@@ -83,14 +100,14 @@ def main() -> None:
         ap.error(f"--set: {e}")
     every = []
     for seed in args.seeds:
-        ks = kills(seed, args.from_minute, args.to_minute, overrides)
+        ks, stance = kills(seed, args.from_minute, args.to_minute, overrides)
         every += ks
         if args.rows:
             for k in ks:
                 print(f"  seed {seed} minute {k['minute']:.2f}: age {k['age_s']:.0f} s, {k['edge_px']:.0f} px from an "
                       f"edge, speed {k['speed']:.0f}, turn {k['turn']:+.2f}, target {k['target']}, "
                       f"{k['aim_start_px']:.0f} px from the cursor when it began to aim")
-        print(f"seed {seed}: {len(ks)} kills in minutes {args.from_minute:g}-{args.to_minute:g}", flush=True)
+        print(f"seed {seed}: {len(ks)} kills in minutes {args.from_minute:g}-{args.to_minute:g}; {stance}", flush=True)
     if not every:
         return
     col = {k: np.array([r[k] for r in every], float) for k in every[0]}
