@@ -74,7 +74,8 @@ def kills(seed: int, m0: float, m1: float, overrides: dict[str, str]) -> tuple[l
             out.append({
                 "minute": sim.step_count * w.dt / 60, "age_s": life * w.dt,
                 "edge_px": float(min(x, y, w.width - x, w.height - y)),
-                "speed": float(speed[slot]), "turn": float(turn[slot]), "target": bool(target == slot),
+                "speed": float(speed[slot]), "full_speed": float(w.max_speed), "turn": float(turn[slot]),
+                "target": bool(target == slot),
                 "aim_start_px": d0,
             })
     stance = (f"{np.mean(near_cursor):.1%} of the living within 100 px of the cursor (of a random point: "
@@ -111,14 +112,15 @@ def main() -> None:
     if not every:
         return
     col = {k: np.array([r[k] for r in every], float) for k in every[0]}
-    full = 0.99 * make("cursor", seed=0).settings.world.max_speed
+    aim = col["aim_start_px"]
+    known = ~np.isnan(aim)  # unknown when the bot had been aiming since before the window's first second
     print(f"all {len(every)} kills: the bot's target {col['target'].mean():.0%}; "
           f"age median {np.median(col['age_s']):.0f} s (over 200 s: {(col['age_s'] > 200).mean():.0%}); "
           f"from the nearest edge median "
           f"{np.median(col['edge_px']):.0f} px (within 50 px: {(col['edge_px'] < 50).mean():.0%}); at full speed "
-          f"{(col['speed'] >= full).mean():.0%}; "
+          f"{(col['speed'] >= 0.99 * col['full_speed']).mean():.0%}; "
           f"|turn| > 0.95: {(np.abs(col['turn']) > 0.95).mean():.0%}; over 40 px from the cursor when it began to "
-          f"aim: {(col['aim_start_px'] > 40).mean():.0%}")
+          f"aim: {(aim[known] > 40).mean() if known.any() else float('nan'):.0%} (of {known.sum()} where it is known)")
 
 
 if __name__ == "__main__":

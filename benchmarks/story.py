@@ -138,16 +138,18 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _bad_settings(extra: dict[str, str]) -> str:
-    """What is wrong with the --set values for the scenarios run here ("" if nothing)."""
+def _bad_settings(settings: list[dict[str, Any]]) -> str:
+    """What is wrong with any of these overrides (each variant's with --set's) for the scenarios run here ("" if
+    nothing)."""
     from neuroevo.declare import SettingsError
     from neuroevo.scenario import load_scenario
 
-    for name in ("cursor", "edges"):
-        try:
-            load_scenario(name).settings(extra)
-        except SettingsError as e:
-            return str(e)
+    for kv in settings:
+        for name in ("cursor", "edges"):
+            try:
+                load_scenario(name).settings(kv)
+            except SettingsError as e:
+                return str(e)
     return ""
 
 
@@ -260,9 +262,10 @@ def main() -> None:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init) as ex:
-        bad = ex.submit(_bad_settings, extra).result()  # in a worker: numba starts its threads there, not here
+        kvs = list({json.dumps(kv, sort_keys=True): kv for _t, _v, _s, kv in jobs}.values())
+        bad = ex.submit(_bad_settings, kvs).result()  # in a worker: numba starts its threads there, not here
         if bad:
-            ap.error(f"--set: {bad}")
+            ap.error(f"settings (a variant with --set): {bad}")
         results = list(ex.map(run_one, jobs))
     print(f"## evolution targets, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
           f"{' with ' + ', '.join(args.set) if args.set else ''} ({time.perf_counter() - t0:.0f} s wall, "

@@ -39,6 +39,7 @@ class PathChooser:
         self.wait = {False: recheck, True: recheck}  # path -> seconds before it is timed again while it loses
         self.lost = {False: False, True: False}  # path -> whether its last measure lost to the other path
         self._recent: dict[bool, list[float]] = {False: [], True: []}  # the last measures of the path in favour
+        self._latest: dict[bool, float] = {}  # path -> its last measure alone (seconds per step)
         self.cost: dict[bool, float] = {}  # path (parallel?) -> seconds per step, last measured
         self.when: dict[bool, float] = {}  # path -> time of that measure (perf_counter)
         self._sum: dict[bool, tuple[int, float]] = {False: (0, 0.0), True: (0, 0.0)}  # steps, seconds so far
@@ -62,7 +63,10 @@ class PathChooser:
         best = self.cost[True] < self.cost[False]
         if now - self.when[not best] > self.wait[not best]:  # time the other path again
             return not best, max(1, min(remaining, int(self.probe / self.cost[not best])))
-        return best, max(1, min(remaining, int(self.piece / self.cost[best])))
+        # a piece as long in time as `piece` at the latest speed too: after one slow piece (the median unmoved) the
+        # next is short, so a path that really got slower is left after ~2 pieces of `piece` seconds, not k times that
+        per_step = max(self.cost[best], self._latest.get(best, 0.0))
+        return best, max(1, min(remaining, int(self.piece / per_step)))
 
     def measured(self, path: bool, steps: int, seconds: float, now: float) -> None:
         """A piece of `steps` steps on `path` took `seconds`."""
@@ -81,12 +85,13 @@ class PathChooser:
         recent = self._recent[path]
         if before is not None and other in self.cost and before < self.cost[other]:
             # the path in favour costs the median of its last three measures: one slow piece (a virtual core held
-            # up for a few ms) does not switch the run, two do (about 0.1 s when a core is taken)
+            # up for a few ms) does not switch the run, two do (about 0.1 s when a core is taken: see _pick)
             recent.append(per_step)
             del recent[:-3]
         else:
             recent[:] = [per_step]
         self.cost[path] = statistics.median(recent)
+        self._latest[path] = per_step
         self.when[path] = now
         if other in self.cost:
             # a path that keeps losing is timed less often (each probe of it costs), one that wins at once again;

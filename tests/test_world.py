@@ -223,7 +223,7 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     assert piece(4.95, 100_000, 1.0) == (True, 1)
     assert c.next(5.0, 100_000)[0]
     c.measured(True, 100, 0.05, 5.0)  # the parallel path got 50x slower: one slow piece may be a moment ...
-    assert c.next(5.0, 100_000)[0]
+    assert c.next(5.0, 100_000) == (True, 100)  # (the next piece is 50 ms at the slow speed, not 50x longer)
     c.measured(True, 100, 0.05, 5.0)  # ... two mean a core was taken
     assert not c.next(5.05, 100_000)[0]  # serial now runs (after its untimed first step)
     c.measured(False, 1, 1.0, 5.05)
