@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="key=value for the run")
     ap.add_argument("--rows", action="store_true", help="print every kill, not only each seed's summary")
     args = ap.parse_args()
+    if not 0 <= args.from_minute < args.to_minute:
+        ap.error("the window needs 0 <= --from-minute < --to-minute")
     if any("=" not in kv for kv in args.set):
         ap.error(f"--set takes key=value, got {next(kv for kv in args.set if '=' not in kv)!r}")
     overrides = dict(kv.split("=", 1) for kv in args.set)
