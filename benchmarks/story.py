@@ -9,6 +9,10 @@ Targets (a "minute m" is the m-th simulated minute, i.e. the time (m-1):00-m:00)
             6-10 of the clicking
   transfer  kills in the mouse model's first minute against a population trained 20 minutes with the bot, and
             against one that only had 5 minutes of edges (target: at most a third as many)
+With --senses, every hunter, story and transfer run is also asked whether its escape uses the senses: the trained
+population (the bot's for hunter and transfer, the mouse model's for story) is run 5 more minutes with evolution
+off against the same cursor, once as it is and once with every input weight of its nets set to 0 (each net then
+flies its fixed manoeuvre, blind); the table gives both kill counts.
 Each variant is a set of settings on top of the scenario's (see VARIANTS). Runs go to a process pool of --jobs
 workers with one numba thread each; results are bit-identical whatever the number of workers. Prints a Markdown
 table with the median and worst seed, and a 95% interval of the mean (a t interval over seeds) for each figure.
@@ -40,6 +44,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "grow_all": {"brain.hidden_start": 1, "evolution.add_unit_rate": 1.0, "evolution.remove_unit_rate": 0.0},
     "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
     "sigma_0.1": {"evolution.sigma": 0.1},
+    "init_sigma_1": {"brain.init_sigma": 1.0},  # the founders' biases ~ N(0, 1) (their weights are 0: blind)
+    "init_sigma_8": {"brain.init_sigma": 8.0},
+    "init_sigma_16": {"brain.init_sigma": 16.0},  # almost every founder at full speed and full turn
     "sigma_0.05": {"evolution.sigma": 0.05},
     "rate_0.05": {"evolution.mutation_rate": 0.05},
     "nowarn": {"cursor.warns": False},
@@ -81,12 +88,28 @@ def _deaths(rows: list[dict], cause: str) -> np.ndarray:
     return np.array([r["deaths"].get(cause, 0) for r in rows], float)
 
 
-def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
-    """One (target, variant, seed) run -> its figures."""
+def _kills_after(sim: Any, blind: bool, minutes: float = 5.0) -> int:
+    """Cursor kills over `minutes` more of `sim` with evolution off (no births, no removals); with blind, every
+    weight of the first layer set to 0 first, so no input reaches the net."""
+    from neuroevo.state import CAUSES, K_DEATHS
+
+    sim.apply_settings({"evolution.mode": "none", "evolution.replace": "none"})
+    if blind:
+        n_in, n_h = sim.layout.sizes[0], sim.layout.sizes[1]
+        sim.genomes[:, : n_in * n_h] = 0.0
+    k = K_DEATHS + CAUSES.index("cursor")
+    before = int(sim.state.counters[k])
+    sim.run(int(round(minutes * 60 / sim.settings.world.dt)))
+    return int(sim.state.counters[k]) - before
+
+
+def run_one(job: tuple[str, str, int, dict[str, Any], bool]) -> dict[str, Any]:
+    """One (target, variant, seed) run -> its figures (with senses: the kills of the trained population as it is
+    and blind, see the module docstring)."""
     from neuroevo.observers import run_minutes
     from neuroevo.sim import make
 
-    target, variant, seed, kv = job
+    target, variant, seed, kv, senses = job
     t0 = time.perf_counter()
     out: dict[str, Any] = {"target": target, "variant": variant, "seed": seed}
     units: list[float] = []
@@ -108,20 +131,34 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         out["quiet_minute"] = float(next((m for m in range(10) if e[m:].sum() == 0), 10))
         out["ok"] = bool(e[3:10].sum() <= 1)
     elif target == "hunter":
-        rows = rows_of(make("cursor", seed=seed, overrides=kv), 20)
+        sim = make("cursor", seed=seed, overrides=kv)
+        rows = rows_of(sim, 20)
         c = _deaths(rows, "cursor")
         out["curve"] = c.tolist()
         first, last = c[0:3].mean(), c[15:20].mean()
         out.update(first=first, last=last, ratio=last / first if first > 0 else np.nan, ok=bool(last <= first / 10))
-        sim = None
+        if senses:
+            out["kills_seeing"] = _kills_after(sim, False)
+            sim = make("cursor", seed=seed, overrides=kv)
+            run_minutes(sim, 20)
+            out["kills_blind"] = _kills_after(sim, True)
     elif target == "story":
-        sim = make("edges", seed=seed, overrides=kv)
-        rows_of(sim, 5)
-        sim.apply_settings({"cursor.source": "mouse"})
+        def trained() -> Any:
+            s = make("edges", seed=seed, overrides=kv)
+            run_minutes(s, 5)
+            s.apply_settings({"cursor.source": "mouse"})
+            return s
+
+        sim = trained()
         rows = rows_of(sim, 10)
         c = _deaths(rows, "cursor")
         out["curve"] = c.tolist()
         out.update(first_minute=c[0], late=c[5:10].mean(), ok=bool(c[5:10].mean() <= 0.5))
+        if senses:
+            out["kills_seeing"] = _kills_after(sim, False)
+            sim = trained()
+            run_minutes(sim, 10)
+            out["kills_blind"] = _kills_after(sim, True)
     elif target == "transfer":
         trained = make("cursor", seed=seed, overrides=kv)
         rows_of(trained, 20)
@@ -132,6 +169,12 @@ def run_one(job: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         naive.apply_settings({"cursor.source": "mouse"})
         edges5 = _deaths(rows_of(naive, 1), "cursor")[0]
         out.update(bot_trained=bot, edges5=edges5, ok=bool(bot <= edges5 / 3))
+        if senses:  # the bot-trained population against the mouse model, as it is and blind
+            out["kills_seeing"] = _kills_after(trained, False)
+            trained = make("cursor", seed=seed, overrides=kv)
+            run_minutes(trained, 20)
+            trained.apply_settings({"cursor.source": "mouse"})
+            out["kills_blind"] = _kills_after(trained, True)
     out["units_end"] = units[-1] if units else np.nan
     out["units_start"] = units[0] if units else np.nan
     out["wall_s"] = time.perf_counter() - t0
@@ -184,6 +227,11 @@ def table(results: list[dict[str, Any]], seeds: int) -> str:
             b = np.array([r["bot_trained"] for r in rs], float)
             e = np.array([r["edges5"] for r in rs], float)
             other = (f"edges-5-min population {interval(e)}; ratio of means {b.mean() / max(e.mean(), 1e-9):.2f}")
+        if all("kills_blind" in r for r in rs):
+            see = np.array([r["kills_seeing"] for r in rs], float)
+            blind = np.array([r["kills_blind"] for r in rs], float)
+            other += (f"; 5 more min, evolution off: kills seeing {interval(see)}, blind {interval(blind)}, "
+                      f"fewer seeing in {int((see < blind).sum())}, more in {int((see > blind).sum())}")
         u = [r["units_end"] for r in rs if np.isfinite(r["units_end"])]
         if u:
             other += (f"; hidden units on, mean: first minute {np.mean([r['units_start'] for r in rs]):.2f}, last "
@@ -236,6 +284,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
     ap.add_argument("--load", nargs="*", type=Path, help="no runs: print the table (and --plot) of saved --json files")
     ap.add_argument("--plot", type=Path, help="draw the learning curves into this PNG")
+    ap.add_argument("--senses", action="store_true",
+                    help="also count kills of each trained population as it is and blind (inputs cut), evolution off")
     args = ap.parse_args()
     if args.load:
         results = [r for f in args.load for r in json.loads(f.read_text())]
@@ -258,11 +308,12 @@ def main() -> None:
             for part in variant.split("+"):
                 kv.update(VARIANTS[part])
             kv.update(extra)
-            jobs += [(target, variant, s, kv) for s in range(args.first_seed, args.first_seed + args.seeds)]
+            jobs += [(target, variant, s, kv, args.senses)
+                     for s in range(args.first_seed, args.first_seed + args.seeds)]
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init) as ex:
-        kvs = list({json.dumps(kv, sort_keys=True): kv for _t, _v, _s, kv in jobs}.values())
+        kvs = list({json.dumps(kv, sort_keys=True): kv for _t, _v, _s, kv, _b in jobs}.values())
         bad = ex.submit(_bad_settings, kvs).result()  # in a worker: numba starts its threads there, not here
         if bad:
             ap.error(f"settings (a variant with --set): {bad}")

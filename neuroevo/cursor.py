@@ -91,11 +91,78 @@ def reset_cursor(cur: np.ndarray, p: Params) -> None:
         cur[C_PRESENT] = 1.0
 
 
+LEAD_STEPS = 40  # the anticipating hunter looks this many pieces of its reaction delay ahead on a target's path
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def lead_point(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: int, ahead: float, p: Params
+               ) -> tuple[float, float, float, float]:
+    """The anticipating hunter's aim at an agent now at (x, y) (genome id gid), whose speed and turn rate it
+    measures from the agent's last two steps (kept in the cursor's C_PREV_* and C_SEEN_* slots) and assumes they
+    stay: in AIM (ahead > 0: the time left until the click), where the agent will be when the click lands; in
+    CHASE (ahead = 0), the first point of the agent's coming path, in steps of a quarter of the reaction delay,
+    that the hunter, now at (cx, cy), can reach a reaction delay before the agent does (it can wait there and
+    commit as the agent comes), or the farthest point looked at. Clamped to the world. A fixed circle is so met on
+    its way round instead of chased round it. Also returns where the agent will be a reaction delay from now (in
+    CHASE the hunter commits when that is within aim_radius of it)."""
+    if int(cur[C_PREV_ID]) == gid:
+        vx = (x - cur[C_PREV_X]) / p.dt
+        vy = (y - cur[C_PREV_Y]) / p.dt
+        w = 0.0
+        if cur[C_SEEN_OK] > 0.0:
+            ux = cur[C_SEEN_VX]
+            uy = cur[C_SEEN_VY]
+            w = math.atan2(ux * vy - uy * vx, ux * vx + uy * vy) / p.dt
+        cur[C_SEEN_OK] = 1.0
+    else:
+        vx = 0.0
+        vy = 0.0
+        w = 0.0
+        cur[C_SEEN_OK] = 0.0
+    cur[C_SEEN_VX] = vx
+    cur[C_SEEN_VY] = vy
+    cur[C_PREV_X] = x
+    cur[C_PREV_Y] = y
+    cur[C_PREV_ID] = gid
+    react = p.reaction_steps * p.dt
+    h = ahead if ahead > 0.0 else (0.25 * react if react > 0.0 else p.dt)  # the piece of path per look
+    n = 1 if ahead > 0.0 else LEAD_STEPS
+    a = w * h
+    s = math.sin(a)
+    c = math.cos(a)
+    if abs(a) > 1e-6:  # over a piece the velocity turns by a: the piece is an arc
+        kx = (vx * s - vy * (1.0 - c)) / w
+        ky = (vx * (1.0 - c) + vy * s) / w
+    else:
+        kx = vx * h
+        ky = vy * h
+    lx = x
+    ly = y
+    rx = x
+    ry = y
+    for i in range(n):
+        lx += kx
+        ly += ky
+        if i == 3 and react > 0.0:
+            rx = lx
+            ry = ly
+        if ahead <= 0.0:
+            t = (i + 1) * h
+            ex = min(max(lx, 0.0), p.width) - cx
+            ey = min(max(ly, 0.0), p.height) - cy
+            if t >= react and math.sqrt(ex * ex + ey * ey) <= p.hunter_speed * (t - react) + p.aim_radius:
+                break
+        kx, ky = kx * c - ky * s, kx * s + ky * c  # the next piece, turned by a
+    return (min(max(lx, 0.0), p.width), min(max(ly, 0.0), p.height), min(max(rx, 0.0), p.width),
+            min(max(ry, 0.0), p.height))
+
+
 @numba.njit(cache=True, error_model="numpy")
 def hunter_update(
     cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params
 ) -> None:
-    """Chase the nearest agent below the agents' top speed; after the reaction delay click; then cool down."""
+    """Chase the nearest agent below the agents' top speed (with p.hunter_anticipates, the point where it will be
+    when a click lands: lead_point); after the reaction delay click; then cool down."""
     cur[C_PRESENT] = 1.0
     cur[C_CLICK] = 0.0
     tgt = int(cur[C_TARGET])
@@ -107,14 +174,21 @@ def hunter_update(
         cur[C_RETARGET] = p.retarget_steps
     else:
         cur[C_RETARGET] -= 1.0
+    rx = 0.0
+    ry = 0.0
     if tgt >= 0:
-        dx = pos[tgt, 0] - cur[CX]
-        dy = pos[tgt, 1] - cur[CY]
+        tx = np.float64(pos[tgt, 0])
+        ty = np.float64(pos[tgt, 1])
+        if p.hunter_anticipates:
+            ahead = cur[C_TIMER] * p.dt if int(cur[C_PHASE]) == AIM else 0.0
+            tx, ty, rx, ry = lead_point(cur, cur[CX], cur[CY], tx, ty, genome_id[tgt], ahead, p)
+        dx = tx - cur[CX]
+        dy = ty - cur[CY]
         d = math.sqrt(dx * dx + dy * dy)
         step = p.hunter_speed * p.dt
         if d <= step:
-            cur[CX] = pos[tgt, 0]
-            cur[CY] = pos[tgt, 1]
+            cur[CX] = tx
+            cur[CY] = ty
             d = 0.0
         else:
             cur[CX] += dx / d * step
@@ -122,6 +196,10 @@ def hunter_update(
             d -= step
     else:
         d = 1.0e30
+    if p.hunter_anticipates and tgt >= 0:  # commit on where the target will be when the click lands
+        ex = rx - cur[CX]
+        ey = ry - cur[CY]
+        d = math.sqrt(ex * ex + ey * ey)
     phase = int(cur[C_PHASE])
     if phase == CHASE:
         if d < p.aim_radius:

@@ -20,7 +20,7 @@ from . import physics as ph
 from .brain import _P0, _P1, _P2, _Q1, _Q2, _Q3, TANH_CLIP, Layout
 from .choices import Contact, CursorSource, Encoding, Frame
 from .config import Params
-from .cursor import AIM, CHASE, COOLDOWN
+from .cursor import AIM, CHASE, COOLDOWN, LEAD_STEPS
 from .grid import INF
 from .obstacles import BIG
 from .sensors import DIAG, WALL_MIN
@@ -382,6 +382,47 @@ def _mouse_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np
             cur[C_PHASE] = CHASE
 
 
+def _lead_np(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: int, ahead: float, p: Params
+             ) -> tuple[float, float, float, float]:
+    """The anticipating hunter's aim point and where its target will be a reaction delay from now (cursor.lead_point:
+    the agent's speed and turn rate from its last two steps; in AIM its place when the click lands, in CHASE the
+    first point of its coming path the hunter can reach a reaction delay before it)."""
+    vx = vy = w = 0.0
+    if int(cur[C_PREV_ID]) == gid:
+        vx, vy = (x - cur[C_PREV_X]) / p.dt, (y - cur[C_PREV_Y]) / p.dt
+        if cur[C_SEEN_OK] > 0.0:
+            ux, uy = cur[C_SEEN_VX], cur[C_SEEN_VY]
+            w = math.atan2(ux * vy - uy * vx, ux * vx + uy * vy) / p.dt
+        cur[C_SEEN_OK] = 1.0
+    else:
+        cur[C_SEEN_OK] = 0.0
+    cur[[C_SEEN_VX, C_SEEN_VY, C_PREV_X, C_PREV_Y, C_PREV_ID]] = vx, vy, x, y, gid
+    react = p.reaction_steps * p.dt
+    h = ahead if ahead > 0.0 else (0.25 * react if react > 0.0 else p.dt)
+    a = w * h
+    s, c = math.sin(a), math.cos(a)
+    if abs(a) > 1e-6:
+        kx, ky = (vx * s - vy * (1.0 - c)) / w, (vx * (1.0 - c) + vy * s) / w
+    else:
+        kx, ky = vx * h, vy * h
+    lx, ly, rx, ry = x, y, x, y
+    for i in range(1 if ahead > 0.0 else LEAD_STEPS):
+        lx, ly = lx + kx, ly + ky
+        if i == 3 and react > 0.0:
+            rx, ry = lx, ly
+        if ahead <= 0.0:
+            ex, ey = min(max(lx, 0.0), p.width) - cx, min(max(ly, 0.0), p.height) - cy
+            if (i + 1) * h >= react and math.sqrt(ex * ex + ey * ey) <= p.hunter_speed * ((i + 1) * h - react) + \
+                    p.aim_radius:
+                break
+        kx, ky = kx * c - ky * s, kx * s + ky * c
+
+    def clamp(v: float, hi: float) -> float:
+        return min(max(v, 0.0), hi)
+
+    return clamp(lx, p.width), clamp(ly, p.height), clamp(rx, p.width), clamp(ry, p.height)
+
+
 def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params) -> None:
     """The hunter bot: chase the nearest living agent, commit within aim_radius, click after the reaction delay,
     cool down; retarget when the target dies or every retarget_steps."""
@@ -397,18 +438,25 @@ def _hunter_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: n
     else:
         cur[C_RETARGET] -= 1.0
     if tgt >= 0:
-        dx = float(pos[tgt, 0]) - cur[CX]
-        dy = float(pos[tgt, 1]) - cur[CY]
+        tx, ty = rx, ry = float(pos[tgt, 0]), float(pos[tgt, 1])
+        if p.hunter_anticipates:
+            ahead = cur[C_TIMER] * p.dt if int(cur[C_PHASE]) == AIM else 0.0
+            tx, ty, rx, ry = _lead_np(cur, cur[CX], cur[CY], tx, ty, int(genome_id[tgt]), ahead, p)
+        dx = tx - cur[CX]
+        dy = ty - cur[CY]
         d = math.sqrt(dx * dx + dy * dy)
         step = p.hunter_speed * p.dt
         if d <= step:
-            cur[CX], cur[CY], d = float(pos[tgt, 0]), float(pos[tgt, 1]), 0.0
+            cur[CX], cur[CY], d = tx, ty, 0.0
         else:
             cur[CX] += dx / d * step
             cur[CY] += dy / d * step
             d -= step
     else:
         d = 1.0e30
+    if p.hunter_anticipates and tgt >= 0:  # commits on where the target will be when the click lands
+        ex, ey = rx - cur[CX], ry - cur[CY]
+        d = math.sqrt(ex * ex + ey * ey)
     phase = int(cur[C_PHASE])
     if phase == CHASE:
         if d < p.aim_radius:

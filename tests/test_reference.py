@@ -38,6 +38,7 @@ from neuroevo.state import CROWD, CURSOR, EDGE, ICON, K_DEATHS, NONE, RULE, TEAM
 WORLDS = {
     "edges": ("edges", {}),
     "cursor (hunter)": ("cursor", {}),
+    "anticipating hunter": ("cursor", {"anticipates": True, "retarget_s": 0.3, "kill_radius": 60.0}),
     "random clicks, tournament, crossover, hall of fame": (
         "edges", {"cursor.source": "random", "random_rate": 20.0, "selection": "tournament", "crossover": 0.5,
                   "hof_size": 4, "hof_prob": 0.3}),

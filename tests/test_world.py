@@ -49,6 +49,19 @@ def test_hunter_catches_still_agents():
     assert sim.state.counters[K_DEATHS + CURSOR] >= 5
 
 
+def test_anticipating_hunter_meets_circling_agents():
+    """Founders that fly fixed full-speed circles (large biases, no weights, evolution off) escape the hunter that
+    heads for where its target is; the one that heads for where the target will be on its circle catches them."""
+    kills = {}
+    for ant in (False, True):
+        sim = make("cursor", seed=1, overrides={"brain.init_sigma": 16.0, "evolution.mode": "none",
+                                                "evolution.replace": "none", "cursor.anticipates": ant})
+        assert sim.settings.brain.init_weights == 0.0  # blind founders: every agent a fixed manoeuvre
+        sim.run(1800)  # 30 s
+        kills[ant] = int(sim.state.counters[K_DEATHS + CURSOR])
+    assert kills[True] >= 3 * max(kills[False], 1) and kills[True] >= 15, kills
+
+
 def test_learning_edges_short():
     """A short headless run already cuts edge deaths sharply (minute 1 vs minute 4)."""
     from neuroevo.observers import MinuteStats
