@@ -87,8 +87,10 @@ def main() -> None:
     bad = [kv for kv in args.set if "=" not in kv]
     if bad:
         ap.error(f"--set takes key=value, got {bad[0]!r}")
-    if args.seeds is not None and args.seeds < 1 or args.seconds <= 0 or args.minutes < 1:
-        ap.error("--seeds, --seconds and --minutes must be positive")
+    if args.seeds is not None and args.seeds < 1 or not 0 < args.seconds < 1e6 or args.minutes < 1 or args.jobs < 1:
+        ap.error("--seeds, --seconds, --minutes and --jobs must be positive (and --seconds finite)")
+    if args.what == "flee" and args.set:
+        ap.error("--set is for `long` (flee runs its own settings)")
     _init()
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init) as ex:
         if args.what == "flee":

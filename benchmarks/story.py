@@ -137,6 +137,9 @@ def run_one(job: tuple[str, str, int, dict[str, Any], bool]) -> dict[str, Any]:
         out["curve"] = c.tolist()
         first, last = c[0:3].mean(), c[15:20].mean()
         out.update(first=first, last=last, ratio=last / first if first > 0 else np.nan, ok=bool(last <= first / 10))
+        st = sim.state  # how the living fly at the end: speed (of the top speed) and |turn| output, 10th percentile
+        out["speed_p10"] = float(np.quantile(st.speed[st.alive] / sim.settings.world.max_speed, 0.1))
+        out["turn_p10"] = float(np.quantile(np.abs(st.acts[st.alive, -2]), 0.1))
         if senses:
             out["kills_seeing"] = _kills_after(sim, False)
             sim = make("cursor", seed=seed, overrides=kv)
@@ -221,6 +224,10 @@ def table(results: list[dict[str, Any]], seeds: int) -> str:
         elif target == "hunter":
             other = (f"kills/min 1-3 {interval([r['first'] for r in rs])}, 16-20 "
                      f"{interval([r['last'] for r in rs])}")
+            if all("speed_p10" in r for r in rs):
+                other += (f"; the living at the end, 10th percentile (mean over seeds): speed "
+                          f"{np.mean([r['speed_p10'] for r in rs]):.2f} of the top, |turn| "
+                          f"{np.mean([r['turn_p10'] for r in rs]):.2f}")
         elif target == "story":
             other = f"first minute of clicking {interval([r['first_minute'] for r in rs])}"
         elif target == "transfer":

@@ -133,9 +133,9 @@ class Cursor:
                                 kernel="reaction_steps", to="steps")
     warns: bool = setting(True, 'the hunter raises the "click coming" input while it aims (a person gives no such '
                           "signal)", kernel="hunter_warns")
-    anticipates: bool = setting(False, "the hunter heads for where its target will be when a click lands, following "
-                                "its turn as well as its speed (so a fixed circle can be caught); off: for where it "
-                                "is now", kernel="hunter_anticipates")
+    anticipates: bool = setting(False, "the hunter predicts its target's path from its speed and turn rate, waits on "
+                                "it and commits when a click will land on the target (so a fixed circle can be "
+                                "caught); off: it heads for where the target is now", kernel="hunter_anticipates")
     cooldown_s: float = setting(0.5, "pause after a click before the hunter aims again, s", ge=0.0, le=3600.0,
                                 kernel="cooldown_steps", to="steps")
     kill_radius: float = setting(22.0, "a click kills agents whose centre is within this distance, px", gt=0.0,

@@ -79,6 +79,14 @@ def nearest_alive(x: float, y: float, pos: np.ndarray, alive: np.ndarray) -> int
     return best
 
 
+def forget_target(cur: np.ndarray) -> None:
+    """Drop what a source measured of its target (the anticipating hunter's last position and velocity, the mouse
+    model's last look and aim), so a source switched on mid-run starts from a fresh look."""
+    cur[C_PREV_ID] = -1.0
+    cur[C_SEEN_OK] = 0.0
+    cur[C_AIM_OK] = 0.0
+
+
 @numba.njit(cache=True, error_model="numpy")
 def reset_cursor(cur: np.ndarray, p: Params) -> None:
     cur[:] = 0.0
@@ -99,12 +107,16 @@ def lead_point(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: i
                ) -> tuple[float, float, float, float]:
     """The anticipating hunter's aim at an agent now at (x, y) (genome id gid), whose speed and turn rate it
     measures from the agent's last two steps (kept in the cursor's C_PREV_* and C_SEEN_* slots) and assumes they
-    stay: in AIM (ahead > 0: the time left until the click), where the agent will be when the click lands; in
-    CHASE (ahead = 0), the first point of the agent's coming path, in steps of a quarter of the reaction delay,
-    that the hunter, now at (cx, cy), can reach a reaction delay before the agent does (it can wait there and
-    commit as the agent comes), or the farthest point looked at. Clamped to the world. A fixed circle is so met on
-    its way round instead of chased round it. Also returns where the agent will be a reaction delay from now (in
-    CHASE the hunter commits when that is within aim_radius of it)."""
+    stay. In AIM (ahead > 0: the moves left until the click lands, in s): where the agent will be then. In CHASE
+    (ahead = 0): the first point of the agent's coming path, looked at in pieces of a quarter of the time a click
+    committed now takes to land, that the hunter, now at (cx, cy), can reach that long before the agent does (it
+    waits there and commits as the agent comes), or the farthest point looked at. Also returns where the agent will
+    be when a click committed now lands (the CHASE commit test). Points are clamped to the world. A fixed circle is
+    so met on its way round instead of chased round it.
+
+    A click committed now lands reaction_steps updates later and kills on the positions after one more move: the
+    agent moves reaction_steps + 1 times. Each move first turns the velocity, so the path ahead starts turned by one
+    step of the turn rate."""
     if int(cur[C_PREV_ID]) == gid:
         vx = (x - cur[C_PREV_X]) / p.dt
         vy = (y - cur[C_PREV_Y]) / p.dt
@@ -124,18 +136,23 @@ def lead_point(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: i
     cur[C_PREV_X] = x
     cur[C_PREV_Y] = y
     cur[C_PREV_ID] = gid
-    react = p.reaction_steps * p.dt
-    h = ahead if ahead > 0.0 else (0.25 * react if react > 0.0 else p.dt)  # the piece of path per look
+    react = (p.reaction_steps + 1) * p.dt
+    h = ahead if ahead > 0.0 else 0.25 * react  # the piece of path per look
     n = 1 if ahead > 0.0 else LEAD_STEPS
+    b = w * p.dt  # the next move turns first
+    bs = math.sin(b)
+    bc = math.cos(b)
+    ux = vx * bc - vy * bs
+    uy = vx * bs + vy * bc
     a = w * h
     s = math.sin(a)
     c = math.cos(a)
     if abs(a) > 1e-6:  # over a piece the velocity turns by a: the piece is an arc
-        kx = (vx * s - vy * (1.0 - c)) / w
-        ky = (vx * (1.0 - c) + vy * s) / w
+        kx = (ux * s - uy * (1.0 - c)) / w
+        ky = (ux * (1.0 - c) + uy * s) / w
     else:
-        kx = vx * h
-        ky = vy * h
+        kx = ux * h
+        ky = uy * h
     lx = x
     ly = y
     rx = x
@@ -143,7 +160,7 @@ def lead_point(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: i
     for i in range(n):
         lx += kx
         ly += ky
-        if i == 3 and react > 0.0:
+        if i == 3:
             rx = lx
             ry = ly
         if ahead <= 0.0:
@@ -161,8 +178,9 @@ def lead_point(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: i
 def hunter_update(
     cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np.ndarray, p: Params
 ) -> None:
-    """Chase the nearest agent below the agents' top speed (with p.hunter_anticipates, the point where it will be
-    when a click lands: lead_point); after the reaction delay click; then cool down."""
+    """Chase the nearest agent below the agents' top speed (with p.hunter_anticipates, the point of its coming
+    path it can reach first, and commit when a click will land on it: lead_point); after the reaction delay click;
+    then cool down."""
     cur[C_PRESENT] = 1.0
     cur[C_CLICK] = 0.0
     tgt = int(cur[C_TARGET])
@@ -196,7 +214,7 @@ def hunter_update(
             d -= step
     else:
         d = 1.0e30
-    if p.hunter_anticipates and tgt >= 0:  # commit on where the target will be when the click lands
+    if p.hunter_anticipates and tgt >= 0:  # commit on where the target will be when a click committed now lands
         ex = rx - cur[CX]
         ey = ry - cur[CY]
         d = math.sqrt(ex * ex + ey * ey)

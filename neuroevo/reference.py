@@ -384,9 +384,9 @@ def _mouse_np(cur: np.ndarray, pos: np.ndarray, alive: np.ndarray, genome_id: np
 
 def _lead_np(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: int, ahead: float, p: Params
              ) -> tuple[float, float, float, float]:
-    """The anticipating hunter's aim point and where its target will be a reaction delay from now (cursor.lead_point:
-    the agent's speed and turn rate from its last two steps; in AIM its place when the click lands, in CHASE the
-    first point of its coming path the hunter can reach a reaction delay before it)."""
+    """The anticipating hunter's aim point and where its target will be when a click committed now lands
+    (cursor.lead_point: the agent's speed and turn rate from its last two steps; in AIM its place when the click
+    lands, in CHASE the first point of its coming path the hunter can reach that long before it)."""
     vx = vy = w = 0.0
     if int(cur[C_PREV_ID]) == gid:
         vx, vy = (x - cur[C_PREV_X]) / p.dt, (y - cur[C_PREV_Y]) / p.dt
@@ -397,18 +397,21 @@ def _lead_np(cur: np.ndarray, cx: float, cy: float, x: float, y: float, gid: int
     else:
         cur[C_SEEN_OK] = 0.0
     cur[[C_SEEN_VX, C_SEEN_VY, C_PREV_X, C_PREV_Y, C_PREV_ID]] = vx, vy, x, y, gid
-    react = p.reaction_steps * p.dt
-    h = ahead if ahead > 0.0 else (0.25 * react if react > 0.0 else p.dt)
+    react = (p.reaction_steps + 1) * p.dt  # a click committed now lands after this many moves
+    h = ahead if ahead > 0.0 else 0.25 * react
+    b = w * p.dt  # the next move turns first
+    bs, bc = math.sin(b), math.cos(b)
+    ux, uy = vx * bc - vy * bs, vx * bs + vy * bc
     a = w * h
     s, c = math.sin(a), math.cos(a)
     if abs(a) > 1e-6:
-        kx, ky = (vx * s - vy * (1.0 - c)) / w, (vx * (1.0 - c) + vy * s) / w
+        kx, ky = (ux * s - uy * (1.0 - c)) / w, (ux * (1.0 - c) + uy * s) / w
     else:
-        kx, ky = vx * h, vy * h
+        kx, ky = ux * h, uy * h
     lx, ly, rx, ry = x, y, x, y
     for i in range(1 if ahead > 0.0 else LEAD_STEPS):
         lx, ly = lx + kx, ly + ky
-        if i == 3 and react > 0.0:
+        if i == 3:
             rx, ry = lx, ly
         if ahead <= 0.0:
             ex, ey = min(max(lx, 0.0), p.width) - cx, min(max(ly, 0.0), p.height) - cy

@@ -18,7 +18,7 @@ from .births import spawn_all
 from .brain import Layout, init_genomes
 from .checkpoint import icons_array
 from .config import Params, Settings, SettingsError, input_offsets, make_params, override
-from .cursor import EXT_COLUMNS, reset_cursor
+from .cursor import EXT_COLUMNS, forget_target, reset_cursor
 from .obstacles import layout_icons
 from .record import no_rec
 from .scenario import Scenario, ScenarioError, check_class, hook_failure, hook_result, settings_error, source_of, where
@@ -161,12 +161,16 @@ class Simulation(Stepping):
 
     def set_cursor_source(self, source: str) -> None:
         """Switch the cursor source ("none", "hunter", "random", "external") mid-run, e.g. a viewer's mouse or bot;
-        the new source starts where the cursor is. Settings keep the scenario's source (a save records that one)."""
+        the new source starts where the cursor is, with nothing of what the old one measured of its target.
+        Settings keep the scenario's source (a save records that one)."""
         from .config import CHOICES
 
         if source not in CHOICES["cursor.source"]:
             raise SettingsError(f"unknown cursor source {source!r} (choose from {', '.join(CHOICES['cursor.source'])})")
-        self.params = self.params._replace(cursor_source=CHOICES["cursor.source"].index(source))
+        code = CHOICES["cursor.source"].index(source)
+        if code != self.params.cursor_source:
+            forget_target(self.state.cursor)
+        self.params = self.params._replace(cursor_source=code)
 
     def _use_hook_fit(self) -> bool:
         return self.hooks is not None and "fitness" in type(self.hooks).hooks_defined()

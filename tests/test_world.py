@@ -62,6 +62,25 @@ def test_anticipating_hunter_meets_circling_agents():
     assert kills[True] >= 3 * max(kills[False], 1) and kills[True] >= 15, kills
 
 
+def test_switching_the_cursor_source_forgets_the_old_target():
+    """A source switched on mid-run (the viewer's mouse or bot) starts from a fresh look: the anticipating hunter
+    does not take a position from before the switch for its target's last step."""
+    from neuroevo.state import C_AIM_OK, C_PREV_ID, C_SEEN_OK
+
+    sim = make("cursor", seed=2, overrides={"cursor.anticipates": True})
+    sim.run(30)
+    cur = sim.state.cursor
+    assert cur[C_PREV_ID] >= 0 and cur[C_SEEN_OK] == 1.0  # the hunter is tracking its target
+    sim.set_cursor_source("external")
+    assert cur[C_PREV_ID] == -1.0 and cur[C_SEEN_OK] == 0.0 and cur[C_AIM_OK] == 0.0
+    sim.run(5, cursor_rows=external_rows(5, 10.0, 10.0, True, False))
+    sim.set_cursor_source("hunter")
+    sim.step()
+    assert cur[C_SEEN_OK] == 0.0  # one step seen since the switch: no velocity yet
+    sim.step()
+    assert cur[C_SEEN_OK] == 1.0
+
+
 def test_learning_edges_short():
     """A short headless run already cuts edge deaths sharply (minute 1 vs minute 4)."""
     from neuroevo.observers import MinuteStats
