@@ -40,22 +40,20 @@ def flee_run(job: tuple[str, float | None, int, float]) -> tuple[str, float | No
     hunter, threshold, seed, seconds = job
     sim = make("cursor", seed=seed, overrides={"brain.init_sigma": 16.0, "evolution.mode": "none",
                                                "evolution.replace": "none", **HUNTERS[hunter]})
-    n_in, nh = sim.layout.sizes[0], sim.layout.sizes[1]
     assert len(sim.layout.sizes) == 3 and sim.layout.sizes[2] == 2, "one hidden layer, outputs turn and thrust"
     if threshold is not None:
-        g = sim.genomes
         c0 = input_offsets(sim.settings.brain)["cursor"][0]
         dist, left = c0, c0 + 2  # cursor block: 1/d, ahead, left, click coming
-        b0 = n_in * nh  # first layer: weights (n_in, nh), then nh biases
-        w1 = b0 + nh  # second layer: weights (nh, 2), then 2 biases (turn, thrust)
         k = 60.0
-        for unit, side in ((0, 1.0), (1, -1.0)):  # unit 0: near and on the left; unit 1: near and on the right
-            g[:, dist * nh + unit] = k
-            g[:, left * nh + unit] = side * 0.2 * k
-            g[:, b0 + unit] = -k * (threshold + 0.05)
-        g[:, w1 + 0 * 2 + 0] = 30.0  # turn away from the side the cursor is on
-        g[:, w1 + 1 * 2 + 0] = -30.0
-        g[:, w1 + 2 * nh + 1] = 8.0  # full thrust
+        for genome in sim.genomes:
+            (w0, b0), (w1, b1) = sim.layout.split(genome)  # views into the genome: (n_in, hidden), (hidden, 2)
+            for unit, side in ((0, 1.0), (1, -1.0)):  # unit 0: near and on the left; unit 1: near and on the right
+                w0[dist, unit] = k
+                w0[left, unit] = side * 0.2 * k
+                b0[unit] = -k * (threshold + 0.05)
+            w1[0, 0] = 30.0  # turn away from the side the cursor is on
+            w1[1, 0] = -30.0
+            b1[1] = 8.0  # full thrust
     sim.run(int(round(seconds / sim.settings.world.dt)))
     return (hunter, threshold, *_counts(sim))
 

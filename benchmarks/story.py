@@ -95,8 +95,8 @@ def _kills_after(sim: Any, blind: bool, minutes: float = 5.0) -> int:
 
     sim.apply_settings({"evolution.mode": "none", "evolution.replace": "none"})
     if blind:
-        n_in, n_h = sim.layout.sizes[0], sim.layout.sizes[1]
-        sim.genomes[:, : n_in * n_h] = 0.0
+        for genome in sim.genomes:
+            sim.layout.split(genome)[0][0][:] = 0.0  # the first layer's weights (a view into the genome)
     k = K_DEATHS + CAUSES.index("cursor")
     before = int(sim.state.counters[k])
     sim.run(int(round(minutes * 60 / sim.settings.world.dt)))
