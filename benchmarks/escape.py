@@ -3,7 +3,7 @@
     NUMBA_NUM_THREADS=1 python benchmarks/escape.py flee [--seeds 5] [--seconds 120]
     NUMBA_NUM_THREADS=1 python benchmarks/escape.py long [--seeds 10] [--minutes 120] [--set K=V ...]
 
-flee  founders that fly fixed full-speed circles (`cursor` scenario, brain.init_sigma=16, blind, evolution off),
+flee  founders that fly fixed full-speed circles (`cursor` scenario, brain.init_bias=16, blind, evolution off),
       as they are and with a hand-set flight in every net: two hidden units, on when the cursor is near (its 1/d
       input above a threshold) on the left, resp. the right; the turn output pushed away from that side; full
       thrust. Cursor kills and edge deaths over the seeds, against the plain and the anticipating hunter
@@ -38,7 +38,7 @@ def flee_run(job: tuple[str, float | None, int, float]) -> tuple[str, float | No
     from neuroevo.sim import make
 
     hunter, threshold, seed, seconds = job
-    sim = make("cursor", seed=seed, overrides={"brain.init_sigma": 16.0, "evolution.mode": "none",
+    sim = make("cursor", seed=seed, overrides={"brain.init_bias": 16.0, "evolution.mode": "none",
                                                "evolution.replace": "none", **HUNTERS[hunter]})
     assert len(sim.layout.sizes) == 3 and sim.layout.sizes[2] == 2, "one hidden layer, outputs turn and thrust"
     if threshold is not None:

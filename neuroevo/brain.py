@@ -93,19 +93,22 @@ def active_units(layout: Layout, genome: np.ndarray) -> list[np.ndarray]:
 
 
 def init_genomes(layout: Layout, n: int, sigma: float, rng: np.random.Generator, start: int = 0,
-                 weight_scale: float = 1.0) -> np.ndarray:
+                 weight_scale: float = 1.0, bias_sigma: float | None = None) -> np.ndarray:
     """Random genomes (n, n_params) float32: weights ~ N(0, 4 sigma^2 / fan_in) times weight_scale, biases
-    ~ N(0, sigma^2); with gates, the first `start` units of each hidden layer on (0: all).
+    ~ N(0, bias_sigma^2) (bias_sigma None: sigma); with gates, the first `start` units of each hidden layer on
+    (0: all).
 
     Random biases matter: with zero biases almost every founder flies straight, while random ones give a mix of
-    straight flyers, turners and circlers for selection to work on from the first minute. weight_scale 0 gives
-    founders that ignore their inputs (brain.init_weights); the same numbers are drawn whatever the scale.
+    straight flyers, turners and circlers for selection to work on from the first minute; large ones
+    (brain.init_bias) put most founders' outputs at their limits. weight_scale 0 gives founders that ignore their
+    inputs (brain.init_weights); the same numbers are drawn whatever the scales.
     """
+    bias_sigma = sigma if bias_sigma is None else bias_sigma
     g = np.zeros((n, layout.n_params), dtype=np.float32)
     p = 0
     for a, b in zip(layout.sizes[:-1], layout.sizes[1:]):
         g[:, p : p + a * b] = rng.normal(0.0, sigma * np.sqrt(4.0 / a), size=(n, a * b)) * weight_scale
-        g[:, p + a * b : p + a * b + b] = rng.normal(0.0, sigma, size=(n, b))
+        g[:, p + a * b : p + a * b + b] = rng.normal(0.0, bias_sigma, size=(n, b))
         p += a * b + b
     if layout.gated:
         for h in layout.sizes[1:-1]:

@@ -56,8 +56,11 @@ class Brain:
                          choices=Frame, kernel="frame")
     inv_scale: float = setting(20.0, "px; inverse inputs are min(inv_scale/d, 1)", gt=0.0, le=1e6, kernel="inv_scale")
     raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
-    init_sigma: float = setting(2.0, "scale of the initial random weights and biases (see brain.init_genomes)",
-                                ge=0.0, le=100.0)
+    init_sigma: float = setting(2.0, "scale of the founders' random weights: N(0, 4 init_sigma^2 / fan_in), times "
+                                "init_weights (see brain.init_genomes)", ge=0.0, le=100.0)
+    init_bias: float = setting(2.0, "scale of the founders' random biases, N(0, init_bias^2): large values give "
+                               "founders whose outputs sit at their limits (full or least speed, full turn or none)",
+                               ge=0.0, le=100.0)
     init_weights: float = setting(0.0, "the founders' weights are scaled by this (biases are not): 0 starts every "
                                   "founder blind to its inputs, a constant flyer, and evolution grows the connections",
                                   ge=0.0, le=100.0)
@@ -204,7 +207,7 @@ class Settings:
         """Settings as a saved file (checkpoint, replay) wrote them: from_dict, where a key of ADDED_LATER that the
         file lacks (it was written before the key existed) takes the value that gives the run as it was."""
         s = cls.from_dict(data)
-        missing = {k: v for k, v in ADDED_LATER.items()
+        missing = {k: (v(s) if callable(v) else v) for k, v in ADDED_LATER.items()
                    if k.split(".", 1)[1] not in (data.get(k.split(".", 1)[0]) or {})}
         return override(s, missing) if missing else s
 
@@ -214,10 +217,12 @@ SECTIONS: dict[str, type] = {"world": World, "brain": Brain, "evolution": Evolut
 
 # Settings added after files were first saved, whose default is not what runs did before they existed: a saved file
 # (checkpoint, replay) without one was written when the run behaved as this value says, and must resume and
-# re-simulate as it ran (Settings.from_saved).
+# re-simulate as it ran (Settings.from_saved). A value may be a function of the file's settings.
 ADDED_LATER: dict[str, Any] = {
     "brain.init_weights": 1.0,  # founders' weights at full scale (blind founders became the default later)
     "evolution.replace": "none",  # no periodic replacement (on by default since it was added)
+    # the founders' biases were drawn at the weights' scale before they had a scale of their own
+    "brain.init_bias": lambda s: s.brain.init_sigma,
 }
 
 

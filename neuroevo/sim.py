@@ -72,7 +72,7 @@ class Simulation(Stepping):
         self.rng = np.random.default_rng(self.seed)
         n = settings.world.agents
         self.genomes = init_genomes(self.layout, n, settings.brain.init_sigma, self.rng, settings.brain.hidden_start,
-                                    settings.brain.init_weights)  # (N, n_params) float32
+                                    settings.brain.init_weights, settings.brain.init_bias)  # (N, n_params) float32
         self.icons = layout_icons(settings, self.rng)  # (M, 4) float32 x0, y0, x1, y1
         self.state = WorldState.empty(n, self.layout.n_units)
         self.state.team[:] = np.arange(n) % settings.hazards.teams

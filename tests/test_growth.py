@@ -81,7 +81,7 @@ def test_removal_never_empties_a_layer(rng):
 
 def test_growing_run_reports_units_and_founders_start_small():
     # founders with weights: units are added at births, and blind founders rarely die (no unit added in minute 1)
-    sim = make("edges", seed=2, hidden_start=1, add_unit_rate=0.3, init_weights=1.0)
+    sim = make("edges", seed=2, hidden_start=1, add_unit_rate=0.3, init_weights=1.0, init_bias=2.0)
     assert sim.layout.gated and sim.layout.n_gates == 16
     assert np.all((sim.genomes[:, sim.layout.n_weights :] > 0.5).sum(1) == 1)
     from neuroevo.observers import run_minutes
@@ -112,7 +112,7 @@ def test_only_old_agents_become_parents():
 
 
 def test_mouse_model_clicks_without_warning_and_moves_fast():
-    sim = make("edges", seed=3, agents=5, **{"cursor.source": "mouse"})
+    sim = make("edges", seed=3, agents=5, init_bias=2.0, **{"cursor.source": "mouse"})  # founders the model can catch
     st = sim.state
     xs, clicks, armed = [], 0, 0
     for _ in range(600):

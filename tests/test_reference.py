@@ -66,7 +66,7 @@ WORLDS = {
     "growing, two layers, crossover, generational": (
         "edges", {"hidden": "8,4", "hidden_start": 1, "add_unit_rate": 0.7, "remove_unit_rate": 0.2,
                   "crossover": 0.5, "mode": "generational", "generation_s": 0.5,
-                  "init_weights": 1.0}),  # founders with weights (blind: 3 deaths in the 120 steps)
+                  "init_weights": 1.0, "init_bias": 2.0}),  # founders that die (blind: 3 deaths in 120 steps)
 }
 
 

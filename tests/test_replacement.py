@@ -211,6 +211,28 @@ def test_an_old_replay_had_full_scale_founders(tmp_path):
     assert n == len(r)
 
 
+def test_an_old_file_drew_its_founders_biases_at_the_weights_scale(tmp_path):
+    """Before brain.init_bias, init_sigma scaled the biases too: a file without init_bias takes the file's
+    init_sigma, and its run re-simulates as recorded (with today's default scale its founders would differ)."""
+    import json
+
+    from neuroevo import replay as rp
+    from neuroevo.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "edges", "--seed", "3", "--minutes", "0.2", "--agents", "20", "--record", "--quiet",
+                 "--no-plot", "--out", str(out), "--set", "brain.init_sigma=3", "--set", "brain.init_bias=3"]) == 0
+    meta_path = out / "replay" / "meta.json"
+    meta_path.write_text(json.dumps(_drop_settings(json.loads(meta_path.read_text()), ("brain.init_bias",))))
+    r = rp.open(out / "replay")
+    assert r.settings.brain.init_bias == 3.0
+    n = 0
+    for fr, sim in rp.resimulate(r):
+        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
+        n += 1
+    assert n == len(r) > 0
+
+
 def test_clicks_removes_only_after_a_period_with_a_click():
     sim = make("edges", seed=5, agents=30, replace_s=1.0, replace_age_s=0.0, replace_while="clicks",
                **{"cursor.source": "external"})

@@ -76,7 +76,7 @@ def test_compiled_encodings_equal_numpy(width, height):
 def test_record_then_read_back(tmp_path):
     """Frames within the quantization step, events identical to what the compiled step reported."""
     # founders with weights: blind founders are caught too rarely here (3 deaths in 700 steps) to compare events
-    sim = cursor_sim(**{"brain.init_weights": 1.0})
+    sim = cursor_sim(**{"brain.init_weights": 1.0, "brain.init_bias": 2.0})
     rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=1.0)
     sim.add_observer(rec)
     truth = [(sim.step_count, sim.state.pos.copy(), sim.state.heading.copy(), sim.state.alive.copy())]
@@ -299,7 +299,7 @@ class _PythonRecorder(rp.Recorder):
 
 
 @pytest.mark.parametrize("scenario, overrides", [
-    ("cursor", {"world.agents": 30, "brain.init_weights": 1.0}),  # founders with weights: births in the chunks
+    ("cursor", {"world.agents": 30, "brain.init_weights": 1.0, "brain.init_bias": 2.0}),  # births in the chunks
     ("crowd", {"world.agents": 40}),
     ("cursor", {"world.agents": 20, "evolution.mode": "generational", "evolution.generation_s": 1.0}),
 ])

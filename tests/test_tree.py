@@ -28,7 +28,7 @@ def recorded(tmp_path_factory):
     path = tmp_path_factory.mktemp("lineage") / "rec"
     # a seed whose first 2 minutes have a parent born and dead between looks; founders with weights, which die
     # early (with blind founders no family of this seed dies out in minute 2: 29 families at both looks)
-    sim = make("cursor", seed=5, agents=40, init_weights=1.0)
+    sim = make("cursor", seed=5, agents=40, init_weights=1.0, init_bias=2.0)
     stats = MinuteStats(sim)
     sim.add_observer(stats)
     rare = FamilyTracker(sim, every=3600)

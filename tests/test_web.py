@@ -23,7 +23,7 @@ def page(tmp_path_factory):
     """A 40-second cursor recording and its page at 15 fps."""
     out = tmp_path_factory.mktemp("web")
     assert main(["run", "cursor", "--seed", "3", "--minutes", "0.67", "--agents", "30", "--record", "--quiet",
-                 "--no-plot", "--out", str(out)]) == 0
+                 "--no-plot", "--out", str(out), "--set", "brain.init_bias=2"]) == 0  # founders of many flights
     html = out / "run.html"
     assert main(["replay", str(out / "replay"), "--export", str(html), "--fps", str(FPS), "--quiet"]) == 0
     return rp.open(out / "replay"), html

@@ -54,7 +54,7 @@ def test_anticipating_hunter_meets_circling_agents():
     heads for where its target is; the one that heads for where the target will be on its circle catches them."""
     kills = {}
     for ant in (False, True):
-        sim = make("cursor", seed=1, overrides={"brain.init_sigma": 16.0, "evolution.mode": "none",
+        sim = make("cursor", seed=1, overrides={"brain.init_bias": 16.0, "evolution.mode": "none",
                                                 "evolution.replace": "none", "cursor.anticipates": ant})
         assert sim.settings.brain.init_weights == 0.0  # blind founders: every agent a fixed manoeuvre
         sim.run(1800)  # 30 s
@@ -105,7 +105,7 @@ def test_generational_mode_rebuilds_population_each_generation():
 
 def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
     s = override(Settings(), {"agents": 30, "crossover": 0.5, "hof_size": 4, "hof_prob": 0.5, "hidden": "8,8",
-                              "selection": "tournament"})
+                              "selection": "tournament", "init_bias": 2.0})  # founders that die: the hof fills
     a, b = make("edges", settings=s, seed=9), make("edges", settings=s, seed=9)
     a.run(1200)
     b.run(1200)
@@ -115,7 +115,7 @@ def test_crossover_hall_of_fame_and_deep_nets_run_deterministically():
 
 
 def test_generational_dead_stay_dead_until_the_generation_ends():
-    s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 1000.0, "init_sigma": 0.1})
+    s = override(Settings(), {"agents": 20, "mode": "generational", "generation_s": 1000.0, "init_bias": 0.1})
     sim = make("edges", settings=s, seed=4)
     sim.run(600)
     died = int(sim.state.counters[K_DEATHS + EDGE])
@@ -154,7 +154,7 @@ def test_observers_get_death_reports_only_when_they_ask():
         def observe(self, sim):
             self.rows += len(sim.last_events)
 
-    sim = make("edges", seed=4, init_weights=1.0)  # founders with weights (blind: no deaths in seconds 20-60)
+    sim = make("edges", seed=4, init_weights=1.0, init_bias=2.0)  # founders that die (blind: none in seconds 20-60)
     quiet, told = Counter(False), Counter(True)
     sim.add_observer(quiet)
     sim.run(1200)
@@ -169,7 +169,7 @@ def test_observers_get_death_reports_only_when_they_ask():
 
 
 def test_steered_agents_follow_the_outside_and_mode_none_keeps_the_dead_dead():
-    sim = make("edges", seed=5, agents=20, mode="none")
+    sim = make("edges", seed=5, agents=20, mode="none", init_bias=2.0)  # founders that die
     mask = np.zeros(20, bool)
     mask[:5] = True
     actions = np.zeros((20, 2), np.float32)
