@@ -32,7 +32,8 @@ import numpy as np
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
-    "old": {"brain.init_weights": 1.0, "evolution.min_parent_age_s": 0.0, "evolution.niching": "none"},
+    "old": {"brain.init_weights": 1.0, "brain.init_bias": 2.0, "evolution.min_parent_age_s": 0.0,
+            "evolution.niching": "none"},
     "age": {"evolution.min_parent_age_s": 5.0},
     "noage": {"evolution.min_parent_age_s": 0.0},
     "blind": {"brain.init_weights": 0.0},
