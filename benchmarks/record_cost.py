@@ -10,6 +10,7 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
   rec-team     recording on the team step (set_threads(2)): the writer shares a core with a helper
   rec-team-stored  both
   rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone
+  rec-team-nowrite  the same on the team step: what copying the frames inside the step costs that path
   serial       no recording, the serial step (set_threads(1)): the floor of any recording on that step
 
 Prints each variant's median time for the run and its median ratio to `plain` over the rounds (variants take turns
@@ -30,7 +31,7 @@ from neuroevo import recorder
 from neuroevo.recorder import Recorder
 from neuroevo.sim import make
 
-VARIANTS = ("plain", "rec", "rec-stored", "rec-team", "rec-team-stored", "rec-nowrite", "serial")
+VARIANTS = ("plain", "rec", "rec-stored", "rec-team", "rec-team-stored", "rec-nowrite", "rec-team-nowrite", "serial")
 
 
 def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
@@ -44,7 +45,7 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     if variant.startswith("rec"):
         recorder.CHUNK_DEFLATE_LEVEL = 0 if variant.endswith("stored") else level
         rec = Recorder(sim, tmp / "replay")
-        if variant == "rec-nowrite":
+        if variant.endswith("nowrite"):
             rec._write_chunk = lambda path, arrays: None  # the writer thread gets each chunk and drops it
         sim.add_observer(rec)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
