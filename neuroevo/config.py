@@ -57,7 +57,8 @@ class Brain:
     inv_scale: float = setting(20.0, "px; inverse inputs are min(inv_scale/d, 1)", gt=0.0, le=1e6, kernel="inv_scale")
     raw_scale: float = setting(720.0, "px; raw inputs are min(d/raw_scale, 1)", gt=0.0, le=1e6, kernel="raw_scale")
     init_sigma: float = setting(2.0, "scale of the founders' random weights: N(0, 4 init_sigma^2 / fan_in), times "
-                                "init_weights (see brain.init_genomes)", ge=0.0, le=100.0)
+                                "init_weights, so with blind founders (init_weights 0, the default) it changes "
+                                "nothing (see brain.init_genomes)", ge=0.0, le=100.0)
     init_bias: float = setting(12.0, "scale of the founders' random biases, N(0, init_bias^2): large values give "
                                "founders whose outputs sit at their limits (full or least speed, full turn or none)",
                                ge=0.0, le=100.0)

@@ -106,19 +106,28 @@ class Task:
         return "".join(c if c.isalnum() or c in "-_.," else "-" for c in slug)
 
     def key(self) -> str:
-        """A hash of everything the result depends on: the task, the program version and the scenario file's text
-        (a result.json with another key is redone, so editing a scenario or upgrading reruns its runs)."""
+        """A hash of everything the result depends on: the task, the program version, the scenario file's text and
+        every setting the run will have, defaults included (a result.json with another key is redone, so editing a
+        scenario, upgrading, or a changed default reruns its runs)."""
         from . import __version__
-        from .scenario import ScenarioError, find_scenario
+        from .config import SettingsError
+        from .scenario import ScenarioError, find_scenario, load_scenario
 
+        resolved: Any = None
         try:
             source = find_scenario(self.scenario).read_bytes()
         except (ScenarioError, OSError):
             source = b""
         if self.command == "mnist":
             source = b""
+        else:
+            overrides = {**dict(self.setting), **({"world.agents": self.agents} if self.agents is not None else {})}
+            try:
+                resolved = load_scenario(self.scenario).settings(overrides).to_dict()
+            except (ScenarioError, SettingsError, OSError):
+                resolved = None  # the run itself will say what is wrong
         blob = json.dumps([self.command, self.scenario, self.minutes, self.setting, self.seed, self.agents,
-                           self.options, __version__, hashlib.sha1(source).hexdigest()], default=str)
+                           self.options, __version__, hashlib.sha1(source).hexdigest(), resolved], default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

@@ -170,3 +170,28 @@ def test_mnist_sweep_same_results_serial_and_pooled(tmp_path):
         (r["setting"], r["seed"], r["metrics"], r["forwards"]) for r in pooled]
     by = {(r["setting"][0][1], r["seed"]): r["metrics"]["test_accuracy"] for r in serial}
     assert by[("backprop", 1)] > 0.6  # it learned (chance is 1/3)
+
+
+def test_a_changed_default_reruns_a_finished_run(spec, monkeypatch):
+    """A run's key covers every setting it will have, defaults included: results of a sweep computed before a
+    default changed are not taken for results under the new one."""
+    from neuroevo import scenario as scenario_mod
+    from neuroevo.config import override
+
+    task = spec.tasks()[0]
+    before = task.key()
+    assert task.key() == before  # stable
+    real = scenario_mod.load_scenario
+
+    def with_other_default(name):
+        cls = real(name)
+
+        class Changed(cls):
+            @classmethod
+            def settings(klass, overrides=None):
+                return override(cls.settings(overrides), {"brain.init_bias": 2.0})  # as if the default moved
+
+        return Changed
+
+    monkeypatch.setattr(scenario_mod, "load_scenario", with_other_default)
+    assert task.key() != before
