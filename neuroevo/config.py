@@ -59,8 +59,9 @@ class Brain:
     init_sigma: float = setting(2.0, "scale of the founders' random weights: N(0, 4 init_sigma^2 / fan_in), times "
                                 "init_weights, so with blind founders (init_weights 0, the default) it changes "
                                 "nothing (see brain.init_genomes)", ge=0.0, le=100.0)
-    init_bias: float = setting(12.0, "scale of the founders' random biases, N(0, init_bias^2): large values give "
-                               "founders whose outputs sit at their limits (full or least speed, full turn or none)",
+    init_bias: float = setting(2.0, "scale of the founders' random biases, N(0, init_bias^2): large values give "
+                               "founders whose outputs sit at their limits (full or least speed, full turn or none; "
+                               "the cursor scenario sets 12)",
                                ge=0.0, le=100.0)
     init_weights: float = setting(0.0, "the founders' weights are scaled by this (biases are not): 0 starts every "
                                   "founder blind to its inputs, a constant flyer, and evolution grows the connections",

@@ -28,15 +28,14 @@ CASES: dict[str, list[str]] = {
     "icons": ["icons"],
     "crowd": ["crowd"],
     "teams": ["teams"],
-    "raw_distance": ["raw_distance", "--set", "brain.init_bias=2"],  # founders that die and are born: it learns
+    "raw_distance": ["raw_distance"],
     "sweeper": ["sweeper"],
     "edges-generational": ["edges", "--set", "evolution.mode=generational", "--set", "evolution.generation_s=10"],
     "cursor-crossover-hof": ["cursor", "--set", "evolution.crossover=0.5", "--set", "evolution.hof_size=5",
                              "--set", "evolution.selection=tournament"],
     "edges-rank-world": ["edges", "--set", "evolution.selection=rank", "--set", "brain.frame=world",
                          "--set", "cursor.source=random"],
-    "edges-sus-trunc": ["edges", "--set", "evolution.selection=sus", "--set", "brain.hidden=8,4",
-                        "--set", "brain.init_bias=2"],  # founders of which several die: selection at work
+    "edges-sus-trunc": ["edges", "--set", "evolution.selection=sus", "--set", "brain.hidden=8,4"],
     "icons-truncation": ["icons", "--set", "evolution.selection=truncation"],
 }
 

@@ -189,7 +189,7 @@ def test_a_changed_default_reruns_a_finished_run(spec, monkeypatch):
         class Changed(cls):
             @classmethod
             def settings(klass, overrides=None):
-                return override(cls.settings(overrides), {"brain.init_bias": 2.0})  # as if the default moved
+                return override(cls.settings(overrides), {"brain.init_bias": 7.0})  # as if the default moved
 
         return Changed
 
