@@ -46,7 +46,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "grow_fast": {"brain.hidden_start": 1, "evolution.add_unit_rate": 0.3, "evolution.remove_unit_rate": 0.05},
     "sigma_0.1": {"evolution.sigma": 0.1},
     "bias_1": {"brain.init_bias": 1.0},  # the founders' biases ~ N(0, 1) (their weights are 0: blind)
-    "bias_2": {"brain.init_bias": 2.0},  # the default before brain.init_bias had its own scale
+    "bias_2": {"brain.init_bias": 2.0},  # the cursor scenario at every other scenario's scale (its own before)
     "bias_8": {"brain.init_bias": 8.0},
     "bias_16": {"brain.init_bias": 16.0},  # almost every founder at full speed and full turn
     "sigma_0.05": {"evolution.sigma": 0.05},
