@@ -57,6 +57,19 @@ def test_default_layout_for_edges_and_cursor():
                                                                                      "sin heading"]
 
 
+def test_only_the_cursor_scenario_starts_its_founders_at_their_limits():
+    """The hunter's scenario draws the founders' biases at scale 12 (README: Founders at their limits); the others
+    keep the default scale, and --set still wins over a scenario."""
+    assert load_scenario("cursor").settings({}).brain.init_bias == 12.0
+    assert load_scenario("cursor").settings({"brain.init_bias": 2.0}).brain.init_bias == 2.0
+    for name in ("edges", "icons", "crowd", "teams", "raw_distance", "sweeper"):
+        assert load_scenario(name).settings({}).brain.init_bias == 2.0, name
+    cursor, edges = make("cursor", seed=1), make("edges", seed=1)
+    b = cursor.layout.n_weights - 2  # the two output biases (turn, thrust) of every founder
+    saturated = np.abs(np.tanh(cursor.genomes[:, b:b + 2])) > 0.9
+    assert saturated.mean() > 0.8 > (np.abs(np.tanh(edges.genomes[:, b:b + 2])) > 0.9).mean()
+
+
 # ---- broken scenarios: one line naming the file, exit 2 ------------------------------------------------------------
 BROKEN = {
     "syntax": ("""
