@@ -153,26 +153,41 @@ def test_a_file_saved_before_replacement_resumes_without_it_and_judges_nobody_on
     assert _rule_deaths(d) == 1
 
 
-def test_an_old_replay_resimulates_as_recorded(tmp_path):
+def _old_replay(tmp_path, scenario, minutes, sets, dropped):
+    """A replay recorded by `neuroevo run SCENARIO --set ...`, its meta.json then stripped of the `dropped` settings
+    (as a file written before they existed), opened."""
     import json
 
     from neuroevo import replay as rp
     from neuroevo.cli import main
 
     out = tmp_path / "run"
-    assert main(["run", "cursor", "--seed", "3", "--minutes", "0.5", "--agents", "20", "--record", "--quiet",
-                 "--no-plot", "--out", str(out), "--set", "evolution.replace=none"]) == 0
+    assert main(["run", scenario, "--seed", "3", "--minutes", str(minutes), "--agents", "20", "--record", "--quiet",
+                 "--no-plot", "--out", str(out), *[a for kv in sets for a in ("--set", kv)]]) == 0
     meta_path = out / "replay" / "meta.json"
-    meta = _drop_settings(json.loads(meta_path.read_text()), ("evolution.replace", "evolution.replace_below"))
-    meta_path.write_text(json.dumps(meta))
-    r = rp.open(out / "replay")
-    assert r.settings.evolution.replace == "none"
+    meta_path.write_text(json.dumps(_drop_settings(json.loads(meta_path.read_text()), dropped)))
+    return rp.open(out / "replay")
+
+
+def _resimulated_frames(r, alive=False):
+    """Re-simulate the replay r, checking every frame against it (positions, and with alive the alive flags);
+    returns the number of frames."""
+    from neuroevo import replay as rp
+
     n = 0
     for fr, sim in rp.resimulate(r):
-        np.testing.assert_array_equal(fr.alive, sim.state.alive)
+        if alive:
+            np.testing.assert_array_equal(fr.alive, sim.state.alive)
         assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
         n += 1
-    assert n == len(r)
+    return n
+
+
+def test_an_old_replay_resimulates_as_recorded(tmp_path):
+    r = _old_replay(tmp_path, "cursor", 0.5, ["evolution.replace=none"],
+                    ("evolution.replace", "evolution.replace_below"))
+    assert r.settings.evolution.replace == "none"
+    assert _resimulated_frames(r, alive=True) == len(r)
 
 
 def test_an_agent_flown_from_outside_is_never_removed():
@@ -192,45 +207,17 @@ def test_an_agent_flown_from_outside_is_never_removed():
 
 
 def test_an_old_replay_had_full_scale_founders(tmp_path):
-    import json
-
-    from neuroevo import replay as rp
-    from neuroevo.cli import main
-
-    out = tmp_path / "run"
-    assert main(["run", "edges", "--seed", "3", "--minutes", "0.2", "--agents", "20", "--record", "--quiet",
-                 "--no-plot", "--out", str(out), "--set", "brain.init_weights=1"]) == 0
-    meta_path = out / "replay" / "meta.json"
-    meta_path.write_text(json.dumps(_drop_settings(json.loads(meta_path.read_text()), ("brain.init_weights",))))
-    r = rp.open(out / "replay")
+    r = _old_replay(tmp_path, "edges", 0.2, ["brain.init_weights=1"], ("brain.init_weights",))
     assert r.settings.brain.init_weights == 1.0
-    n = 0
-    for fr, sim in rp.resimulate(r):
-        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
-        n += 1
-    assert n == len(r)
+    assert _resimulated_frames(r) == len(r)
 
 
 def test_an_old_file_drew_its_founders_biases_at_the_weights_scale(tmp_path):
     """Before brain.init_bias, init_sigma scaled the biases too: a file without init_bias takes the file's
-    init_sigma, and its run re-simulates as recorded (with today's default scale its founders would differ)."""
-    import json
-
-    from neuroevo import replay as rp
-    from neuroevo.cli import main
-
-    out = tmp_path / "run"
-    assert main(["run", "edges", "--seed", "3", "--minutes", "0.2", "--agents", "20", "--record", "--quiet",
-                 "--no-plot", "--out", str(out), "--set", "brain.init_sigma=3", "--set", "brain.init_bias=3"]) == 0
-    meta_path = out / "replay" / "meta.json"
-    meta_path.write_text(json.dumps(_drop_settings(json.loads(meta_path.read_text()), ("brain.init_bias",))))
-    r = rp.open(out / "replay")
+    init_sigma, and its run re-simulates as recorded (with the default scale, 2, its founders would differ)."""
+    r = _old_replay(tmp_path, "edges", 0.2, ["brain.init_sigma=3", "brain.init_bias=3"], ("brain.init_bias",))
     assert r.settings.brain.init_bias == 3.0
-    n = 0
-    for fr, sim in rp.resimulate(r):
-        assert np.abs(fr.pos - sim.state.pos).max() <= r.pos_step / 2 + 1e-3
-        n += 1
-    assert n == len(r) > 0
+    assert _resimulated_frames(r) == len(r) > 0
 
 
 def test_clicks_removes_only_after_a_period_with_a_click():
