@@ -22,7 +22,10 @@ The recording overhead (the issue's target: at most 1.3x an unrecorded run):
     python benchmarks/throughput.py --compare auto rec --scenario cursor --agents 50 --fresh-minutes 10
 --fresh-minutes M times whole runs of M sim-minutes from a new world (the first minutes' burst of deaths and
 births included); without it, a warmed-up run is timed for --seconds. --busy K starts K processes that spin on
-a core beside the measurement (a browser, a build, a second run) and stops them at the end. --world default keeps
+a core beside the measurement (a browser, a build, a second run) and stops them at the end; with --busy-apart they
+start in a session of their own, as a program started from another terminal does (Linux's autogroup scheduling,
+where enabled, then shares the cores between the two sessions, not between their threads: a run's threads
+together get what one busy process gets, so no thread count beats one thread there). --world default keeps
 the 1280 x 720 px world at every size; --world scaled scales it to the area per agent of 50 agents.
 """
 
@@ -182,7 +185,7 @@ def variants(args: argparse.Namespace) -> list[str]:
 def compare_variants(args: argparse.Namespace) -> None:
     """Variants in separate processes taking turns; medians and ratios to the one-thread run."""
     here = Path(__file__).resolve()
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    busy = start_busy(args)
     try:
         for n in args.agents:
             load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -220,9 +223,10 @@ def compare_variants(args: argparse.Namespace) -> None:
                 pr.wait()
             what = (f"first {args.fresh_minutes:g} sim-minutes from a new world" if args.fresh_minutes
                     else f"warmed up, {args.seconds:g} s per round")
+            apart = " in a session of their own" if args.busy_apart else ""
             print(f"{args.scenario}, {n} agents, {args.world or 'default'} world, {what}, {args.busy} busy "
-                  f"process(es) beside it, {args.rounds} alternating rounds (ratios: median of the rounds' ratios; "
-                  f"load average at the start {load0}):")
+                  f"process(es) beside it{apart}, {args.rounds} alternating rounds (ratios: median of the rounds' "
+                  f"ratios; load average at the start {load0}):")
             base_name = "one" if "one" in rates else next(iter(rates))
 
             for v, rs in rates.items():
@@ -242,6 +246,12 @@ def compare_variants(args: argparse.Namespace) -> None:
             b.wait()
 
 
+def start_busy(args: argparse.Namespace) -> list[subprocess.Popen]:
+    """The --busy processes, each spinning on a core (in a session of their own with --busy-apart)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=args.busy_apart)
+            for _ in range(args.busy)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, nargs="+", default=[50, 1000, 10000])
@@ -253,6 +263,8 @@ def main() -> None:
                          "with --scenarios)")
     ap.add_argument("--busy", type=int, nargs="?", const=1, default=0, metavar="K",
                     help="start K (default 1) processes spinning on a core beside the measurement")
+    ap.add_argument("--busy-apart", action="store_true",
+                    help="start the --busy processes in a session of their own (as from another terminal)")
     ap.add_argument("--compare", nargs="+", choices=["auto", "one", "two", "rec", "main"], default=None,
                     help="variants of the same run, side by side in separate processes")
     ap.add_argument("--against", nargs="+", default=None,
@@ -269,7 +281,7 @@ def main() -> None:
     if args.compare:
         compare_variants(args)
         return
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    busy = start_busy(args)
     try:
         if args.scenarios:
             compare_scenarios(args.scenarios, args.agents, args.seconds, args.rounds, args.world or "scaled")

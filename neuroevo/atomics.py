@@ -8,6 +8,7 @@ by its array and index, and the caller guarantees the index lies inside the arra
 from __future__ import annotations
 
 import platform
+import sys
 
 from llvmlite import ir
 from numba.core import cgutils, types
@@ -96,6 +97,84 @@ def yield_cpu(typingctx):  # noqa: ARG001
             fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
                                                 "llvm.x86.sse2.pause")
             builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def cycles(typingctx):  # noqa: ARG001
+    """The processor's cycle counter (x86 RDTSC: constant rate on current processors), for timing a spin-wait."""
+    sig = types.int64()
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
+                                            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+# the futex system call: a thread sleeps until a word changes, without taking a core meanwhile
+_SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98}.get(platform.machine().lower(), -1)
+_FUTEX = _LINUX and _SYS_FUTEX >= 0 and sys.byteorder == "little"  # the int64's low half is the futex word
+_FUTEX_WAIT_PRIVATE = 128
+_FUTEX_WAKE_PRIVATE = 129
+
+
+def _syscall(builder, args):
+    i64 = ir.IntType(64)
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64], var_arg=True), "syscall")
+    return builder.call(fn, args)
+
+
+@intrinsic
+def sleep_while(typingctx, arr, i, seen, timeout_ns):  # noqa: ARG001
+    """Sleep while arr[i]'s low 32 bits equal those of `seen`, at most timeout_ns ns, or until wake_all(arr, i)
+    (Linux futex; elsewhere one sched_yield or spin-wait hint). May return early for no reason: callers check
+    again."""
+    _check(arr)
+    sig = types.void(arr, types.intp, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        if _FUTEX:
+            ptr = _elem(context, builder, signature.args[0], args[0], args[1])
+            ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+            ns = args[3]
+            builder.store(builder.sdiv(ns, ir.Constant(i64, 1_000_000_000)), builder.gep(ts, [ir.Constant(
+                ir.IntType(32), 0), ir.Constant(ir.IntType(32), 0)]))
+            builder.store(builder.srem(ns, ir.Constant(i64, 1_000_000_000)), builder.gep(ts, [ir.Constant(
+                ir.IntType(32), 0), ir.Constant(ir.IntType(32), 1)]))
+            expected = builder.and_(args[2], ir.Constant(i64, 0xFFFFFFFF))
+            _syscall(builder, [ir.Constant(i64, _SYS_FUTEX), builder.ptrtoint(ptr, i64),
+                               ir.Constant(i64, _FUTEX_WAIT_PRIVATE), expected, builder.ptrtoint(ts, i64),
+                               ir.Constant(i64, 0), ir.Constant(i64, 0)])
+        elif _LINUX:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+            builder.call(fn, [])
+        elif _X86:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                                "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def wake_all(typingctx, arr, i):  # noqa: ARG001
+    """Wake every thread asleep in sleep_while(arr, i, ...) (nothing where sleep_while does not sleep)."""
+    _check(arr)
+    sig = types.void(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        if _FUTEX:
+            i64 = ir.IntType(64)
+            ptr = _elem(context, builder, signature.args[0], args[0], args[1])
+            _syscall(builder, [ir.Constant(i64, _SYS_FUTEX), builder.ptrtoint(ptr, i64),
+                               ir.Constant(i64, _FUTEX_WAKE_PRIVATE), ir.Constant(i64, 2**31 - 1),
+                               ir.Constant(i64, 0), ir.Constant(i64, 0), ir.Constant(i64, 0)])
         return context.get_dummy_value()
 
     return sig, codegen

@@ -40,7 +40,20 @@ from .record import rec_room, record_frame
 from .sensors import agent_thing, edges_in, speed_in, thing
 from .simd import prefetch
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
-from .teamstep import T_DONE, T_HELPED, T_SIZE, T_STOP, TEAM_WORDS, claim, publish, relax, stop, wait_done
+from .teamstep import (
+    T_HELPED,
+    T_SIZE,
+    T_STOP,
+    TEAM_WORDS,
+    chunk_done,
+    claim,
+    publish,
+    spin_for,
+    stop,
+    wait_done,
+    wait_epoch,
+    waited,
+)
 
 
 class Brains(NamedTuple):
@@ -175,7 +188,10 @@ def agents_range(part, w, b, env, scr, p):
     n_all = alive.shape[0]
     size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
-    idle = 0
+    since = -1  # the cycle a helper's wait for the next step began (-1: not waiting)
+    spin = 0
+    served = False  # a helper's first wait in a call includes the call's start, not a late thread: not counted
+    slept = False
     mine = 0  # chunks this call worked
     while True:
         # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
@@ -186,7 +202,7 @@ def agents_range(part, w, b, env, scr, p):
         else:
             if not first:
                 if role == R_HELPER:
-                    atomics.add(ctl, T_DONE, 1)
+                    chunk_done(ctl)
                 else:  # the caller counts its own chunks (agents_team): one cache line fewer moved per step
                     mine += 1
             if role == R_HELPER and atomics.load(ctl, T_STOP) != 0:
@@ -196,9 +212,16 @@ def agents_range(part, w, b, env, scr, p):
                 if role == R_MAIN:
                     break
                 first = True
-                idle = relax(idle)  # the next epoch is not published yet
+                if since < 0:
+                    since = atomics.cycles()
+                    spin = spin_for(ctl)
+                    slept = False
+                slept |= wait_epoch(ctl, since, spin)  # the next epoch is not published yet
                 continue
-            idle = 0
+            if since >= 0 and served:
+                waited(ctl, since, slept)
+            since = -1
+            served = True
             a, z = ch * size, min(n_all, (ch + 1) * size)
             if role == R_HELPER:  # the cursor of the claimed epoch (written before it was published)
                 atomics.add(ctl, T_HELPED, 1)

@@ -169,11 +169,11 @@ class Team:
 
     def _drain(self) -> None:
         """Stop the helpers' current job and wait until none is inside team_helper."""
-        from .teamstep import T_STOP
+        from .teamstep import stop
 
         with self._cond:
             if self._ctl is not None:
-                self._ctl[T_STOP] = 1
+                stop(self._ctl)  # wakes a helper asleep waiting for a step
             self._job = (self._gen, None, 0)
             self._cond.wait_for(lambda: self._running == 0)
 

@@ -13,6 +13,7 @@ import pytest
 
 from neuroevo import atomics
 from neuroevo.sim import make
+from neuroevo.teamstep import spin_for, waited
 from neuroevo.threads import TEAM
 
 
@@ -150,6 +151,78 @@ def test_atomics_lose_no_update_between_threads():
     atomics_store_and_yield = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.yield_cpu(), atomics.load(a, 3)))
     assert atomics_store_and_yield(ctl)[2] == 7
 
+
+
+@numba.njit(nogil=True)
+def _sleep_until_set(a, timeout_ns):
+    """Sleep (atomics.sleep_while) until a[0] is no longer 0; returns how many sleeps it took."""
+    naps = 0
+    while atomics.load(a, 0) == 0:
+        atomics.sleep_while(a, 0, 0, timeout_ns)
+        naps += 1
+    return naps
+
+
+@numba.njit(nogil=True)
+def _set_and_wake(a):
+    atomics.store(a, 0, 1)
+    atomics.wake_all(a, 0)
+
+
+def test_a_sleeping_thread_wakes_when_its_word_changes():
+    """sleep_while returns at once when the word no longer holds the value, and a wake_all after the word changed
+    ends the sleep (a missed wake would sleep the whole 60 s)."""
+    import time
+
+    a = np.zeros(8, np.int64)
+    a[0] = 5
+    assert _sleep_until_set(a, 60_000_000_000) == 0
+    a[0] = 0
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(_sleep_until_set(a, 60_000_000_000)))
+    t.start()
+    time.sleep(0.2)  # most likely asleep by now; if not, the word is read before the sleep and it returns at once
+    _set_and_wake(a)
+    t.join(20)
+    assert not t.is_alive() and got and got[0] >= 0
+
+
+@numba.njit
+def _after_a_wait(ctl, waited_cycles):
+    """spin_for before and after a wait of `waited_cycles` ended."""
+    before = spin_for(ctl)
+    waited(ctl, atomics.cycles() - waited_cycles, False)
+    return before, spin_for(ctl)
+
+
+def test_a_long_wait_makes_the_next_steps_waits_sleep_at_once():
+    from neuroevo.teamstep import CALM_STEPS, CLAIM_BITS, LONG_CYCLES, SPIN_CYCLES, T_CLAIM, TEAM_WORDS
+
+    ctl = np.zeros(TEAM_WORDS, np.int64)
+    ctl[T_CLAIM] = 40 << CLAIM_BITS
+    assert _after_a_wait(ctl, 1000) == (SPIN_CYCLES, SPIN_CYCLES)  # a short wait changes nothing
+    assert _after_a_wait(ctl, 4 * LONG_CYCLES) == (SPIN_CYCLES, 0)
+    ctl[T_CLAIM] = (40 + CALM_STEPS - 1) << CLAIM_BITS
+    assert _after_a_wait(ctl, 1000) == (0, 0)
+    ctl[T_CLAIM] = (40 + CALM_STEPS) << CLAIM_BITS
+    assert _after_a_wait(ctl, 1000) == (SPIN_CYCLES, SPIN_CYCLES)
+
+
+@pytest.mark.parametrize(("name", "kw", "steps"), [CASES[0], CASES[2]])
+def test_team_step_with_every_wait_asleep_equals_the_serial_step(name, kw, steps):
+    """Every wait of the team step sleeps at once (as after a long wait on a busy machine): the world comes out as
+    the serial step's, the threads did sleep, and every sleep ended because its word changed (none timed out)."""
+    from neuroevo.teamstep import T_CALM_FROM, T_NAPS, T_NAPS_IN_VAIN
+
+    ref = _world(name, 1, **kw)
+    ref.run(steps)
+    sim = _world(name, 2, 7, **kw)
+    sim.run(1)
+    ctl = sim._scr.team
+    ctl[T_CALM_FROM] = 1 << 60
+    sim.run(steps - 1)
+    assert _digest(sim) == _digest(ref)
+    assert ctl[T_NAPS] > 0 and ctl[T_NAPS_IN_VAIN] == 0
 
 
 def test_an_error_in_a_helper_is_raised_and_the_helpers_stay_usable():
