@@ -3,6 +3,8 @@
 numba has no atomics of its own; these intrinsics emit LLVM's (sequentially consistent: every thread sees every
 atomic operation in one order, and nothing the compiler or the CPU would move crosses one). An element is named
 by its array and index, and the caller guarantees the index lies inside the array (there is no bounds check).
+Beside them: a spin-wait hint, a clock in about processor cycles, and a sleep until an element changes with its
+wake (Linux's futex), for the team step's waits (teamstep.wait_a_little).
 """
 
 from __future__ import annotations
@@ -83,34 +85,43 @@ def pause(typingctx):  # noqa: ARG001
     return sig, codegen
 
 
-@intrinsic
-def yield_cpu(typingctx):  # noqa: ARG001
+def _emit_yield(builder) -> None:
     """Give the core to another runnable thread, if any (the C library's sched_yield on Linux, a spin-wait hint
-    elsewhere): a thread that has waited long is likely waiting for one that another process keeps off the cores."""
-    sig = types.void()
+    elsewhere): what sleep_while does where there is no futex."""
+    if _LINUX:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        builder.call(fn, [])
+    elif _X86:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+        builder.call(fn, [])
 
-    def codegen(context, builder, signature, args):
-        if _LINUX:
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
-            builder.call(fn, [])
-        elif _X86:
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                "llvm.x86.sse2.pause")
-            builder.call(fn, [])
-        return context.get_dummy_value()
 
-    return sig, codegen
+_CLOCK_MONOTONIC = {"Linux": 1, "Darwin": 6, "FreeBSD": 4}.get(platform.system(), -1)
 
 
 @intrinsic
-def cycles(typingctx):  # noqa: ARG001
-    """The processor's cycle counter (x86 RDTSC: constant rate on current processors), for timing a spin-wait."""
+def ticks(typingctx):  # noqa: ARG001
+    """A clock in about processor cycles, for timing a spin-wait: the x86 time-stamp counter (a constant rate on
+    current processors; one read ~10 ns), elsewhere clock_gettime(CLOCK_MONOTONIC) in ns x 3 (a nominal 3 GHz),
+    or 0 where neither exists."""
     sig = types.int64()
 
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
-                                            "llvm.readcyclecounter")
-        return builder.call(fn, [])
+        i64 = ir.IntType(64)
+        if _X86:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, []), "llvm.readcyclecounter")
+            return builder.call(fn, [])
+        if _CLOCK_MONOTONIC >= 0:
+            ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), [ir.IntType(32), i64]), "clock_gettime")
+            builder.call(fn, [ir.Constant(ir.IntType(32), _CLOCK_MONOTONIC), builder.ptrtoint(ts, i64)])
+            zero = ir.Constant(ir.IntType(32), 0)
+            sec = builder.load(builder.gep(ts, [zero, zero]))
+            nsec = builder.load(builder.gep(ts, [zero, ir.Constant(ir.IntType(32), 1)]))
+            ns = builder.add(builder.mul(sec, ir.Constant(i64, 1_000_000_000)), nsec)
+            return builder.mul(ns, ir.Constant(i64, 3))
+        return ir.Constant(i64, 0)
 
     return sig, codegen
 
@@ -150,13 +161,8 @@ def sleep_while(typingctx, arr, i, seen, timeout_ns):  # noqa: ARG001
             _syscall(builder, [ir.Constant(i64, _SYS_FUTEX), builder.ptrtoint(ptr, i64),
                                ir.Constant(i64, _FUTEX_WAIT_PRIVATE), expected, builder.ptrtoint(ts, i64),
                                ir.Constant(i64, 0), ir.Constant(i64, 0)])
-        elif _LINUX:
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
-            builder.call(fn, [])
-        elif _X86:
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                "llvm.x86.sse2.pause")
-            builder.call(fn, [])
+        else:
+            _emit_yield(builder)
         return context.get_dummy_value()
 
     return sig, codegen

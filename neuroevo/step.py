@@ -188,7 +188,7 @@ def agents_range(part, w, b, env, scr, p):
     n_all = alive.shape[0]
     size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
-    since = -1  # the cycle a helper's wait for the next step began (-1: not waiting)
+    since = -1  # when a helper's wait for the next step began (atomics.ticks()) (-1: not waiting)
     spin = 0
     served = False  # a helper's first wait in a call includes the call's start, not a late thread: not counted
     slept = False
@@ -213,7 +213,7 @@ def agents_range(part, w, b, env, scr, p):
                     break
                 first = True
                 if since < 0:
-                    since = atomics.cycles()
+                    since = atomics.ticks()
                     spin = spin_for(ctl)
                     slept = False
                 slept |= wait_epoch(ctl, since, spin)  # the next epoch is not published yet

@@ -148,8 +148,8 @@ def test_atomics_lose_no_update_between_threads():
     for t in ts:
         t.join()
     assert sum(got) == 300_000 and ctl[0] == 300_000 and ctl[8] == 300_000
-    atomics_store_and_yield = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.yield_cpu(), atomics.load(a, 3)))
-    assert atomics_store_and_yield(ctl)[2] == 7
+    atomics_store_and_load = numba.njit(lambda a: (atomics.store(a, 3, 7), atomics.load(a, 3)))
+    assert atomics_store_and_load(ctl)[1] == 7
 
 
 
@@ -188,24 +188,24 @@ def test_a_sleeping_thread_wakes_when_its_word_changes():
 
 
 @numba.njit
-def _after_a_wait(ctl, waited_cycles):
-    """spin_for before and after a wait of `waited_cycles` ended."""
+def _after_a_wait(ctl, waited_ticks):
+    """spin_for before and after a wait of `waited_ticks` ended."""
     before = spin_for(ctl)
-    waited(ctl, atomics.cycles() - waited_cycles, False)
+    waited(ctl, atomics.ticks() - waited_ticks, False)
     return before, spin_for(ctl)
 
 
 def test_a_long_wait_makes_the_next_steps_waits_sleep_at_once():
-    from neuroevo.teamstep import CALM_STEPS, CLAIM_BITS, LONG_CYCLES, SPIN_CYCLES, T_CLAIM, TEAM_WORDS
+    from neuroevo.teamstep import CALM_STEPS, CLAIM_BITS, LONG_TICKS, SPIN_TICKS, T_CLAIM, TEAM_WORDS
 
     ctl = np.zeros(TEAM_WORDS, np.int64)
     ctl[T_CLAIM] = 40 << CLAIM_BITS
-    assert _after_a_wait(ctl, 1000) == (SPIN_CYCLES, SPIN_CYCLES)  # a short wait changes nothing
-    assert _after_a_wait(ctl, 4 * LONG_CYCLES) == (SPIN_CYCLES, 0)
+    assert _after_a_wait(ctl, 1000) == (SPIN_TICKS, SPIN_TICKS)  # a short wait changes nothing
+    assert _after_a_wait(ctl, 4 * LONG_TICKS) == (SPIN_TICKS, 0)
     ctl[T_CLAIM] = (40 + CALM_STEPS - 1) << CLAIM_BITS
     assert _after_a_wait(ctl, 1000) == (0, 0)
     ctl[T_CLAIM] = (40 + CALM_STEPS) << CLAIM_BITS
-    assert _after_a_wait(ctl, 1000) == (SPIN_CYCLES, SPIN_CYCLES)
+    assert _after_a_wait(ctl, 1000) == (SPIN_TICKS, SPIN_TICKS)
 
 
 @pytest.mark.parametrize(("name", "kw", "steps"), [CASES[0], CASES[2]])
