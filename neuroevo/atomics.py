@@ -87,7 +87,7 @@ def pause(typingctx):  # noqa: ARG001
 
 def _emit_yield(builder) -> None:
     """Give the core to another runnable thread, if any (the C library's sched_yield on Linux, a spin-wait hint
-    elsewhere): what sleep_while does where there is no futex."""
+    elsewhere): yield_cpu, and sleep_while where there is no futex."""
     if _LINUX:
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
         builder.call(fn, [])
@@ -97,6 +97,18 @@ def _emit_yield(builder) -> None:
 
 
 _CLOCK_MONOTONIC = {"Linux": 1, "Darwin": 6, "FreeBSD": 4}.get(platform.system(), -1)
+
+
+@intrinsic
+def yield_cpu(typingctx):  # noqa: ARG001
+    """Give the core to another runnable thread, if any (sched_yield on Linux, a spin-wait hint elsewhere)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        _emit_yield(builder)
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @intrinsic

@@ -48,11 +48,9 @@ from .teamstep import (
     chunk_done,
     claim,
     publish,
-    spin_for,
     stop,
     wait_done,
     wait_epoch,
-    waited,
 )
 
 
@@ -189,9 +187,6 @@ def agents_range(part, w, b, env, scr, p):
     size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
     since = -1  # when a helper's wait for the next step began (atomics.ticks()) (-1: not waiting)
-    spin = 0
-    served = False  # a helper's first wait in a call includes the call's start, not a late thread: not counted
-    slept = False
     mine = 0  # chunks this call worked
     while True:
         # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
@@ -214,14 +209,9 @@ def agents_range(part, w, b, env, scr, p):
                 first = True
                 if since < 0:
                     since = atomics.ticks()
-                    spin = spin_for(ctl)
-                    slept = False
-                slept |= wait_epoch(ctl, since, spin)  # the next epoch is not published yet
+                wait_epoch(ctl, since)  # the next epoch is not published yet
                 continue
-            if since >= 0 and served:
-                waited(ctl, since, slept)
             since = -1
-            served = True
             a, z = ch * size, min(n_all, (ch + 1) * size)
             if role == R_HELPER:  # the cursor of the claimed epoch (written before it was published)
                 atomics.add(ctl, T_HELPED, 1)

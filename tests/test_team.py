@@ -13,7 +13,17 @@ import pytest
 
 from neuroevo import atomics
 from neuroevo.sim import make
-from neuroevo.teamstep import spin_for, waited
+from neuroevo.teamstep import (
+    SLEEP_MIN_CHUNK,
+    SPIN_TICKS,
+    T_DONE,
+    T_NAPS,
+    T_NAPS_IN_VAIN,
+    T_SIZE,
+    T_WAITING,
+    TEAM_WORDS,
+    wait_a_little,
+)
 from neuroevo.threads import TEAM
 
 
@@ -188,38 +198,32 @@ def test_a_sleeping_thread_wakes_when_its_word_changes():
 
 
 @numba.njit
-def _after_a_wait(ctl, waited_ticks):
-    """spin_for before and after a wait of `waited_ticks` ended."""
-    before = spin_for(ctl)
-    waited(ctl, atomics.ticks() - waited_ticks, False)
-    return before, spin_for(ctl)
+def _one_late_try(ctl):
+    """One try of the caller's wait for the helpers' chunks, begun twice the spin ago, the word unchanged."""
+    return wait_a_little(ctl, T_DONE, atomics.load(ctl, T_DONE), T_WAITING, atomics.ticks() - 2 * SPIN_TICKS)
 
 
-def test_a_long_wait_makes_the_next_steps_waits_sleep_at_once():
-    from neuroevo.teamstep import CALM_STEPS, CLAIM_BITS, LONG_TICKS, SPIN_TICKS, T_CLAIM, TEAM_WORDS
-
+def test_a_wait_past_its_spin_sleeps_only_in_steps_of_big_chunks():
     ctl = np.zeros(TEAM_WORDS, np.int64)
-    ctl[T_CLAIM] = 40 << CLAIM_BITS
-    assert _after_a_wait(ctl, 1000) == (SPIN_TICKS, SPIN_TICKS)  # a short wait changes nothing
-    assert _after_a_wait(ctl, 4 * LONG_TICKS) == (SPIN_TICKS, 0)
-    ctl[T_CLAIM] = (40 + CALM_STEPS - 1) << CLAIM_BITS
-    assert _after_a_wait(ctl, 1000) == (0, 0)
-    ctl[T_CLAIM] = (40 + CALM_STEPS) << CLAIM_BITS
-    assert _after_a_wait(ctl, 1000) == (SPIN_TICKS, SPIN_TICKS)
+    ctl[T_SIZE] = SLEEP_MIN_CHUNK - 1
+    assert not _one_late_try(ctl) and ctl[T_NAPS] == 0  # small chunks: it gave its core away instead
+    ctl[T_SIZE] = SLEEP_MIN_CHUNK
+    assert _one_late_try(ctl)  # slept until its timeout (NAP_NS), as nothing changed the word
+    assert ctl[T_NAPS] == 1 and ctl[T_NAPS_IN_VAIN] == 1 and ctl[T_WAITING] == 0
 
 
 @pytest.mark.parametrize(("name", "kw", "steps"), [CASES[0], CASES[2]])
 def test_team_step_with_every_wait_asleep_equals_the_serial_step(name, kw, steps):
-    """Every wait of the team step sleeps at once (as after a long wait on a busy machine): the world comes out as
-    the serial step's, the threads did sleep, and every sleep ended because its word changed (none timed out)."""
-    from neuroevo.teamstep import T_CALM_FROM, T_NAPS, T_NAPS_IN_VAIN
+    """The waits of the team step sleep at once: the world comes out as the serial step's, the threads did sleep,
+    and every sleep ended because its word changed (none timed out)."""
+    from neuroevo.teamstep import T_NAP_AT_ONCE
 
     ref = _world(name, 1, **kw)
     ref.run(steps)
     sim = _world(name, 2, 7, **kw)
     sim.run(1)
     ctl = sim._scr.team
-    ctl[T_CALM_FROM] = 1 << 60
+    ctl[T_NAP_AT_ONCE] = 1
     sim.run(steps - 1)
     assert _digest(sim) == _digest(ref)
     assert ctl[T_NAPS] > 0 and ctl[T_NAPS_IN_VAIN] == 0
@@ -229,8 +233,6 @@ def test_an_error_in_a_helper_is_raised_and_the_helpers_stay_usable():
     """A helper whose compiled call fails hands the error to the call it served and lives on (a dead helper made
     every later team step wait forever)."""
     import time
-
-    from neuroevo.teamstep import TEAM_WORDS
 
     def call() -> int:  # stands in for run_chunk: lasts until the helper has failed (or 10 s)
         t = time.monotonic()
