@@ -10,7 +10,8 @@ Every scenario runs in the same world, scaled so that its area per agent is that
 (--rounds of them) and each keeps its best round, so background load hits them alike.
 
 With --compare, runs variants of the same run side by side in separate processes, taking turns (--rounds), and
-prints each variant's median and its ratio to the one-thread run:
+prints each variant's median, its ratio to the one-thread run, and the CPU its process used (median, in cores:
+CPU time of all its threads over wall time; spinning counts too):
     python benchmarks/throughput.py --compare auto one --agents 50 --busy 1
     python benchmarks/throughput.py --compare auto one main --against /tmp/neuroevo-old --agents 10000 \
         --world default --fresh-minutes 3
@@ -143,6 +144,7 @@ def worker(scenario: str, n: int, world: str, threads: str) -> None:
     print("ready", flush=True)
     for line in sys.stdin:
         what, amount = line.split()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         if what == "fresh":
             sim, rec = new_sim()
             steps = int(round(float(amount) * 60 / sim.settings.world.dt))
@@ -156,7 +158,8 @@ def worker(scenario: str, n: int, world: str, threads: str) -> None:
                 shutil.rmtree(rec.path)
         else:
             rate = measure(warm.run, float(amount), max(1, 200_000 // n)) * n
-        print(f"{rate:.1f}", flush=True)
+        cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)  # all its threads' CPU time / wall
+        print(f"{rate:.1f} {cores:.3f}", flush=True)
     if warm_rec is not None:
         warm_rec.close()
     tmp.cleanup()
@@ -208,6 +211,7 @@ def compare_variants(args: argparse.Namespace) -> None:
                 if pr.stdout.readline().strip() != "ready":
                     sys.exit(f"throughput.py: variant {v} failed to start")
             rates: dict[str, list[float]] = {v: [] for v in procs}
+            used: dict[str, list[float]] = {v: [] for v in procs}  # cores of CPU time the variant's process used
             order = list(procs)
             for r in range(args.rounds):
                 for v in order if r % 2 == 0 else order[::-1]:  # alternate who goes first
@@ -216,7 +220,9 @@ def compare_variants(args: argparse.Namespace) -> None:
                     job = f"fresh {args.fresh_minutes}" if args.fresh_minutes else f"warm {args.seconds}"
                     pr.stdin.write(job + "\n")
                     pr.stdin.flush()
-                    rates[v].append(float(pr.stdout.readline()))
+                    rate, cores = pr.stdout.readline().split()
+                    rates[v].append(float(rate))
+                    used[v].append(float(cores))
             for pr in procs.values():
                 assert pr.stdin is not None
                 pr.stdin.close()
@@ -235,7 +241,9 @@ def compare_variants(args: argparse.Namespace) -> None:
                 if v == "rec" and "auto" in rates:
                     ratio += f" | recording costs {paired(rates, 'auto', 'rec'):.2f}x an unrecorded run"
                 rounds = " ".join(f"{x / 1e6:.2f}" for x in rs)
-                print(f"  {v:>5}: median {med / 1e6:6.2f} M agent-steps/s{ratio}   (rounds: {rounds})", flush=True)
+                cores = statistics.median(used[v])
+                print(f"  {v:>5}: median {med / 1e6:6.2f} M agent-steps/s{ratio}, using {cores:.2f} cores   "
+                      f"(rounds: {rounds})", flush=True)
             for k, folder in enumerate(args.against or []):
                 if any(v.startswith("main") for v in rates):
                     print(f"  {'main' if len(args.against) == 1 else f'main{k + 1}'}: {folder}")
