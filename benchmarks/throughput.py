@@ -17,8 +17,9 @@ CPU time of all its threads over wall time; spinning counts too):
         --world default --fresh-minutes 3
   auto  this tree, threads chosen at run time (the default);  one  NUMBA_NUM_THREADS=1;  two  set_threads(2);
   rec   auto, recording every step into a replay (a temporary folder; the closing chunk's write is timed too);
-  main  the neuroevo package found in the folder --against (an older checkout), with its defaults; with several
-        folders (--against A B), variants main1, main2, ... name them in order.
+  main  the neuroevo package found in the folder --against (an older checkout), with its defaults (or, with
+        --main-threads one|two, as those variants); with several folders (--against A B), variants main1,
+        main2, ... name them in order.
 The recording overhead (the issue's target: at most 1.3x an unrecorded run):
     python benchmarks/throughput.py --compare auto rec --scenario cursor --agents 50 --fresh-minutes 10
 --fresh-minutes M times whole runs of M sim-minutes from a new world (the first minutes' burst of deaths and
@@ -131,6 +132,8 @@ def worker(scenario: str, n: int, world: str, threads: str) -> None:
         sim = make_here(scenario, seed=1, overrides=size)
         if threads == "two":
             sim.set_threads(2)
+        elif threads == "one":
+            sim.set_threads(1)  # as NUMBA_NUM_THREADS=1 (set too for the variant "one")
         rec = None
         if threads == "rec":
             from neuroevo.replay import Recorder
@@ -202,7 +205,7 @@ def compare_variants(args: argparse.Namespace) -> None:
                     env["PYTHONPATH"] = str(folder)
                     # its own compiled-kernel cache beside it: a shared one may hold kernels of other checkouts
                     env["NUMBA_CACHE_DIR"] = str(folder / ".numba-cache")
-                mode = "auto" if v.startswith("main") else v
+                mode = args.main_threads if v.startswith("main") else v
                 cmd = [sys.executable, str(here), "--worker", mode, "--agents", str(n), "--world",
                        args.world or "default", "--scenario", args.scenario]
                 procs[v] = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -277,6 +280,8 @@ def main() -> None:
                     help="variants of the same run, side by side in separate processes")
     ap.add_argument("--against", nargs="+", default=None,
                     help="with --compare main: the folder(s) holding older neuroevo checkouts")
+    ap.add_argument("--main-threads", choices=["auto", "one", "two"], default="auto",
+                    help="with --compare main: the older checkout's threads, as the variants of the same names")
     ap.add_argument("--fresh-minutes", type=float, default=0.0, help="with --compare: time whole runs from a new world")
     ap.add_argument("--scenario", default="edges", help="with --compare: the scenario")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
