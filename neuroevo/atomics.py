@@ -9,7 +9,9 @@ wake (Linux's futex), for the team step's waits (teamstep.wait_a_little).
 
 from __future__ import annotations
 
+import os
 import platform
+import struct
 import sys
 
 from llvmlite import ir
@@ -19,6 +21,8 @@ from numba.extending import intrinsic
 _SEQ = "seq_cst"
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 _LINUX = platform.system() == "Linux"
+_POSIX = os.name == "posix"
+_64BIT = struct.calcsize("P") == 8  # the platform module names the kernel's machine, not this process's
 
 
 def _check(arr) -> None:
@@ -86,9 +90,9 @@ def pause(typingctx):  # noqa: ARG001
 
 
 def _emit_yield(builder) -> None:
-    """Give the core to another runnable thread, if any (the C library's sched_yield on Linux, a spin-wait hint
-    elsewhere): yield_cpu, and sleep_while where there is no futex."""
-    if _LINUX:
+    """Give the core to another runnable thread, if any (the C library's sched_yield where there is one, a
+    spin-wait hint elsewhere): yield_cpu, and sleep_while where there is no futex."""
+    if _POSIX:
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
         builder.call(fn, [])
     elif _X86:
@@ -115,7 +119,7 @@ def yield_cpu(typingctx):  # noqa: ARG001
 def ticks(typingctx):  # noqa: ARG001
     """A clock in about processor cycles, for timing a spin-wait: the x86 time-stamp counter (a constant rate on
     current processors; one read ~10 ns), elsewhere clock_gettime(CLOCK_MONOTONIC) in ns x 3 (a nominal 3 GHz),
-    or 0 where neither exists."""
+    or 0 where neither exists (a wait then spins and never sleeps)."""
     sig = types.int64()
 
     def codegen(context, builder, signature, args):
@@ -123,7 +127,7 @@ def ticks(typingctx):  # noqa: ARG001
         if _X86:
             fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, []), "llvm.readcyclecounter")
             return builder.call(fn, [])
-        if _CLOCK_MONOTONIC >= 0:
+        if _CLOCK_MONOTONIC >= 0 and _64BIT:
             ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.IntType(32), [ir.IntType(32), i64]), "clock_gettime")
@@ -140,9 +144,11 @@ def ticks(typingctx):  # noqa: ARG001
 
 # the futex system call: a thread sleeps until a word changes, without taking a core meanwhile
 _SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98}.get(platform.machine().lower(), -1)
-_FUTEX = _LINUX and _SYS_FUTEX >= 0 and sys.byteorder == "little"  # the int64's low half is the futex word
+# (64-bit processes only; on little-endian machines the low half of an int64 is the futex word)
+_FUTEX = _LINUX and _SYS_FUTEX >= 0 and _64BIT and sys.byteorder == "little"
 _FUTEX_WAIT_PRIVATE = 128
 _FUTEX_WAKE_PRIVATE = 129
+ETIMEDOUT = 110  # sleep_while's answer when its timeout ended the sleep (Linux, x86-64 and arm64)
 
 
 def _syscall(builder, args):
@@ -155,27 +161,36 @@ def _syscall(builder, args):
 def sleep_while(typingctx, arr, i, seen, timeout_ns):  # noqa: ARG001
     """Sleep while arr[i]'s low 32 bits equal those of `seen`, at most timeout_ns ns, or until wake_all(arr, i)
     (Linux futex; elsewhere one sched_yield or spin-wait hint). May return early for no reason: callers check
-    again."""
+    again. Returns 0 (woken, or no futex here), or minus the error: -ETIMEDOUT when the timeout ended it, -EAGAIN
+    (11) when the word no longer held `seen`, -EINTR (4) when a signal came."""
     _check(arr)
-    sig = types.void(arr, types.intp, types.int64, types.int64)
+    sig = types.int64(arr, types.intp, types.int64, types.int64)
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
-        if _FUTEX:
-            ptr = _elem(context, builder, signature.args[0], args[0], args[1])
-            ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
-            ns = args[3]
-            builder.store(builder.sdiv(ns, ir.Constant(i64, 1_000_000_000)), builder.gep(ts, [ir.Constant(
-                ir.IntType(32), 0), ir.Constant(ir.IntType(32), 0)]))
-            builder.store(builder.srem(ns, ir.Constant(i64, 1_000_000_000)), builder.gep(ts, [ir.Constant(
-                ir.IntType(32), 0), ir.Constant(ir.IntType(32), 1)]))
-            expected = builder.and_(args[2], ir.Constant(i64, 0xFFFFFFFF))
-            _syscall(builder, [ir.Constant(i64, _SYS_FUTEX), builder.ptrtoint(ptr, i64),
+        if not _FUTEX:
+            _emit_yield(builder)
+            return ir.Constant(i64, 0)
+        zero = ir.Constant(ir.IntType(32), 0)
+        ptr = _elem(context, builder, signature.args[0], args[0], args[1])
+        ts = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+        ns = args[3]
+        billion = ir.Constant(i64, 1_000_000_000)
+        builder.store(builder.sdiv(ns, billion), builder.gep(ts, [zero, zero]))
+        builder.store(builder.srem(ns, billion), builder.gep(ts, [zero, ir.Constant(ir.IntType(32), 1)]))
+        expected = builder.and_(args[2], ir.Constant(i64, 0xFFFFFFFF))
+        r = _syscall(builder, [ir.Constant(i64, _SYS_FUTEX), builder.ptrtoint(ptr, i64),
                                ir.Constant(i64, _FUTEX_WAIT_PRIVATE), expected, builder.ptrtoint(ts, i64),
                                ir.Constant(i64, 0), ir.Constant(i64, 0)])
-        else:
-            _emit_yield(builder)
-        return context.get_dummy_value()
+        # the C library's syscall() answers -1 and leaves the error in errno (a thread's own, __errno_location)
+        errno_at = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32).as_pointer(), []),
+                                                  "__errno_location")
+        failed = builder.icmp_signed("==", r, ir.Constant(i64, -1))
+        out = cgutils.alloca_once_value(builder, r)
+        with builder.if_then(failed):
+            err = builder.sext(builder.load(builder.call(errno_at, [])), i64)
+            builder.store(builder.neg(err), out)
+        return builder.load(out)
 
     return sig, codegen
 

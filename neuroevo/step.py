@@ -186,7 +186,7 @@ def agents_range(part, w, b, env, scr, p):
     n_all = alive.shape[0]
     size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
     first = True
-    since = -1  # when a helper's wait for the next step began (atomics.ticks()) (-1: not waiting)
+    since = -1  # when a helper's wait for the next step began (atomics.ticks(); -1: none begun)
     mine = 0  # chunks this call worked
     while True:
         # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
@@ -209,7 +209,8 @@ def agents_range(part, w, b, env, scr, p):
                 first = True
                 if since < 0:
                     since = atomics.ticks()
-                wait_epoch(ctl, since)  # the next epoch is not published yet
+                if wait_epoch(ctl, since):  # the next epoch is not published yet
+                    since = -1  # woken: if there is still nothing to take, the wait begins again with a spin
                 continue
             since = -1
             a, z = ch * size, min(n_all, (ch + 1) * size)

@@ -5,8 +5,9 @@ step's agents, a chunk of ctl[T_SIZE] agents at a time. The caller publishes a s
 (chunk 0 already its own), each thread claims chunks by compare-and-swap of that word (the caller from the front,
 helpers from the back); helpers count the chunks they finished in a shared word, the caller its own in a local
 one, and it waits until the helpers' count makes up the rest. A thread that waits (the caller for the helpers'
-chunks, a helper for the next step) spins briefly, then sleeps until the word it waits on changes, and whoever
-changes it wakes the sleepers (wait_a_little). ctl is an int64 array of TEAM_WORDS, each word on its own cache
+chunks, a helper for the next step) spins briefly, then, in steps of chunks of SLEEP_MIN_CHUNK agents or more,
+sleeps until the word it waits on changes, and whoever changes it wakes the sleepers; in smaller steps it gives
+its core away at each try instead (wait_a_little). ctl is an int64 array of TEAM_WORDS, each word on its own cache
 line (step.Scratch.team, kept across calls).
 """
 
@@ -25,7 +26,8 @@ T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: ben
 T_NAPPING = 40  # helpers asleep until T_CLAIM changes
 T_WAITING = 48  # callers asleep until T_DONE changes (0 or 1)
 T_NAPS = 56  # times a waiting thread slept, all calls together (a statistic, as T_HELPED)
-T_NAPS_IN_VAIN = 64  # ... and woke with nothing changed (a timeout: a wake was missed; tests read it)
+T_NAPS_TIMED_OUT = 64  # ... and woke by its timeout, NAP_NS (a wake was missed, or the thread waited for was
+#                        kept off its core all that time; tests read it)
 T_NAP_AT_ONCE = 72  # 1: every wait sleeps at once (tests of the sleep and wake; 0 in every run)
 TEAM_WORDS = 80
 CHUNK_BITS = 12
@@ -33,7 +35,7 @@ CHUNK_MASK = (1 << CHUNK_BITS) - 1
 MAX_CHUNKS = CHUNK_MASK  # chunks per step at most
 CLAIM_BITS = 2 * CHUNK_BITS
 SPIN_TICKS = 150_000  # a waiting thread spins this many atomics.ticks() (~50 us at 3 GHz), then sleeps ...
-NAP_NS = 200_000_000  # ... until woken, or at most this many ns (a safety net: every change it waits for wakes it)
+NAP_NS = 1_000_000_000  # ... until woken, or at most this many ns (a safety net: every change it waits for wakes it)
 SLEEP_MIN_CHUNK = 256  # chunks of fewer agents: waits spin, then yield the core, and never sleep (wait_a_little)
 
 
@@ -91,7 +93,7 @@ def claim(ctl, from_back):
 def wait_a_little(ctl, word, seen, sleepers, since):
     """One try of a wait for ctl[word] to change from `seen`, which began at `since` (atomics.ticks()): a spin-wait
     hint for its first SPIN_TICKS, then sleep until the word changes, counted in ctl[sleepers]. Returns whether it
-    slept.
+    slept (a wait that goes on after a sleep begins again with a spin).
 
     Sleeping, not spinning or yielding, is what a busy machine needs: when another process takes a core, the
     thread waited for is often the one kept off it, and a waiting thread that stays runnable (a spin, or a
@@ -115,10 +117,9 @@ def wait_a_little(ctl, word, seen, sleepers, since):
     atomics.add(ctl, sleepers, 1)
     if atomics.load(ctl, word) == seen and atomics.load(ctl, T_STOP) == 0:
         atomics.add(ctl, T_NAPS, 1)
-        atomics.sleep_while(ctl, word, seen, NAP_NS)
+        if atomics.sleep_while(ctl, word, seen, NAP_NS) == -atomics.ETIMEDOUT:
+            atomics.add(ctl, T_NAPS_TIMED_OUT, 1)
         slept = True
-        if atomics.load(ctl, word) == seen and atomics.load(ctl, T_STOP) == 0:
-            atomics.add(ctl, T_NAPS_IN_VAIN, 1)
     atomics.add(ctl, sleepers, -1)
     return slept
 
@@ -152,7 +153,8 @@ def wait_done(ctl, n_chunks):
         d = atomics.load(ctl, T_DONE)
         if d >= n_chunks:
             return
-        wait_a_little(ctl, T_DONE, d, T_WAITING, since)
+        if wait_a_little(ctl, T_DONE, d, T_WAITING, since):
+            since = atomics.ticks()
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")

@@ -18,7 +18,7 @@ from neuroevo.teamstep import (
     SPIN_TICKS,
     T_DONE,
     T_NAPS,
-    T_NAPS_IN_VAIN,
+    T_NAPS_TIMED_OUT,
     T_SIZE,
     T_WAITING,
     TEAM_WORDS,
@@ -179,22 +179,28 @@ def _set_and_wake(a):
     atomics.wake_all(a, 0)
 
 
+_sleep_once = numba.njit(lambda a, seen, timeout_ns: atomics.sleep_while(a, 0, seen, timeout_ns))
+
+
 def test_a_sleeping_thread_wakes_when_its_word_changes():
-    """sleep_while returns at once when the word no longer holds the value, and a wake_all after the word changed
-    ends the sleep (a missed wake would sleep the whole 60 s)."""
+    """sleep_while returns at once when the word no longer holds the value, when its timeout ends, and when a
+    wake_all comes after the word changed (a missed wake would sleep the whole 60 s)."""
     import time
 
     a = np.zeros(8, np.int64)
     a[0] = 5
-    assert _sleep_until_set(a, 60_000_000_000) == 0
+    futex = atomics._FUTEX
+    assert _sleep_once(a, 0, 60_000_000_000) == (-11 if futex else 0)  # EAGAIN: not 0 any more
+    # only the low halves are compared: this sleeps until its timeout
+    assert _sleep_once(a, 5 + (7 << 32), 20_000_000) == (-atomics.ETIMEDOUT if futex else 0)
     a[0] = 0
     got: list[int] = []
-    t = threading.Thread(target=lambda: got.append(_sleep_until_set(a, 60_000_000_000)))
+    t = threading.Thread(target=lambda: got.append(_sleep_until_set(a, 60_000_000_000)), daemon=True)
     t.start()
-    time.sleep(0.2)  # most likely asleep by now; if not, the word is read before the sleep and it returns at once
+    time.sleep(0.2)  # most likely asleep by now; if not, it reads the word before it sleeps and returns at once
     _set_and_wake(a)
     t.join(20)
-    assert not t.is_alive() and got and got[0] >= 0
+    assert not t.is_alive() and got and got[0] >= (1 if futex else 0)
 
 
 @numba.njit
@@ -209,7 +215,7 @@ def test_a_wait_past_its_spin_sleeps_only_in_steps_of_big_chunks():
     assert not _one_late_try(ctl) and ctl[T_NAPS] == 0  # small chunks: it gave its core away instead
     ctl[T_SIZE] = SLEEP_MIN_CHUNK
     assert _one_late_try(ctl)  # slept until its timeout (NAP_NS), as nothing changed the word
-    assert ctl[T_NAPS] == 1 and ctl[T_NAPS_IN_VAIN] == 1 and ctl[T_WAITING] == 0
+    assert ctl[T_NAPS] == 1 and ctl[T_NAPS_TIMED_OUT] == 1 and ctl[T_WAITING] == 0
 
 
 @pytest.mark.parametrize(("name", "kw", "steps"), [CASES[0], CASES[2]])
@@ -226,7 +232,7 @@ def test_team_step_with_every_wait_asleep_equals_the_serial_step(name, kw, steps
     ctl[T_NAP_AT_ONCE] = 1
     sim.run(steps - 1)
     assert _digest(sim) == _digest(ref)
-    assert ctl[T_NAPS] > 0 and ctl[T_NAPS_IN_VAIN] == 0
+    assert ctl[T_NAPS] > 0 and ctl[T_NAPS_TIMED_OUT] == 0
 
 
 def test_an_error_in_a_helper_is_raised_and_the_helpers_stay_usable():
