@@ -105,7 +105,8 @@ _CLOCK_MONOTONIC = {"Linux": 1, "Darwin": 6, "FreeBSD": 4}.get(platform.system()
 
 @intrinsic
 def yield_cpu(typingctx):  # noqa: ARG001
-    """Give the core to another runnable thread, if any (sched_yield on Linux, a spin-wait hint elsewhere)."""
+    """Give the core to another runnable thread, if any (sched_yield where there is one, a spin-wait hint
+    elsewhere)."""
     sig = types.void()
 
     def codegen(context, builder, signature, args):

@@ -100,8 +100,9 @@ def wait_a_little(ctl, word, seen, sleepers, since):
     sched_yield, which the scheduler mostly answers by running the same thread again) takes that thread's turn.
     On an idle machine the spin wins: a sleeping thread wakes some ten microseconds after it is woken.
     Small steps (chunks of fewer than SLEEP_MIN_CHUNK agents) never sleep: they spin, then give the core away at
-    each try. A wake costs the waker a system call of a few microseconds, more than a 50-agent step, and beside a
-    busy process their team step ran at 0.5-0.8x one thread sleeping, against 0.8-1.0x yielding.
+    each try. A wake costs the waker a system call of a few microseconds, more than a 50-agent step: beside a
+    busy process the 50-agent team step ran at 0.49x one thread where every wait slept, 0.80x yielding (README,
+    "Waiting asleep").
     A writer that changes the word wakes the sleepers when ctl[sleepers] says there are any (the count is raised
     before the word is read again, the writer reads the count after it wrote the word; both sequentially
     consistent, so one of the two sees the other; and a wake that comes before the sleep makes the sleep return
