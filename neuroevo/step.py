@@ -30,7 +30,7 @@ import numpy as np
 from . import atomics
 from .births import births, next_generation, replacement
 from .brain import U, forward_one, forward_pair
-from .config import Frame, Mode, Replace
+from .config import CursorSource, Frame, Mode, Replace, ReplaceWhile
 from .cursor import cursor_update
 from .evolution import hof_offer
 from .grid import INF, Grid, contact_cause, grid_build, scan_range
@@ -39,11 +39,26 @@ from .physics import hazard_one, heading_cs, move_one
 from .record import rec_room, record_frame
 from .sensors import agent_thing, edges_in, speed_in, thing
 from .simd import prefetch
-from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, K_DEATHS, K_GEN_STEP, K_LIFE_MAX, K_LIFE_SUM, K_STEP, NONE
+from .state import (
+    C_ARMED,
+    C_CLICK,
+    C_CLICKED,
+    C_PRESENT,
+    CX,
+    CY,
+    K_DEATHS,
+    K_GEN_STEP,
+    K_LIFE_MAX,
+    K_LIFE_SUM,
+    K_STEP,
+    NONE,
+)
 from .teamstep import (
     T_HELPED,
     T_SIZE,
     T_STOP,
+    T_WIN,
+    T_WINDOWS,
     TEAM_WORDS,
     chunk_done,
     claim,
@@ -99,6 +114,9 @@ class Scratch(NamedTuple):
     near_d: np.ndarray  # (N, 2) float64 grid: squared distance of the nearest agent of the own / another team
     near_j: np.ndarray  # (N, 2) int64 grid: their slots (-1: none)
     team: np.ndarray  # (TEAM_WORDS,) int64 the team step's control words (agents_team; kept across calls)
+    wdeath: np.ndarray  # (N,) int64 run_window: the step at which a slot died in the window, not yet handled (-1)
+    wcause: np.ndarray  # (N,) int8 run_window: its cause
+    wlist: np.ndarray  # (N,) int64 run_window: the slots whose death is not handled yet
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -117,7 +135,8 @@ def scratch(pos, n_params, p) -> Scratch:
         np.empty((n if use_grid else 1, k_neigh), np.float64), np.empty((n if use_grid else 1, k_neigh), np.int64),
         np.empty((n, 2), np.float64), np.empty(n, np.int64),
         np.empty((n if use_grid else 0, 2), np.float64), np.empty((n if use_grid else 0, 2), np.int64),
-        np.zeros(TEAM_WORDS, np.int64),
+        np.zeros(TEAM_WORDS, np.int64), np.full(n, -1, np.int64), np.zeros(n, np.int8),
+        np.empty(n, np.int64),
     )
 
 
@@ -132,6 +151,7 @@ R_RANGE = 0  # lo .. hi-1
 R_MAIN = 1  # chunks of the current team epoch, claimed until none is left (agents_team)
 R_HELPER = 2  # chunks of every epoch until the call stops (team_helper)
 R_SENSE = 3  # lo .. hi-1, only their sensor inputs (envs.sense)
+R_WINDOW = 4  # lo .. hi-1 for the steps s0 .. s1-1 of a window (run_window: a newborn catching up)
 
 
 class Part(NamedTuple):
@@ -139,8 +159,10 @@ class Part(NamedTuple):
 
     lo: int  # R_RANGE, R_SENSE: the agents lo .. hi-1
     hi: int
-    role: int  # R_RANGE, R_MAIN, R_HELPER or R_SENSE
+    role: int  # R_RANGE, R_MAIN, R_HELPER, R_SENSE or R_WINDOW
     ctl: np.ndarray  # (TEAM_WORDS,) int64 the team step's control words (R_MAIN, R_HELPER; else unused)
+    s0: int  # R_WINDOW: the window's steps s0 .. s1-1 (R_MAIN, R_HELPER read them from ctl[T_WIN:T_WIN + 2] each
+    s1: int  # epoch; else unused: one step)
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
@@ -167,6 +189,7 @@ def agents_range(part, w, b, env, scr, p):
     argument): nothing these kernels call allocates or returns an array.
     """
     genomes, acts, pos, alive, cause_now, live, cs = b.genomes, w.acts, w.pos, w.alive, scr.cause_now, scr.live, scr.cs
+    age, wdeath, wcause = w.age, scr.wdeath, scr.wcause
     heading, speed, team, agility, sizes, offsets = w.heading, w.speed, w.team, w.agility, b.sizes, b.offsets
     icons, steer, actions = env.icons, env.steer, env.actions
     kd2, kj, pos0, near_d, near_j = scr.kd2, scr.kj, scr.pos0, scr.near_d, scr.near_j
@@ -177,7 +200,7 @@ def agents_range(part, w, b, env, scr, p):
     n = U(acts.shape[1])
     steered = steer.shape[0] > 0
     has_icons = icons.shape[0] > 0
-    lo, hi, role, ctl = part
+    lo, hi, role, ctl, s0, s1 = part
     sense_only = role == R_SENSE
     cursor = w.cursor
     cx, cy, c_present, c_armed, c_click = cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED], cursor[C_CLICK]
@@ -190,7 +213,7 @@ def agents_range(part, w, b, env, scr, p):
     mine = 0  # chunks this call worked
     while True:
         # the next piece of agents a .. z-1: lo .. hi once, or a claimed chunk (see agents_team)
-        if role == R_RANGE or role == R_SENSE:
+        if role == R_RANGE or role == R_SENSE or role == R_WINDOW:
             if not first:
                 break
             a, z = lo, hi
@@ -214,122 +237,140 @@ def agents_range(part, w, b, env, scr, p):
                 continue
             since = -1
             a, z = ch * size, min(n_all, (ch + 1) * size)
-            if role == R_HELPER:  # the cursor of the claimed epoch (written before it was published)
+            s0, s1 = ctl[T_WIN], ctl[T_WIN + 1]  # the claimed epoch's steps (written before it was published)
+            if role == R_HELPER:  # ... and its cursor
                 atomics.add(ctl, T_HELPED, 1)
                 cx, cy, c_present, c_armed, c_click = (cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED],
                                                        cursor[C_CLICK])
         first = False
-        for g0 in range(a, z, GROUP):
-            g1 = min(g0 + GROUP, z)
-            k = g0
-            if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
-                scan_range(g0, g1, alive, pos0, team, grid, p)
-            for i in range(g0, g1):
-                i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
-                if not alive[i]:
-                    cause_now[i] = NONE
-                    continue
-                if not sense_only:
-                    prefetch(g_addr + i * g_row, g_row)
-                x0 = pos[i, U(0)]
-                y0 = pos[i, U(1)]
-                c = cs[i, U(0)]
-                s = cs[i, U(1)]
-                ds, js, do, jo = INF, -1, INF, -1
-                if use_grid:
-                    ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
-                    cause = contact_cause(ds, do, p)
-                    if cause != NONE and not sense_only:
-                        # touching at the start of the step (where the last step's moves left them): both die
-                        cause_now[i] = cause
+        st = s0
+        while True:  # one step of the agents a .. z-1, or each step of a window (s0 .. s1-1)
+            for g0 in range(a, z, GROUP):
+                g1 = min(g0 + GROUP, z)
+                k = g0
+                if use_grid:  # the group's neighbour lists and nearest agents, from the start-of-step grid
+                    scan_range(g0, g1, alive, pos0, team, grid, p)
+                for i in range(g0, g1):
+                    i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
+                    if not alive[i]:
+                        cause_now[i] = NONE
                         continue
-                # the sensor blocks (sensors.py), each at its offset in the input row
-                o = p.off_edges
-                if o >= 0:
-                    e0, e1, e2, e3, e4 = edges_in(x0, y0, c, s, p)
-                    acts[i, o] = e0
-                    acts[i, o + 1] = e1
-                    acts[i, o + 2] = e2
-                    acts[i, o + 3] = e3
-                    acts[i, o + 4] = e4
-                o = p.off_cursor
-                if o >= 0:
-                    dx = cx - x0
-                    dy = cy - y0
-                    t0, t1, t2 = thing(c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
-                    acts[i, o] = t0
-                    acts[i, o + 1] = t1
-                    acts[i, o + 2] = t2
-                    acts[i, o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
-                o = p.off_self
-                if o >= 0:
-                    acts[i, o] = speed_in(speed[i], p)
-                    if not ego:  # the ego frame's block is speed alone
-                        acts[i, o + 1] = c
-                        acts[i, o + 2] = s
-                o = p.off_icons
-                if o >= 0:
-                    d, dx, dy = nearest_icon(x0, y0, icons)
-                    t0, t1, t2 = thing(has_icons, d, dx, dy, p.radius, c, s, p)
-                    acts[i, o] = t0
-                    acts[i, o + 1] = t1
-                    acts[i, o + 2] = t2
-                o = p.off_neigh
-                if o >= 0:
-                    for m in range(p.n_neigh):
-                        j = kj[i, m]
-                        xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
-                        t0, t1, t2 = agent_thing(j, kd2[i, m], xj, yj, x0, y0, c, s, p)
-                        acts[i, o + 3 * m] = t0
-                        acts[i, o + 3 * m + 1] = t1
-                        acts[i, o + 3 * m + 2] = t2
-                o = p.off_team
-                if o >= 0:
-                    for m in range(2):  # the nearest of another team, then of the own team
-                        j, d2 = (jo, do) if m == 0 else (js, ds)
-                        xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
-                        t0, t1, t2 = agent_thing(j, d2, xj, yj, x0, y0, c, s, p)
-                        acts[i, o + 3 * m] = t0
-                        acts[i, o + 3 * m + 1] = t1
-                        acts[i, o + 3 * m + 2] = t2
-                live[k] = i
-                k += 1
-            if sense_only:
-                continue
-            q = g0
-            while q + 1 < k:
-                forward_pair(genomes, acts, live[q], live[q + 1], sizes, offsets)
-                q += 2
-            if q < k:
-                forward_one(genomes, acts, live[q], sizes, offsets)
-            for q in range(g0, k):
-                i = U(live[q])
-                if steered and steer[i]:
-                    acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
-                    acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
-                turn = acts[i, n - U(2)]
-                x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], turn,
-                                            acts[i, n - U(1)], p)
-                pos[i, U(0)] = x
-                pos[i, U(1)] = y
-                heading[i] = h
-                speed[i] = v
-                agility[i] += np.float64(abs(turn)) * np.float64(speed[i]) * inv_max_speed
-                cs[i, U(0)] = c
-                cs[i, U(1)] = s
-                d_icon = BIG
-                if has_icons:
-                    d_icon = nearest_icon(x, y, icons)[0]
-                cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+                    if not sense_only:
+                        prefetch(g_addr + i * g_row, g_row)
+                    x0 = pos[i, U(0)]
+                    y0 = pos[i, U(1)]
+                    c = cs[i, U(0)]
+                    s = cs[i, U(1)]
+                    ds, js, do, jo = INF, -1, INF, -1
+                    if use_grid:
+                        ds, do, js, jo = near_d[i, 0], near_d[i, 1], near_j[i, 0], near_j[i, 1]
+                        cause = contact_cause(ds, do, p)
+                        if cause != NONE and not sense_only:
+                            # touching at the start of the step (where the last step's moves left them): both die
+                            cause_now[i] = cause
+                            continue
+                    # the sensor blocks (sensors.py), each at its offset in the input row
+                    o = p.off_edges
+                    if o >= 0:
+                        e0, e1, e2, e3, e4 = edges_in(x0, y0, c, s, p)
+                        acts[i, o] = e0
+                        acts[i, o + 1] = e1
+                        acts[i, o + 2] = e2
+                        acts[i, o + 3] = e3
+                        acts[i, o + 4] = e4
+                    o = p.off_cursor
+                    if o >= 0:
+                        dx = cx - x0
+                        dy = cy - y0
+                        t0, t1, t2 = thing(c_present > 0.0, math.sqrt(dx * dx + dy * dy), dx, dy, 0.0, c, s, p)
+                        acts[i, o] = t0
+                        acts[i, o + 1] = t1
+                        acts[i, o + 2] = t2
+                        acts[i, o + 3] = 1.0 if c_present > 0.0 and c_armed > 0.0 else 0.0
+                    o = p.off_self
+                    if o >= 0:
+                        acts[i, o] = speed_in(speed[i], p)
+                        if not ego:  # the ego frame's block is speed alone
+                            acts[i, o + 1] = c
+                            acts[i, o + 2] = s
+                    o = p.off_icons
+                    if o >= 0:
+                        d, dx, dy = nearest_icon(x0, y0, icons)
+                        t0, t1, t2 = thing(has_icons, d, dx, dy, p.radius, c, s, p)
+                        acts[i, o] = t0
+                        acts[i, o + 1] = t1
+                        acts[i, o + 2] = t2
+                    o = p.off_neigh
+                    if o >= 0:
+                        for m in range(p.n_neigh):
+                            j = kj[i, m]
+                            xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                            t0, t1, t2 = agent_thing(j, kd2[i, m], xj, yj, x0, y0, c, s, p)
+                            acts[i, o + 3 * m] = t0
+                            acts[i, o + 3 * m + 1] = t1
+                            acts[i, o + 3 * m + 2] = t2
+                    o = p.off_team
+                    if o >= 0:
+                        for m in range(2):  # the nearest of another team, then of the own team
+                            j, d2 = (jo, do) if m == 0 else (js, ds)
+                            xj, yj = (pos0[j, 0], pos0[j, 1]) if j >= 0 else (x0, y0)
+                            t0, t1, t2 = agent_thing(j, d2, xj, yj, x0, y0, c, s, p)
+                            acts[i, o + 3 * m] = t0
+                            acts[i, o + 3 * m + 1] = t1
+                            acts[i, o + 3 * m + 2] = t2
+                    live[k] = i
+                    k += 1
+                if sense_only:
+                    continue
+                q = g0
+                while q + 1 < k:
+                    forward_pair(genomes, acts, live[q], live[q + 1], sizes, offsets)
+                    q += 2
+                if q < k:
+                    forward_one(genomes, acts, live[q], sizes, offsets)
+                for q in range(g0, k):
+                    i = U(live[q])
+                    if steered and steer[i]:
+                        acts[i, n - U(2)] = min(max(actions[i, U(0)], np.float32(-1.0)), np.float32(1.0))
+                        acts[i, n - U(1)] = min(max(actions[i, U(1)], np.float32(-1.0)), np.float32(1.0))
+                    turn = acts[i, n - U(2)]
+                    x, y, h, v, c, s = move_one(pos[i, U(0)], pos[i, U(1)], heading[i], speed[i], turn,
+                                                acts[i, n - U(1)], p)
+                    pos[i, U(0)] = x
+                    pos[i, U(1)] = y
+                    heading[i] = h
+                    speed[i] = v
+                    agility[i] += np.float64(abs(turn)) * np.float64(speed[i]) * inv_max_speed
+                    cs[i, U(0)] = c
+                    cs[i, U(1)] = s
+                    d_icon = BIG
+                    if has_icons:
+                        d_icon = nearest_icon(x, y, icons)[0]
+                    cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+            if s1 <= s0:
+                break
+            # the end of window step st for these agents: the dying wait for run_window, the survivors age
+            for i in range(a, z):
+                if alive[i]:
+                    why = cause_now[i]
+                    if why != NONE:
+                        wcause[i] = why
+                        wdeath[i] = st
+                        alive[i] = False
+                    else:
+                        age[i] += 1
+            st += 1
+            if st >= s1:
+                break
     return mine
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
-def agents_team(w, b, env, scr, p):
-    """The step's agents, shared with the helper threads (the protocol: teamstep.py): publish a new epoch, work
-    chunks until none is left, wait until the helpers' chunks are done too. Without helpers (or with helpers that
-    get no core) the calling thread works every chunk itself: the step waits for another thread only while that
-    thread holds a chunk.
+def agents_team(w, b, env, scr, p, s0, s1):
+    """The step's agents (s1 <= s0), or the steps s0 .. s1-1 of a window (run_window), shared with the helper
+    threads (the protocol: teamstep.py): publish a new epoch, work chunks until none is left, wait until the
+    helpers' chunks are done too. Without helpers (or with helpers that get no core) the calling thread works every
+    chunk itself: the step waits for another thread only while that thread holds a chunk.
     An agent's result does not depend on who computes it (agents_range), so every split gives the same bits.
 
     The helpers stay inside one agents_range call for the whole run_chunk call (team_helper), so they take no
@@ -337,8 +378,10 @@ def agents_team(w, b, env, scr, p):
     update at once, and each such update then moves a cache line between the cores."""
     n = w.alive.shape[0]
     ctl = scr.team
+    ctl[T_WIN] = s0
+    ctl[T_WIN + 1] = s1
     n_chunks = publish(ctl, n)
-    mine = agents_range(Part(0, n, R_MAIN, ctl), w, b, env, scr, p)
+    mine = agents_range(Part(0, n, R_MAIN, ctl, 0, 0), w, b, env, scr, p)
     wait_done(ctl, n_chunks - mine)
 
 
@@ -346,7 +389,7 @@ def agents_team(w, b, env, scr, p):
 def team_helper(w, b, env, scr, p):
     """A helper thread's part of run_chunk's team steps: claim and work chunks of each published epoch until the
     call stops (scr.team[T_STOP]). Reads the cursor from w.cursor, which the caller writes before publishing."""
-    agents_range(Part(0, w.alive.shape[0], R_HELPER, scr.team), w, b, env, scr, p)
+    agents_range(Part(0, w.alive.shape[0], R_HELPER, scr.team, 0, 0), w, b, env, scr, p)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -411,6 +454,121 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     return k, n_events
 
 
+WINDOW_FIRST = 8  # steps in a call's first window (run_chunk); each next window at most twice the last
+WINDOW_SHARE = 0.05  # ... and short enough that newborns' catching up (run_window) is about this share of its work
+
+
+@numba.njit(cache=True, error_model="numpy")
+def windows_apply(w, env, p, use_grid, recording):
+    """Whether run_chunk may run team steps in windows (run_window) after the call's first step: in steady state,
+    when no agent's step reads another agent or the step number (no grid, no cursor source, nothing steered) and
+    nothing is recorded. Periodic replacement removes nobody then, unless it runs always, or after a click that came
+    before the call (it only clears the click flag, as run_window does)."""
+    quiet = (p.replace == Replace.NONE or p.replace_while == ReplaceWhile.CURSOR
+             or (p.replace_while == ReplaceWhile.CLICKS and not w.cursor[C_CLICKED] > 0.0))
+    return (p.mode == Mode.STEADY and not use_grid and not recording and p.cursor_source == CursorSource.NONE
+            and quiet and env.steer.shape[0] == 0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def run_window(t0, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events):
+    """The steps t0 .. t1-1 of a run_chunk call as one team epoch, for worlds whose agents are independent of each
+    other between births (windows_apply). Returns (n_events, deaths).
+
+    Each thread takes a chunk of agents through all the window's steps (agents_range): a survivor ages each step,
+    an agent that dies stops where it died and waits, its slot not alive, its step in scr.wdeath. Then this thread
+    handles the deaths in the order of the serial step: the earliest step m first, its dead in slot order. For each
+    m the world is set back to how it stood after step m (who was alive, and everyone's age, which is all that
+    selection reads), the deaths are counted and reported, the newborns placed, the world set forward again, and
+    each newborn catches up alone from step m + 1 (a death on the way joins the waiting ones). Births draw from rng
+    in the same order as the serial step and read the same numbers, so every result is bit-identical to it."""
+    n = w.alive.shape[0]
+    alive, age, wdeath, wcause, wlist, dead = w.alive, w.age, scr.wdeath, scr.wcause, scr.wlist, scr.dead
+    base = w.counters[K_STEP] - t0  # the step counter at step t of the call: base + t
+    last = t1 - 1
+    scr.team[T_WINDOWS] += 1
+    if p.replace != Replace.NONE and (base + last) // p.replace_steps > (base + t0 - 1) // p.replace_steps:
+        w.cursor[C_CLICKED] = 0.0  # a replacement step: nobody to remove (windows_apply), a new period begins
+    agents_team(w, b, env, scr, p, t0, t1)
+    n_wait = 0
+    for i in range(n):
+        if wdeath[i] >= 0:
+            wlist[n_wait] = i
+            n_wait += 1
+    deaths = 0
+    while n_wait > 0:
+        m = t1
+        for q in range(n_wait):
+            m = min(m, wdeath[wlist[q]])
+        k = 0  # the dead of step m, in slot order
+        for q in range(n_wait):
+            i = wlist[q]
+            if wdeath[i] == m:
+                j = k
+                while j > 0 and dead[j - 1] > i:
+                    dead[j] = dead[j - 1]
+                    j -= 1
+                dead[j] = i
+                k += 1
+        # back to the end of step m: the waiting who die later were alive, and everyone was younger
+        for i in range(n):
+            d = wdeath[i]
+            if d > m:
+                alive[i] = True
+                age[i] -= d - 1 - m
+            elif d < 0 and alive[i]:
+                age[i] -= last - m
+        w.counters[K_STEP] = base + m
+        for j in range(k):  # as _apply_deaths
+            i = dead[j]
+            c = wcause[i]
+            w.cause[i] = c
+            life = age[i]
+            w.counters[K_DEATHS + c] += 1
+            w.counters[K_LIFE_SUM] += life
+            if life > w.counters[K_LIFE_MAX]:
+                w.counters[K_LIFE_MAX] = life
+            hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
+            if n_events < env.events.shape[0]:
+                env.events[n_events, 0] = w.counters[K_STEP]
+                env.events[n_events, 1] = i
+                env.events[n_events, 2] = c
+                env.events[n_events, 3] = life
+                n_events += 1
+        deaths += k
+        if use_hook_fit:
+            scr.fitness[:] = w.hook_fit
+        else:
+            scr.fitness[:] = age
+        births(w, b, env.icons, scr, k, p, rng, sp)
+        headings_cs(w.heading, scr.cs, dead, k)
+        # forward to the window's last step again; the newborns are at step m
+        for i in range(n):
+            d = wdeath[i]
+            if d == m:
+                wdeath[i] = -1
+            elif d > m:
+                alive[i] = False
+                age[i] += d - 1 - m
+            elif alive[i]:
+                age[i] += last - m
+        q2 = 0
+        for q in range(n_wait):
+            if wdeath[wlist[q]] >= 0:
+                wlist[q2] = wlist[q]
+                q2 += 1
+        for j in range(k):  # the newborns catch up
+            i = dead[j]
+            if m + 1 < t1:
+                agents_range(Part(i, i + 1, R_WINDOW, scr.team, m + 1, t1), w, b, env, scr, p)
+            if wdeath[i] >= 0:
+                wlist[q2] = i
+                q2 += 1
+        n_wait = q2
+    w.counters[K_STEP] = base + t1
+    return n_events, deaths
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     """Advance the world n_steps steps; returns the number of death reports written into env.events.
@@ -438,7 +596,19 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     use_grid = p.use_grid != 0
     n_events = 0
     recording = rec.pos.shape[0] > 0
-    for t in range(n_steps):
+    windowed = teamed and windows_apply(w, env, p, use_grid, recording)  # (before the first step, which may click)
+    window = WINDOW_FIRST
+    t = 0
+    while t < n_steps:
+        if windowed and t > 0 and window > 1:  # (the first step: the cursor's and the forced deaths')
+            t1 = min(n_steps, t + window)
+            n_events, died = run_window(t, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events)
+            # the next window: newborns catch up from where they were born, on this thread alone
+            grow = 2 * (t1 - t)
+            window = grow if died == 0 else max(1, min(grow, int(WINDOW_SHARE * n * (t1 - t) / died)))
+            t = t1
+            continue
+        window = max(window, 2)  # after a window of one step: a normal step, then windows again
         if recording and not rec_room(rec, n_events, env.events.shape[0], n):
             break
         _cursor_step(w, env, p, rng, t)
@@ -446,9 +616,9 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
             scr.pos0[:, :] = w.pos
             grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
         if teamed:
-            agents_team(w, b, env, scr, p)
+            agents_team(w, b, env, scr, p, 0, 0)
         else:
-            agents_range(Part(0, n, R_RANGE, team), w, b, env, scr, p)
+            agents_range(Part(0, n, R_RANGE, team, 0, 0), w, b, env, scr, p)
         if t == 0:
             _apply_forced(w, env, scr)  # before the replacement, which spares those dying anyway
         if p.mode == Mode.STEADY and p.replace != Replace.NONE and w.counters[K_STEP] % p.replace_steps == 0:
@@ -471,6 +641,7 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
         w.counters[K_STEP] += 1
         if recording:
             record_frame(w, b.genomes, rec)
+        t += 1
     if teamed:
         stop(team)
     return n_events

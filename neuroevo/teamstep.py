@@ -29,7 +29,9 @@ T_NAPS = 56  # times a waiting thread slept, all calls together (a statistic, as
 T_NAPS_TIMED_OUT = 64  # ... and woke by its timeout, NAP_NS (a wake was missed, or the thread waited for was
 #                        kept off its core all that time; tests read it)
 T_NAP_AT_ONCE = 72  # 1: every wait sleeps at once (tests of the sleep and wake; 0 in every run)
-TEAM_WORDS = 80
+T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 (step.run_window); s1 <= s0: one step
+T_WINDOWS = 82  # windows run, all calls together (a statistic: benchmarks and tests read it; the caller's word)
+TEAM_WORDS = 88
 CHUNK_BITS = 12
 CHUNK_MASK = (1 << CHUNK_BITS) - 1
 MAX_CHUNKS = CHUNK_MASK  # chunks per step at most

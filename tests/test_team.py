@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neuroevo import atomics
+from neuroevo.scenario import Scenario
 from neuroevo.sim import make
 from neuroevo.teamstep import (
     SLEEP_MIN_CHUNK,
@@ -21,6 +22,7 @@ from neuroevo.teamstep import (
     T_NAPS_TIMED_OUT,
     T_SIZE,
     T_WAITING,
+    T_WINDOWS,
     TEAM_WORDS,
     wait_a_little,
 )
@@ -65,6 +67,94 @@ def test_team_step_equals_the_serial_step_for_any_chunk_and_thread_count(name, k
         assert sim.parallel
         sim.run(steps)
         assert _digest(sim) == want, (threads, chunk)
+
+
+class _Hooked(Scenario):
+    """Every hook at once: selection on a fitness of its own (hook_fit, not age), deaths it asks for, an extra
+    input; the compiled step runs in calls of hook_every steps between them."""
+
+    cursor = {"source": "none"}
+    hook_every = 45
+    n_extra_inputs = 1
+
+    def fitness(self, sim):
+        st = sim.state
+        return np.hypot(st.pos[:, 0] - 640.0, st.pos[:, 1] - 360.0).astype(np.float64)
+
+    def extra_deaths(self, sim):
+        return (sim.state.genome_id % 7 == sim.step_count % 7) & (sim.step_count % 90 == 0)
+
+    def extra_inputs(self, sim):
+        return (sim.state.pos[:, :1] / 1280.0).astype(np.float32)
+
+
+class _Deaths:
+    """An observer that asks for the death reports (sim.run_events)."""
+
+    every = 10**9
+    wants_events = True
+
+    def observe(self, sim):
+        pass
+
+
+SMALL = {"init_weights": 1.0, "width": 200, "height": 150, "birth_speed": 300.0}  # many deaths, some at once
+WINDOW_CASES = [  # (scenario, settings, steps): worlds whose agents are independent between births (run_window)
+    ("edges", {"agents": 90, **SMALL}, 900),
+    ("edges", {"agents": 64, **SMALL, "niching": "species", "crossover": 0.5, "hof_size": 5, "min_parent_age_s": 0.5,
+               "selection": "tournament"}, 900),
+    ("edges", {"agents": 75, **SMALL, "teams": 3}, 900),
+    ("edges", {"agents": 60, "init_weights": 1.0}, 3000),  # rare deaths: long windows
+    ("icons", {"agents": 120, "init_weights": 1.0}, 900),
+    ("edges", {"agents": 3000, **SMALL, "width": 300, "height": 200}, 90),
+]
+
+
+@pytest.mark.parametrize(("name", "kw", "steps"), WINDOW_CASES)
+def test_team_steps_in_windows_equal_the_serial_step(name, kw, steps):
+    """Where no agent reads another, team calls run their steps in windows: each thread takes its agents through
+    many steps, and deaths are handled afterwards in the serial order; the world must come out bit-identical,
+    whatever the chunks and however many deaths fall into a window."""
+    def run(sim):
+        sim.add_observer(_Deaths())
+        events = []
+        for _ in range(3):  # several calls: each begins with an ordinary step, then windows
+            sim.run(steps // 3)
+            events.append(sim.run_events)
+        return _digest(sim), np.concatenate(events)
+
+    ref = _world(name, 1, **kw)
+    want, events = run(ref)
+    assert len(events) > 5  # windows hold deaths (in the small worlds hundreds, some at the same step)
+    for threads, chunk in ((2, 1), (2, 7), (3, 16), (2, 0)):
+        sim = _world(name, threads, chunk, **kw)
+        got, got_events = run(sim)
+        assert int(sim._scr.team[T_WINDOWS]) > 0  # the windows ran
+        assert got == want, (threads, chunk)
+        np.testing.assert_array_equal(got_events, events)
+
+
+def test_windows_with_every_hook_equal_the_serial_step():
+    """A scenario's fitness, deaths and inputs between calls: the same bits in windows."""
+    digests = []
+    for threads in (1, 2):
+        sim = make(_Hooked, seed=5, agents=80, **SMALL)
+        sim.set_threads(threads)
+        sim.run(2000)
+        assert sim._use_hook_fit() and sim.deaths_by_cause().get("rule", 0) > 0
+        if threads == 2:
+            assert int(sim._scr.team[T_WINDOWS]) > 0
+        digests.append(_digest(sim))
+    assert digests[0] == digests[1]
+
+
+def test_windows_are_not_used_where_agents_read_each_other():
+    """The cursor (the hunter reads every agent), the grid (contact) and recording keep the step-by-step team
+    step."""
+    for name, kw in (("cursor", {"agents": 90}), ("crowd", {"agents": 260})):
+        sim = _world(name, 2, **kw)
+        sim.run(300)
+        assert int(sim._scr.team[T_WINDOWS]) == 0, name
 
 
 def test_team_step_without_helpers_and_with_late_helpers():

@@ -25,7 +25,7 @@ def sense_all(w, b, env, p) -> None:
     if p.use_grid != 0:
         scr.pos0[:, :] = w.pos
         grid_build(scr.pos0, w.alive, w.team, p, scr.gstart, scr.gitems, scr.gfill, scr.gxy, scr.gteam)
-    agents_range(Part(0, w.alive.shape[0], R_SENSE, scr.team), w, b, env, scr, p)
+    agents_range(Part(0, w.alive.shape[0], R_SENSE, scr.team, 0, 0), w, b, env, scr, p)
 
 
 def observe(sim) -> np.ndarray:
