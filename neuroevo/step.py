@@ -59,6 +59,7 @@ from .teamstep import (
     T_STOP,
     T_WIN,
     T_WINDOWS,
+    T_WSIZE,
     TEAM_WORDS,
     chunk_done,
     claim,
@@ -207,7 +208,7 @@ def agents_range(part, w, b, env, scr, p):
     ego = p.frame == Frame.EGO
     inv_max_speed = 1.0 / p.max_speed
     n_all = alive.shape[0]
-    size = ctl[T_SIZE] if role == R_MAIN or role == R_HELPER else 1
+    size = 1
     first = True
     since = -1  # when a helper's wait for the next step began (atomics.ticks(); -1: none begun)
     mine = 0  # chunks this call worked
@@ -236,8 +237,9 @@ def agents_range(part, w, b, env, scr, p):
                     since = -1  # woken: if there is still nothing to take, the wait begins again with a spin
                 continue
             since = -1
+            # the claimed epoch's steps and chunk size (written before it was published)
+            s0, s1, size = ctl[T_WIN], ctl[T_WIN + 1], ctl[T_WIN + 2]
             a, z = ch * size, min(n_all, (ch + 1) * size)
-            s0, s1 = ctl[T_WIN], ctl[T_WIN + 1]  # the claimed epoch's steps (written before it was published)
             if role == R_HELPER:  # ... and its cursor
                 atomics.add(ctl, T_HELPED, 1)
                 cx, cy, c_present, c_armed, c_click = (cursor[CX], cursor[CY], cursor[C_PRESENT], cursor[C_ARMED],
@@ -253,7 +255,8 @@ def agents_range(part, w, b, env, scr, p):
                 for i in range(g0, g1):
                     i = U(i)  # unsigned: no negative-index wraparound code (see brain.forward_pair)
                     if not alive[i]:
-                        cause_now[i] = NONE
+                        if cause_now[i] != NONE:  # (written only when it changes: the threads share its lines)
+                            cause_now[i] = NONE
                         continue
                     if not sense_only:
                         prefetch(g_addr + i * g_row, g_row)
@@ -346,7 +349,9 @@ def agents_range(part, w, b, env, scr, p):
                     d_icon = BIG
                     if has_icons:
                         d_icon = nearest_icon(x, y, icons)[0]
-                    cause_now[i] = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+                    why = hazard_one(x, y, cx, cy, c_click, d_icon, p)
+                    if cause_now[i] != why:  # (see above)
+                        cause_now[i] = why
             if s1 <= s0:
                 break
             # the end of window step st for these agents: the dying wait for run_window, the survivors age
@@ -380,6 +385,7 @@ def agents_team(w, b, env, scr, p, s0, s1):
     ctl = scr.team
     ctl[T_WIN] = s0
     ctl[T_WIN + 1] = s1
+    ctl[T_WIN + 2] = ctl[T_WSIZE] if s1 > s0 else ctl[T_SIZE]
     n_chunks = publish(ctl, n)
     mine = agents_range(Part(0, n, R_MAIN, ctl, 0, 0), w, b, env, scr, p)
     wait_done(ctl, n_chunks - mine)

@@ -16,7 +16,7 @@ import numpy as np
 from .checkpoint import icons_array
 from .species import found as found_species
 from .step import Brains, Env, run_chunk, scratch
-from .teamstep import T_SIZE, team_chunk
+from .teamstep import T_SIZE, team_chunk, window_chunk
 from .threads import TEAM, PathChooser
 
 
@@ -120,9 +120,10 @@ class Stepping:
         threads = self._threads if self._threads is not None else numba.get_num_threads()
         threads = min(threads, os.cpu_count() or 1)  # more threads than cores would only wait for each other
         size = team_chunk(self.state.n, threads, self.team_chunk)
+        window_size = window_chunk(self.state.n, threads, self.team_chunk)
         args = (n_steps, self.state, brains, env, self.params, self.rng, hook_fit, rec, self.species, self._scr)
         return int(TEAM.run(threads - 1, self._scr.team, size, run_chunk, args,
-                            (self.state, brains, env, self._scr, self.params)))
+                            (self.state, brains, env, self._scr, self.params), window_size))
 
     def _rec_events(self) -> np.ndarray:
         """Death-report rows for one recorded piece (the step stops before they could run out)."""

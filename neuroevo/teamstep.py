@@ -21,7 +21,7 @@ from . import atomics
 T_CLAIM = 0  # epoch << CLAIM_BITS | lo << CHUNK_BITS | hi: chunks lo .. hi-1 of the step are unclaimed
 T_DONE = 8  # chunks the helpers finished in this epoch
 T_STOP = 16  # 1: the call is over (helpers return)
-T_SIZE = 24  # agents per chunk (0: the serial step; no helper takes part)
+T_SIZE = 24  # agents per chunk of a step (0: the serial step; no helper takes part)
 T_HELPED = 32  # chunks the helpers worked, all calls together (a statistic: benchmarks and tests read it)
 T_NAPPING = 40  # helpers asleep until T_CLAIM changes
 T_WAITING = 48  # callers asleep until T_DONE changes (0 or 1)
@@ -29,8 +29,10 @@ T_NAPS = 56  # times a waiting thread slept, all calls together (a statistic, as
 T_NAPS_TIMED_OUT = 64  # ... and woke by its timeout, NAP_NS (a wake was missed, or the thread waited for was
 #                        kept off its core all that time; tests read it)
 T_NAP_AT_ONCE = 72  # 1: every wait sleeps at once (tests of the sleep and wake; 0 in every run)
-T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 (step.run_window); s1 <= s0: one step
-T_WINDOWS = 82  # windows run, all calls together (a statistic: benchmarks and tests read it; the caller's word)
+T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 (step.run_window); s1 <= s0: one
+#             step; [T_WIN + 2]: the epoch's agents per chunk (T_SIZE, or T_WSIZE for a window)
+T_WSIZE = 83  # agents per chunk of a window
+T_WINDOWS = 84  # windows run, all calls together (a statistic: benchmarks and tests read it; the caller's word)
 TEAM_WORDS = 88
 CHUNK_BITS = 12
 CHUNK_MASK = (1 << CHUNK_BITS) - 1
@@ -38,15 +40,17 @@ MAX_CHUNKS = CHUNK_MASK  # chunks per step at most
 CLAIM_BITS = 2 * CHUNK_BITS
 SPIN_TICKS = 150_000  # a waiting thread spins this many atomics.ticks() (~50 us at 3 GHz), then sleeps ...
 NAP_NS = 1_000_000_000  # ... until woken, or at most this many ns (a safety net: every change it waits for wakes it)
-SLEEP_MIN_CHUNK = 256  # chunks of fewer agents: waits spin, then yield the core, and never sleep (wait_a_little)
+SLEEP_MIN_CHUNK = 256  # chunks of fewer agent-steps (agents x a window's steps): waits spin, then yield the
+#                       core, and never sleep (wait_a_little)
 
 
-def open_call(ctl: np.ndarray, size: int) -> None:
-    """Before a team call (threads.Team.run): chunks of `size` agents, nothing to claim until the first step is
-    published (the epoch goes on from the last call), not stopped."""
+def open_call(ctl: np.ndarray, size: int, window_size: int = 0) -> None:
+    """Before a team call (threads.Team.run): chunks of `size` agents (of `window_size` in windows; 0: `size`),
+    nothing to claim until the first step is published (the epoch goes on from the last call), not stopped."""
     ctl[T_CLAIM] = (int(ctl[T_CLAIM]) >> CLAIM_BITS) << CLAIM_BITS
     ctl[T_STOP] = 0
     ctl[T_SIZE] = max(1, int(size))
+    ctl[T_WSIZE] = max(1, int(window_size or size))
 
 
 def team_chunk(n: int, threads: int, size: int = 0) -> int:
@@ -58,11 +62,21 @@ def team_chunk(n: int, threads: int, size: int = 0) -> int:
     return max(1, size, -(-n // MAX_CHUNKS))
 
 
+def window_chunk(n: int, threads: int, size: int = 0) -> int:
+    """Agents per chunk of a window (step.run_window): `size` if given; else 8 chunks a thread, in multiples of 8
+    agents (a window's chunk is the same agents for hundreds of steps: a claim per chunk costs nothing, and
+    neighbouring chunks then share few cache lines, which both threads would write every step)."""
+    if size:
+        return team_chunk(n, threads, size)
+    per = -(-n // (8 * max(1, threads)))
+    return max(8, -(-per // 8) * 8, -(-n // MAX_CHUNKS))
+
+
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def publish(ctl, n):
-    """The caller's start of a step of n agents: a new epoch whose chunk 0 is already the caller's, no chunk done.
-    Returns the number of chunks."""
-    size = ctl[T_SIZE]
+    """The caller's start of a step of n agents (chunks of ctl[T_WIN + 2]): a new epoch whose chunk 0 is already
+    the caller's, no chunk done. Returns the number of chunks."""
+    size = ctl[T_WIN + 2]
     n_chunks = (n + size - 1) // size
     e = (atomics.load(ctl, T_CLAIM) >> CLAIM_BITS) + 1
     atomics.store(ctl, T_DONE, 0)
@@ -113,7 +127,7 @@ def wait_a_little(ctl, word, seen, sleepers, since):
     if not at_once and atomics.ticks() - since < SPIN_TICKS:
         atomics.pause()
         return False
-    if not at_once and ctl[T_SIZE] < SLEEP_MIN_CHUNK:
+    if not at_once and ctl[T_WIN + 2] * max(1, ctl[T_WIN + 1] - ctl[T_WIN]) < SLEEP_MIN_CHUNK:
         atomics.yield_cpu()
         return False
     slept = False

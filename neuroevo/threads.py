@@ -178,12 +178,12 @@ class Team:
             self._cond.wait_for(lambda: self._running == 0)
 
     def run(self, helpers: int, ctl: np.ndarray, size: int, call: Callable[..., Any], args: tuple,
-            helper_args: tuple) -> Any:
+            helper_args: tuple, window_size: int = 0) -> Any:
         """call(*args), a run_chunk with ctl as its team, while `helpers` helpers run step.team_helper(*helper_args)
-        on chunks of `size` agents."""
+        on chunks of `size` agents (`window_size` in windows, step.run_window; 0: `size`)."""
         from .teamstep import T_STOP, open_call
 
-        open_call(ctl, size)
+        open_call(ctl, size, window_size)
         if helpers < 1 or not self._lock.acquire(blocking=False):
             return call(*args)
         try:

@@ -20,8 +20,8 @@ from neuroevo.teamstep import (
     T_DONE,
     T_NAPS,
     T_NAPS_TIMED_OUT,
-    T_SIZE,
     T_WAITING,
+    T_WIN,
     T_WINDOWS,
     TEAM_WORDS,
     wait_a_little,
@@ -301,11 +301,13 @@ def _one_late_try(ctl):
 
 def test_a_wait_past_its_spin_sleeps_only_in_steps_of_big_chunks():
     ctl = np.zeros(TEAM_WORDS, np.int64)
-    ctl[T_SIZE] = SLEEP_MIN_CHUNK - 1
+    ctl[T_WIN + 2] = SLEEP_MIN_CHUNK - 1  # the last epoch's agents per chunk: one step
     assert not _one_late_try(ctl) and ctl[T_NAPS] == 0  # small chunks: it gave its core away instead
-    ctl[T_SIZE] = SLEEP_MIN_CHUNK
+    ctl[T_WIN + 2] = SLEEP_MIN_CHUNK
     assert _one_late_try(ctl)  # slept until its timeout (NAP_NS), as nothing changed the word
     assert ctl[T_NAPS] == 1 and ctl[T_NAPS_TIMED_OUT] == 1 and ctl[T_WAITING] == 0
+    ctl[T_WIN : T_WIN + 3] = (5, 105, 8)  # a window of 100 steps, chunks of 8 agents
+    assert _one_late_try(ctl) and ctl[T_NAPS] == 2
 
 
 @pytest.mark.parametrize(("name", "kw", "steps"), [CASES[0], CASES[2]])
