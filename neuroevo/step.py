@@ -59,6 +59,7 @@ from .teamstep import (
     T_STOP,
     T_WIN,
     T_WINDOWS,
+    T_WLEN,
     T_WSIZE,
     TEAM_WORDS,
     chunk_done,
@@ -460,7 +461,8 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     return k, n_events
 
 
-WINDOW_FIRST = 8  # steps in a call's first window (run_chunk); each next window at most twice the last
+WINDOW_FIRST = 8  # steps in a world's first window (run_chunk); each next window at most twice the last
+WINDOW_MAX = 1 << 16
 WINDOW_SHARE = 0.05  # ... and short enough that newborns' catching up (run_window) is about this share of its work
 
 
@@ -603,15 +605,17 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     n_events = 0
     recording = rec.pos.shape[0] > 0
     windowed = teamed and windows_apply(w, env, p, use_grid, recording)  # (before the first step, which may click)
-    window = WINDOW_FIRST
+    window = max(WINDOW_FIRST, team[T_WLEN])
     t = 0
     while t < n_steps:
         if windowed and t > 0 and window > 1:  # (the first step: the cursor's and the forced deaths')
             t1 = min(n_steps, t + window)
             n_events, died = run_window(t, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events)
             # the next window: newborns catch up from where they were born, on this thread alone
-            grow = 2 * (t1 - t)
-            window = grow if died == 0 else max(1, min(grow, int(WINDOW_SHARE * n * (t1 - t) / died)))
+            if died == 0:
+                window = min(2 * window, WINDOW_MAX) if t1 - t == window else window
+            else:
+                window = max(1, min(2 * window, int(WINDOW_SHARE * n * (t1 - t) / died)))
             t = t1
             continue
         window = max(window, 2)  # after a window of one step: a normal step, then windows again
@@ -648,6 +652,8 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
         if recording:
             record_frame(w, b.genomes, rec)
         t += 1
+    if windowed:
+        team[T_WLEN] = window
     if teamed:
         stop(team)
     return n_events

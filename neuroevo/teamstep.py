@@ -33,6 +33,8 @@ T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 
 #             step; [T_WIN + 2]: the epoch's agents per chunk (T_SIZE, or T_WSIZE for a window)
 T_WSIZE = 83  # agents per chunk of a window
 T_WINDOWS = 84  # windows run, all calls together (a statistic: benchmarks and tests read it; the caller's word)
+T_WLEN = 85  # the steps of the next window (step.run_chunk; kept across calls, so a short call starts with long
+#             windows where deaths are rare)
 TEAM_WORDS = 88
 CHUNK_BITS = 12
 CHUNK_MASK = (1 << CHUNK_BITS) - 1
