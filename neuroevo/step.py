@@ -386,7 +386,7 @@ def agents_team(w, b, env, scr, p, s0, s1):
     ctl = scr.team
     ctl[T_WIN] = s0
     ctl[T_WIN + 1] = s1
-    ctl[T_WIN + 2] = ctl[T_WSIZE] if s1 > s0 else ctl[T_SIZE]
+    ctl[T_WIN + 2] = max(1, ctl[T_WSIZE] if s1 > s0 and ctl[T_WSIZE] > 0 else ctl[T_SIZE])
     n_chunks = publish(ctl, n)
     mine = agents_range(Part(0, n, R_MAIN, ctl, 0, 0), w, b, env, scr, p)
     wait_done(ctl, n_chunks - mine)
@@ -588,6 +588,10 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     scr (Scratch, from scratch(w.pos, n_params, p)): the step's buffers, which the helpers share; nothing in them
     but scr.team is read across calls, so the caller may keep one for many calls. scr.team[T_SIZE] > 0: the team
     step (agents_team; helper threads take part of each step's agents, chunks of that many), 0: this thread alone.
+    Where no agent reads another (windows_apply), the team step runs the call's steps after the first in windows
+    (run_window): each thread takes its chunks through many steps at once, deaths handled afterwards in the
+    serial order. A window is as long as deaths allow (its newborns catch up alone: about WINDOW_SHARE of its
+    work), twice the last where none came, and the length goes on into the next call (scr.team[T_WLEN]).
     rec (record.Rec): with rows, every step ends by writing its frame there (record.record_frame), and the call
     stops early, after rec.n[0] steps, when the next step might not fit (frames, births or death reports).
     With the grid (p.use_grid): the living are sorted into cells from a snapshot of the positions at the start of
@@ -605,6 +609,8 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     n_events = 0
     recording = rec.pos.shape[0] > 0
     windowed = teamed and windows_apply(w, env, p, use_grid, recording)  # (before the first step, which may click)
+    if windowed:
+        scr.wdeath[:] = -1  # (as run_window leaves it; also after a call that an error cut short)
     window = max(WINDOW_FIRST, team[T_WLEN])
     t = 0
     while t < n_steps:

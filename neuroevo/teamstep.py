@@ -1,14 +1,16 @@
 """The team step's control words: how the calling thread and the helper threads share a step's agents.
 
 The calling thread (step.agents_team) and helper threads (step.team_helper, started by threads.Team) share each
-step's agents, a chunk of ctl[T_SIZE] agents at a time. The caller publishes a step as a new epoch in one word
-(chunk 0 already its own), each thread claims chunks by compare-and-swap of that word (the caller from the front,
-helpers from the back); helpers count the chunks they finished in a shared word, the caller its own in a local
-one, and it waits until the helpers' count makes up the rest. A thread that waits (the caller for the helpers'
-chunks, a helper for the next step) spins briefly, then, in steps of chunks of SLEEP_MIN_CHUNK agents or more,
-sleeps until the word it waits on changes, and whoever changes it wakes the sleepers; in smaller steps it gives
-its core away at each try instead (wait_a_little). ctl is an int64 array of TEAM_WORDS, each word on its own cache
-line (step.Scratch.team, kept across calls).
+epoch's agents, a chunk at a time. An epoch is one step (chunks of ctl[T_SIZE] agents) or a window of steps
+(step.run_window: chunks of ctl[T_WSIZE] agents, each taken through every step of the window). The caller writes
+the epoch's steps and chunk size (ctl[T_WIN:T_WIN + 3]), then publishes it as a new epoch in one word (chunk 0
+already its own); each thread claims chunks by compare-and-swap of that word (the caller from the front, helpers
+from the back); helpers count the chunks they finished in a shared word, the caller its own in a local one, and
+it waits until the helpers' count makes up the rest. A thread that waits (the caller for the helpers' chunks, a
+helper for the next epoch) spins briefly, then, where the epoch's chunks hold SLEEP_MIN_CHUNK agent-steps or
+more, sleeps until the word it waits on changes, and whoever changes it wakes the sleepers; after smaller chunks
+it gives its core away at each try instead (wait_a_little). ctl is an int64 array of TEAM_WORDS, each word on its
+own cache line but the window's few, which only the caller writes (step.Scratch.team, kept across calls).
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def wait_a_little(ctl, word, seen, sleepers, since):
     if not at_once and atomics.ticks() - since < SPIN_TICKS:
         atomics.pause()
         return False
-    if not at_once and ctl[T_WIN + 2] * max(1, ctl[T_WIN + 1] - ctl[T_WIN]) < SLEEP_MIN_CHUNK:
+    work = atomics.load(ctl, T_WIN + 2) * max(1, atomics.load(ctl, T_WIN + 1) - atomics.load(ctl, T_WIN))
+    if not at_once and work < SLEEP_MIN_CHUNK:  # (the epoch's words, or the next epoch's being written: a guess)
         atomics.yield_cpu()
         return False
     slept = False

@@ -14,6 +14,7 @@ import pytest
 from neuroevo import atomics
 from neuroevo.scenario import Scenario
 from neuroevo.sim import make
+from neuroevo.state import C_CLICKED
 from neuroevo.teamstep import (
     SLEEP_MIN_CHUNK,
     SPIN_TICKS,
@@ -31,8 +32,7 @@ from neuroevo.threads import TEAM
 
 def _digest(sim) -> str:
     h = hashlib.sha256()
-    st = sim.state
-    for a in (sim.genomes, st.pos, st.heading, st.speed, st.alive, st.age, st.counters, st.acts, st.agility, sim.hof):
+    for a in (sim.genomes, sim.hof, sim.hof_fit, *sim.state.arrays().values(), *sim.species):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(repr(sim.rng.bit_generator.state).encode())
     return h.hexdigest()
@@ -107,6 +107,10 @@ WINDOW_CASES = [  # (scenario, settings, steps): worlds whose agents are indepen
     ("edges", {"agents": 60, "init_weights": 1.0}, 3000),  # rare deaths: long windows
     ("icons", {"agents": 120, "init_weights": 1.0}, 900),
     ("edges", {"agents": 3000, **SMALL, "width": 300, "height": 200}, 90),
+    # periodic replacement that removes nobody without a cursor (it only clears the click flag)
+    ("edges", {"agents": 70, **SMALL, "replace_s": 0.2, "replace_age_s": 0.1}, 900),
+    ("edges", {"agents": 70, **SMALL, "replace": "random", "replace_while": "clicks", "replace_s": 0.2,
+               "replace_age_s": 0.1}, 900),
 ]
 
 
@@ -118,14 +122,20 @@ def test_team_steps_in_windows_equal_the_serial_step(name, kw, steps):
     def run(sim):
         sim.add_observer(_Deaths())
         events = []
-        for _ in range(3):  # several calls: each begins with an ordinary step, then windows
+        for k in range(3):  # several calls: each begins with an ordinary step, then windows
+            sim.state.cursor[C_CLICKED] = float(k == 1)  # a click before the call (replacement clears it)
             sim.run(steps // 3)
+            events.append(sim.run_events)
+        for k in range(30):  # calls of 1 to 3 steps
+            sim.run(1 + k % 3)
             events.append(sim.run_events)
         return _digest(sim), np.concatenate(events)
 
     ref = _world(name, 1, **kw)
     want, events = run(ref)
     assert len(events) > 5  # windows hold deaths (in the small worlds hundreds, some at the same step)
+    if kw.get("replace_while") == "clicks":
+        assert ref.deaths_by_cause()["rule"] > 0  # the click before the second call had one removed
     for threads, chunk in ((2, 1), (2, 7), (3, 16), (2, 0)):
         sim = _world(name, threads, chunk, **kw)
         got, got_events = run(sim)
@@ -148,13 +158,26 @@ def test_windows_with_every_hook_equal_the_serial_step():
     assert digests[0] == digests[1]
 
 
-def test_windows_are_not_used_where_agents_read_each_other():
-    """The cursor (the hunter reads every agent), the grid (contact) and recording keep the step-by-step team
-    step."""
-    for name, kw in (("cursor", {"agents": 90}), ("crowd", {"agents": 260})):
+def test_windows_are_not_used_where_agents_read_each_other(tmp_path):
+    """A cursor source (the hunter reads every agent, random clicks draw from the run's generator), the grid
+    (contact), replacement that removes agents, and recording keep the step-by-step team step."""
+    from neuroevo.replay import Recorder
+
+    cases = (("cursor", {"agents": 90}), ("crowd", {"agents": 260}), ("edges", {"agents": 90, "source": "random"}),
+             ("edges", {"agents": 90, "replace_while": "always", "replace_s": 0.2}))
+    for name, kw in cases:
         sim = _world(name, 2, **kw)
         sim.run(300)
         assert int(sim._scr.team[T_WINDOWS]) == 0, name
+    sim = _world("edges", 2, agents=90)
+    rec = Recorder(sim, tmp_path / "replay")
+    sim.add_observer(rec)
+    sim.run(300)
+    rec.close()
+    assert int(sim._scr.team[T_WINDOWS]) == 0
+    sim.remove_observer(rec)
+    sim.run(300)
+    assert int(sim._scr.team[T_WINDOWS]) > 0  # the same world without the recorder
 
 
 def test_team_step_without_helpers_and_with_late_helpers():
