@@ -2,11 +2,12 @@
 
     python benchmarks/windows.py [--scenario edges] [--agents 50] [--minutes 30] [--seeds 10] [--first-seed 1]
 
-For each seed the same run (a new world, --minutes sim-minutes, in calls of a quarter sim-minute, as `neuroevo run`
-makes them) is timed on the serial step (`set_threads(1)`) and on the team step (`set_threads(2)`), in turns (the order
-alternates from seed to seed, so a drift of the machine's speed falls on both). Both must end bit-identical (the
-world's arrays are compared); the team step's windows are counted (`teamstep.T_WINDOWS`). Prints each seed's
-ratio, then the median, a 95% interval of the median (bootstrap) and the worst seed.
+For each seed the same run (a new world, --minutes sim-minutes, in calls as `neuroevo run` makes them: a quarter
+sim-minute, doubled while a call is short) is timed on the serial step (`set_threads(1)`) and on the team step
+(`set_threads(2)`), in turns (the order alternates from seed to seed, so a drift of the machine's speed falls on
+both). Both must end bit-identical (the world's arrays are compared); the team step's windows are counted
+(`teamstep.T_WINDOWS`). Prints each seed's ratio, then the median, a 95% interval of the median (bootstrap) and
+the worst seed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 
 import numpy as np
 
+from neuroevo.cli_run import CALL_SECONDS, MAX_CALL_MINUTES
 from neuroevo.sim import make
 from neuroevo.teamstep import T_WINDOWS
 
@@ -24,13 +26,17 @@ def run(scenario: str, seed: int, agents: int, minutes: float, threads: int) -> 
     sim = make(scenario, seed=seed, agents=agents)
     sim.set_threads(threads)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
-    per_call = int(round(15.0 / sim.settings.world.dt))
+    per_minute = int(round(60.0 / sim.settings.world.dt))
+    chunk = max(1, per_minute // 4)
     sim.run(1)  # compiled, and the helpers started
     t = time.perf_counter()
     done = 1
     while done < steps:
-        m = min(per_call, steps - done)
+        m = min(chunk, steps - done)
+        t_call = time.perf_counter()
         sim.run(m)
+        if time.perf_counter() - t_call < CALL_SECONDS / 2:  # as cli_run
+            chunk = min(2 * chunk, MAX_CALL_MINUTES * per_minute)
         done += m
     seconds = time.perf_counter() - t
     st = sim.state
