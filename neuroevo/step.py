@@ -171,7 +171,10 @@ class Part(NamedTuple):
 def agents_range(part, w, b, env, scr, p):
     """The agents of part (a Part) for one step: contact, sense, forward (or the outside's action), move, hazard ->
     scr.cause_now, with the cursor as w.cursor holds it. Role R_SENSE: only write the living agents' sensor inputs
-    (no contact deaths, no forward pass, no move; envs.sense).
+    (no contact deaths, no forward pass, no move; envs.sense). In a window (run_window; role R_WINDOW, or a team
+    epoch whose ctl[T_WIN + 1] > ctl[T_WIN]) the agents go through each of the window's steps, and at the end of
+    each step an agent with a cause stops, not alive, its step and cause in scr.wdeath and scr.wcause; the others
+    age.
 
     GROUP agents at a time: the group is sensed (its genome rows are prefetched meanwhile, so the forward pass finds
     them in cache), its living agents go through the forward pass two at a time, then they move. An agent reads no
