@@ -11,8 +11,6 @@ from typing import Any
 
 import numpy as np
 
-PROBE_STEPS = 64  # a probe is at least this many steps (PathChooser)
-
 
 class PathChooser:
     """Picks the serial or the team step by what is fast now (both give bit-identical results).
@@ -29,7 +27,7 @@ class PathChooser:
     the serial one on every recheck beside other processes and ran at half its speed). A probe lasts `probe`
     seconds, 10 ms: a team call costs ~0.15 ms more than a serial one (waking the helpers and waiting for them to
     leave), which 3 ms probes counted as step time (at 50 agents the team step measured 4.8 us a step in them
-    against 1.9 us in 50 ms pieces, and lost to the 2.8 us serial step). A probe is also at least PROBE_STEPS
+    against 1.9 us in 50 ms pieces, and lost to the 2.8 us serial step). A probe is also at least `min_steps`
     steps: the team step runs windows of steps where agents are independent (step.run_window), and a probe of a
     few steps (16 at 10,000 agents beside a busy process) timed it at 870 us a step against 700 serial, then ran
     serial for a second and more, where the team step ran ~610 us a step.
@@ -38,8 +36,8 @@ class PathChooser:
     """
 
     def __init__(self, probe: float = 0.01, piece: float = 0.05, recheck: float = 1.0, slow: float = 1.5,
-                 max_recheck: float = 8.0, min_gap: float = 0.25) -> None:
-        self.probe, self.piece, self.recheck, self.slow = probe, piece, recheck, slow
+                 max_recheck: float = 8.0, min_gap: float = 0.25, min_steps: int = 64) -> None:
+        self.probe, self.piece, self.recheck, self.slow, self.min_steps = probe, piece, recheck, slow, min_steps
         self.max_recheck, self.min_gap = max_recheck, min_gap
         self.wait = {False: recheck, True: recheck}  # path -> seconds before it is timed again while it loses
         self.lost = {False: False, True: False}  # path -> whether its last measure lost to the other path
@@ -64,11 +62,11 @@ class PathChooser:
         for path in (False, True):
             if path not in self.cost:  # never timed: a first probe, short or as long as a probe of the other path
                 other = self.cost.get(not path)
-                return path, max(1, min(remaining, PROBE_STEPS if other is None else
-                                        max(PROBE_STEPS, int(self.probe / other))))
+                return path, max(1, min(remaining, self.min_steps if other is None else
+                                        max(self.min_steps, int(self.probe / other))))
         best = self.cost[True] < self.cost[False]
         if now - self.when[not best] > self.wait[not best]:  # time the other path again
-            return not best, max(1, min(remaining, max(PROBE_STEPS, int(self.probe / self.cost[not best]))))
+            return not best, max(1, min(remaining, max(self.min_steps, int(self.probe / self.cost[not best]))))
         # a piece as long in time as `piece` at the latest speed too: after one slow piece (the median unmoved) the
         # next is short, so a path that really got slower is left after ~2 pieces of `piece` seconds, not k times that
         per_step = max(self.cost[best], self._latest.get(best, 0.0))

@@ -223,7 +223,7 @@ def test_switching_paths_mid_run_changes_nothing():
 def test_path_chooser_takes_the_faster_path_and_rechecks():
     from neuroevo.sim import PathChooser
 
-    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0)
+    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0, min_steps=16)
 
     def piece(now, remaining, seconds_per_step):
         """Hand out a piece and report it measured at seconds_per_step; returns (path, steps)."""
@@ -261,13 +261,21 @@ def test_path_chooser_takes_the_faster_path_and_rechecks():
     c.measured(False, 1, 1.0, 5.05)
     assert piece(5.1, 100_000, 1e-4)[0] is False
     assert c.next(5.3, 100_000)[0]  # and the team is timed again 0.25 s after its first loss, not seconds later
+    big = PathChooser()  # slow steps (a big world): probes of 64 steps, however long 10 ms would be
+    assert big.next(0.0, 1000) == (False, 1)
+    big.measured(False, 1, 1.0, 0.0)
+    assert big.next(0.0, 1000) == (False, 64)
+    big.measured(False, 64, 64 * 1e-3, 0.0)
+    big.next(0.0, 1000)  # the other path's untimed step
+    big.measured(True, 1, 1.0, 0.0)
+    assert big.next(0.0, 1000) == (True, 64)  # (10 ms at 1 ms a step would be 10)
 
 
 def test_path_chooser_warms_a_path_up_in_one_step_calls_too():
     """Stepping one step per call (an environment's step()): the first step after a switch is still untimed."""
     from neuroevo.sim import PathChooser
 
-    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0)
+    c = PathChooser(probe=0.003, piece=0.05, recheck=1.0, min_steps=16)
     seen = []
     for _ in range(40):
         path, m = c.next(0.0, 1)
