@@ -431,6 +431,26 @@ def _apply_forced(w, env, scr):
             forced[i] = NONE
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _death(i, c, w, b, env, use_hook_fit, n_events):
+    """Slot i died of cause c at this step (w.counters[K_STEP]), aged w.age[i]: its cause, the death counters, the
+    hall of fame, and a death report while env.events has rows. Returns n_events."""
+    w.cause[i] = c
+    life = w.age[i]
+    w.counters[K_DEATHS + c] += 1
+    w.counters[K_LIFE_SUM] += life
+    if life > w.counters[K_LIFE_MAX]:
+        w.counters[K_LIFE_MAX] = life
+    hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
+    if n_events < env.events.shape[0]:
+        env.events[n_events, 0] = w.counters[K_STEP]
+        env.events[n_events, 1] = i
+        env.events[n_events, 2] = c
+        env.events[n_events, 3] = life
+        n_events += 1
+    return n_events
+
+
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
     """Turn this step's causes into deaths (counters, hall of fame, death reports), age the survivors.
@@ -446,19 +466,7 @@ def _apply_deaths(t, w, b, env, scr, use_hook_fit, n_events):
             age[i] += 1
             continue
         alive[i] = False
-        w.cause[i] = c
-        life = age[i]
-        w.counters[K_DEATHS + c] += 1
-        w.counters[K_LIFE_SUM] += life
-        if life > w.counters[K_LIFE_MAX]:
-            w.counters[K_LIFE_MAX] = life
-        hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
-        if n_events < env.events.shape[0]:
-            env.events[n_events, 0] = w.counters[K_STEP]
-            env.events[n_events, 1] = i
-            env.events[n_events, 2] = c
-            env.events[n_events, 3] = life
-            n_events += 1
+        n_events = _death(i, c, w, b, env, use_hook_fit, n_events)
         scr.dead[k] = i
         k += 1
     return k, n_events
@@ -531,21 +539,7 @@ def run_window(t0, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events):
                 age[i] -= last - m
         w.counters[K_STEP] = base + m
         for j in range(k):  # as _apply_deaths
-            i = dead[j]
-            c = wcause[i]
-            w.cause[i] = c
-            life = age[i]
-            w.counters[K_DEATHS + c] += 1
-            w.counters[K_LIFE_SUM] += life
-            if life > w.counters[K_LIFE_MAX]:
-                w.counters[K_LIFE_MAX] = life
-            hof_offer(b.hof, b.hof_fit, b.genomes[i], w.hook_fit[i] if use_hook_fit else float(life))
-            if n_events < env.events.shape[0]:
-                env.events[n_events, 0] = w.counters[K_STEP]
-                env.events[n_events, 1] = i
-                env.events[n_events, 2] = c
-                env.events[n_events, 3] = life
-                n_events += 1
+            n_events = _death(dead[j], wcause[dead[j]], w, b, env, use_hook_fit, n_events)
         deaths += k
         if use_hook_fit:
             scr.fitness[:] = w.hook_fit
