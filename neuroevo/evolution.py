@@ -101,7 +101,7 @@ def hof_offer(hof: np.ndarray, hof_fit: np.ndarray, genome: np.ndarray, fitness:
         return
     j = np.argmin(hof_fit)
     if fitness > hof_fit[j]:
-        for q in range(genome.shape[0]):  # a loop, not hof[j, :] = genome: that may allocate (step._apply_deaths)
+        for q in range(genome.shape[0]):  # a loop, not hof[j, :] = genome: that may allocate (steploop._apply_deaths)
             hof[j, q] = genome[q]
         hof_fit[j] = fitness
 

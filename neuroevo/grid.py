@@ -5,7 +5,7 @@ in the 3x3 cells around it. Building is a counting sort of the chosen slots into
 the order inside a cell and every tie-break are the same with 1 or 2 threads):
     start  # (n_cells + 1,) int64: slots of cell c are items[start[c]:start[c + 1]]
     items  # (N,) int64 slots sorted by cell
-Queries only read the grid and a position array that nothing writes during the query (step.run_chunk snapshots the
+Queries only read the grid and a position array that nothing writes during the query (steploop.run_chunk snapshots the
 positions before the per-agent kernel moves them). One scan per agent and step serves the neighbour and
 team sensors and contact deaths alike (config.validate keeps contact_radius <= sense_radius).
 """

@@ -28,7 +28,7 @@ C18 = -1.5619206968586225e-16
 @numba.njit(cache=True, inline="always", error_model="numpy")
 def heading_cs(h):
     """(cos, sin) of a heading as the state stores it (float32), computed in float64: the one pair of trig values
-    per agent and step (move_one makes it, the next step's sensing reuses it; see step.run_chunk).
+    per agent and step (move_one makes it, the next step's sensing reuses it; see steploop.run_chunk).
 
     A polynomial of plain multiplies and adds instead of the C library's sincos, which took a quarter of a
     10,000-agent step. On [-pi, pi] (where move_one keeps headings) it is within 2.3e-16 of the true values and

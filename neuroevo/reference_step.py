@@ -310,7 +310,7 @@ def replacement_np(w: WorldState, cause: np.ndarray, p: Params, rng: np.random.G
 def step_np(w: WorldState, genomes: np.ndarray, hof: np.ndarray, hof_fit: np.ndarray, icons: np.ndarray,
             layout: Layout, p: Params, rng: np.random.Generator, row: np.ndarray | None = None,
             hook_fit: bool = False, species: Any = None) -> list[tuple[int, int, int]]:
-    """One step of step.run_chunk on numpy copies, in place; returns the deaths as (slot, cause, lifetime).
+    """One step of steploop.run_chunk on numpy copies, in place; returns the deaths as (slot, cause, lifetime).
     species: a species.Species of copies (niching; founded already), updated in place."""
     cursor_np(w.cursor, w.pos, w.alive, w.genome_id, p, rng, row)
     cur = w.cursor

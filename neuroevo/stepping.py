@@ -1,5 +1,5 @@
 """How a Simulation runs its compiled steps: the serial or the team step (chosen at run time or set), in pieces
-cut where the path is timed or a recorder's chunk ends, each piece one step.run_chunk call.
+cut where the path is timed or a recorder's chunk ends, each piece one steploop.run_chunk call.
 
 Stepping is a mixin of sim.Simulation: it reads the world's state, genomes, settings and generator from it.
 """
@@ -15,7 +15,8 @@ import numpy as np
 
 from .checkpoint import icons_array
 from .species import found as found_species
-from .step import Brains, Env, run_chunk, scratch
+from .step import Brains, Env, scratch
+from .steploop import run_chunk
 from .teamstep import T_SIZE, team_chunk, window_chunk
 from .threads import TEAM, PathChooser
 

@@ -2,7 +2,7 @@
 
 The calling thread (step.agents_team) and helper threads (step.team_helper, started by threads.Team) share each
 epoch's agents, a chunk at a time. An epoch is one step (chunks of ctl[T_SIZE] agents) or a window of steps
-(step.run_window: chunks of ctl[T_WSIZE] agents, each taken through every step of the window). The caller writes
+(steploop.run_window: chunks of ctl[T_WSIZE] agents, each taken through every step of the window). The caller writes
 the epoch's steps and chunk size (ctl[T_WIN:T_WIN + 3]), then publishes it as a new epoch in one word (chunk 0
 already its own); each thread claims chunks by compare-and-swap of that word (the caller from the front, helpers
 from the back); helpers count the chunks they finished in a shared word, the caller its own in a local one, and
@@ -31,11 +31,11 @@ T_NAPS = 56  # times a waiting thread slept, all calls together (a statistic, as
 T_NAPS_TIMED_OUT = 64  # ... and woke by its timeout, NAP_NS (a wake was missed, or the thread waited for was
 #                        kept off its core all that time; tests read it)
 T_NAP_AT_ONCE = 72  # 1: every wait sleeps at once (tests of the sleep and wake; 0 in every run)
-T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 (step.run_window); s1 <= s0: one
+T_WIN = 80  # [T_WIN], [T_WIN + 1]: the epoch is the window of steps s0 .. s1-1 (steploop.run_window); s1 <= s0: one
 #             step; [T_WIN + 2]: the epoch's agents per chunk (T_SIZE, or T_WSIZE for a window)
 T_WSIZE = 83  # agents per chunk of a window
 T_WINDOWS = 84  # windows run, all calls together (a statistic: benchmarks and tests read it; the caller's word)
-T_WLEN = 85  # the steps of the next window (step.run_chunk; kept across calls, so a short call starts with long
+T_WLEN = 85  # the steps of the next window (steploop.run_chunk; kept across calls, so a short call starts with long
 #             windows where deaths are rare)
 TEAM_WORDS = 88
 CHUNK_BITS = 12
@@ -67,7 +67,7 @@ def team_chunk(n: int, threads: int, size: int = 0) -> int:
 
 
 def window_chunk(n: int, threads: int, size: int = 0) -> int:
-    """Agents per chunk of a window (step.run_window): `size` if given; else 8 chunks a thread, in multiples of 8
+    """Agents per chunk of a window (steploop.run_window): `size` if given; else 8 chunks a thread, in multiples of 8
     agents (a window's chunk is the same agents for hundreds of steps: a claim per chunk costs nothing, and
     neighbouring chunks then share few cache lines, which both threads would write every step)."""
     if size:

@@ -28,7 +28,7 @@ class PathChooser:
     seconds, 10 ms: a team call costs ~0.15 ms more than a serial one (waking the helpers and waiting for them to
     leave), which 3 ms probes counted as step time (at 50 agents the team step measured 4.8 us a step in them
     against 1.9 us in 50 ms pieces, and lost to the 2.8 us serial step). A probe is also at least `min_steps`
-    steps: the team step runs windows of steps where agents are independent (step.run_window), and a probe of a
+    steps: the team step runs windows of steps where agents are independent (steploop.run_window), and a probe of a
     few steps (16 at 10,000 agents beside a busy process) timed it at 870 us a step against 700 serial, then ran
     serial for a second and more, where the team step ran ~610 us a step.
     Pieces are cut at step boundaries only, which changes nothing in the results (the compiled step keeps no
@@ -184,7 +184,7 @@ class Team:
     def run(self, helpers: int, ctl: np.ndarray, size: int, call: Callable[..., Any], args: tuple,
             helper_args: tuple, window_size: int = 0) -> Any:
         """call(*args), a run_chunk with ctl as its team, while `helpers` helpers run step.team_helper(*helper_args)
-        on chunks of `size` agents (`window_size` in windows, step.run_window; 0: `size`)."""
+        on chunks of `size` agents (`window_size` in windows, steploop.run_window; 0: `size`)."""
         from .teamstep import T_STOP, open_call
 
         open_call(ctl, size, window_size)
