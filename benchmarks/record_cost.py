@@ -1,20 +1,20 @@
 """Where a recording's cost goes: recorded runs against the unrecorded default, side by side in one process.
 
-    python benchmarks/record_cost.py [--agents 50] [--minutes 10] [--rounds 5]
+    python benchmarks/record_cost.py [--agents 50] [--minutes 10] [--rounds 15] [--variants plain rec ...]
 
 Variants (a fresh world each, `cursor` scenario, the recorder's closing write timed too):
   plain        no recording, threads chosen at run time (the default)
-  rec          recording with the defaults: the serial step (the writer thread takes the other core), chunks
-               deflated at level 1 by the writer
-  rec-stored   the same with deflate level 0 (stored blocks): what the writer costs without compression
-  rec-team     recording on the team step (set_threads(2)): the writer shares a core with a helper
-  rec-team-stored  both
+  rec          recording with the defaults: threads chosen at run time; after team steps the stepping thread packs
+               half of each full chunk while the writer thread packs the other half
+  rec-serial   recording on the serial step (set_threads(1)): the writer packs every chunk on the other core
+  rec-team     recording on the team step (set_threads(2))
   rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone
-  rec-team-nowrite  the same on the team step: what copying the frames inside the step costs that path
-  serial       no recording, the serial step (set_threads(1)): the floor of any recording on that step
+  rec-team-nowrite  the same on the team step
+  serial, team no recording, on that step alone: the floors of recordings on them
 
-Prints each variant's median time for the run and its median ratio to `plain` over the rounds (variants take turns
-within a round, so a drift of the machine's speed falls on all of them).
+Prints each variant's median time for the run and the median of its ratio to `plain` over the rounds, with a 95%
+bootstrap interval of that median and the worst round (variants take turns within a round, so a drift of the
+machine's speed falls on all of them).
 """
 
 from __future__ import annotations
@@ -27,26 +27,28 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroevo import recorder
 from neuroevo.recorder import Recorder
 from neuroevo.sim import make
 
-VARIANTS = ("plain", "rec", "rec-stored", "rec-team", "rec-team-stored", "rec-nowrite", "rec-team-nowrite", "serial")
+VARIANTS = ("plain", "rec", "rec-serial", "rec-team", "rec-nowrite", "rec-team-nowrite", "serial", "team")
 
 
 def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     sim = make("cursor", seed=1, agents=agents)
     if "team" in variant:
         sim.set_threads(2)
-    elif variant == "serial":
+    elif "serial" in variant:
         sim.set_threads(1)
     rec = None
-    level = recorder.CHUNK_DEFLATE_LEVEL
     if variant.startswith("rec"):
-        recorder.CHUNK_DEFLATE_LEVEL = 0 if variant.endswith("stored") else level
         rec = Recorder(sim, tmp / "replay")
         if variant.endswith("nowrite"):
-            rec._write_chunk = lambda path, arrays: None  # the writer thread gets each chunk and drops it
+            def drop(path, arrays, bufs, fs=0, main_part=None, rec=rec):  # the writer drops the chunk, keeps buffers
+                if main_part is not None:
+                    main_part.result()
+                rec._free.append(bufs)
+
+            rec._write_chunk = drop
         sim.add_observer(rec)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
     sim.run(0)
@@ -55,7 +57,6 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     if rec is not None:
         rec.close()
     seconds = time.perf_counter() - t
-    recorder.CHUNK_DEFLATE_LEVEL = level
     if rec is not None:
         shutil.rmtree(rec.path)
     return seconds
@@ -65,7 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     args = ap.parse_args()
     variants = ["plain", *[v for v in args.variants if v != "plain"]]
@@ -77,11 +78,15 @@ def main() -> None:
             for v in variants:
                 times[v].append(run(v, args.agents, args.minutes, Path(tmp)))
     base = np.array(times["plain"])
+    rng = np.random.default_rng(0)
     print(f"cursor, {args.agents} agents, {args.minutes:g} sim-minutes from a new world, {args.rounds} rounds:")
     for v in variants:
         t = np.array(times[v])
-        print(f"  {v:>16}: {np.median(t) * 1e3:7.0f} ms | / plain {np.median(t / base):.2f}x   "
-              f"(rounds: {' '.join(f'{x * 1e3:.0f}' for x in t)})", flush=True)
+        r = t / base
+        boot = np.median(rng.choice(r, (2000, r.size)), axis=1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        print(f"  {v:>16}: {np.median(t) * 1e3:6.0f} ms | / plain median {np.median(r):.2f}x (95% {lo:.2f}-{hi:.2f}),"
+              f" worst {r.max():.2f}x   (rounds: {' '.join(f'{x * 1e3:.0f}' for x in t)})", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 # a recompile. A new module with numba code, or one that kernels read constants from, belongs in this list (a test
 # checks that every module using numba is listed).
 KERNEL_SOURCES = ("atomics.py", "births.py", "brain.py", "choices.py", "config.py", "cursor.py", "evolution.py",
-                  "grid.py", "obstacles.py", "physics.py", "record.py", "sensors.py", "simd.py", "species.py",
-                  "state.py", "step.py", "steploop.py", "teamstep.py",
+                  "grid.py", "obstacles.py", "packing.py", "physics.py", "record.py", "sensors.py", "simd.py",
+                  "species.py", "state.py", "step.py", "steploop.py", "teamstep.py",
                   "envs/sense.py",
                   "mnist/kernels.py", "mnist/lres.py", "mnist/lrga.py")
 

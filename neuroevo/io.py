@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -113,9 +113,10 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool 
     atomic_write(path, lambda f: f.write(data))
 
 
-def npz_bytes(arrays: dict[str, np.ndarray], level: int) -> memoryview:
+def npz_bytes(arrays: dict[str, np.ndarray], level: int, deflate: Collection[str] | None = None) -> memoryview:
     """The bytes of an .npz of plain arrays, each member deflated at `level` (members under STORE_BELOW bytes
-    stored), built in memory (a zip on a file seeks back after each member); write_npz writes them."""
+    stored, and with `deflate` given, every member not named in it), built in memory (a zip on a file seeks back
+    after each member); write_npz writes them."""
     import io
     import zipfile
 
@@ -127,7 +128,8 @@ def npz_bytes(arrays: dict[str, np.ndarray], level: int) -> memoryview:
             data = buf.getbuffer()
             info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
             # a small member is stored: setting up a deflate stream costs more than its bytes would save
-            info.compress_type = zipfile.ZIP_DEFLATED if data.nbytes >= STORE_BELOW else zipfile.ZIP_STORED
+            squeeze = data.nbytes >= STORE_BELOW and (deflate is None or name in deflate)
+            info.compress_type = zipfile.ZIP_DEFLATED if squeeze else zipfile.ZIP_STORED
             zf.writestr(info, data, compresslevel=level)
             del data
     return whole.getbuffer()

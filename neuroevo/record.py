@@ -8,7 +8,6 @@ Without recording every array has 0 rows (`no_rec`) and the step pays one compar
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numba
@@ -71,14 +70,17 @@ def record_frame(w, genomes, rec) -> None:
     rec.step[f] = w.counters[K_STEP]
     age_sum = 0
     living = 0
+    pos, heading, alive = rec.pos[f], rec.heading[f], rec.alive[f]  # (one loop each: copies the compiler widens)
     for i in range(n):
-        rec.pos[f, i, 0] = w.pos[i, 0]
-        rec.pos[f, i, 1] = w.pos[i, 1]
-        rec.heading[f, i] = w.heading[i]
-        rec.alive[f, i] = w.alive[i]
-        if w.alive[i]:
-            age_sum += w.age[i]
-            living += 1
+        pos[i, 0] = w.pos[i, 0]
+        pos[i, 1] = w.pos[i, 1]
+    for i in range(n):
+        heading[i] = w.heading[i]
+    for i in range(n):
+        a = w.alive[i]
+        alive[i] = a
+        age_sum += w.age[i] if a else 0
+        living += 1 if a else 0
     rec.mean_age[f] = age_sum / living if living > 0 else 0.0  # as numpy's mean of the int64 ages
     rec.cursor[f, 0] = w.cursor[CX]
     rec.cursor[f, 1] = w.cursor[CY]
@@ -88,7 +90,10 @@ def record_frame(w, genomes, rec) -> None:
     for c in range(w.counters.shape[0]):
         rec.counters[f, c] = w.counters[c]
     q = rec.n[1]
+    changed = False
     for i in range(n):
+        changed |= w.genome_id[i] != rec.prev_gid[i]
+    for i in range(n if changed else 0):  # (most steps nobody is born)
         if w.genome_id[i] != rec.prev_gid[i]:
             rec.b_frame[q] = f
             rec.b_slot[q] = i
@@ -100,55 +105,3 @@ def record_frame(w, genomes, rec) -> None:
             q += 1
     rec.n[1] = q
     rec.n[0] = f + 1
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def encode_positions_into(pos, step, n_values, out) -> None:
-    """replay.encode_positions compiled (and without Python's lock, for the writer thread): out (F, N, 2) uint16 <-
-    second differences, mod n_values, of the fixed-point positions clip(rint(pos / step), 0, n_values - 1) of
-    pos (F, N, 2) float32, the arithmetic numpy does (float32 division and rounding, int64 differences)."""
-    s = np.float32(step)
-    hi = np.float32(n_values - 1)
-    pow2 = n_values & (n_values - 1) == 0  # the replay's 2^16: a mask, not an integer division a value (5x faster)
-    mask = n_values - 1
-    for i in range(pos.shape[1]):
-        for c in range(2):
-            q1 = np.int64(0)  # fixed-point position one frame before
-            q2 = np.int64(0)  # two frames before
-            for f in range(pos.shape[0]):
-                v = np.rint(pos[f, i, c] / s)
-                v = min(max(v, np.float32(0.0)), hi)
-                q = np.int64(v)
-                if f == 0:
-                    d2 = q
-                elif f == 1:
-                    d2 = q - q1
-                else:
-                    d2 = (q - q1) - (q1 - q2)
-                out[f, i, c] = (d2 & mask) if pow2 else d2 % n_values
-                q2 = q1
-                q1 = q
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def encode_headings_into(heading, n_bins, out) -> None:
-    """replay.encode_headings compiled (without Python's lock): out (F, N) uint8 <- differences, mod n_bins, of the
-    heading bins rint(mod(h, 2 pi) * n_bins / (2 pi)) % n_bins of heading (F, N) float32, in float32 as numpy."""
-    two_pi = np.float32(2.0 * math.pi)
-    scale = np.float32(n_bins / (2.0 * math.pi))
-    pow2 = n_bins & (n_bins - 1) == 0  # the replay's 256 bins: masks, not integer divisions
-    mask = n_bins - 1
-    for i in range(heading.shape[1]):
-        prev = np.int64(0)
-        for f in range(heading.shape[0]):
-            h = heading[f, i]
-            if np.float32(0.0) <= h < two_pi:  # mod(h, 2 pi) without fmod where it is plain (|h| < 2 pi)
-                m = h
-            elif -two_pi < h < np.float32(0.0):
-                m = h + two_pi
-            else:
-                m = np.mod(h, two_pi)
-            r = np.int64(np.rint(m * scale))
-            q = (r & mask) if pow2 else r % n_bins
-            out[f, i] = ((q - prev) & mask) if pow2 else (q - prev) % n_bins
-            prev = q

@@ -12,15 +12,17 @@ import numpy as np
 
 from . import __version__
 from .io import npz_bytes, write_bytes, write_json
-from .record import encode_headings_into, encode_positions_into
+from .packing import bound, pack_frames, split
 from .replay import (
     _CURSOR_FIELDS,
     _NO_ICONS,
     CHUNK_DEFLATE_LEVEL,
+    DEFLATED_KEYS,
     EVENT_KEYS,
     FORMAT,
     FORMAT_VERSION,
     HEADING_BINS,
+    PACKED_KEYS,
     POS_RANGE,
     pos_step_for,
     unused_path,
@@ -28,12 +30,18 @@ from .replay import (
 from .state import WorldState
 
 # A chunk holds CHUNK_SECONDS of frames, or more for a small population (at least CHUNK_AGENT_FRAMES agent-frames, up
-# to MAX_CHUNK_SECONDS): each file costs a fixed price (zip members, two fsyncs), which 300 frames of 50 agents did
-# not pay off (measured: the writer thread took longer per chunk than the step took to make it).
-CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS = 5.0, 60_000, 60.0
+# to MAX_CHUNK_SECONDS): each chunk costs a fixed price (a file with two fsyncs, and a compiled call of the step
+# ended to hand its frames over, ~1 ms with the team step), which 300 frames of 50 agents did not pay off; 50
+# agents write 2-minute chunks (7,200 frames: 5 a 10-minute run). The live viewer, which runs in real time, keeps
+# its chunks to LIVE_CHUNK_SECONDS at most, so a crash loses little of a session.
+CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS, LIVE_CHUNK_SECONDS = 5.0, 360_000, 120.0, 20.0
 # Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
 # fsyncs, little enough to keep a large population's recording in bounded memory.
 MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
+# The share of a chunk's packing the stepping thread does itself after a piece of team steps (the rest: the writer
+# thread, at the same time): the team step's helper is idle then, and the writer would otherwise take its core from
+# it during the next piece.
+MAIN_SHARE = 0.5
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
@@ -58,6 +66,8 @@ class Recorder:
         self.dt = w.dt
         self.pos_step = pos_step_for(w.width, w.height)
         self.chunk_frames = chunk_frames(self.n, w.dt, chunk_seconds)
+        if origin == "live" and chunk_seconds is None:  # a crash of a live session loses at most this much of it
+            self.chunk_frames = min(self.chunk_frames, chunk_frames(self.n, w.dt, LIVE_CHUNK_SECONDS))
         self.frames_written = self.chunks_written = 0
         self.meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, "origin": origin,
@@ -78,6 +88,9 @@ class Recorder:
         self._io: ThreadPoolExecutor | None = None  # writes them to disk (temp file, fsync, rename), in order
         self._pending: deque[tuple[Future, int]] = deque()  # chunks queued for the writer thread, with their bytes
         self._stored: deque[Future] = deque()  # chunk files queued for the disk thread (appended by the writer)
+        self._free: deque[tuple[np.ndarray, ...]] = deque(maxlen=2)  # chunk buffers the writer has finished with
+        self._packed = np.empty(0, np.uint8)  # the writer thread's buffer for a chunk's packed frames
+        self.main_packs = False  # the stepping thread packs MAIN_SHARE of each chunk (set after team-step pieces)
         self._write_failed = False  # set by the writer thread: the chunks queued after a failed one are not written
         self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
@@ -99,8 +112,16 @@ class Recorder:
         self._rec: Any = None  # record.Rec birth buffers, made on the first compiled piece
 
     def _new_frame_buffers(self, n_counters: int) -> None:
-        """Fresh chunk buffers (a full chunk's go to the writer thread as they are)."""
+        """Chunk buffers for the next chunk (a full chunk's go to the writer thread as they are): a set the writer
+        has finished with, or fresh ones. Reused, their pages are not faulted in again for every chunk (fresh
+        buffers made a recorded 50-agent step 10-20% slower)."""
         f, n = self.chunk_frames, self.n
+        while self._free:
+            bufs = self._free.popleft()
+            if bufs[0].shape[0] == f and bufs[5].shape[1] == n_counters:
+                (self._b_step, self._b_pos, self._b_heading, self._b_alive, self._b_cursor, self._b_counters,
+                 self._b_mean_age) = bufs
+                return
         self._b_step = np.empty(f, np.int64)
         self._b_pos = np.empty((f, n, 2), np.float32)
         self._b_heading = np.empty((f, n), np.float32)
@@ -243,7 +264,7 @@ class Recorder:
         arrays: dict[str, np.ndarray] = {
             "frame0": np.array(self.frames_written, np.int64),
             "step": self._b_step[:n],  # the buffers themselves: fresh ones take the next chunk
-            "pos": self._b_pos[:n],  # encoded by the writer thread (_write_chunk)
+            "pos": self._b_pos[:n],  # packed by the writer thread (_write_chunk) with heading ... counters
             "heading": self._b_heading[:n],
             "alive": self._b_alive[:n],
             "cursor": self._b_cursor[:n],
@@ -258,6 +279,8 @@ class Recorder:
         }
         if self.chunks_written == 0:
             arrays["genomes0"] = self._genomes0
+        bufs = (self._b_step, self._b_pos, self._b_heading, self._b_alive, self._b_cursor, self._b_counters,
+                self._b_mean_age)
         self._new_frame_buffers(self._b_counters.shape[1])
         # Encoding and compression (most of a recording's cost) run on a writer thread while the run goes on (the
         # compiled step, zlib and most of numpy release the GIL): one chunk at a time, in order, each through temp
@@ -267,27 +290,51 @@ class Recorder:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
             self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-disk")
-        job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays)
+        # After team steps the helper's core is free: this thread packs the chunk's first frames (MAIN_SHARE) while
+        # the writer thread packs the rest; after serial steps the writer packs them all, on the other core.
+        fs = split(n, MAIN_SHARE) if self.main_packs else 0
+        main_part: Future | None = Future() if fs > 0 else None
+        frames = [arrays[k] for k in PACKED_KEYS]  # (the writer takes them out of arrays)
+        job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays,
+                                  bufs, fs, main_part)
         self._pending.append((job, nbytes))
+        if main_part is not None:
+            try:
+                part = np.empty(bound(fs, self.n, frames[4].shape[1]), np.uint8)
+                size = pack_frames(*frames, self.pos_step, POS_RANGE, HEADING_BINS, 0, fs, part)
+                main_part.set_result(part[:size])
+            except BaseException as e:
+                main_part.set_exception(e)
+                raise
+
         self.chunks_written += 1
         self.frames_written += n
         self._k = 0
         self._icons = []
         self._events = {k: [] for k in EVENT_KEYS}
 
-    def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
-        """On the writer thread: encode and compress one chunk and queue its bytes for the disk thread, unless one
-        before it failed (no gap in a replay). The disk thread's waits (fsync) so overlap the next chunk's work."""
+    def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray], bufs: tuple[np.ndarray, ...], fs: int = 0,
+                     main_part: Future | None = None) -> None:
+        """On the writer thread: pack one chunk's frames (from frame fs on; the stepping thread packs those before
+        fs into main_part meanwhile) and queue its bytes for the disk thread, unless one before it failed (no gap in
+        a replay), and give its frame buffers (bufs) back for a later chunk. The disk thread's waits (fsync) so
+        overlap the next chunk's work."""
         if self._write_failed:
             return
         try:
-            pos, heading = arrays["pos"], arrays["heading"]
-            arrays["pos"] = np.empty(pos.shape, np.uint16)  # replay.encode_positions, compiled
-            encode_positions_into(pos, self.pos_step, POS_RANGE, arrays["pos"])
-            arrays["heading"] = np.empty(heading.shape, np.uint8)  # replay.encode_headings, compiled
-            encode_headings_into(heading, HEADING_BINS, arrays["heading"])
-            arrays["alive"] = np.packbits(arrays["alive"], axis=1)
-            data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL)
+            frames = [arrays.pop(k) for k in PACKED_KEYS]  # pos, heading, alive, cursor, counters
+            f, n, c = frames[0].shape[0], frames[0].shape[1], frames[4].shape[1]
+            need = bound(f - fs, n, c)
+            if self._packed.shape[0] < need:
+                self._packed = np.empty(need, np.uint8)
+            size = pack_frames(*frames, self.pos_step, POS_RANGE, HEADING_BINS, fs, f, self._packed) if fs < f else 0
+            if main_part is None:
+                arrays["packed"] = self._packed[:size]  # copied into the zip's bytes below
+            else:
+                arrays["packed"] = np.concatenate([main_part.result(), self._packed[:size]])
+            data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL, DEFLATED_KEYS)
+            del arrays, frames
+            self._free.append(bufs)  # everything is in data now
             assert self._io is not None
             self._stored.append(self._io.submit(self._store, path, data))
         except BaseException:

@@ -7,9 +7,12 @@ A replay folder holds::
     chunk-000000.npz    frames [frame0, frame0 + n) and the events among them, each chunk written whole through a
     chunk-000001.npz    temp file and rename, so a run killed at any moment keeps every chunk written before
 
-Per frame (one simulation step): every slot's position as uint16 fixed point stored as second differences (smooth
-flight makes them small, so they compress well), heading as uint8 (256 bins) stored as differences, the alive
-flags as bits, the cursor row (x, y, present, armed, click) and the run counters. Per chunk: the genome id, parent
+Per frame (one simulation step): every slot's position in fixed point (1/16 px, uint16 range), its heading in 256
+bins and its alive flag, the cursor row (x, y, present, armed, click) and the run counters, all packed into one
+byte stream ("packed", see packing.py: each column's residuals from a prediction, bit-packed in blocks of 64
+frames), and the step number and the mean age of the living (deflated). Format version 2 stored the frames as
+separate deflated arrays ("pos" as uint16 second differences, "heading" as uint8 differences, "alive" as bits,
+"cursor", "counters"); it is read as it was, and decodes to the same values. Per chunk: the genome id, parent
 id and age of every slot at its first frame (so any chunk decodes on its own), births (slot, genome id, parent id,
 the genome itself) and deaths (slot, cause, lifetime, position). The first chunk also holds every slot's genome, so
 any agent's brain can be looked at in playback. Plain arrays and JSON only; nothing is unpickled. Format version 1
@@ -27,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import oldfiles, validate
+from . import oldfiles, packing, validate
 from .brain import Layout
 from .config import Settings, SettingsError, gated
 from .io import numbered, read_npz
@@ -35,19 +38,24 @@ from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 from .ui.lineage import Families
 
 FORMAT = "neuroevo-replay"
-FORMAT_VERSION = 2  # 2: the "self" sensor is speed alone in the ego frame (1: also its always-zero heading)
-READS_VERSIONS = (1, 2)
+# 3: frames packed into one stream (packing.py); 2: the "self" sensor is speed alone in the ego frame (1: also its
+# always-zero heading)
+FORMAT_VERSION = 3
+READS_VERSIONS = (1, 2, 3)
 HEADING_BINS = 256
 POS_RANGE = 65536  # uint16 fixed point
-FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")
+FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")  # versions 1 and 2
+PACKED_KEYS = ("pos", "heading", "alive", "cursor", "counters")  # what version 3 packs into "packed"
 EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_genome",
               "death_frame", "death_slot", "death_cause", "death_life", "death_pos")
 KEY_KEYS = ("frame0", "key_gid", "key_parent", "key_age", "key_team", "mean_age")
 _CURSOR_FIELDS = np.array([CX, CY, C_PRESENT, C_ARMED, C_CLICK])  # the cursor row a frame keeps
 _NO_ICONS = np.zeros((0, 4), np.float32)
-# Chunks are deflated at level 1: 7x less CPU than savez_compressed's level 6 for a chunk of 300 frames of 50
-# agents (9 vs 68 ms, measured under load), 15% more bytes; np.load reads both alike.
+# Version 3 deflates only these members of a chunk, at level 1 (7x less CPU than savez_compressed's level 6 for
+# 300 frames of 50 agents, 15% more bytes); the packed frames and the events are stored as they are (deflating
+# the frames of a 10-minute run of 50 agents took ~100 ms of CPU, as much as running it, packing them ~30 ms).
 CHUNK_DEFLATE_LEVEL = 1
+DEFLATED_KEYS = frozenset({"step", "mean_age", "icons"})
 MAX_CHUNK_BYTES, MAX_META_BYTES = 1 << 30, 64 << 20  # what a chunk may declare in all (a real one: a few MB)
 
 
@@ -160,6 +168,7 @@ class Replay:
         except (KeyError, TypeError, ValueError, SettingsError) as e:
             raise ReplayError(f"{meta_path}: bad replay metadata ({e})") from None
         self.meta = meta
+        self.packed = version >= 3  # frames in one packed stream (packing.py), not one array each
         files = sorted(p.glob("chunk-*.npz"))
         if not files:
             raise ReplayError(f"{p}: the replay holds no frames yet (no chunk files)")
@@ -234,7 +243,7 @@ class Replay:
         chunk_frames = int(self.meta["chunk_frames"])
 
         def check(headers: validate.Headers) -> None:
-            validate.chunk_headers(headers, self.n, self._stored.n_params, chunk_frames, first)
+            validate.chunk_headers(headers, self.n, self._stored.n_params, chunk_frames, first, self.packed)
 
         try:
             return read_npz(f, MAX_CHUNK_BYTES, check, names=("frame0", *names))
@@ -244,16 +253,37 @@ class Replay:
     def _chunk(self, c: int) -> dict[str, np.ndarray]:
         if c not in self._cache:
             f = self.files[c]
-            d = self._read(f, first=c == 0, names=(*FRAME_KEYS, "icons"))
+            names = ("step", "packed", "icons") if self.packed else (*FRAME_KEYS, "icons")
+            d = self._read(f, first=c == 0, names=names)
             if d["step"].shape[0] != self.count[c]:
                 raise ReplayError(f"{f}: chunk changed since the replay was opened")
-            d["pos"] = decode_positions(d["pos"], self.pos_step)
-            d["heading"] = decode_headings(d["heading"])
-            d["alive"] = np.unpackbits(d["alive"], axis=1, count=self.n).astype(bool)
+            if self.packed:
+                self._unpack(f, d)
+            else:
+                d["pos"] = decode_positions(d["pos"], self.pos_step)
+                d["heading"] = decode_headings(d["heading"])
+                d["alive"] = np.unpackbits(d["alive"], axis=1, count=self.n).astype(bool)
             if len(self._cache) >= 2:  # keep the chunk being played and the one before (seeking back a little)
                 self._cache.pop(next(iter(self._cache)))
             self._cache[c] = d
         return self._cache[c]
+
+    def _unpack(self, f: Path, d: dict[str, np.ndarray]) -> None:
+        """A version-3 chunk's packed stream -> d["pos"], "heading", "alive", "cursor", "counters"."""
+        src = d.pop("packed")
+        frames = d["step"].shape[0]
+        c = int.from_bytes(src[9:13].tobytes(), "little") if src.shape[0] >= packing.HEADER else 0
+        if not 1 <= c <= N_COUNTERS:
+            raise ReplayError(f"{f}: corrupt chunk (packed frames hold {c} counters, 1..{N_COUNTERS} expected)")
+        d["pos"] = np.empty((frames, self.n, 2), np.float32)
+        d["heading"] = np.empty((frames, self.n), np.float32)
+        d["alive"] = np.empty((frames, self.n), np.bool_)
+        d["cursor"] = np.empty((frames, 5), np.float32)
+        d["counters"] = np.empty((frames, c), np.int64)
+        status = packing.unpack_frames(src, self.pos_step, HEADING_BINS, d["pos"], d["heading"], d["alive"],
+                                       d["cursor"], d["counters"])
+        if status != packing.OK:
+            raise ReplayError(f"{f}: corrupt chunk ({packing.ERRORS.get(status, status)})")
 
     def frame(self, i: int) -> Frame:
         c = self._chunk_of(i)

@@ -69,14 +69,6 @@ class Stepping:
         events = self._no_events if events is None else events
         hook_fit = self._use_hook_fit()
         auto = self._auto()
-        if auto and rec is not None and numba.get_num_threads() <= 2:
-            # the recorder's writer thread encodes and compresses on the other core: a team step would share that
-            # core with it, and stall whenever the writer runs (cursor, 50 agents: recording cost 2.78x an
-            # unrecorded run with the team step in the mix, 2.18x on the serial step)
-            auto = False
-            serial = True
-        else:
-            serial = False
         if n_steps == 0 or (not auto and rec is None):
             env = Env(self.icons, ext, self._forced, events, self._steer, self._actions)
             return self._run_chunk(n_steps, brains, env, self.parallel, hook_fit, self._no_rec)
@@ -85,7 +77,7 @@ class Stepping:
         clock = time.perf_counter
         while done < n_steps:
             t0 = clock()
-            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel and not serial, n_steps - done)
+            path, m = self.chooser.next(t0, n_steps - done) if auto else (self.parallel, n_steps - done)
             r, ev = self._no_rec, events[k:]
             if rec is not None:
                 m = min(m, rec.room())
@@ -96,6 +88,7 @@ class Stepping:
             t1 = clock()
             if rec is not None:
                 m = int(r.n[0])  # it may stop early, when its buffers are nearly full
+                rec.main_packs = path  # after team steps this thread packs part of a full chunk (recorder.py)
                 rec.frames_done(self, r, ev[:got])
                 put = min(got, events.shape[0] - k)
                 events[k : k + put] = ev[:put]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import packing
 from .state import C_PHASE, C_TARGET, C_TARGET_ID, CX, CY, K_NEXT_ID, N_CAUSES, N_COUNTERS, N_CURSOR
 
 Headers = dict[str, tuple[tuple[int, ...], np.dtype]]
@@ -230,20 +231,26 @@ def replay_meta(meta: dict[str, Any], agents: int, hidden: tuple[int, ...], dt: 
         whole(c.get("frame"), 0, 2**62, "settings_changes.frame")
 
 
-def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, first: bool) -> int:
-    """Declared shapes of a replay chunk; returns its frame count."""
+def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, first: bool, packed: bool = True) -> int:
+    """Declared shapes of a replay chunk (packed: format version 3's one stream of frames, else one array each);
+    returns its frame count."""
     i64, f32, u8 = np.dtype(np.int64), np.dtype(np.float32), np.dtype(np.uint8)
     f = header(headers, "step", (None,), i64)[0]
     if not 1 <= f <= max_frames:
         raise ValueError(f"chunk holds {f} frames (1..{max_frames} expected)")
     header(headers, "frame0", (), i64)
-    header(headers, "pos", (f, n, 2), np.dtype(np.uint16))
-    header(headers, "heading", (f, n), u8)
-    header(headers, "alive", (f, (n + 7) // 8), u8)
-    header(headers, "cursor", (f, 5), f32)
-    c = header(headers, "counters", (f, None), i64)[1]
-    if not 1 <= c <= N_COUNTERS:
-        raise ValueError(f"counters has {c} columns (at most {N_COUNTERS})")
+    if packed:
+        size = header(headers, "packed", (None,), u8)[0]
+        if size > packing.bound(f, n, N_COUNTERS):
+            raise ValueError(f"packed frames of {size} bytes: more than {f} frames of {n} slots can take")
+    else:
+        header(headers, "pos", (f, n, 2), np.dtype(np.uint16))
+        header(headers, "heading", (f, n), u8)
+        header(headers, "alive", (f, (n + 7) // 8), u8)
+        header(headers, "cursor", (f, 5), f32)
+        c = header(headers, "counters", (f, None), i64)[1]
+        if not 1 <= c <= N_COUNTERS:
+            raise ValueError(f"counters has {c} columns (at most {N_COUNTERS})")
     header(headers, "mean_age", (f,), f32)
     if header(headers, "icons", (f, None, 4), f32)[1] > MAX_ICONS:
         raise ValueError(f"icons holds more than {MAX_ICONS} rectangles")

@@ -24,3 +24,32 @@ def small_settings(**kv):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def _as_version2(folder):
+    """Rewrite a replay folder as format version 2 wrote it: the frames as one array each (positions as uint16
+    second differences, headings as uint8 differences, alive flags as bits), not packed into one stream."""
+    import json
+    from pathlib import Path
+
+    from neuroevo import replay as rp
+
+    folder = Path(folder)
+    r = rp.open(folder)
+    for c, f in enumerate(r.files):
+        d = r._chunk(c)
+        with np.load(f, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "packed"}
+        arrays["pos"] = rp.encode_positions(d["pos"], r.pos_step)
+        arrays["heading"] = rp.encode_headings(d["heading"])
+        arrays["alive"] = np.packbits(d["alive"], axis=1)
+        arrays["cursor"], arrays["counters"] = d["cursor"], d["counters"]
+        np.savez_compressed(f, **arrays)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["format_version"] = 2
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture
+def as_version2():
+    return _as_version2

@@ -74,9 +74,9 @@ def pop(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> Path:
-    """A recorded cursor run (20 agents, 3.5 simulated minutes: five chunks of 50 s)."""
+    """A recorded cursor run (20 agents, 10 simulated minutes: five chunks of 2 minutes)."""
     out = tmp_path_factory.mktemp("rec") / "r"
-    assert main(["run", "cursor", "--minutes", "3.5", "--agents", "20", "--out", str(out), "--quiet",
+    assert main(["run", "cursor", "--minutes", "10", "--agents", "20", "--out", str(out), "--quiet",
                  "--no-plot", "--record"]) == 0
     return out / "replay"
 
@@ -457,7 +457,7 @@ def test_f8_failed_write_mid_run_without_a_mount(capsys, tmp_path, monkeypatch):
 
     monkeypatch.setattr(recorder, "write_bytes", failing)
     out = tmp_path / "o"
-    rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "5", "--checkpoint-minutes", "0.1",
+    rc, lines = cli(capsys, "run", "cursor", "--agents", "20", "--minutes", "12", "--checkpoint-minutes", "0.1",
                     "--record", "--out", str(out), "--quiet", "--no-plot")
     one_line_error(rc, lines, "chunk-000004.npz", "No space left", "last checkpoint", "metrics so far")
     r = replay.open(out / "replay")
@@ -739,12 +739,15 @@ def _chunk_with(r: Path, k: int, **arrays) -> None:
     lambda z: {"death_slot": np.full_like(z["death_slot"], -1)},
     lambda z: {"death_cause": np.full_like(z["death_cause"], 99)},
     lambda z: {"mean_age": z["mean_age"][:-3]},
-    lambda z: {"alive": z["alive"].astype(np.int64)},
+    lambda z: {"packed": z["packed"].astype(np.int64)},
+    lambda z: {"packed": z["packed"][:-5]},
+    lambda z: {"packed": np.append(z["packed"], np.uint8(0))},
+    lambda z: {"packed": np.concatenate([z["packed"][:13], np.full(z["packed"].size - 13, 0xFF, np.uint8)])},
     lambda z: {"death_frame": z["death_frame"][::-1] + 10**9},
     lambda z: {"step": z["step"][::-1].copy()},
     lambda z: {"key_team": np.full_like(z["key_team"], -7)},
     lambda z: {"frame0": np.array(5, np.int64)},
-    lambda z: {"pos": np.zeros((3, 3), np.uint16)},
+    lambda z: {"packed": np.zeros((3, 3), np.uint8)},
     lambda z: {"genomes0": np.full((20, 242), np.nan, np.float32)},
 ])
 def test_f17_crafted_chunks(capsys, rec, tmp_path, change):
@@ -753,8 +756,10 @@ def test_f17_crafted_chunks(capsys, rec, tmp_path, change):
     k = next(i for i in range(4) if npz_dict(r / f"chunk-{i:06d}.npz")["birth_slot"].size
              and npz_dict(r / f"chunk-{i:06d}.npz")["death_slot"].size)
     _chunk_with(r, k, **change(npz_dict(r / f"chunk-{k:06d}.npz")))
-    one_line_error(*cli(capsys, "replay", str(r), "--export", str(tmp_path / "x.gif"), "--quiet"),
-                   f"chunk-{k:06d}.npz")
+    meta = json.loads((r / "meta.json").read_text())
+    start = k * meta["chunk_frames"] * meta["dt"]  # the export reads that chunk's frames
+    one_line_error(*cli(capsys, "replay", str(r), "--export", str(tmp_path / "x.gif"), "--quiet", "--from",
+                        str(start), "--to", str(start + 10)), f"chunk-{k:06d}.npz")
     assert not (tmp_path / "x.gif").exists()
 
 
@@ -785,12 +790,12 @@ def test_f17_a_chunk_declaring_gigabytes_is_not_inflated(capsys, rec, tmp_path):
     r = _copy_replay(rec, tmp_path / "r")
     f = r / "chunk-000001.npz"
     z = npz_dict(f)
-    z.pop("pos")
+    z.pop("packed")
     np.savez_compressed(f, **z)
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<u2", "fortran_order": False, "shape": (300, 10**7, 2)})
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|u1", "fortran_order": False, "shape": (6 * 10**9,)})
     with zipfile.ZipFile(f, "a") as zf:
-        zf.writestr("pos.npy", buf.getvalue())
+        zf.writestr("packed.npy", buf.getvalue())
     one_line_error(*cli(capsys, "replay", str(r), "--export", str(tmp_path / "x.gif"), "--quiet"),
                    "chunk-000001.npz")
 

@@ -127,8 +127,12 @@ def test_a_population_file_too_small_for_the_old_layout_is_refused(tmp_path, cap
 
 
 def make_old_replay(src, dst, rng, frame_change=False):
-    """Rewrite a replay folder as the old code wrote it: format version 1, 12-input layout and genomes."""
+    """Rewrite a replay folder as the old code wrote it: format version 1 (the frames stored as version 2 did),
+    12-input layout and genomes."""
+    from conftest import _as_version2
+
     shutil.copytree(src, dst)
+    _as_version2(dst)
     meta = json.loads((dst / "meta.json").read_text())
     meta["format_version"] = 1
     meta["layout"][0] += 2

@@ -45,32 +45,123 @@ def test_encodings_round_trip_within_the_quantization_step():
     assert err.max() <= np.pi / rp.HEADING_BINS + 1e-5
 
 
-@pytest.mark.parametrize("width,height", [(1280, 720), (100_000, 3000)])
-def test_compiled_encodings_equal_numpy(width, height):
-    """The recorder's writer encodes with record.encode_*_into; they give replay.encode_*'s bytes exactly."""
-    from neuroevo.record import encode_headings_into, encode_positions_into
-
-    rng = np.random.default_rng(1)
+def _frames(rng, f, n, width=1280, height=720):
+    """A chunk's frames as the recorder buffers them: smooth flight, births (jumps), some off the fixed-point range."""
     step = rp.pos_step_for(width, height)
-    pos = rng.uniform(-50, max(width, height) + 50, (120, 40, 2)).astype(np.float32)  # some off the fixed-point range
-    pos[:, :8] = (np.cumsum(rng.normal(0, 3, (120, 8, 2)), axis=0) + 500).astype(np.float32)
-    pos[0, 0], pos[1, 0] = [0.0, -0.0], [step * 0.5, step * 1.5]  # ties round to even
-    out = np.empty(pos.shape, np.uint16)
-    encode_positions_into(pos, step, rp.POS_RANGE, out)
-    assert np.array_equal(out, rp.encode_positions(pos, step))
-    h = rng.uniform(-3.2, 3.2, (120, 40)).astype(np.float32)
-    h[:, :5] = rng.uniform(-20, 20, (120, 5))  # beyond one turn
-    h[0, 5:] = [0.0, -0.0, np.pi, -np.pi, 2 * np.pi, -2 * np.pi, np.nextafter(np.float32(2 * np.pi), 0), 1e-8,
-                -1e-8] + [0.0] * 26
-    outh = np.empty(h.shape, np.uint8)
-    encode_headings_into(h, rp.HEADING_BINS, outh)
-    assert np.array_equal(outh, rp.encode_headings(h))
-    # a range that is not a power of two takes the integer modulo instead of the mask: the same arithmetic
-    q = np.clip(np.rint(pos / np.float32(step)), 0, 999).astype(np.int64)
-    d = np.diff(q, axis=0, prepend=np.zeros_like(q[:1]))
-    d[2:] = d[2:] - np.diff(q, axis=0)[:-1]
-    encode_positions_into(pos, step, 1000, out)
-    assert np.array_equal(out, d % 1000)
+    pos = rng.uniform(-50, max(width, height) + 50, (f, n, 2)).astype(np.float32)
+    k = max(1, n // 2)
+    pos[:, :k] = (np.cumsum(rng.normal(0, 3, (f, k, 2)), axis=0) + 500).astype(np.float32)
+    pos[f // 2, 0] = [width - 0.1, 0.0]  # a birth: a jump across the world
+    pos[0, 0] = [0.0, -0.0]
+    if f > 1:
+        pos[1, 0] = [step * 0.5, step * 1.5]  # ties round to even
+    h = rng.uniform(-3.2, 3.2, (f, n)).astype(np.float32)
+    h[:, : max(1, n // 4)] = rng.uniform(-20, 20, (f, max(1, n // 4)))  # beyond one turn
+    h[: f // 2, : max(1, n // 8)] = rng.uniform(-3e6, 3e6, (f // 2, max(1, n // 8)))  # far beyond (and fmod's side)
+    turns = rng.integers(-40000, 40000, (f, n)).astype(np.float32)
+    h[:, -1] = turns[:, -1] * np.float32(2 * np.pi) + rng.choice([-1e-3, 0.0, 1e-3], f).astype(np.float32)
+    edge = [0.0, -0.0, np.pi, -np.pi, 2 * np.pi, -2 * np.pi, np.nextafter(np.float32(2 * np.pi), 0), 1e-8, -1e-8]
+    h[0, : min(n, len(edge))] = edge[: min(n, len(edge))]
+    alive = rng.random((f, n)) < 0.9
+    cursor = rng.normal(0, 300, (f, 5)).astype(np.float32)
+    cursor[: f // 2, 2:] = [1, 0, 0]
+    cursor[0, :4] = [np.inf, -0.0, np.nan, -np.inf]
+    counters = np.cumsum(rng.integers(0, 3, (f, 14)), axis=0)
+    counters[:, 3] = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, f)  # 64-bit residuals
+    counters[:, 4] = 7  # a constant column (no blocks)
+    return step, pos, h, alive, cursor, counters
+
+
+def _pack(step, pos, h, alive, cursor, counters):
+    from neuroevo import packing
+
+    f, n, c = pos.shape[0], pos.shape[1], counters.shape[1]
+    out = np.empty(packing.bound(f, n, c), np.uint8)
+    size = packing.pack_frames(pos, h, alive, cursor, counters, step, rp.POS_RANGE, rp.HEADING_BINS, 0, f, out)
+    assert size <= out.shape[0]
+    return out[:size].copy()
+
+
+def _unpack(src, step, f, n, c):
+    from neuroevo import packing
+
+    got = (np.empty((f, n, 2), np.float32), np.empty((f, n), np.float32), np.empty((f, n), np.bool_),
+           np.empty((f, 5), np.float32), np.empty((f, c), np.int64))
+    return packing.unpack_frames(src, step, rp.HEADING_BINS, *got), got
+
+
+@pytest.mark.parametrize("f,n", [(1, 1), (2, 3), (63, 5), (64, 9), (65, 2), (130, 40), (1200, 50)])
+@pytest.mark.parametrize("width,height", [(1280, 720), (100_000, 3000)])
+def test_packed_frames_decode_as_version_2(f, n, width, height):
+    """Format 3's packed frames decode to exactly what format 2's arrays decode to (positions and headings
+    quantized as replay.encode_* do), and alive flags, cursor bits and counters unchanged."""
+    from neuroevo import packing
+
+    step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(f * 100 + n), f, n, width, height)
+    src = _pack(step, pos, h, alive, cursor, counters)
+    status, (p2, h2, a2, c2, k2) = _unpack(src, step, f, n, counters.shape[1])
+    assert status == packing.OK
+    assert np.array_equal(p2, rp.decode_positions(rp.encode_positions(pos, step), step))
+    assert np.array_equal(h2, rp.decode_headings(rp.encode_headings(h)))
+    assert np.array_equal(a2, alive)
+    assert np.array_equal(c2.view(np.int32), cursor.view(np.int32))
+    assert np.array_equal(k2, counters)
+
+
+@pytest.mark.parametrize("f", [3, 66, 130, 1200])
+def test_packed_frames_pack_in_parts_as_whole(f):
+    """Two threads pack a chunk's blocks in two runs (the recorder's split); joined, the bytes are the whole's."""
+    from neuroevo import packing
+
+    step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(f), f, 6)
+    whole = _pack(step, pos, h, alive, cursor, counters)
+    for share in (0.0, 0.3, 0.5, 1.0):
+        fs = packing.split(f, share)
+        parts = []
+        for f0, f1 in ((0, fs), (fs, f)):
+            out = np.empty(packing.bound(f, 6, 14), np.uint8)
+            size = packing.pack_frames(pos, h, alive, cursor, counters, step, rp.POS_RANGE, rp.HEADING_BINS, f0, f1,
+                                       out) if f0 < f1 else 0
+            parts.append(out[:size])
+        assert np.array_equal(np.concatenate(parts), whole), share
+
+
+def test_packed_frames_are_small_for_smooth_flight():
+    """Smooth flight packs to a few bits a value: 1,200 frames of 50 agents, second differences within +-7."""
+    rng = np.random.default_rng(5)
+    f, n = 1200, 50
+    acc = rng.integers(-7, 8, (f, n, 2))
+    q = 8000 + np.cumsum(np.cumsum(acc, axis=0), axis=0) // 40
+    pos = (q / 16.0).astype(np.float32)
+    h = np.cumsum(rng.normal(0, 0.01, (f, n)), axis=0).astype(np.float32)
+    src = _pack(1 / 16, pos, h, np.ones((f, n), bool), np.zeros((f, 5), np.float32), np.zeros((f, 14), np.int64))
+    assert src.nbytes < f * n * 3 * 0.6  # under 5 bits a value on average (raw uint16 positions: 32 bits a pair)
+
+
+def test_damaged_packed_frames_are_refused_not_read_out_of_bounds():
+    """Every truncation, a byte more, a header of another shape and random damage: a status, never a crash."""
+    from neuroevo import packing
+
+    step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(3), 70, 4)
+    src = _pack(step, pos, h, alive, cursor, counters)
+    c = counters.shape[1]
+    for cut in range(src.shape[0]):
+        status, _ = _unpack(src[:cut], step, 70, 4, c)
+        assert status in (packing.E_HEADER, packing.E_SHORT, packing.E_WIDTH), cut
+    assert _unpack(np.append(src, np.uint8(0)), step, 70, 4, c)[0] == packing.E_LONG
+    assert _unpack(src, step, 71, 4, c)[0] == packing.E_SHAPE
+    assert _unpack(src, step, 70, 4, c - 1)[0] == packing.E_SHAPE
+    rng = np.random.default_rng(4)
+    statuses = set()
+    for _ in range(300):
+        bad = src.copy()
+        where = rng.integers(packing.HEADER, bad.shape[0], 3)
+        bad[where] = rng.integers(0, 256, 3)
+        status, got = _unpack(bad, step, 70, 4, c)
+        statuses.add(status)
+        if status == packing.OK:  # damage that still decodes gives positions inside the fixed-point range
+            assert np.all((got[0] >= 0) & (got[0] <= (rp.POS_RANGE - 1) * step))
+    assert statuses - {packing.OK}  # most damage is caught
 
 
 def test_record_then_read_back(tmp_path):
@@ -116,6 +207,28 @@ def test_record_then_read_back(tmp_path):
     gid, parent, _ = r.slots_at(len(r) - 1)
     np.testing.assert_array_equal(gid, sim.state.genome_id)
     np.testing.assert_array_equal(parent, sim.state.parent_id)
+
+
+def test_a_version_2_replay_reads_as_the_version_3_one(recorded, tmp_path, as_version2):
+    """Replays recorded before the frames were packed (format 2: one deflated array each) play as they did."""
+    import shutil
+
+    shutil.copytree(recorded, tmp_path / "v2")
+    as_version2(tmp_path / "v2")
+    new, old = rp.open(recorded), rp.open(tmp_path / "v2")
+    assert new.packed and not old.packed and new.meta["format_version"] == rp.FORMAT_VERSION == 3
+    with np.load(old.files[0], allow_pickle=False) as z:
+        assert {"pos", "heading", "alive", "cursor", "counters"} <= set(z.files) and "packed" not in z.files
+    assert len(old) == len(new) > 1000
+    for i in range(len(new)):
+        a, b = new.frame(i), old.frame(i)
+        for k in ("step", "pos", "heading", "alive", "cursor", "counters", "icons"):
+            np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=f"frame {i}: {k}")
+    np.testing.assert_array_equal(new.mean_age, old.mean_age)
+    for k in new.births:
+        np.testing.assert_array_equal(new.births[k], old.births[k])
+    for k in new.deaths:
+        np.testing.assert_array_equal(new.deaths[k], old.deaths[k])
 
 
 def test_headless_replay_resimulates_frame_for_frame(recorded):
@@ -172,7 +285,7 @@ def test_bad_replays_give_one_line_and_exit_2(recorded, tmp_path):
     (badmeta / "meta.json").write_text("{not json")
     future = tmp_path / "future"
     shutil.copytree(recorded, future)
-    meta = (future / "meta.json").read_text().replace('"format_version": 2', '"format_version": 99')
+    meta = (future / "meta.json").read_text().replace(f'"format_version": {rp.FORMAT_VERSION}', '"format_version": 99')
     (future / "meta.json").write_text(meta)
     cases = [(foreign, "not a neuroevo replay"), (nometa, "not a neuroevo replay"),
              (trunc, "chunk-000001.npz"), (badmeta, "meta.json"), (future, "version 99"),
