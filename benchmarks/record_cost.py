@@ -5,7 +5,7 @@
 Variants (a fresh world each, `cursor` scenario, the recorder's closing write timed too):
   plain        no recording, threads chosen at run time (the default)
   rec          recording with the defaults: threads chosen at run time; after team steps the stepping thread packs
-               half of each full chunk while the writer thread packs the other half
+               up to half of each full chunk while the writer thread packs the rest
   rec-serial   recording on the serial step (set_threads(1)): the writer packs every chunk on the other core
   rec-team     recording on the team step (set_threads(2))
   rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone
@@ -43,9 +43,8 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     if variant.startswith("rec"):
         rec = Recorder(sim, tmp / "replay")
         if variant.endswith("nowrite"):
-            def drop(path, arrays, bufs, fs=0, main_part=None, rec=rec):  # the writer drops the chunk, keeps buffers
-                if main_part is not None:
-                    main_part.result()
+            def drop(path, arrays, bufs, packing, rec=rec):  # the writer drops the chunk (packs none of it)
+                packing.cancel()
                 rec._free.append(bufs)
 
             rec._write_chunk = drop

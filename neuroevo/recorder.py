@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +42,7 @@ MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
 # The share of a chunk's packing the stepping thread does itself after a piece of team steps (the rest: the writer
 # thread, at the same time): the team step's helper is idle then, and the writer would otherwise take its core from
 # it during the next piece.
-MAIN_SHARE = 0.5
+MAIN_SHARE, PACK_PARTS = 1.0, 8
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
@@ -86,10 +87,10 @@ class Recorder:
         self._prev_age = s.age.copy()
         self._writer: ThreadPoolExecutor | None = None  # encodes and compresses each chunk, in order
         self._io: ThreadPoolExecutor | None = None  # writes them to disk (temp file, fsync, rename), in order
-        self._pending: deque[tuple[Future, int]] = deque()  # chunks queued for the writer thread, with their bytes
+        # chunks queued for the writer thread, with their bytes and their packing
+        self._pending: deque[tuple[Future, int, _Packing]] = deque()
         self._stored: deque[Future] = deque()  # chunk files queued for the disk thread (appended by the writer)
         self._free: deque[tuple[np.ndarray, ...]] = deque(maxlen=2)  # chunk buffers the writer has finished with
-        self._packed = np.empty(0, np.uint8)  # the writer thread's buffer for a chunk's packed frames
         self.main_packs = False  # the stepping thread packs MAIN_SHARE of each chunk (set after team-step pieces)
         self._write_failed = False  # set by the writer thread: the chunks queued after a failed one are not written
         self.failed = False  # a chunk failed to write: nothing more is written
@@ -113,22 +114,29 @@ class Recorder:
 
     def _new_frame_buffers(self, n_counters: int) -> None:
         """Chunk buffers for the next chunk (a full chunk's go to the writer thread as they are): a set the writer
-        has finished with, or fresh ones. Reused, their pages are not faulted in again for every chunk (fresh
-        buffers made a recorded 50-agent step 10-20% slower)."""
-        f, n = self.chunk_frames, self.n
+        has finished with, or fresh ones. Two sets are made at the start, their pages touched there (_fresh_set), and
+        then take turns: the compiled step never writes into memory it has to fault in (at 50 agents, fresh buffers
+        for every chunk made a recorded step 10-20% slower)."""
+        f = self.chunk_frames
         while self._free:
             bufs = self._free.popleft()
             if bufs[0].shape[0] == f and bufs[5].shape[1] == n_counters:
-                (self._b_step, self._b_pos, self._b_heading, self._b_alive, self._b_cursor, self._b_counters,
-                 self._b_mean_age) = bufs
-                return
-        self._b_step = np.empty(f, np.int64)
-        self._b_pos = np.empty((f, n, 2), np.float32)
-        self._b_heading = np.empty((f, n), np.float32)
-        self._b_alive = np.empty((f, n), np.bool_)
-        self._b_cursor = np.empty((f, 5), np.float32)
-        self._b_counters = np.empty((f, n_counters), np.int64)
-        self._b_mean_age = np.empty(f, np.float32)
+                break
+        else:
+            bufs = self._fresh_set(n_counters)
+            if self._k == 0 and self.frames_written == 0:  # the start: the second set, ready for the next chunk
+                self._free.append(self._fresh_set(n_counters))
+        (self._b_step, self._b_pos, self._b_heading, self._b_alive, self._b_cursor, self._b_counters,
+         self._b_mean_age) = bufs
+
+    def _fresh_set(self, n_counters: int) -> tuple[np.ndarray, ...]:
+        f, n = self.chunk_frames, self.n
+        bufs = (np.empty(f, np.int64), np.empty((f, n, 2), np.float32), np.empty((f, n), np.float32),
+                np.empty((f, n), np.bool_), np.empty((f, 5), np.float32), np.empty((f, n_counters), np.int64),
+                np.empty(f, np.float32))
+        for b in bufs:
+            b.fill(0)  # (faulted in here, not in the step)
+        return bufs
 
     def _team_of(self, s: WorldState) -> np.ndarray:
         team = getattr(s, "team", None)
@@ -290,55 +298,42 @@ class Recorder:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
             self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-disk")
-        # After team steps the helper's core is free: this thread packs the chunk's first frames (MAIN_SHARE) while
-        # the writer thread packs the rest; after serial steps the writer packs them all, on the other core.
-        fs = split(n, MAIN_SHARE) if self.main_packs else 0
-        main_part: Future | None = Future() if fs > 0 else None
-        frames = [arrays[k] for k in PACKED_KEYS]  # (the writer takes them out of arrays)
+        # The chunk's frames are packed in PACK_PARTS runs of blocks, which either thread may take (_Packing): the
+        # writer takes them from the first on; after team steps, whose helper leaves its core free between calls,
+        # this thread takes up to MAIN_SHARE of them at once; at close() it helps with whatever is left.
+        packing = _Packing([arrays[k] for k in PACKED_KEYS], self.pos_step)
         job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays,
-                                  bufs, fs, main_part)
-        self._pending.append((job, nbytes))
-        if main_part is not None:
-            try:
-                part = np.empty(bound(fs, self.n, frames[4].shape[1]), np.uint8)
-                size = pack_frames(*frames, self.pos_step, POS_RANGE, HEADING_BINS, 0, fs, part)
-                main_part.set_result(part[:size])
-            except BaseException as e:
-                main_part.set_exception(e)
-                raise
-
+                                  bufs, packing)
+        self._pending.append((job, nbytes, packing))
+        if self.main_packs:
+            packing.work(round(MAIN_SHARE * len(packing.parts)))
         self.chunks_written += 1
         self.frames_written += n
         self._k = 0
         self._icons = []
         self._events = {k: [] for k in EVENT_KEYS}
 
-    def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray], bufs: tuple[np.ndarray, ...], fs: int = 0,
-                     main_part: Future | None = None) -> None:
-        """On the writer thread: pack one chunk's frames (from frame fs on; the stepping thread packs those before
-        fs into main_part meanwhile) and queue its bytes for the disk thread, unless one before it failed (no gap in
-        a replay), and give its frame buffers (bufs) back for a later chunk. The disk thread's waits (fsync) so
-        overlap the next chunk's work."""
+    def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray], bufs: tuple[np.ndarray, ...],
+                     packing: _Packing) -> None:
+        """On the writer thread: pack one chunk's frames (with the stepping thread, which may take some of the
+        parts) and queue its bytes for the disk thread, unless one before it failed (no gap in a replay), and give
+        its frame buffers (bufs) back for a later chunk. The disk thread's waits (fsync) so overlap the next chunk's
+        work."""
         if self._write_failed:
+            packing.cancel()
             return
         try:
-            frames = [arrays.pop(k) for k in PACKED_KEYS]  # pos, heading, alive, cursor, counters
-            f, n, c = frames[0].shape[0], frames[0].shape[1], frames[4].shape[1]
-            need = bound(f - fs, n, c)
-            if self._packed.shape[0] < need:
-                self._packed = np.empty(need, np.uint8)
-            size = pack_frames(*frames, self.pos_step, POS_RANGE, HEADING_BINS, fs, f, self._packed) if fs < f else 0
-            if main_part is None:
-                arrays["packed"] = self._packed[:size]  # copied into the zip's bytes below
-            else:
-                arrays["packed"] = np.concatenate([main_part.result(), self._packed[:size]])
+            for k in PACKED_KEYS:
+                del arrays[k]
+            arrays["packed"] = packing.result()
             data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL, DEFLATED_KEYS)
-            del arrays, frames
+            del arrays
             self._free.append(bufs)  # everything is in data now
             assert self._io is not None
             self._stored.append(self._io.submit(self._store, path, data))
         except BaseException:
             self._write_failed = True
+            packing.cancel()
             raise
 
     def _store(self, path: Path, data: memoryview) -> None:
@@ -356,11 +351,14 @@ class Recorder:
         the queue); the first error is raised here."""
         try:
             while self._pending:
-                job, _ = self._pending[0]
+                job, _, packing = self._pending[0]
                 if room_for is not None and not job.done():
-                    queued = sum(b for _, b in self._pending)
+                    queued = sum(b for _, b, _ in self._pending)
                     if len(self._pending) < MAX_QUEUED_CHUNKS and queued + room_for <= MAX_QUEUED_BYTES:
                         break
+                if room_for is None:  # the last waits: this thread helps pack what the writer has not begun
+                    for _, _, other in self._pending:
+                        other.work()
                 self._pending.popleft()
                 job.result()
             while self._stored and (room_for is None or self._stored[0].done()):
@@ -390,6 +388,65 @@ class Recorder:
             if pool is not None:
                 pool.shutdown()
         self._writer = self._io = None
+
+
+class _Packing:
+    """One chunk's frames packed in parts (runs of whole blocks, packing.split), which the writer thread and the
+    stepping thread take in turn, first come first served; result() joins them in order into the stream that
+    packing the chunk at once gives."""
+
+    def __init__(self, frames: list[np.ndarray], pos_step: float) -> None:
+        self.frames, self.pos_step = frames, pos_step
+        f = frames[0].shape[0]
+        cuts = sorted({0, f, *(split(f, k / PACK_PARTS) for k in range(1, PACK_PARTS))})
+        self.parts = list(zip(cuts[:-1], cuts[1:]))
+        self.out: list[np.ndarray | None] = [None] * len(self.parts)
+        self._lock = threading.Lock()
+        self._next = 0  # the first part nobody has taken
+        self._done = threading.Condition(self._lock)
+        self._finished = 0
+        self._error: BaseException | None = None
+
+    def work(self, most: int | None = None) -> None:
+        """Pack parts nobody has taken yet (at most `most`), on this thread."""
+        taken = 0
+        while most is None or taken < most:
+            with self._lock:
+                i = self._next
+                if i >= len(self.parts) or self._error is not None:
+                    return
+                self._next += 1
+            f0, f1 = self.parts[i]
+            n, c = self.frames[0].shape[1], self.frames[4].shape[1]
+            try:
+                buf = np.empty(bound(f1 - f0, n, c), np.uint8)
+                size = pack_frames(*self.frames, self.pos_step, POS_RANGE, HEADING_BINS, f0, f1, buf)
+                part = buf[:size].copy() if size < buf.shape[0] // 2 else buf[:size]
+            except BaseException as e:  # noqa: BLE001 - raised by result(), on the writer thread
+                with self._lock:
+                    self._error = e
+                    self._done.notify_all()
+                return
+            with self._lock:
+                self.out[i] = part
+                self._finished += 1
+                self._done.notify_all()
+            taken += 1
+
+    def cancel(self) -> None:
+        """Nobody takes another part (the chunk is not written)."""
+        with self._lock:
+            self._next = len(self.parts)
+
+    def result(self) -> np.ndarray:
+        """The packed stream, once every part is done (this thread packs what nobody has taken)."""
+        self.work()
+        with self._lock:
+            self._done.wait_for(lambda: self._finished == len(self.parts) or self._error is not None)
+            if self._error is not None:
+                raise self._error
+        self.frames = []
+        return np.concatenate([p for p in self.out if p is not None])
 
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:

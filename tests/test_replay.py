@@ -126,6 +126,25 @@ def test_packed_frames_pack_in_parts_as_whole(f):
         assert np.array_equal(np.concatenate(parts), whole), share
 
 
+def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
+    """The recorder's _Packing: parts taken by two threads at once (and some by the one asking for the result)
+    join into the stream packing the chunk at once gives; parts nobody took are packed by result()."""
+    import threading
+
+    from neuroevo.recorder import _Packing
+
+    step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(9), 1200, 7)
+    whole = _pack(step, pos, h, alive, cursor, counters)
+    for most in (0, 1, 3, None):
+        job = _Packing([pos, h, alive, cursor, counters], step)
+        assert len(job.parts) == 8 and job.parts[0][0] == 0 and job.parts[-1][1] == 1200
+        t = threading.Thread(target=job.work, args=(most,))
+        t.start()
+        got = job.result()
+        t.join()
+        assert np.array_equal(got, whole), most
+
+
 def test_packed_frames_are_small_for_smooth_flight():
     """Smooth flight packs to a few bits a value: 1,200 frames of 50 agents, second differences within +-7."""
     rng = np.random.default_rng(5)
