@@ -2,7 +2,7 @@
 
 replay.Recorder hands run_chunk a Rec bundle of views into its chunk buffers; run_chunk writes one frame per step
 (what replay.Recorder.observe would copy from Python) and the births since the last frame, and stops early when a
-buffer could overflow in the next step, so Python touches the frames only once per piece, to encode and write them.
+buffer could overflow in the next step, so Python touches the frames only once per piece, to pack and write them.
 Without recording every array has 0 rows (`no_rec`) and the step pays one comparison.
 """
 

@@ -39,9 +39,10 @@ CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS, LIVE_CHUNK_SECONDS = 5.0, 
 # Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
 # fsyncs, little enough to keep a large population's recording in bounded memory.
 MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
-# The share of a chunk's packing the stepping thread does itself after a piece of team steps (the rest: the writer
-# thread, at the same time): the team step's helper is idle then, and the writer would otherwise take its core from
-# it during the next piece.
+# A chunk's frames are packed in PACK_PARTS parts. After a piece of team steps the stepping thread takes up to
+# MAIN_SHARE of them itself, beside the writer thread: the helper's core is free between calls, and a writer packing
+# during the next call would take that core from the helper (measured: 1.37x for a recorded run with half of them,
+# 1.26-1.36x taking what it can, each against the unrecorded run; the noise is about as large as the difference).
 MAIN_SHARE, PACK_PARTS = 1.0, 8
 
 
@@ -85,7 +86,7 @@ class Recorder:
         self._prev_alive = s.alive.copy()
         self._prev_pos = s.pos.copy()
         self._prev_age = s.age.copy()
-        self._writer: ThreadPoolExecutor | None = None  # encodes and compresses each chunk, in order
+        self._writer: ThreadPoolExecutor | None = None  # packs (with this thread) and writes each chunk, in order
         self._io: ThreadPoolExecutor | None = None  # writes them to disk (temp file, fsync, rename), in order
         # chunks queued for the writer thread, with their bytes and their packing
         self._pending: deque[tuple[Future, int, _Packing]] = deque()
@@ -290,9 +291,9 @@ class Recorder:
         bufs = (self._b_step, self._b_pos, self._b_heading, self._b_alive, self._b_cursor, self._b_counters,
                 self._b_mean_age)
         self._new_frame_buffers(self._b_counters.shape[1])
-        # Encoding and compression (most of a recording's cost) run on a writer thread while the run goes on (the
-        # compiled step, zlib and most of numpy release the GIL): one chunk at a time, in order, each through temp
-        # file + rename; a few chunks may wait their turn, so a slow disk (fsync) does not stop the run.
+        # The chunk is written by a writer thread while the run goes on (the compiled step and the packing release
+        # the GIL): one chunk at a time, in order, each through temp file + rename; a few chunks may wait their
+        # turn, so a slow disk (fsync) does not stop the run.
         nbytes = sum(a.nbytes for a in arrays.values())
         self._wait_writer(room_for=nbytes)
         if self._writer is None:
