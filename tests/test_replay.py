@@ -25,7 +25,7 @@ def cursor_sim(agents=20, seed=5, **overrides):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A 2-minute headless recording made through the CLI (4 chunks of 2,000 frames)."""
+    """A 2-minute headless recording made through the CLI (one chunk of 7,200 frames and one of a frame)."""
     out = tmp_path_factory.mktemp("run")
     assert main(["run", "cursor", "--seed", "2", "--minutes", "2", "--agents", "30", "--record", "--quiet",
                  "--no-plot", "--out", str(out)]) == 0
@@ -143,6 +143,23 @@ def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
         got = job.result()
         t.join()
         assert np.array_equal(got, whole), most
+
+
+def test_chunk_lengths(tmp_path):
+    """Headless recordings of a few agents write long chunks (a compiled call ends at each); the live viewer's,
+    made in real time, at most LIVE_CHUNK_SECONDS; large populations CHUNK_SECONDS."""
+    from neuroevo import recorder
+
+    sim = cursor_sim(agents=50)
+    dt = sim.settings.world.dt
+    run = rp.Recorder(sim, tmp_path / "a")
+    live = rp.Recorder(sim, tmp_path / "b", origin="live")
+    assert run.chunk_frames == round(recorder.MAX_CHUNK_SECONDS / dt) == 7200
+    assert live.chunk_frames == round(recorder.LIVE_CHUNK_SECONDS / dt)
+    assert recorder.chunk_frames(5000, dt) == round(recorder.CHUNK_SECONDS / dt)
+    assert rp.Recorder(sim, tmp_path / "c", chunk_seconds=1.0, origin="live").chunk_frames == round(1 / dt)
+    for r in (run, live):
+        r.close()
 
 
 def test_packed_frames_are_small_for_smooth_flight():
