@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -307,7 +308,11 @@ class Recorder:
                                   bufs, packing)
         self._pending.append((job, nbytes, packing))
         if self.main_packs:
-            packing.work(round(MAIN_SHARE * len(packing.parts)))
+            try:
+                packing.work(round(MAIN_SHARE * len(packing.parts)))
+            except BaseException:  # (Ctrl-C, no memory) this chunk is not written, nor any after it
+                self.failed = True
+                raise
         self.chunks_written += 1
         self.frames_written += n
         self._k = 0
@@ -409,29 +414,34 @@ class _Packing:
         self._error: BaseException | None = None
 
     def work(self, most: int | None = None) -> None:
-        """Pack parts nobody has taken yet (at most `most`), on this thread."""
+        """Pack parts nobody has taken yet (at most `most`), on this thread. Whatever stops a part this thread took
+        (an error, Ctrl-C) is recorded before it propagates, so result() never waits for a part nobody finishes."""
         taken = 0
         while most is None or taken < most:
-            with self._lock:
-                i = self._next
-                if i >= len(self.parts) or self._error is not None:
-                    return
-                self._next += 1
-            f0, f1 = self.parts[i]
-            n, c = self.frames[0].shape[1], self.frames[4].shape[1]
+            mine, done = -1, False
             try:
+                with self._lock:
+                    i = self._next
+                    if i >= len(self.parts) or self._error is not None:
+                        return
+                    mine = i
+                    self._next = i + 1
+                f0, f1 = self.parts[i]
+                n, c = self.frames[0].shape[1], self.frames[4].shape[1]
                 buf = np.empty(bound(f1 - f0, n, c), np.uint8)
                 size = pack_frames(*self.frames, self.pos_step, POS_RANGE, HEADING_BINS, f0, f1, buf)
-                part = buf[:size].copy() if size < buf.shape[0] // 2 else buf[:size]
-            except BaseException as e:  # noqa: BLE001 - raised by result(), on the writer thread
+                part = buf[:size].copy()
                 with self._lock:
-                    self._error = e
+                    self.out[i] = part
+                    self._finished += 1
                     self._done.notify_all()
-                return
-            with self._lock:
-                self.out[i] = part
-                self._finished += 1
-                self._done.notify_all()
+                    done = True
+            finally:
+                if mine >= 0 and not done:
+                    with self._lock:
+                        if self._error is None:
+                            self._error = sys.exc_info()[1] or RuntimeError(f"part {mine} of a chunk was not packed")
+                        self._done.notify_all()
             taken += 1
 
     def cancel(self) -> None:

@@ -272,14 +272,31 @@ class Replay:
         """A version-3 chunk's packed stream -> d["pos"], "heading", "alive", "cursor", "counters"."""
         src = d.pop("packed")
         frames = d["step"].shape[0]
-        c = int.from_bytes(src[9:13].tobytes(), "little") if src.shape[0] >= packing.HEADER else 0
-        if not 1 <= c <= N_COUNTERS:
-            raise ReplayError(f"{f}: corrupt chunk (packed frames hold {c} counters, 1..{N_COUNTERS} expected)")
-        d["pos"] = np.empty((frames, self.n, 2), np.float32)
-        d["heading"] = np.empty((frames, self.n), np.float32)
-        d["alive"] = np.empty((frames, self.n), np.bool_)
-        d["cursor"] = np.empty((frames, 5), np.float32)
-        d["counters"] = np.empty((frames, c), np.int64)
+        if src.shape[0] < packing.HEADER or src[0] != packing.MAGIC:
+            raise ReplayError(f"{f}: corrupt chunk ({packing.ERRORS[packing.E_HEADER]})")
+        hf, hn, c = (int.from_bytes(src[k : k + 4].tobytes(), "little") for k in (1, 5, 9))
+        if (hf, hn) != (frames, self.n) or not 1 <= c <= N_COUNTERS:
+            raise ReplayError(f"{f}: corrupt chunk (packed frames of {hf} frames, {hn} slots and {c} counters; "
+                              f"the chunk holds {frames} frames of {self.n} slots, 1..{N_COUNTERS} counters)")
+        # what it decodes to, before any of it is made: within MAX_CHUNK_BYTES, and no more than its bytes can hold
+        # (every frame of every column takes at least a bit of a block's bitmap, or a varint byte)
+        j = packing.n_columns(self.n, c)
+        need = frames * (self.n * 13 + 20 + 8 * c)
+        least = packing.HEADER + min(frames, packing.WARM) * j + -(-max(0, frames - packing.WARM) // packing.BLOCK) * (
+            (j + 7) // 8)
+        if need > MAX_CHUNK_BYTES:
+            raise ReplayError(f"{f}: chunk too large ({need >> 20} MB of frames, at most {MAX_CHUNK_BYTES >> 20} MB)")
+        if src.shape[0] < least:
+            raise ReplayError(f"{f}: corrupt chunk ({src.shape[0]} bytes of packed frames cannot hold {frames} "
+                              f"frames of {self.n} slots)")
+        try:
+            d["pos"] = np.empty((frames, self.n, 2), np.float32)
+            d["heading"] = np.empty((frames, self.n), np.float32)
+            d["alive"] = np.empty((frames, self.n), np.bool_)
+            d["cursor"] = np.empty((frames, 5), np.float32)
+            d["counters"] = np.empty((frames, c), np.int64)
+        except MemoryError:
+            raise ReplayError(f"{f}: not enough memory to decode the chunk ({need >> 20} MB)") from None
         status = packing.unpack_frames(src, self.pos_step, HEADING_BINS, d["pos"], d["heading"], d["alive"],
                                        d["cursor"], d["counters"])
         if status != packing.OK:

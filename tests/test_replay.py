@@ -145,6 +145,65 @@ def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
         assert np.array_equal(got, whole), most
 
 
+def test_a_part_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
+    """Ctrl-C (or any error) while a thread packs a part it took: recorded before it propagates, so the writer's
+    result() raises it instead of waiting for a part nobody finishes."""
+    import threading
+
+    from neuroevo import packing, recorder
+    from neuroevo.recorder import _Packing
+
+    step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(2), 600, 5)
+    real, calls = recorder.pack_frames, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(recorder, "pack_frames", interrupted)
+    job = _Packing([pos, h, alive, cursor, counters], step)
+    with pytest.raises(KeyboardInterrupt):
+        job.work()
+    got: list[BaseException] = []
+
+    def writer():
+        try:
+            job.result()
+        except BaseException as e:  # noqa: BLE001
+            got.append(e)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive() and len(got) == 1 and isinstance(got[0], KeyboardInterrupt)
+    assert len(calls) == 2 and packing.split(600, 0.5) > 0
+
+
+def test_a_packed_chunk_too_large_or_lying_is_refused_before_decoding(tmp_path):
+    """The reader checks the packed stream's header against the chunk, and what it would decode to against
+    MAX_CHUNK_BYTES and against the bytes it has, before it makes any array (a small file cannot ask for GB)."""
+    import types
+    from pathlib import Path
+
+    from neuroevo import packing
+
+    def header(f, n, c):
+        return np.frombuffer(bytes([packing.MAGIC]) + f.to_bytes(4, "little") + n.to_bytes(4, "little")
+                             + c.to_bytes(4, "little"), np.uint8)
+
+    for n, f, src, needle in [(100_000, 100_000, header(100_001, 100_000, 3), "the chunk holds 100000 frames"),
+                              (100_000, 100_000, header(100_000, 100_000, 3), "chunk too large"),
+                              (1000, 5000, np.concatenate([header(5000, 1000, 3), np.zeros(100, np.uint8)]),
+                               "cannot hold 5000 frames"),
+                              (10, 10, header(10, 10, 99), "99 counters"),
+                              (10, 10, np.zeros(5, np.uint8), "header")]:
+        stub = types.SimpleNamespace(n=n, pos_step=1 / 16)
+        with pytest.raises(rp.ReplayError, match=needle):
+            rp.Replay._unpack(stub, Path("chunk-000001.npz"), {"step": np.zeros(f, np.int64), "packed": src})
+
+
 def test_chunk_lengths(tmp_path):
     """Headless recordings of a few agents write long chunks (a compiled call ends at each); the live viewer's,
     made in real time, at most LIVE_CHUNK_SECONDS; large populations CHUNK_SECONDS."""
