@@ -156,6 +156,72 @@ def _residuals(row, p1, p2, n, wrap, tile, k):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _block_row(pos, heading, alive, bits, counters, f, s, hi, two_pi, scale, heading_bins, p1, p2, hb, tile, k, orr):
+    """_row, _residuals and the block's or-ed residuals (orr) in one pass a column group: frame f's zigzagged
+    residuals into tile[k] (the same values as _row then _residuals; p1 and, for positions, p2 move on a frame)."""
+    n = pos.shape[1]
+    zero = np.float32(0.0)
+    z = tile[k]
+    xy = pos[f].reshape(2 * n)
+    for j in range(2 * n):  # positions: second differences
+        v = np.rint(xy[j] / s)
+        v = v if v > zero else zero
+        q = np.int64(v if v < hi else hi)
+        a = p1[j]
+        r = q - (a + a - p2[j])
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p2[j] = a
+        p1[j] = q
+    mask = heading_bins - 1
+    wide = False
+    for i in range(n):
+        h = heading[f, i]
+        wide |= not (-two_pi < h < two_pi)
+        hb[i] = np.int64(np.rint((h + (two_pi if h < zero else zero)) * scale)) & mask
+    if wide:
+        for i in range(n):
+            h = heading[f, i]
+            if not (-two_pi < h < two_pi):
+                m = _mod_2pi(h, two_pi) if -MOD_EXACT < h < MOD_EXACT else np.mod(h, two_pi)
+                hb[i] = np.int64(np.rint(m * scale)) & mask
+    half = heading_bins >> 1
+    for i in range(n):  # heading bins: the shorter way round
+        j = 2 * n + i
+        v = hb[i]
+        r = ((v - p1[j] + half) & mask) - half
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+    for i in range(n):  # the rest: differences (p2 is read for positions only)
+        j = 3 * n + i
+        v = np.int64(1 if alive[f, i] else 0)
+        r = v - p1[j]
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+    for c in range(5):
+        j = 4 * n + c
+        v = np.int64(bits[f, c])
+        r = v - p1[j]
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+    for c in range(counters.shape[1]):
+        j = 4 * n + 5 + c
+        v = counters[f, c]
+        r = v - p1[j]
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _put_bits(tile, j, count, w, out, p):
     """tile[:count, j] at w bits each into out from byte p, in groups of 8 values (8 w bits: w bytes; the last
     group padded with zeros); returns the next byte. Widths up to 16 take a group at a time in registers."""
@@ -242,6 +308,7 @@ def pack_frames(pos, heading, alive, cursor, counters, pos_step, pos_values, hea
     p2 = np.zeros(nj, np.int64)  # two frames before
     tile = np.empty((BLOCK, nj), np.uint64)
     orr = np.empty(nj, np.uint64)
+    hb = np.empty(n, np.int64)  # a frame's heading bins
     bits = cursor.view(np.int32)
     p = 0
     if f0 == 0:
@@ -272,10 +339,8 @@ def pack_frames(pos, heading, alive, cursor, counters, pos_step, pos_values, hea
         count = min(BLOCK, f1 - b0)
         orr[:] = 0
         for k in range(count):
-            _row(pos, heading, alive, bits, counters, b0 + k, s, hi, two_pi, scale, heading_bins, row)
-            _residuals(row, p1, p2, n, heading_bins, tile, k)
-            for j in range(nj):
-                orr[j] |= tile[k, j]
+            _block_row(pos, heading, alive, bits, counters, b0 + k, s, hi, two_pi, scale, heading_bins, p1, p2, hb,
+                       tile, k, orr)
         for b in range(nmap):
             out[p + b] = 0
         q = p + nmap  # the widths
