@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 # checks that every module using numba is listed).
 KERNEL_SOURCES = ("atomics.py", "births.py", "brain.py", "choices.py", "config.py", "cursor.py", "evolution.py",
                   "grid.py", "obstacles.py", "packing.py", "physics.py", "record.py", "sensors.py", "simd.py",
-                  "species.py", "state.py", "step.py", "steploop.py", "teamstep.py",
+                  "species.py", "state.py", "step.py", "steploop.py", "teamstep.py", "unpacking.py",
                   "envs/sense.py",
                   "mnist/kernels.py", "mnist/lres.py", "mnist/lrga.py")
 

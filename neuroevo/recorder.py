@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__
 from .io import npz_bytes, write_bytes, write_json
-from .packing import bound, pack_frames, split
+from .packing import Frames, bound, pack_frames, split
 from .replay import (
     _CURSOR_FIELDS,
     _NO_ICONS,
@@ -25,7 +25,6 @@ from .replay import (
     FORMAT_VERSION,
     HEADING_BINS,
     PACKED_KEYS,
-    POS_RANGE,
     pos_step_for,
     unused_path,
 )
@@ -429,7 +428,7 @@ class _Packing:
                 f0, f1 = self.parts[i]
                 n, c = self.frames[0].shape[1], self.frames[4].shape[1]
                 buf = np.empty(bound(f1 - f0, n, c), np.uint8)
-                size = pack_frames(*self.frames, self.pos_step, POS_RANGE, HEADING_BINS, f0, f1, buf)
+                size = pack_frames(Frames(*self.frames), self.pos_step, f0, f1, buf)
                 part = buf[:size].copy()
                 with self._lock:
                     self.out[i] = part

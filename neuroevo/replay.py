@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from . import oldfiles, packing, validate
+from . import oldfiles, packing, unpacking, validate
 from .brain import Layout
 from .config import Settings, SettingsError, gated
 from .io import numbered, read_npz
+from .packing import HEADING_BINS, POS_RANGE  # 256 bins a turn; uint16 fixed point
 from .state import C_ARMED, C_CLICK, C_PRESENT, CX, CY, N_COUNTERS, WorldState
 from .ui.lineage import Families
 
@@ -42,8 +43,6 @@ FORMAT = "neuroevo-replay"
 # always-zero heading)
 FORMAT_VERSION = 3
 READS_VERSIONS = (1, 2, 3)
-HEADING_BINS = 256
-POS_RANGE = 65536  # uint16 fixed point
 FRAME_KEYS = ("step", "pos", "heading", "alive", "cursor", "counters")  # versions 1 and 2
 PACKED_KEYS = ("pos", "heading", "alive", "cursor", "counters")  # what version 3 packs into "packed"
 EVENT_KEYS = ("birth_frame", "birth_slot", "birth_gid", "birth_parent", "birth_genome",
@@ -273,7 +272,7 @@ class Replay:
         src = d.pop("packed")
         frames = d["step"].shape[0]
         if src.shape[0] < packing.HEADER or src[0] != packing.MAGIC:
-            raise ReplayError(f"{f}: corrupt chunk ({packing.ERRORS[packing.E_HEADER]})")
+            raise ReplayError(f"{f}: corrupt chunk ({unpacking.ERRORS[unpacking.E_HEADER]})")
         hf, hn, c = (int.from_bytes(src[k : k + 4].tobytes(), "little") for k in (1, 5, 9))
         if (hf, hn) != (frames, self.n) or not 1 <= c <= N_COUNTERS:
             raise ReplayError(f"{f}: corrupt chunk (packed frames of {hf} frames, {hn} slots and {c} counters; "
@@ -297,10 +296,10 @@ class Replay:
             d["counters"] = np.empty((frames, c), np.int64)
         except MemoryError:
             raise ReplayError(f"{f}: not enough memory to decode the chunk ({need >> 20} MB)") from None
-        status = packing.unpack_frames(src, self.pos_step, HEADING_BINS, d["pos"], d["heading"], d["alive"],
-                                       d["cursor"], d["counters"])
-        if status != packing.OK:
-            raise ReplayError(f"{f}: corrupt chunk ({packing.ERRORS.get(status, status)})")
+        status = unpacking.unpack_frames(src, self.pos_step, packing.Frames(d["pos"], d["heading"], d["alive"],
+                                                                            d["cursor"], d["counters"]))
+        if status != unpacking.OK:
+            raise ReplayError(f"{f}: corrupt chunk ({unpacking.ERRORS.get(status, status)})")
 
     def frame(self, i: int) -> Frame:
         c = self._chunk_of(i)

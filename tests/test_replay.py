@@ -12,6 +12,7 @@ import pytest
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
+from neuroevo import packing, unpacking  # noqa: E402
 from neuroevo import replay as rp  # noqa: E402
 from neuroevo.cli import main  # noqa: E402
 from neuroevo.scenario import load_scenario  # noqa: E402
@@ -73,21 +74,17 @@ def _frames(rng, f, n, width=1280, height=720):
 
 
 def _pack(step, pos, h, alive, cursor, counters):
-    from neuroevo import packing
-
     f, n, c = pos.shape[0], pos.shape[1], counters.shape[1]
     out = np.empty(packing.bound(f, n, c), np.uint8)
-    size = packing.pack_frames(pos, h, alive, cursor, counters, step, rp.POS_RANGE, rp.HEADING_BINS, 0, f, out)
+    size = packing.pack_frames(packing.Frames(pos, h, alive, cursor, counters), step, 0, f, out)
     assert size <= out.shape[0]
     return out[:size].copy()
 
 
 def _unpack(src, step, f, n, c):
-    from neuroevo import packing
-
     got = (np.empty((f, n, 2), np.float32), np.empty((f, n), np.float32), np.empty((f, n), np.bool_),
            np.empty((f, 5), np.float32), np.empty((f, c), np.int64))
-    return packing.unpack_frames(src, step, rp.HEADING_BINS, *got), got
+    return unpacking.unpack_frames(src, step, packing.Frames(*got)), got
 
 
 @pytest.mark.parametrize("f,n", [(1, 1), (2, 3), (63, 5), (64, 9), (65, 2), (130, 40), (1200, 50)])
@@ -95,12 +92,10 @@ def _unpack(src, step, f, n, c):
 def test_packed_frames_decode_as_version_2(f, n, width, height):
     """Format 3's packed frames decode to exactly what format 2's arrays decode to (positions and headings
     quantized as replay.encode_* do), and alive flags, cursor bits and counters unchanged."""
-    from neuroevo import packing
-
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(f * 100 + n), f, n, width, height)
     src = _pack(step, pos, h, alive, cursor, counters)
     status, (p2, h2, a2, c2, k2) = _unpack(src, step, f, n, counters.shape[1])
-    assert status == packing.OK
+    assert status == unpacking.OK
     assert np.array_equal(p2, rp.decode_positions(rp.encode_positions(pos, step), step))
     assert np.array_equal(h2, rp.decode_headings(rp.encode_headings(h)))
     assert np.array_equal(a2, alive)
@@ -111,8 +106,6 @@ def test_packed_frames_decode_as_version_2(f, n, width, height):
 @pytest.mark.parametrize("f", [3, 66, 130, 1200])
 def test_packed_frames_pack_in_parts_as_whole(f):
     """Two threads pack a chunk's blocks in two runs (the recorder's split); joined, the bytes are the whole's."""
-    from neuroevo import packing
-
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(f), f, 6)
     whole = _pack(step, pos, h, alive, cursor, counters)
     for share in (0.0, 0.3, 0.5, 1.0):
@@ -120,8 +113,8 @@ def test_packed_frames_pack_in_parts_as_whole(f):
         parts = []
         for f0, f1 in ((0, fs), (fs, f)):
             out = np.empty(packing.bound(f, 6, 14), np.uint8)
-            size = packing.pack_frames(pos, h, alive, cursor, counters, step, rp.POS_RANGE, rp.HEADING_BINS, f0, f1,
-                                       out) if f0 < f1 else 0
+            frames = packing.Frames(pos, h, alive, cursor, counters)
+            size = packing.pack_frames(frames, step, f0, f1, out) if f0 < f1 else 0
             parts.append(out[:size])
         assert np.array_equal(np.concatenate(parts), whole), share
 
@@ -150,7 +143,7 @@ def test_a_part_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
     result() raises it instead of waiting for a part nobody finishes."""
     import threading
 
-    from neuroevo import packing, recorder
+    from neuroevo import recorder
     from neuroevo.recorder import _Packing
 
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(2), 600, 5)
@@ -186,8 +179,6 @@ def test_a_packed_chunk_too_large_or_lying_is_refused_before_decoding(tmp_path):
     MAX_CHUNK_BYTES and against the bytes it has, before it makes any array (a small file cannot ask for GB)."""
     import types
     from pathlib import Path
-
-    from neuroevo import packing
 
     def header(f, n, c):
         return np.frombuffer(bytes([packing.MAGIC]) + f.to_bytes(4, "little") + n.to_bytes(4, "little")
@@ -235,17 +226,15 @@ def test_packed_frames_are_small_for_smooth_flight():
 
 def test_damaged_packed_frames_are_refused_not_read_out_of_bounds():
     """Every truncation, a byte more, a header of another shape and random damage: a status, never a crash."""
-    from neuroevo import packing
-
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(3), 70, 4)
     src = _pack(step, pos, h, alive, cursor, counters)
     c = counters.shape[1]
     for cut in range(src.shape[0]):
         status, _ = _unpack(src[:cut], step, 70, 4, c)
-        assert status in (packing.E_HEADER, packing.E_SHORT, packing.E_WIDTH), cut
-    assert _unpack(np.append(src, np.uint8(0)), step, 70, 4, c)[0] == packing.E_LONG
-    assert _unpack(src, step, 71, 4, c)[0] == packing.E_SHAPE
-    assert _unpack(src, step, 70, 4, c - 1)[0] == packing.E_SHAPE
+        assert status in (unpacking.E_HEADER, unpacking.E_SHORT, unpacking.E_WIDTH), cut
+    assert _unpack(np.append(src, np.uint8(0)), step, 70, 4, c)[0] == unpacking.E_LONG
+    assert _unpack(src, step, 71, 4, c)[0] == unpacking.E_SHAPE
+    assert _unpack(src, step, 70, 4, c - 1)[0] == unpacking.E_SHAPE
     rng = np.random.default_rng(4)
     statuses = set()
     for _ in range(300):
@@ -254,9 +243,9 @@ def test_damaged_packed_frames_are_refused_not_read_out_of_bounds():
         bad[where] = rng.integers(0, 256, 3)
         status, got = _unpack(bad, step, 70, 4, c)
         statuses.add(status)
-        if status == packing.OK:  # damage that still decodes gives positions inside the fixed-point range
+        if status == unpacking.OK:  # damage that still decodes gives positions inside the fixed-point range
             assert np.all((got[0] >= 0) & (got[0] <= (rp.POS_RANGE - 1) * step))
-    assert statuses - {packing.OK}  # most damage is caught
+    assert statuses - {unpacking.OK}  # most damage is caught
 
 
 def test_record_then_read_back(tmp_path):
