@@ -401,7 +401,8 @@ class _Packing:
     packing the chunk at once gives."""
 
     def __init__(self, frames: list[np.ndarray], pos_step: float) -> None:
-        self.frames, self.pos_step = frames, pos_step
+        self.frames: Frames | None = Frames(*frames)
+        self.pos_step = pos_step
         f = frames[0].shape[0]
         cuts = sorted({0, f, *(split(f, k / PACK_PARTS) for k in range(1, PACK_PARTS))})
         self.parts = list(zip(cuts[:-1], cuts[1:]))
@@ -426,9 +427,10 @@ class _Packing:
                     mine = i
                     self._next = i + 1
                 f0, f1 = self.parts[i]
-                n, c = self.frames[0].shape[1], self.frames[4].shape[1]
-                buf = np.empty(bound(f1 - f0, n, c), np.uint8)
-                size = pack_frames(Frames(*self.frames), self.pos_step, f0, f1, buf)
+                fr = self.frames
+                assert fr is not None
+                buf = np.empty(bound(f1 - f0, fr.pos.shape[1], fr.counters.shape[1]), np.uint8)
+                size = pack_frames(fr, self.pos_step, f0, f1, buf)
                 part = buf[:size].copy()
                 with self._lock:
                     self.out[i] = part
@@ -455,7 +457,7 @@ class _Packing:
             self._done.wait_for(lambda: self._finished == len(self.parts) or self._error is not None)
             if self._error is not None:
                 raise self._error
-        self.frames = []
+        self.frames = None  # (the chunk's buffers may take the next chunk)
         return np.concatenate([p for p in self.out if p is not None])
 
 
