@@ -5,7 +5,8 @@
 Variants (a fresh world each, `cursor` scenario, the recorder's closing write timed too):
   plain        no recording, threads chosen at run time (the default)
   rec          recording with the defaults: threads chosen at run time; after team steps the stepping thread packs
-               up to half of each full chunk while the writer thread packs the rest
+               what it can of each full chunk while the writer thread encodes the chunk's other members, then packs
+               the rest
   rec-serial   recording on the serial step (set_threads(1)): the writer packs every chunk on the other core
   rec-team     recording on the team step (set_threads(2))
   rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone

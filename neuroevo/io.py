@@ -113,10 +113,11 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], compressed: bool 
     atomic_write(path, lambda f: f.write(data))
 
 
-def npz_bytes(arrays: dict[str, np.ndarray], level: int, deflate: Collection[str] | None = None) -> memoryview:
+def npz_bytes(arrays: dict[str, Any], level: int, deflate: Collection[str] | None = None) -> memoryview:
     """The bytes of an .npz of plain arrays, each member deflated at `level` (members under STORE_BELOW bytes
     stored, and with `deflate` given, every member not named in it), built in memory (a zip on a file seeks back
-    after each member); write_npz writes them."""
+    after each member); write_npz writes them. A member may be given as a function that returns its array, called
+    when the members before it are written."""
     import io
     import zipfile
 
@@ -124,7 +125,7 @@ def npz_bytes(arrays: dict[str, np.ndarray], level: int, deflate: Collection[str
     with zipfile.ZipFile(whole, "w", allowZip64=True) as zf:
         for name, a in arrays.items():
             buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+            np.lib.format.write_array(buf, np.asanyarray(a() if callable(a) else a), allow_pickle=False)
             data = buf.getbuffer()
             info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
             # a small member is stored: setting up a deflate stream costs more than its bytes would save

@@ -30,6 +30,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from . import atomics
+
 POS_RANGE = 65536  # positions: uint16 fixed point (replay.pos_step_for gives the step)
 HEADING_BINS = 256  # headings: bins a turn
 BLOCK = 64  # frames a block
@@ -311,3 +313,22 @@ def pack_frames(fr, pos_step, f0, f1, out):
             if orr[j] != 0:
                 p = _put_bits(st.tile, j, count, _width(orr[j]), out, p)
     return p
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def pack_parts(fr, pos_step, cuts, out, offsets, sizes, claim):
+    """Pack, on this thread, the parts of a chunk that no thread has taken yet; returns how many it packed. Part i
+    is the frames cuts[i] .. cuts[i + 1]-1 (runs of whole blocks, split()), packed into out[offsets[i]:offsets[i +
+    1]] (each at least bound() bytes) with its size in sizes[i]. claim[0] is the next part to take, raised
+    atomically, so threads that call this at once share the parts, one at a time, first come first served;
+    claim[1] counts the parts finished (raised after sizes[i] is written). One call takes every part it can with
+    no return to Python between them: a thread packing never waits for Python's lock, which the other may hold."""
+    n_parts = cuts.shape[0] - 1
+    mine = 0
+    while True:
+        i = atomics.add(claim, 0, 1)
+        if i >= n_parts:
+            return mine
+        sizes[i] = pack_frames(fr, pos_step, cuts[i], cuts[i + 1], out[offsets[i] : offsets[i + 1]])
+        atomics.add(claim, 1, 1)
+        mine += 1

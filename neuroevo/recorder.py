@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,7 +13,7 @@ import numpy as np
 
 from . import __version__
 from .io import npz_bytes, write_bytes, write_json
-from .packing import Frames, bound, pack_frames, split
+from .packing import Frames, bound, pack_parts, split
 from .replay import (
     _CURSOR_FIELDS,
     _NO_ICONS,
@@ -39,11 +38,11 @@ CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS, LIVE_CHUNK_SECONDS = 5.0, 
 # Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
 # fsyncs, little enough to keep a large population's recording in bounded memory.
 MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
-# A chunk's frames are packed in PACK_PARTS parts. After a piece of team steps the stepping thread takes up to
-# MAIN_SHARE of them itself, beside the writer thread: the helper's core is free between calls, and a writer packing
-# during the next call would take that core from the helper (measured: 1.37x for a recorded run with half of them,
-# 1.26-1.36x taking what it can, each against the unrecorded run; the noise is about as large as the difference).
-MAIN_SHARE, PACK_PARTS = 1.0, 8
+# A chunk's frames are packed in PACK_PARTS parts. After a piece of team steps the stepping thread takes what it can
+# of them, beside the writer thread: the helper's core is free between calls, and a writer packing during the next
+# call would take that core from the helper (measured: 1.37x for a recorded run with half of them, 1.26-1.36x taking
+# what it can, each against the unrecorded run; the noise is about as large as the difference).
+PACK_PARTS = 8
 
 
 # ---- recording ---------------------------------------------------------------------------------------------------
@@ -92,7 +91,7 @@ class Recorder:
         self._pending: deque[tuple[Future, int, _Packing]] = deque()
         self._stored: deque[Future] = deque()  # chunk files queued for the disk thread (appended by the writer)
         self._free: deque[tuple[np.ndarray, ...]] = deque(maxlen=2)  # chunk buffers the writer has finished with
-        self.main_packs = False  # the stepping thread packs MAIN_SHARE of each chunk (set after team-step pieces)
+        self.main_packs = False  # the stepping thread packs parts of each chunk (set after team-step pieces)
         self._write_failed = False  # set by the writer thread: the chunks queued after a failed one are not written
         self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
@@ -299,16 +298,16 @@ class Recorder:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
             self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-disk")
-        # The chunk's frames are packed in PACK_PARTS runs of blocks, which either thread may take (_Packing): the
-        # writer takes them from the first on; after team steps, whose helper leaves its core free between calls,
-        # this thread takes up to MAIN_SHARE of them at once; at close() it helps with whatever is left.
+        # The chunk's frames are packed in PACK_PARTS runs of blocks, which either thread may take (_Packing): after
+        # team steps, whose helper leaves its core free between calls, this thread takes what it can at once, while
+        # the writer encodes the chunk's other members and then joins in; at close() it helps with whatever is left.
         packing = _Packing([arrays[k] for k in PACKED_KEYS], self.pos_step)
         job = self._writer.submit(self._write_chunk, self.path / f"chunk-{self.chunks_written:06d}.npz", arrays,
                                   bufs, packing)
         self._pending.append((job, nbytes, packing))
         if self.main_packs:
             try:
-                packing.work(round(MAIN_SHARE * len(packing.parts)))
+                packing.work()
             except BaseException:  # (Ctrl-C, no memory) this chunk is not written, nor any after it
                 self.failed = True
                 raise
@@ -320,17 +319,19 @@ class Recorder:
 
     def _write_chunk(self, path: Path, arrays: dict[str, np.ndarray], bufs: tuple[np.ndarray, ...],
                      packing: _Packing) -> None:
-        """On the writer thread: pack one chunk's frames (with the stepping thread, which may take some of the
-        parts) and queue its bytes for the disk thread, unless one before it failed (no gap in a replay), and give
-        its frame buffers (bufs) back for a later chunk. The disk thread's waits (fsync) so overlap the next chunk's
-        work."""
+        """On the writer thread: encode one chunk (its members other than the frames first, while the stepping
+        thread may pack the frames; then the parts of the frames left) and queue its bytes for the disk thread,
+        unless one before it failed (no gap in a replay), and give its frame buffers (bufs) back for a later chunk.
+        The disk thread's waits (fsync) so overlap the next chunk's work. (A writer that packed first and encoded
+        the rest after did that encoding, ~2 ms a chunk of 50 agents, during the next team steps, on the helper's
+        core.)"""
         if self._write_failed:
             packing.cancel()
             return
         try:
             for k in PACKED_KEYS:
                 del arrays[k]
-            arrays["packed"] = packing.result()
+            arrays["packed"] = packing.result  # (the last member: npz_bytes asks for it when it comes to it)
             data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL, DEFLATED_KEYS)
             del arrays
             self._free.append(bufs)  # everything is in data now
@@ -397,68 +398,62 @@ class Recorder:
 
 class _Packing:
     """One chunk's frames packed in parts (runs of whole blocks, packing.split), which the writer thread and the
-    stepping thread take in turn, first come first served; result() joins them in order into the stream that
-    packing the chunk at once gives."""
+    stepping thread take in turn, first come first served (packing.pack_parts: each thread takes parts in one
+    compiled call, without Python's lock); result() joins them in order into the stream that packing the chunk at
+    once gives."""
 
     def __init__(self, frames: list[np.ndarray], pos_step: float) -> None:
-        self.frames: Frames | None = Frames(*frames)
+        fr = Frames(*frames)
+        self.frames: Frames | None = fr
         self.pos_step = pos_step
-        f = frames[0].shape[0]
+        f, n, c = fr.pos.shape[0], fr.pos.shape[1], fr.counters.shape[1]
         cuts = sorted({0, f, *(split(f, k / PACK_PARTS) for k in range(1, PACK_PARTS))})
         self.parts = list(zip(cuts[:-1], cuts[1:]))
-        self.out: list[np.ndarray | None] = [None] * len(self.parts)
+        self._cuts = np.array(cuts, np.int64)
+        self._offsets = np.cumsum([0, *(bound(b - a, n, c) for a, b in self.parts)]).astype(np.int64)
+        self._out = np.empty(int(self._offsets[-1]), np.uint8)  # (pages are touched as the parts are written)
+        self._sizes = np.zeros(len(self.parts), np.int64)
+        self._claim = np.zeros(2, np.int64)  # the next part to take, the parts finished (packing.pack_parts)
         self._lock = threading.Lock()
-        self._next = 0  # the first part nobody has taken
-        self._done = threading.Condition(self._lock)
-        self._finished = 0
+        self._idle = threading.Condition(self._lock)
+        self._working = 0  # threads inside pack_parts
         self._error: BaseException | None = None
 
-    def work(self, most: int | None = None) -> None:
-        """Pack parts nobody has taken yet (at most `most`), on this thread. Whatever stops a part this thread took
-        (an error, Ctrl-C) is recorded before it propagates, so result() never waits for a part nobody finishes."""
-        taken = 0
-        while most is None or taken < most:
-            mine, done = -1, False
-            try:
-                with self._lock:
-                    i = self._next
-                    if i >= len(self.parts) or self._error is not None:
-                        return
-                    mine = i
-                    self._next = i + 1
-                f0, f1 = self.parts[i]
-                fr = self.frames
-                assert fr is not None
-                buf = np.empty(bound(f1 - f0, fr.pos.shape[1], fr.counters.shape[1]), np.uint8)
-                size = pack_frames(fr, self.pos_step, f0, f1, buf)
-                part = buf[:size].copy()
-                with self._lock:
-                    self.out[i] = part
-                    self._finished += 1
-                    self._done.notify_all()
-                    done = True
-            finally:
-                if mine >= 0 and not done:
-                    with self._lock:
-                        if self._error is None:
-                            self._error = sys.exc_info()[1] or RuntimeError(f"part {mine} of a chunk was not packed")
-                        self._done.notify_all()
-            taken += 1
+    def work(self) -> None:
+        """Pack the parts nobody has taken yet, on this thread. An error (or Ctrl-C) around the compiled call is
+        recorded before it propagates, and the parts this thread did not take stay for the others."""
+        with self._lock:
+            fr = self.frames
+            if fr is None or self._error is not None:
+                return
+            self._working += 1
+        try:
+            pack_parts(fr, self.pos_step, self._cuts, self._out, self._offsets, self._sizes, self._claim)
+        except BaseException as e:
+            with self._lock:
+                if self._error is None:
+                    self._error = e
+            raise
+        finally:
+            with self._lock:
+                self._working -= 1
+                self._idle.notify_all()
 
     def cancel(self) -> None:
         """Nobody takes another part (the chunk is not written)."""
-        with self._lock:
-            self._next = len(self.parts)
+        self._claim[0] = len(self.parts)
 
     def result(self) -> np.ndarray:
         """The packed stream, once every part is done (this thread packs what nobody has taken)."""
         self.work()
         with self._lock:
-            self._done.wait_for(lambda: self._finished == len(self.parts) or self._error is not None)
+            self._idle.wait_for(lambda: self._working == 0)
             if self._error is not None:
                 raise self._error
-        self.frames = None  # (the chunk's buffers may take the next chunk)
-        return np.concatenate([p for p in self.out if p is not None])
+            if self._claim[1] != len(self.parts):
+                raise RuntimeError(f"{len(self.parts) - int(self._claim[1])} parts of a chunk were not packed")
+            self.frames = None  # (the chunk's buffers may take the next chunk)
+        return np.concatenate([self._out[o : o + z] for o, z in zip(self._offsets[:-1], self._sizes)])
 
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:

@@ -120,42 +120,54 @@ def test_packed_frames_pack_in_parts_as_whole(f):
 
 
 def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
-    """The recorder's _Packing: parts taken by two threads at once (and some by the one asking for the result)
-    join into the stream packing the chunk at once gives; parts nobody took are packed by result()."""
+    """The recorder's _Packing: parts taken by threads at once (each in one compiled call, packing.pack_parts) join
+    into the stream packing the chunk at once gives, whoever took which; a cancelled chunk gives no stream."""
     import threading
 
     from neuroevo.recorder import _Packing
 
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(9), 1200, 7)
     whole = _pack(step, pos, h, alive, cursor, counters)
-    for most in (0, 1, 3, None):
+    for helpers in (0, 1, 3):
         job = _Packing([pos, h, alive, cursor, counters], step)
         assert len(job.parts) == 8 and job.parts[0][0] == 0 and job.parts[-1][1] == 1200
-        t = threading.Thread(target=job.work, args=(most,))
-        t.start()
+        threads = [threading.Thread(target=job.work) for _ in range(helpers)]
+        for t in threads:
+            t.start()
         got = job.result()
-        t.join()
-        assert np.array_equal(got, whole), most
+        for t in threads:
+            t.join()
+        assert np.array_equal(got, whole), helpers
+        job.work()  # nothing left to take
+        assert int(job._claim[1]) == 8
+    taken = _Packing([pos, h, alive, cursor, counters], step)
+    assert packing.pack_parts(taken.frames, step, taken._cuts, taken._out, taken._offsets, taken._sizes,
+                              taken._claim) == 8  # one call takes every part nobody took
+    job = _Packing([pos, h, alive, cursor, counters], step)
+    job.cancel()
+    with pytest.raises(RuntimeError, match="8 parts of a chunk were not packed"):
+        job.result()
 
 
-def test_a_part_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
-    """Ctrl-C (or any error) while a thread packs a part it took: recorded before it propagates, so the writer's
-    result() raises it instead of waiting for a part nobody finishes."""
+def test_a_packing_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
+    """Ctrl-C (or any error) around the stepping thread's packing: recorded before it propagates, so the writer's
+    result() raises it instead of waiting, and parts nobody took are not left half done."""
     import threading
 
     from neuroevo import recorder
     from neuroevo.recorder import _Packing
 
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(2), 600, 5)
-    real, calls = recorder.pack_frames, []
+    real, calls = recorder.pack_parts, []
 
     def interrupted(*args):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 1:
+            real(*args)  # it packs what it took, then Ctrl-C lands as the call returns
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(recorder, "pack_frames", interrupted)
+    monkeypatch.setattr(recorder, "pack_parts", interrupted)
     job = _Packing([pos, h, alive, cursor, counters], step)
     with pytest.raises(KeyboardInterrupt):
         job.work()
@@ -171,7 +183,7 @@ def test_a_part_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
     t.start()
     t.join(20)
     assert not t.is_alive() and len(got) == 1 and isinstance(got[0], KeyboardInterrupt)
-    assert len(calls) == 2 and packing.split(600, 0.5) > 0
+    assert len(calls) == 1 and packing.split(600, 0.5) > 0
 
 
 def test_a_packed_chunk_too_large_or_lying_is_refused_before_decoding(tmp_path):
