@@ -11,9 +11,9 @@ __version__ = "0.1.0"
 # compiled-kernel cache is keyed by these sources, so editing any other module (front ends, files, plots) never forces
 # a recompile. A new module with numba code, or one that kernels read constants from, belongs in this list (a test
 # checks that every module using numba is listed).
-KERNEL_SOURCES = ("atomics.py", "births.py", "brain.py", "choices.py", "config.py", "cursor.py", "evolution.py",
-                  "grid.py", "obstacles.py", "packing.py", "physics.py", "record.py", "sensors.py", "simd.py",
-                  "species.py", "state.py", "step.py", "steploop.py", "teamstep.py", "unpacking.py",
+KERNEL_SOURCES = ("atomics.py", "births.py", "bits.py", "brain.py", "choices.py", "config.py", "cursor.py",
+                  "evolution.py", "grid.py", "obstacles.py", "packing.py", "physics.py", "record.py", "sensors.py",
+                  "simd.py", "species.py", "state.py", "step.py", "steploop.py", "teamstep.py", "unpacking.py",
                   "envs/sense.py",
                   "mnist/kernels.py", "mnist/lres.py", "mnist/lrga.py")
 

@@ -17,9 +17,11 @@ The stream::
              column's residuals at its width, in groups of 8 (8 values at w bits: w bytes; the last group padded
              with zeros)
 
-Blocks are packed frame-major (a block's rows are read once, in memory order), and any run of whole blocks packs
-without the others (pack_frames' f0, f1), so two threads can share a chunk and their bytes join into the stream
-one thread would write. unpacking.py reads the stream back.
+A block is packed a column group at a time over all its frames (positions, heading bins, alive flags: loops the
+compiler widens, in 32 bits), then its columns of width up to 8 are bit-packed side by side (_block_bits), and any
+run of whole blocks packs without the others (pack_frames' f0, f1), so two threads can share a chunk and their
+bytes join into the stream one thread would write. unpacking.py reads the stream back; bits.py holds the bit-level
+pieces both use.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numba
 import numpy as np
 
 from . import atomics
+from .bits import put_bits, store8, width
 
 POS_RANGE = 65536  # positions: uint16 fixed point (replay.pos_step_for gives the step)
 HEADING_BINS = 256  # headings: bins a turn
@@ -57,8 +60,23 @@ class _Pred(NamedTuple):
     p1: np.ndarray  # (J,) int64 every column's value one frame before
     p2: np.ndarray  # (J,) int64 two frames before (read for positions only)
     hb: np.ndarray  # (N,) int64 a frame's heading bins
-    tile: np.ndarray  # (BLOCK, J) uint64 the block's zigzagged residuals, a row a frame
+    tile: np.ndarray  # (BLOCK, J) uint64 zigzagged residuals, a row a frame (in blocks: the cursor's and counters')
     orr: np.ndarray  # (J,) uint64 each column's residuals in the block, or-ed together (its width's bits)
+
+
+class _Block(NamedTuple):
+    """A block's working rows (pack_frames): values, zigzags and widths, side by side in 32 bits where they fit."""
+
+    qp: np.ndarray  # (BLOCK + 2, 2 N) int32 fixed-point positions: the two frames before the block, then its frames
+    qh: np.ndarray  # (BLOCK + 1, N) int32 heading bins: the frame before, then the block's
+    qa: np.ndarray  # (BLOCK + 1, N) int32 alive flags: the same
+    t32: np.ndarray  # (BLOCK, 4 N) uint32 the zigzags of positions, headings and alive flags, a row a frame
+    o32: np.ndarray  # (4 N,) int32 those columns' zigzags or-ed together
+    wid: np.ndarray  # (J,) int64 each column's width in the block
+    off: np.ndarray  # (J,) int64 where its bits begin in the stream
+    sh: np.ndarray  # (8, J) uint64 the shift of a group's k-th value: k times the width (0 for widths over 8)
+    acc: np.ndarray  # (8, J) uint64 each group of 8 values of each column of width <= 8, packed
+    col: np.ndarray  # (BLOCK, 1) uint64 one column of t32 widened (for a width over 8)
 
 
 def n_columns(n: int, counters: int) -> int:
@@ -80,25 +98,6 @@ def split(frames: int, share: float) -> int:
         return frames
     k = int(round(share * (frames - WARM) / BLOCK))
     return min(frames, WARM + k * BLOCK)
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _zigzag(r):
-    return np.uint64((r << 1) ^ (r >> 63))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _unzigzag(z):
-    return np.int64(z >> np.uint64(1)) ^ -np.int64(z & np.uint64(1))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _width(z):
-    w = 0
-    while z != 0:
-        z >>= np.uint64(1)
-        w += 1
-    return w
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -194,71 +193,157 @@ def _frame_residuals(fr, f, pos_step, st, k):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _put_bits(tile, j, count, w, out, p):
-    """tile[:count, j] at w bits each into out from byte p, in groups of 8 values (8 w bits: w bytes; the last
-    group padded with zeros); returns the next byte. Widths up to 16 take a group at a time in registers."""
-    if w <= 8:  # (the common case: a group in one register, no value across two)
-        uw = np.uint64(w)
-        full = count & ~7
-        for g in range(0, full, 8):
-            lo = (tile[g, j] | tile[g + 1, j] << uw | tile[g + 2, j] << (uw * np.uint64(2))
-                  | tile[g + 3, j] << (uw * np.uint64(3)) | tile[g + 4, j] << (uw * np.uint64(4))
-                  | tile[g + 5, j] << (uw * np.uint64(5)) | tile[g + 6, j] << (uw * np.uint64(6))
-                  | tile[g + 7, j] << (uw * np.uint64(7)))
-            for k in range(w):
-                out[p + k] = np.uint8((lo >> np.uint64(8 * k)) & np.uint64(0xFF))
-            p += w
-        if full < count:
-            lo = np.uint64(0)
-            for k in range(count - full):
-                lo |= tile[full + k, j] << (uw * np.uint64(k))
-            for k in range(w):
-                out[p + k] = np.uint8((lo >> np.uint64(8 * k)) & np.uint64(0xFF))
-            p += w
-        return p
-    if w <= 16:
-        for g in range(0, count, 8):
-            lo = np.uint64(0)
-            hi = np.uint64(0)
-            for k in range(8):
-                v = tile[g + k, j] if g + k < count else np.uint64(0)
-                sh = k * w
-                if sh < 64:
-                    lo |= v << np.uint64(sh)
-                    if sh + w > 64:
-                        hi |= v >> np.uint64(64 - sh)
-                else:
-                    hi |= v << np.uint64(sh - 64)
-            for k in range(min(w, 8)):
-                out[p + k] = np.uint8((lo >> np.uint64(8 * k)) & np.uint64(0xFF))
-            for k in range(w - 8):
-                out[p + 8 + k] = np.uint8((hi >> np.uint64(8 * k)) & np.uint64(0xFF))
-            p += w
-        return p
-    end = p + ((count + 7) // 8) * w
-    acc = np.uint64(0)  # bits not yet written, lowest first
-    have = 0  # how many
-    for f in range(count):
-        v = tile[f, j]
-        acc |= v << np.uint64(have)
-        if have + w >= 64:  # acc is full: write it, keep the bits of v that did not fit
-            for k in range(8):
-                out[p + k] = np.uint8((acc >> np.uint64(8 * k)) & np.uint64(0xFF))
-            p += 8
-            used = 64 - have
-            acc = (v >> np.uint64(used)) if used < 64 else np.uint64(0)
-            have = have + w - 64
-        else:
-            have += w
-    while have > 0:
-        out[p] = np.uint8(acc & np.uint64(0xFF))
-        acc >>= np.uint64(8)
-        p += 1
-        have -= 8
-    while p < end:  # the last group's padding
-        out[p] = 0
-        p += 1
-    return p
+def _block_residuals(fr, b0, count, pos_step, st, bb):
+    """The zigzagged residuals of the block of frames b0 .. b0+count-1, as _frame_residuals gives them frame by
+    frame, a column group at a time over the whole block (loops the compiler widens): positions, heading bins and
+    alive flags into bb.t32 (or-ed into bb.o32), the cursor's bits and the counters into st.tile (or-ed into
+    st.orr, whose first 4 N columns then take bb.o32); bb's rows before the block move on to its end."""
+    n = fr.pos.shape[1]
+    n2 = 2 * n
+    f_n = fr.pos.shape[0]
+    qp, qh, qa, t32, o32, orr, tile, p1 = bb.qp, bb.qh, bb.qa, bb.t32, bb.o32, st.orr, st.tile, st.p1
+    s = np.float32(pos_step)
+    hi = np.float32(POS_RANGE - 1)
+    zero = np.float32(0.0)
+    two_pi = np.float32(2.0 * math.pi)
+    scale = np.float32(HEADING_BINS / (2.0 * math.pi))
+    mask = HEADING_BINS - 1
+    half = HEADING_BINS >> 1
+    orr[:] = 0
+    o32[:] = 0
+    # positions: fixed point, then second differences (within +-2^17: int32)
+    src = fr.pos.reshape(f_n * n2)[b0 * n2 : (b0 + count) * n2]
+    dst = qp[2 : 2 + count].reshape(count * n2)
+    for e in range(count * n2):
+        v = np.rint(src[e] / s)
+        v = v if v > zero else zero
+        dst[e] = np.int32(v if v < hi else hi)
+    for k in range(count):
+        a2, a1, a0, z = qp[k], qp[k + 1], qp[k + 2], t32[k]
+        for j in range(n2):
+            r = a0[j] - (a1[j] + a1[j] - a2[j])
+            u = (r << 1) ^ (r >> 31)
+            o32[j] |= u
+            z[j] = np.uint32(u)
+    # heading bins (a heading off the first turn either way takes the exact path), then the shorter way round
+    hs = fr.heading.reshape(f_n * n)[b0 * n : (b0 + count) * n]
+    hd = qh[1 : 1 + count].reshape(count * n)
+    wide = 0
+    for e in range(count * n):
+        h = hs[e]
+        wide |= 0 if -two_pi < h < two_pi else 1
+        hd[e] = np.int32(np.rint((h + (two_pi if h < zero else zero)) * scale)) & mask
+    if wide:
+        for e in range(count * n):
+            h = hs[e]
+            if not (-two_pi < h < two_pi):
+                m = _mod_2pi(h, two_pi) if -MOD_EXACT < h < MOD_EXACT else np.mod(h, two_pi)
+                hd[e] = np.int32(np.int64(np.rint(m * scale)) & mask)
+    for k in range(count):
+        a1, a0, z = qh[k], qh[k + 1], t32[k]
+        for i in range(n):
+            r = ((a0[i] - a1[i] + half) & mask) - half
+            u = (r << 1) ^ (r >> 31)
+            o32[n2 + i] |= u
+            z[n2 + i] = np.uint32(u)
+    # alive flags: differences
+    al = fr.alive.reshape(f_n * n)[b0 * n : (b0 + count) * n]
+    ad = qa[1 : 1 + count].reshape(count * n)
+    for e in range(count * n):
+        ad[e] = np.int32(1 if al[e] else 0)
+    for k in range(count):
+        a1, a0, z = qa[k], qa[k + 1], t32[k]
+        for i in range(n):
+            r = a0[i] - a1[i]
+            u = (r << 1) ^ (r >> 31)
+            o32[3 * n + i] |= u
+            z[3 * n + i] = np.uint32(u)
+    for j in range(n2):
+        qp[0, j] = qp[count, j]
+        qp[1, j] = qp[count + 1, j]
+    for i in range(n):
+        qh[0, i] = qh[count, i]
+        qa[0, i] = qa[count, i]
+    # the cursor's bits and the counters: differences, in int64
+    bits = fr.cursor.view(np.int32)
+    for k in range(count):
+        f = b0 + k
+        z = tile[k]
+        for c in range(5):
+            j = 4 * n + c
+            v = np.int64(bits[f, c])
+            r = v - p1[j]
+            u = np.uint64((r << 1) ^ (r >> 63))
+            z[j] = u
+            orr[j] |= u
+            p1[j] = v
+        for c in range(fr.counters.shape[1]):
+            j = 4 * n + 5 + c
+            v = fr.counters[f, c]
+            r = v - p1[j]
+            u = np.uint64((r << 1) ^ (r >> 63))
+            z[j] = u
+            orr[j] |= u
+            p1[j] = v
+    for j in range(4 * n):
+        orr[j] = np.uint64(np.uint32(o32[j]))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _block_bits(count, st, bb, out, p):
+    """A block's bytes from byte p (its residuals from _block_residuals): the bitmap, the width bytes, and each
+    column's groups of 8 values; returns the next byte. The groups of the columns of width up to 8 are packed side
+    by side (a group of a column is its 8 values shifted by multiples of its width and or-ed: one pass over the
+    block's rows for every column at once, which the compiler widens), then stored 8 bytes at a time, column after
+    column, each store's bytes past the group's written over by the next; wider columns take bits.put_bits."""
+    nj = st.orr.shape[0]
+    n4 = bb.t32.shape[1]
+    orr, tile, t32, wid, off, sh, acc = st.orr, st.tile, bb.t32, bb.wid, bb.off, bb.sh, bb.acc
+    nmap = (nj + 7) // 8
+    for b in range(nmap):
+        out[p + b] = 0
+    q = p + nmap  # the widths
+    for j in range(nj):
+        if orr[j] != 0:
+            out[p + (j >> 3)] |= np.uint8(1 << (j & 7))
+            out[q] = width(orr[j])
+            q += 1
+    groups = (count + 7) >> 3
+    for j in range(nj):  # where each column's bits begin, and the shifts of a group's values
+        w = width(orr[j])
+        wid[j] = w
+        off[j] = q
+        q += groups * w
+        we = np.uint64(w if w <= 8 else 0)
+        for k in range(8):
+            sh[k, j] = we * np.uint64(k)
+    for k in range(count, groups * 8):  # (the last group's padding)
+        t32[k, :] = 0
+        tile[k, :] = 0
+    for g in range(groups):
+        ag = acc[g]
+        ag[:] = 0
+        for k in range(8):
+            row32, row, shk = t32[g * 8 + k], tile[g * 8 + k], sh[k]
+            for j in range(n4):
+                ag[j] |= np.uint64(row32[j]) << shk[j]
+            for j in range(n4, nj):
+                ag[j] |= row[j] << shk[j]
+    for j in range(nj):
+        w = wid[j]
+        if 0 < w <= 8:
+            pj = off[j]
+            for g in range(groups):
+                store8(out, pj, acc[g, j])
+                pj += w
+        elif w > 8:
+            if j < n4:
+                for k in range(count):
+                    bb.col[k, 0] = np.uint64(t32[k, j])
+                put_bits(bb.col, 0, count, w, out, off[j])
+            else:
+                put_bits(tile, j, count, w, out, off[j])
+    return q
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -293,25 +378,21 @@ def pack_frames(fr, pos_step, f0, f1, out):
     else:
         for f in range(f0 - 2, f0):  # the two frames before: the predictions' start
             _frame_residuals(fr, f, pos_step, st, 0)
-    nmap = (nj + 7) // 8
-    orr = st.orr
+    n2 = 2 * n
+    bb = _Block(np.empty((BLOCK + 2, n2), np.int32), np.empty((BLOCK + 1, n), np.int32),
+                np.empty((BLOCK + 1, n), np.int32), np.zeros((BLOCK, 4 * n), np.uint32), np.zeros(4 * n, np.int32),
+                np.zeros(nj, np.int64), np.zeros(nj, np.int64), np.zeros((8, nj), np.uint64),
+                np.zeros((8, nj), np.uint64), np.zeros((BLOCK, 1), np.uint64))
+    for j in range(n2):  # the blocks' predictions start from the frames before
+        bb.qp[0, j] = np.int32(st.p2[j])
+        bb.qp[1, j] = np.int32(st.p1[j])
+    for i in range(n):
+        bb.qh[0, i] = np.int32(st.p1[n2 + i])
+        bb.qa[0, i] = np.int32(st.p1[3 * n + i])
     for b0 in range(f0, f1, BLOCK):
         count = min(BLOCK, f1 - b0)
-        orr[:] = 0
-        for k in range(count):
-            _frame_residuals(fr, b0 + k, pos_step, st, k)
-        for b in range(nmap):
-            out[p + b] = 0
-        q = p + nmap  # the widths
-        for j in range(nj):
-            if orr[j] != 0:
-                out[p + (j >> 3)] |= np.uint8(1 << (j & 7))
-                out[q] = _width(orr[j])
-                q += 1
-        p = q
-        for j in range(nj):
-            if orr[j] != 0:
-                p = _put_bits(st.tile, j, count, _width(orr[j]), out, p)
+        _block_residuals(fr, b0, count, pos_step, st, bb)
+        p = _block_bits(count, st, bb, out, p)
     return p
 
 

@@ -11,7 +11,8 @@ import math
 import numba
 import numpy as np
 
-from .packing import BLOCK, HEADER, HEADING_BINS, MAGIC, WARM, _unzigzag
+from .bits import unzigzag
+from .packing import BLOCK, HEADER, HEADING_BINS, MAGIC, WARM
 
 # Status codes of unpack_frames (a stream that does not decode is refused with the reason's message)
 OK, E_HEADER, E_SHAPE, E_WIDTH, E_SHORT, E_LONG = 0, -1, -2, -3, -4, -5
@@ -22,7 +23,7 @@ ERRORS = {E_HEADER: "bad packed-frames header", E_SHAPE: "packed frames of anoth
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _get_bits(src, p, count, w, tile, j):
-    """Inverse of _put_bits: tile[:count, j] <- the values at w bits from byte p (the caller checked the bytes)."""
+    """Inverse of bits.put_bits: tile[:count, j] <- the values at w bits from byte p (the caller checked the bytes)."""
     mask = np.uint64(0xFFFFFFFFFFFFFFFF) if w == 64 else (np.uint64(1) << np.uint64(w)) - np.uint64(1)
     if w <= 16:
         for g in range(0, count, 8):
@@ -70,12 +71,12 @@ def _put_row(row, p1, p2, z, f, pos_step, out):
     wrap = HEADING_BINS
     unit = 2.0 * math.pi / HEADING_BINS
     for j in range(2 * n):
-        v = (p1[j] + p1[j] - p2[j] + _unzigzag(z[j])) & 0xFFFF
+        v = (p1[j] + p1[j] - p2[j] + unzigzag(z[j])) & 0xFFFF
         row[j] = v
     for j in range(2 * n, 3 * n):
-        row[j] = (p1[j] + _unzigzag(z[j])) & (wrap - 1)
+        row[j] = (p1[j] + unzigzag(z[j])) & (wrap - 1)
     for j in range(3 * n, row.shape[0]):
-        row[j] = p1[j] + _unzigzag(z[j])
+        row[j] = p1[j] + unzigzag(z[j])
     for j in range(row.shape[0]):
         p2[j] = p1[j]
         p1[j] = row[j]
