@@ -119,6 +119,58 @@ def test_packed_frames_pack_in_parts_as_whole(f):
         assert np.array_equal(np.concatenate(parts), whole), share
 
 
+def test_every_width_packs_and_unpacks_within_its_bound():
+    """Columns of every width from 1 to 64 bits (counters with residuals of growing size, births' jumps, headings
+    off the first turn) decode to the values packed, whole or in parts; and no part writes a byte past its bound()
+    (the packer stores 8 bytes at a time, the ones past a group's written over next)."""
+    rng = np.random.default_rng(5)
+    f, n, c = packing.WARM + 8 * packing.BLOCK - 5, 9, 16
+    step, pos, h, alive, cursor, _ = _frames(rng, f, n)
+    diffs = np.zeros((f, c), np.int64)  # block b's column k: residuals of width 1 + (16 b + k) % 64, exactly
+    for b in range(8):
+        rows = slice(packing.WARM + b * packing.BLOCK, packing.WARM + (b + 1) * packing.BLOCK)
+        for k in range(c):
+            w = 1 + (16 * b + k) % 64
+            lo = -(1 << (w - 1)) if w < 64 else np.iinfo(np.int64).min
+            hi = (1 << (w - 1)) - 1 if w < 64 else np.iinfo(np.int64).max
+            d = rng.integers(lo, hi, diffs[rows, k].shape[0], endpoint=True)
+            d[0] = lo  # (zigzags to 2^w - 1)
+            diffs[rows, k] = d
+    with np.errstate(over="ignore"):
+        counters = np.cumsum(diffs, axis=0)  # (wrapping round, as the packer's differences do)
+    whole = _pack(step, pos, h, alive, cursor, counters)
+    status, got = _unpack(whole, step, f, n, c)
+    assert status == unpacking.OK
+    assert np.array_equal(got[4], counters) and np.array_equal(got[2], alive)
+    assert np.array_equal(got[3].view(np.int32), cursor.view(np.int32))
+    fixed = np.clip(np.rint(pos / np.float32(step)), 0, packing.POS_RANGE - 1) * np.float32(step)
+    assert np.array_equal(got[0], fixed.astype(np.float32))
+    widths = set()
+    cuts = [0, *(packing.split(f, k / 3) for k in (1, 2)), f]
+    parts = []
+    for f0, f1 in zip(cuts[:-1], cuts[1:]):
+        room = packing.bound(f1 - f0, n, c)
+        buf = np.full(room + 64, 0xA5, np.uint8)
+        size = packing.pack_frames(packing.Frames(pos, h, alive, cursor, counters), step, f0, f1, buf[:room])
+        assert size <= room and (buf[room:] == 0xA5).all(), (f0, f1)
+        parts.append(buf[:size])
+    assert np.array_equal(np.concatenate(parts), whole)
+    p = packing.HEADER  # the widths the blocks used: past the two varint frames, each block's width bytes
+    for _ in range(packing.WARM * packing.n_columns(n, c)):
+        while whole[p] & 0x80:
+            p += 1
+        p += 1
+    nj, groups = packing.n_columns(n, c), 0
+    for b0 in range(packing.WARM, f, packing.BLOCK):
+        cols = [j for j in range(nj) if whole[p + (j >> 3)] >> (j & 7) & 1]
+        ws = whole[p + (nj + 7) // 8 : p + (nj + 7) // 8 + len(cols)]
+        widths |= set(ws.tolist())
+        groups = (min(packing.BLOCK, f - b0) + 7) // 8
+        p += (nj + 7) // 8 + len(cols) + groups * int(ws.sum())
+    assert p == whole.shape[0]
+    assert set(range(1, 65)) <= widths, sorted(set(range(1, 65)) - widths)
+
+
 def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
     """The recorder's _Packing: parts taken by threads at once (each in one compiled call, packing.pack_parts) join
     into the stream packing the chunk at once gives, whoever took which; a cancelled chunk gives no stream."""
