@@ -41,8 +41,8 @@ def _store8_raw(typingctx, arr, i, v):  # noqa: ARG001
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def store8(out, p, v):
-    """out[p : p + 8] = v's 8 bytes, lowest first. The caller writes the bytes past the ones it means later (or
-    leaves them past the stream's end, which bound() leaves room for)."""
+    """out[p : p + 8] = v's 8 bytes, lowest first, with no bounds check: the caller keeps p + 8 within out, and
+    writes the bytes past the ones it means later (or leaves them past the stream's end, within packing.bound())."""
     if LITTLE:
         _store8_raw(out, p, v)
     else:

@@ -45,7 +45,7 @@ HEADER = 13  # bytes: MAGIC, F, N, C
 
 
 class Frames(NamedTuple):
-    """A chunk's frames: what pack_frames reads, and unpack_frames (unpacking.py) writes."""
+    """A chunk's frames: what pack_frames reads, and unpack_frames (unpacking.py) writes (C-contiguous arrays)."""
 
     pos: np.ndarray  # (F, N, 2) float32 px
     heading: np.ndarray  # (F, N) float32 rad
@@ -86,10 +86,12 @@ def n_columns(n: int, counters: int) -> int:
 
 
 def bound(frames: int, n: int, counters: int) -> int:
-    """The most bytes pack_frames may write for a chunk of this shape (all of it, or any run of its blocks)."""
+    """The most bytes pack_frames may write for a chunk of this shape (all of it, or any run of its blocks): every
+    column at 64 bits, and 8 bytes more, for the bytes an 8-byte store may write past the stream's end (_block_bits).
+    """
     j = n_columns(n, counters)
     blocks = (frames + BLOCK - 1) // BLOCK
-    return HEADER + WARM * j * 10 + blocks * ((j + 7) // 8 + j * (1 + 8 * BLOCK))
+    return HEADER + WARM * j * 10 + blocks * ((j + 7) // 8 + j * (1 + 8 * BLOCK)) + 8
 
 
 def split(frames: int, share: float) -> int:
@@ -349,9 +351,10 @@ def _block_bits(count, st, bb, out, p):
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def pack_frames(fr, pos_step, f0, f1, out):
     """Pack the frames f0 .. f1-1 of a chunk (fr: Frames; positions in fixed point of step pos_step) into out
-    (uint8, at least bound() bytes); returns the bytes written. f0 = 0: the header and frames 0 and 1 first; else
-    f0 and f1 (unless the chunk's end) fall on block boundaries (split()), and the bytes are those that packing the
-    whole chunk writes for these frames."""
+    (uint8, at least bound() bytes); returns the size of the stream written (up to 7 bytes after it may be written
+    over too, within bound()). f0 = 0: the header and frames 0 and 1 first; else f0 and f1 (unless the chunk's end)
+    fall on block boundaries (split()), and the bytes are those that packing the whole chunk writes for these
+    frames. Every array of fr is C-contiguous (a block's frames are read as one run of memory)."""
     f_n, n, c_n = fr.pos.shape[0], fr.pos.shape[1], fr.counters.shape[1]
     nj = 4 * n + 5 + c_n
     st = _Pred(np.zeros(nj, np.int64), np.zeros(nj, np.int64), np.empty(n, np.int64),

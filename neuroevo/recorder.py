@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -400,60 +400,55 @@ class _Packing:
     """One chunk's frames packed in parts (runs of whole blocks, packing.split), which the writer thread and the
     stepping thread take in turn, first come first served (packing.pack_parts: each thread takes parts in one
     compiled call, without Python's lock); result() joins them in order into the stream that packing the chunk at
-    once gives."""
+    once gives.
+
+    The parts are counted in compiled code only (taken, finished: packing.pack_parts' claim), where nothing
+    interrupts a thread between taking a part and finishing it: a Ctrl-C lands before a thread's call (it has taken
+    nothing; the others pack its share) or after it (its parts are done), never leaving a part that nobody will
+    finish, so result() cannot wait forever."""
 
     def __init__(self, frames: list[np.ndarray], pos_step: float) -> None:
         fr = Frames(*frames)
         self.frames: Frames | None = fr
-        self.pos_step = pos_step
         f, n, c = fr.pos.shape[0], fr.pos.shape[1], fr.counters.shape[1]
         cuts = sorted({0, f, *(split(f, k / PACK_PARTS) for k in range(1, PACK_PARTS))})
         self.parts = list(zip(cuts[:-1], cuts[1:]))
-        self._cuts = np.array(cuts, np.int64)
-        self._offsets = np.cumsum([0, *(bound(b - a, n, c) for a, b in self.parts)]).astype(np.int64)
-        self._out = np.empty(int(self._offsets[-1]), np.uint8)  # (pages are touched as the parts are written)
+        offsets = np.cumsum([0, *(bound(b - a, n, c) for a, b in self.parts)]).astype(np.int64)
+        out = np.empty(int(offsets[-1]), np.uint8)  # (only the pages the parts write are touched)
         self._sizes = np.zeros(len(self.parts), np.int64)
-        self._claim = np.zeros(2, np.int64)  # the next part to take, the parts finished (packing.pack_parts)
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._working = 0  # threads inside pack_parts
-        self._error: BaseException | None = None
+        self._claim = np.zeros(2, np.int64)  # parts taken (tries: it goes past their number), parts finished
+        # pack_parts' arguments, one attribute (read at once by a thread that joins late; None once joined)
+        self._args: tuple | None = (fr, pos_step, np.array(cuts, np.int64), out, offsets, self._sizes, self._claim)
+        self._cancelled = False
 
     def work(self) -> None:
-        """Pack the parts nobody has taken yet, on this thread. An error (or Ctrl-C) around the compiled call is
-        recorded before it propagates, and the parts this thread did not take stay for the others."""
-        with self._lock:
-            fr = self.frames
-            if fr is None or self._error is not None:
-                return
-            self._working += 1
-        try:
-            pack_parts(fr, self.pos_step, self._cuts, self._out, self._offsets, self._sizes, self._claim)
-        except BaseException as e:
-            with self._lock:
-                if self._error is None:
-                    self._error = e
-            raise
-        finally:
-            with self._lock:
-                self._working -= 1
-                self._idle.notify_all()
+        """Pack the parts nobody has taken yet, on this thread."""
+        args = self._args
+        if args is not None and not self._cancelled:
+            pack_parts(*args)
 
     def cancel(self) -> None:
-        """Nobody takes another part (the chunk is not written)."""
-        self._claim[0] = len(self.parts)
+        """Nobody takes another part (the chunk is not written; result() refuses)."""
+        self._cancelled = True
+        self._claim[0] = len(self.parts)  # (a plain store: a thread's atomic claim lands before or after it)
 
     def result(self) -> np.ndarray:
-        """The packed stream, once every part is done (this thread packs what nobody has taken)."""
+        """The packed stream, once every part is done (this thread packs what nobody has taken, then waits for the
+        parts other threads are packing: a part's time at most)."""
         self.work()
-        with self._lock:
-            self._idle.wait_for(lambda: self._working == 0)
-            if self._error is not None:
-                raise self._error
-            if self._claim[1] != len(self.parts):
-                raise RuntimeError(f"{len(self.parts) - int(self._claim[1])} parts of a chunk were not packed")
-            self.frames = None  # (the chunk's buffers may take the next chunk)
-        return np.concatenate([self._out[o : o + z] for o, z in zip(self._offsets[:-1], self._sizes)])
+        n = len(self.parts)
+        while not self._cancelled and self._claim[1] < n:
+            time.sleep(0.0002)
+        args = self._args
+        if self._cancelled:
+            raise RuntimeError(f"{n - int(self._claim[1])} parts of a chunk were not packed: it was cancelled")
+        if args is None:
+            raise RuntimeError("a chunk's packed stream is taken once")
+        out, offsets = args[3], args[4]
+        whole = np.concatenate([out[o : o + z] for o, z in zip(offsets[:-1], self._sizes)])
+        self._args = None  # (the chunk's buffers may take the next chunk; the parts' room is let go)
+        self.frames = None
+        return whole
 
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:

@@ -190,52 +190,52 @@ def test_a_chunk_packed_by_two_threads_in_parts_is_the_whole():
         for t in threads:
             t.join()
         assert np.array_equal(got, whole), helpers
-        job.work()  # nothing left to take
-        assert int(job._claim[1]) == 8
+        job.work()  # nothing left to take (and nothing to take from: the stream was joined)
+        assert int(job._claim[1]) == 8 and job._args is None
+        with pytest.raises(RuntimeError, match="taken once"):
+            job.result()
     taken = _Packing([pos, h, alive, cursor, counters], step)
-    assert packing.pack_parts(taken.frames, step, taken._cuts, taken._out, taken._offsets, taken._sizes,
-                              taken._claim) == 8  # one call takes every part nobody took
+    assert taken._args is not None
+    assert packing.pack_parts(*taken._args) == 8  # one call takes every part nobody took
     job = _Packing([pos, h, alive, cursor, counters], step)
     job.cancel()
-    with pytest.raises(RuntimeError, match="8 parts of a chunk were not packed"):
+    with pytest.raises(RuntimeError, match="8 parts of a chunk were not packed: it was cancelled"):
         job.result()
 
 
-def test_a_packing_interrupted_fails_the_chunk_instead_of_hanging(monkeypatch):
-    """Ctrl-C (or any error) around the stepping thread's packing: recorded before it propagates, so the writer's
-    result() raises it instead of waiting, and parts nobody took are not left half done."""
+def test_a_packing_interrupted_never_hangs_the_writer(monkeypatch):
+    """Ctrl-C (or any error) around the stepping thread's compiled packing call, before it (nothing taken: the
+    writer's result() packs every part) or after it (its parts done): result() gives the whole stream, at once.
+    The parts are counted in compiled code only, so no interruption can leave one that nobody finishes."""
     import threading
 
     from neuroevo import recorder
     from neuroevo.recorder import _Packing
 
     step, pos, h, alive, cursor, counters = _frames(np.random.default_rng(2), 600, 5)
-    real, calls = recorder.pack_parts, []
+    whole = _pack(step, pos, h, alive, cursor, counters)
+    real = recorder.pack_parts
+    for before in (True, False):
+        calls: list[int] = []
 
-    def interrupted(*args):
-        calls.append(1)
-        if len(calls) == 1:
-            real(*args)  # it packs what it took, then Ctrl-C lands as the call returns
-            raise KeyboardInterrupt
-        return real(*args)
+        def interrupted(*args, before=before, calls=calls):
+            calls.append(1)
+            if len(calls) == 1:
+                if not before:
+                    real(*args)  # it packs every part, then Ctrl-C lands as the call returns
+                raise KeyboardInterrupt
+            return real(*args)
 
-    monkeypatch.setattr(recorder, "pack_parts", interrupted)
-    job = _Packing([pos, h, alive, cursor, counters], step)
-    with pytest.raises(KeyboardInterrupt):
-        job.work()
-    got: list[BaseException] = []
-
-    def writer():
-        try:
-            job.result()
-        except BaseException as e:  # noqa: BLE001
-            got.append(e)
-
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    t.join(20)
-    assert not t.is_alive() and len(got) == 1 and isinstance(got[0], KeyboardInterrupt)
-    assert len(calls) == 1 and packing.split(600, 0.5) > 0
+        monkeypatch.setattr(recorder, "pack_parts", interrupted)
+        job = _Packing([pos, h, alive, cursor, counters], step)
+        with pytest.raises(KeyboardInterrupt):
+            job.work()
+        got: list[object] = []
+        t = threading.Thread(target=lambda job=job, got=got: got.append(job.result()), daemon=True)
+        t.start()
+        t.join(20)
+        assert not t.is_alive() and len(got) == 1 and np.array_equal(got[0], whole), before
+        assert int(job._claim[1]) == len(job.parts) == 8
 
 
 def test_a_packed_chunk_too_large_or_lying_is_refused_before_decoding(tmp_path):
