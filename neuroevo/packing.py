@@ -118,6 +118,29 @@ def _mod_2pi(h, two_pi):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _rest_residuals(bits, counters, f, n, st, z):
+    """Frame f's cursor bits (bits: the cursor's (F, 5) as int32) and counters: differences from the frame before
+    (int64), zigzagged into z (a tile row), or-ed into st.orr; st.p1 moves on."""
+    p1, orr = st.p1, st.orr
+    for c in range(5):
+        j = 4 * n + c
+        v = np.int64(bits[f, c])
+        r = v - p1[j]
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+    for c in range(counters.shape[1]):
+        j = 4 * n + 5 + c
+        v = counters[f, c]
+        r = v - p1[j]
+        u = np.uint64((r << 1) ^ (r >> 63))
+        z[j] = u
+        orr[j] |= u
+        p1[j] = v
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _frame_residuals(fr, f, pos_step, st, k):
     """Frame f's zigzagged residuals into st.tile[k], or-ed into st.orr; st.p1 (and for positions st.p2) move on
     a frame. One pass a column group: the value (fixed-point positions clip(rint(pos / pos_step), 0, POS_RANGE -
@@ -176,22 +199,7 @@ def _frame_residuals(fr, f, pos_step, st, k):
         z[j] = u
         orr[j] |= u
         p1[j] = v
-    for c in range(5):
-        j = 4 * n + c
-        v = np.int64(bits[f, c])
-        r = v - p1[j]
-        u = np.uint64((r << 1) ^ (r >> 63))
-        z[j] = u
-        orr[j] |= u
-        p1[j] = v
-    for c in range(counters.shape[1]):
-        j = 4 * n + 5 + c
-        v = counters[f, c]
-        r = v - p1[j]
-        u = np.uint64((r << 1) ^ (r >> 63))
-        z[j] = u
-        orr[j] |= u
-        p1[j] = v
+    _rest_residuals(bits, counters, f, n, st, z)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -203,7 +211,7 @@ def _block_residuals(fr, b0, count, pos_step, st, bb):
     n = fr.pos.shape[1]
     n2 = 2 * n
     f_n = fr.pos.shape[0]
-    qp, qh, qa, t32, o32, orr, tile, p1 = bb.qp, bb.qh, bb.qa, bb.t32, bb.o32, st.orr, st.tile, st.p1
+    qp, qh, qa, t32, o32, orr, tile = bb.qp, bb.qh, bb.qa, bb.t32, bb.o32, st.orr, st.tile
     s = np.float32(pos_step)
     hi = np.float32(POS_RANGE - 1)
     zero = np.float32(0.0)
@@ -269,24 +277,7 @@ def _block_residuals(fr, b0, count, pos_step, st, bb):
     # the cursor's bits and the counters: differences, in int64
     bits = fr.cursor.view(np.int32)
     for k in range(count):
-        f = b0 + k
-        z = tile[k]
-        for c in range(5):
-            j = 4 * n + c
-            v = np.int64(bits[f, c])
-            r = v - p1[j]
-            u = np.uint64((r << 1) ^ (r >> 63))
-            z[j] = u
-            orr[j] |= u
-            p1[j] = v
-        for c in range(fr.counters.shape[1]):
-            j = 4 * n + 5 + c
-            v = fr.counters[f, c]
-            r = v - p1[j]
-            u = np.uint64((r << 1) ^ (r >> 63))
-            z[j] = u
-            orr[j] |= u
-            p1[j] = v
+        _rest_residuals(bits, fr.counters, b0 + k, n, st, tile[k])
     for j in range(4 * n):
         orr[j] = np.uint64(np.uint32(o32[j]))
 
