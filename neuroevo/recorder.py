@@ -308,7 +308,7 @@ class Recorder:
         if self.main_packs:
             try:
                 packing.work()
-            except BaseException:  # (Ctrl-C, no memory) this chunk is not written, nor any after it
+            except BaseException:  # (Ctrl-C) nothing after this chunk is written (the writer finishes this one)
                 self.failed = True
                 raise
         self.chunks_written += 1
