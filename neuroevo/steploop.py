@@ -100,9 +100,9 @@ def windows_apply(w, env, p, use_grid, recording):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def run_window(t0, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events):
-    """The steps t0 .. t1-1 of a run_chunk call as one team epoch, for worlds whose agents are independent of each
-    other between births (windows_apply). Returns (n_events, deaths).
+def run_window(span, w, b, env, p, rng, use_hook_fit, sp, scr, n_events):
+    """The steps t0 .. t1-1 (span: (t0, t1)) of a run_chunk call as one team epoch, for worlds whose agents are
+    independent of each other between births (windows_apply). Returns (n_events, deaths).
 
     Each thread takes a chunk of agents through all the window's steps (agents_range): a survivor ages each step,
     an agent that dies stops where it died and waits, its slot not alive, its step in scr.wdeath. Then this thread
@@ -111,6 +111,7 @@ def run_window(t0, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events):
     selection reads), the deaths are counted and reported, the newborns placed, the world set forward again, and
     each newborn catches up alone from step m + 1 (a death on the way joins the waiting ones). Births draw from rng
     in the same order as the serial step and read the same numbers, so every result is bit-identical to it."""
+    t0, t1 = span
     n = w.alive.shape[0]
     alive, age, wdeath, wcause, wlist, dead = w.alive, w.age, scr.wdeath, scr.wcause, scr.wlist, scr.dead
     base = w.counters[K_STEP] - t0  # the step counter at step t of the call: base + t
@@ -223,7 +224,7 @@ def run_chunk(n_steps, w, b, env, p, rng, use_hook_fit, rec, sp, scr):
     while t < n_steps:
         if windowed and t > 0 and window > 1:  # (the first step: the cursor's and the forced deaths')
             t1 = min(n_steps, t + window)
-            n_events, died = run_window(t, t1, w, b, env, p, rng, use_hook_fit, sp, scr, n_events)
+            n_events, died = run_window((t, t1), w, b, env, p, rng, use_hook_fit, sp, scr, n_events)
             # the next window: newborns catch up from where they were born, on this thread alone
             if died == 0:
                 window = min(2 * window, WINDOW_MAX) if t1 - t == window else window
