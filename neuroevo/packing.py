@@ -297,14 +297,15 @@ def _block_bits(count, st, bb, out, p):
         out[p + b] = 0
     q = p + nmap  # the widths
     for j in range(nj):
-        if orr[j] != 0:
+        w = width(orr[j])
+        wid[j] = w
+        if w != 0:
             out[p + (j >> 3)] |= np.uint8(1 << (j & 7))
-            out[q] = width(orr[j])
+            out[q] = w
             q += 1
     groups = (count + 7) >> 3
     for j in range(nj):  # where each column's bits begin, and the shifts of a group's values
-        w = width(orr[j])
-        wid[j] = w
+        w = wid[j]
         off[j] = q
         q += groups * w
         we = np.uint64(w if w <= 8 else 0)
