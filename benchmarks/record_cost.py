@@ -1,6 +1,7 @@
 """Where a recording's cost goes: recorded runs against the unrecorded default, side by side in one process.
 
     python benchmarks/record_cost.py [--agents 50] [--minutes 10] [--rounds 15] [--variants plain rec ...]
+    python benchmarks/record_cost.py --in-step [--pairs 60] [--piece 1000] [--threads 2]
 
 Variants (a fresh world each, `cursor` scenario, the recorder's closing write timed too):
   plain        no recording, threads chosen at run time (the default)
@@ -16,6 +17,12 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
 Prints each variant's median time for the run and the median of its ratio to `plain` over the rounds, with a 95%
 bootstrap interval of that median and the worst round (variants take turns within a round, so a drift of the
 machine's speed falls on all of them).
+
+--in-step: what recording costs inside the compiled step alone (the frame copy), without chunk ends, packing or
+writing: two worlds of the same seed, one recorded (one chunk for the whole measurement), step in turns, `--piece`
+steps at a time, and the compiled time of each recorded piece is divided by that of the unrecorded piece beside
+it (the worlds are bit-identical, so both pieces do the same work). Pairs taken within a few milliseconds of each
+other see the same machine: the interval is a tenth of the whole-run comparison's.
 """
 
 from __future__ import annotations
@@ -62,13 +69,69 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     return seconds
 
 
+def in_step(agents: int, pairs: int, piece: int, threads: int, tmp: Path) -> np.ndarray:
+    """Ratios of the compiled time of recorded to unrecorded pieces (see --in-step)."""
+    worlds = []
+    for recorded in (False, True):
+        sim = make("cursor", seed=1, agents=agents)
+        sim.set_threads(threads)
+        rec = None
+        if recorded:  # one chunk holds every measured frame: no chunk ends, so no packing or writing meanwhile
+            rec = Recorder(sim, tmp / "replay", chunk_seconds=(pairs + 2) * piece * sim.settings.world.dt)
+            sim.add_observer(rec)
+        spent = [0.0]
+        step_chunk = sim._run_chunk
+
+        def timed(*args, step_chunk=step_chunk, spent=spent):
+            t = time.perf_counter()
+            got = step_chunk(*args)
+            spent[0] += time.perf_counter() - t
+            return got
+
+        sim._run_chunk = timed
+        sim.run(piece)  # compiled, helpers started
+        worlds.append((sim, rec, spent))
+    ratios = []
+    for i in range(pairs):
+        took = {}
+        for j in ((0, 1) if i % 2 == 0 else (1, 0)):
+            sim, _, spent = worlds[j]
+            spent[0] = 0.0
+            sim.run(piece)
+            took[j] = spent[0]
+        ratios.append(took[1] / took[0])
+    rec = worlds[1][1]
+    rec.close()
+    shutil.rmtree(rec.path)
+    return np.array(ratios)
+
+
+def interval(r: np.ndarray) -> tuple[float, float]:
+    """95% bootstrap interval of the median of r."""
+    boot = np.median(np.random.default_rng(0).choice(r, (2000, r.size)), axis=1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    ap.add_argument("--in-step", action="store_true", help="only the frame copy inside the compiled step (see above)")
+    ap.add_argument("--pairs", type=int, default=60, help="--in-step: recorded and unrecorded pieces compared")
+    ap.add_argument("--piece", type=int, default=1000, help="--in-step: steps a piece")
+    ap.add_argument("--threads", type=int, default=2, help="--in-step: 2 for the team step, 1 for the serial step")
     args = ap.parse_args()
+    if args.in_step:
+        with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
+            r = in_step(args.agents, args.pairs, args.piece, args.threads, Path(tmp))
+        lo, hi = interval(r)
+        step = "team" if args.threads > 1 else "serial"
+        print(f"cursor, {args.agents} agents, {step} step, {args.pairs} pairs of {args.piece}-step pieces: compiled time"
+              f" recorded / unrecorded median {np.median(r):.3f}x (95% {lo:.3f}-{hi:.3f}), worst {r.max():.3f}x")
+        return
     variants = ["plain", *[v for v in args.variants if v != "plain"]]
     with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
         for v in variants:
@@ -78,13 +141,11 @@ def main() -> None:
             for v in variants:
                 times[v].append(run(v, args.agents, args.minutes, Path(tmp)))
     base = np.array(times["plain"])
-    rng = np.random.default_rng(0)
     print(f"cursor, {args.agents} agents, {args.minutes:g} sim-minutes from a new world, {args.rounds} rounds:")
     for v in variants:
         t = np.array(times[v])
         r = t / base
-        boot = np.median(rng.choice(r, (2000, r.size)), axis=1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        lo, hi = interval(r)
         print(f"  {v:>16}: {np.median(t) * 1e3:6.0f} ms | / plain median {np.median(r):.2f}x (95% {lo:.2f}-{hi:.2f}),"
               f" worst {r.max():.2f}x   (rounds: {' '.join(f'{x * 1e3:.0f}' for x in t)})", flush=True)
 
