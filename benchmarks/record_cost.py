@@ -129,8 +129,9 @@ def main() -> None:
             r = in_step(args.agents, args.pairs, args.piece, args.threads, Path(tmp))
         lo, hi = interval(r)
         step = "team" if args.threads > 1 else "serial"
-        print(f"cursor, {args.agents} agents, {step} step, {args.pairs} pairs of {args.piece}-step pieces: compiled time"
-              f" recorded / unrecorded median {np.median(r):.3f}x (95% {lo:.3f}-{hi:.3f}), worst {r.max():.3f}x")
+        print(f"cursor, {args.agents} agents, {step} step, {args.pairs} pairs of {args.piece}-step pieces:"
+              f" compiled time recorded / unrecorded median {np.median(r):.3f}x (95% {lo:.3f}-{hi:.3f}),"
+              f" worst {r.max():.3f}x")
         return
     variants = ["plain", *[v for v in args.variants if v != "plain"]]
     with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
