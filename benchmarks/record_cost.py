@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--piece", type=int, default=1000, help="--in-step: steps a piece")
     ap.add_argument("--threads", type=int, default=2, help="--in-step: 2 for the team step, 1 for the serial step")
     args = ap.parse_args()
+    for name in ("agents", "rounds", "pairs", "piece", "threads"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1")
     if args.in_step:
         with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
             r = in_step(args.agents, args.pairs, args.piece, args.threads, Path(tmp))
