@@ -55,12 +55,10 @@ class Frames(NamedTuple):
 
 
 class _Pred(NamedTuple):
-    """The encoder's state: the rows a prediction reads, and the block being packed."""
+    """The encoder's state in 64 bits: the cursor's and counters' rows (positions, headings and alive flags: _Block)."""
 
-    p1: np.ndarray  # (J,) int64 every column's value one frame before
-    p2: np.ndarray  # (J,) int64 two frames before (read for positions only)
-    hb: np.ndarray  # (N,) int64 a frame's heading bins
-    tile: np.ndarray  # (BLOCK, J) uint64 zigzagged residuals, a row a frame (in blocks: the cursor's and counters')
+    p1: np.ndarray  # (J,) int64 the cursor's and counters' values one frame before (columns 4 N on)
+    tile: np.ndarray  # (BLOCK, J) uint64 their zigzagged residuals, a row a frame
     orr: np.ndarray  # (J,) uint64 each column's residuals in the block, or-ed together (its width's bits)
 
 
@@ -141,73 +139,14 @@ def _rest_residuals(bits, counters, f, n, st, z):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _frame_residuals(fr, f, pos_step, st, k):
-    """Frame f's zigzagged residuals into st.tile[k], or-ed into st.orr; st.p1 (and for positions st.p2) move on
-    a frame. One pass a column group: the value (fixed-point positions clip(rint(pos / pos_step), 0, POS_RANGE -
-    1) and heading bins rint(mod(h, 2 pi) * HEADING_BINS / 2 pi) mod HEADING_BINS, in float32 as
-    replay.encode_positions and encode_headings; alive flags; the cursor's bits; the counters), its prediction's
-    residual and its zigzag."""
-    pos, heading, alive, counters = fr.pos, fr.heading, fr.alive, fr.counters
-    bits = fr.cursor.view(np.int32)
-    p1, p2, hb, orr = st.p1, st.p2, st.hb, st.orr
-    s = np.float32(pos_step)
-    hi = np.float32(POS_RANGE - 1)
-    two_pi = np.float32(2.0 * math.pi)
-    scale = np.float32(HEADING_BINS / (2.0 * math.pi))
-    heading_bins = HEADING_BINS
-    n = pos.shape[1]
-    zero = np.float32(0.0)
-    z = st.tile[k]
-    xy = pos[f].reshape(2 * n)
-    for j in range(2 * n):  # positions: second differences
-        v = np.rint(xy[j] / s)
-        v = v if v > zero else zero
-        q = np.int64(v if v < hi else hi)
-        a = p1[j]
-        r = q - (a + a - p2[j])
-        u = np.uint64((r << 1) ^ (r >> 63))
-        z[j] = u
-        orr[j] |= u
-        p2[j] = a
-        p1[j] = q
-    mask = heading_bins - 1
-    wide = False
-    for i in range(n):
-        h = heading[f, i]
-        wide |= not (-two_pi < h < two_pi)
-        hb[i] = np.int64(np.rint((h + (two_pi if h < zero else zero)) * scale)) & mask
-    if wide:
-        for i in range(n):
-            h = heading[f, i]
-            if not (-two_pi < h < two_pi):
-                m = _mod_2pi(h, two_pi) if -MOD_EXACT < h < MOD_EXACT else np.mod(h, two_pi)
-                hb[i] = np.int64(np.rint(m * scale)) & mask
-    half = heading_bins >> 1
-    for i in range(n):  # heading bins: the shorter way round
-        j = 2 * n + i
-        v = hb[i]
-        r = ((v - p1[j] + half) & mask) - half
-        u = np.uint64((r << 1) ^ (r >> 63))
-        z[j] = u
-        orr[j] |= u
-        p1[j] = v
-    for i in range(n):  # the rest: differences (p2 is read for positions only)
-        j = 3 * n + i
-        v = np.int64(1 if alive[f, i] else 0)
-        r = v - p1[j]
-        u = np.uint64((r << 1) ^ (r >> 63))
-        z[j] = u
-        orr[j] |= u
-        p1[j] = v
-    _rest_residuals(bits, counters, f, n, st, z)
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _block_residuals(fr, b0, count, pos_step, st, bb):
-    """The zigzagged residuals of the block of frames b0 .. b0+count-1, as _frame_residuals gives them frame by
-    frame, a column group at a time over the whole block (loops the compiler widens): positions, heading bins and
-    alive flags into bb.t32 (or-ed into bb.o32), the cursor's bits and the counters into st.tile (or-ed into
-    st.orr, whose first 4 N columns then take bb.o32); bb's rows before the block move on to its end."""
+    """The zigzagged residuals of the frames b0 .. b0+count-1 (a block, or the first frames), a column group at a
+    time over them (loops the compiler widens): the value (fixed-point positions clip(rint(pos / pos_step), 0,
+    POS_RANGE - 1) and heading bins rint(mod(h, 2 pi) * HEADING_BINS / 2 pi) mod HEADING_BINS, in float32 as
+    replay.encode_positions and encode_headings; alive flags; the cursor's bits; the counters), its prediction's
+    residual and its zigzag. Positions, heading bins and alive flags go into bb.t32 (or-ed into bb.o32), the
+    cursor's bits and the counters into st.tile (or-ed into st.orr, whose first 4 N columns then take bb.o32);
+    bb's rows before the frames (and st.p1) move on to their end."""
     n = fr.pos.shape[1]
     n2 = 2 * n
     f_n = fr.pos.shape[0]
@@ -349,8 +288,13 @@ def pack_frames(fr, pos_step, f0, f1, out):
     frames. Every array of fr is C-contiguous (a block's frames are read as one run of memory)."""
     f_n, n, c_n = fr.pos.shape[0], fr.pos.shape[1], fr.counters.shape[1]
     nj = 4 * n + 5 + c_n
-    st = _Pred(np.zeros(nj, np.int64), np.zeros(nj, np.int64), np.empty(n, np.int64),
-               np.empty((BLOCK, nj), np.uint64), np.zeros(nj, np.uint64))
+    n2, n4 = 2 * n, 4 * n
+    st = _Pred(np.zeros(nj, np.int64), np.empty((BLOCK, nj), np.uint64), np.zeros(nj, np.uint64))
+    # the rows before the first frame are zeros: every prediction starts from 0
+    bb = _Block(np.zeros((BLOCK + 2, n2), np.int32), np.zeros((BLOCK + 1, n), np.int32),
+                np.zeros((BLOCK + 1, n), np.int32), np.zeros((BLOCK, n4), np.uint32), np.zeros(n4, np.int32),
+                np.zeros(nj, np.int64), np.zeros(nj, np.int64), np.zeros((8, nj), np.uint64),
+                np.zeros((8, nj), np.uint64), np.zeros((BLOCK, 1), np.uint64))
     p = 0
     if f0 == 0:
         out[0] = MAGIC
@@ -360,9 +304,9 @@ def pack_frames(fr, pos_step, f0, f1, out):
             out[9 + k] = (c_n >> (8 * k)) & 0xFF
         p = HEADER
         for f in range(min(WARM, f1)):  # the first frames' residuals as varints
-            _frame_residuals(fr, f, pos_step, st, 0)
+            _block_residuals(fr, f, 1, pos_step, st, bb)
             for j in range(nj):
-                u = st.tile[0, j]
+                u = np.uint64(bb.t32[0, j]) if j < n4 else st.tile[0, j]
                 while u >= np.uint64(0x80):
                     out[p] = np.uint8((u & np.uint64(0x7F)) | np.uint64(0x80))
                     u >>= np.uint64(7)
@@ -370,20 +314,8 @@ def pack_frames(fr, pos_step, f0, f1, out):
                 out[p] = np.uint8(u)
                 p += 1
         f0 = WARM
-    else:
-        for f in range(f0 - 2, f0):  # the two frames before: the predictions' start
-            _frame_residuals(fr, f, pos_step, st, 0)
-    n2 = 2 * n
-    bb = _Block(np.empty((BLOCK + 2, n2), np.int32), np.empty((BLOCK + 1, n), np.int32),
-                np.empty((BLOCK + 1, n), np.int32), np.zeros((BLOCK, 4 * n), np.uint32), np.zeros(4 * n, np.int32),
-                np.zeros(nj, np.int64), np.zeros(nj, np.int64), np.zeros((8, nj), np.uint64),
-                np.zeros((8, nj), np.uint64), np.zeros((BLOCK, 1), np.uint64))
-    for j in range(n2):  # the blocks' predictions start from the frames before
-        bb.qp[0, j] = np.int32(st.p2[j])
-        bb.qp[1, j] = np.int32(st.p1[j])
-    for i in range(n):
-        bb.qh[0, i] = np.int32(st.p1[n2 + i])
-        bb.qa[0, i] = np.int32(st.p1[3 * n + i])
+    else:  # the two frames before: the predictions' start (their residuals are not written)
+        _block_residuals(fr, f0 - 2, 2, pos_step, st, bb)
     for b0 in range(f0, f1, BLOCK):
         count = min(BLOCK, f1 - b0)
         _block_residuals(fr, b0, count, pos_step, st, bb)

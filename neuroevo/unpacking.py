@@ -62,9 +62,9 @@ def _get_bits(src, p, count, w, tile, j):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _put_row(row, p1, p2, z, f, pos_step, out):
-    """Inverse of packing._frame_residuals: residuals z (J,) -> row (the values; p2 <- p1 <- row) -> frame f of out
-    (Frames). Positions are taken modulo 2^16 and headings modulo the bins, so a damaged stream still gives values
-    in range."""
+    """Inverse of packing._block_residuals, a frame at a time: residuals z (J,) -> row (the values; p2 <- p1 <-
+    row) -> frame f of out (Frames). Positions are taken modulo 2^16 and headings modulo the bins, so a damaged
+    stream still gives values in range."""
     pos, heading, alive, counters = out.pos, out.heading, out.alive, out.counters
     bits = out.cursor.view(np.int32)
     n = pos.shape[1]
