@@ -1,4 +1,4 @@
-"""A replay chunk's frames packed into one byte stream (replay format version 3), compiled.
+"""A replay chunk's frames packed into one byte stream (replay format versions 3 and 4), compiled.
 
 Every per-frame quantity is a column of integers over the chunk's frames: each slot's fixed-point x and y, then
 each slot's heading bin, then its alive flag, then the cursor's five floats (their bits) and the run counters. A

@@ -24,6 +24,7 @@ from .replay import (
     FORMAT_VERSION,
     HEADING_BINS,
     PACKED_KEYS,
+    diffed,
     pos_step_for,
     unused_path,
 )
@@ -277,8 +278,8 @@ class Recorder:
             f += frames
         arrays: dict[str, np.ndarray] = {
             "frame0": np.array(self.frames_written, np.int64),
-            "step": self._b_step[:n],  # the buffers themselves: fresh ones take the next chunk
-            "pos": self._b_pos[:n],  # packed by the writer thread (_write_chunk) with heading ... counters
+            "step": self._b_step[:n],  # the buffers themselves (fresh ones take the next chunk): the writer thread
+            "pos": self._b_pos[:n],  # (_write_chunk) packs pos ... counters, and diffs step and mean_age
             "heading": self._b_heading[:n],
             "alive": self._b_alive[:n],
             "cursor": self._b_cursor[:n],
@@ -338,6 +339,7 @@ class Recorder:
         try:
             for k in PACKED_KEYS:
                 del arrays[k]
+            diffed(arrays)  # the step numbers and mean ages as differences (format version 4)
             arrays["packed"] = packing.result  # (the last member: npz_bytes asks for it when it comes to it)
             data = npz_bytes(arrays, CHUNK_DEFLATE_LEVEL, DEFLATED_KEYS)
             del arrays

@@ -231,11 +231,13 @@ def replay_meta(meta: dict[str, Any], agents: int, hidden: tuple[int, ...], dt: 
         whole(c.get("frame"), 0, 2**62, "settings_changes.frame")
 
 
-def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, first: bool, packed: bool = True) -> int:
-    """Declared shapes of a replay chunk (packed: format version 3's one stream of frames, else one array each);
-    returns its frame count."""
+def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, first: bool, packed: bool = True,
+                  diffed: bool = True) -> int:
+    """Declared shapes of a replay chunk (packed: format versions 3 on, one stream of frames, else one array each;
+    diffed: version 4's step numbers and mean ages as int64 differences, step_d and mean_age_d); returns its frame
+    count."""
     i64, f32, u8 = np.dtype(np.int64), np.dtype(np.float32), np.dtype(np.uint8)
-    f = header(headers, "step", (None,), i64)[0]
+    f = header(headers, "step_d" if diffed else "step", (None,), i64)[0]
     if not 1 <= f <= max_frames:
         raise ValueError(f"chunk holds {f} frames (1..{max_frames} expected)")
     header(headers, "frame0", (), i64)
@@ -251,7 +253,10 @@ def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, firs
         c = header(headers, "counters", (f, None), i64)[1]
         if not 1 <= c <= N_COUNTERS:
             raise ValueError(f"counters has {c} columns (at most {N_COUNTERS})")
-    header(headers, "mean_age", (f,), f32)
+    if diffed:
+        header(headers, "mean_age_d", (f,), i64)
+    else:
+        header(headers, "mean_age", (f,), f32)
     if header(headers, "icons", (f, None, 4), f32)[1] > MAX_ICONS:
         raise ValueError(f"icons holds more than {MAX_ICONS} rectangles")
     for k in ("key_gid", "key_parent", "key_age"):
@@ -274,7 +279,7 @@ def chunk_headers(headers: Headers, n: int, n_params: int, max_frames: int, firs
 
 def chunk_values(z: dict[str, np.ndarray], n: int, frame0: int, frames: int) -> None:
     """Values of a chunk's events and keyframe that the reader indexes by or plays back."""
-    if np.any(np.diff(z["step"]) <= 0) or z["step"][0] < 0:
+    if np.any(np.diff(z["step"]) <= 0) or z["step"].min() < 0:  # (all of them: a difference may wrap round)
         raise ValueError("steps are not increasing")
     for ev in ("birth", "death"):
         fr = z[f"{ev}_frame"]

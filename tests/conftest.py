@@ -40,6 +40,7 @@ def _as_version2(folder):
         d = r._chunk(c)
         with np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files if k != "packed"}
+        rp.undiffed(arrays)
         arrays["pos"] = rp.encode_positions(d["pos"], r.pos_step)
         arrays["heading"] = rp.encode_headings(d["heading"])
         arrays["alive"] = np.packbits(d["alive"], axis=1)
@@ -53,3 +54,31 @@ def _as_version2(folder):
 @pytest.fixture
 def as_version2():
     return _as_version2
+
+
+def _as_version3(folder):
+    """Rewrite a replay folder as format version 3 wrote it: the step numbers and mean ages as they are (deflated),
+    not as differences."""
+    import json
+    import zipfile
+    from pathlib import Path
+
+    from neuroevo import replay as rp
+    from neuroevo.io import npz_bytes
+
+    folder = Path(folder)
+    for f in sorted(folder.glob("chunk-*.npz")):
+        with np.load(f, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        rp.undiffed(arrays)
+        f.write_bytes(npz_bytes(arrays, 1, {"step", "mean_age", "icons"}))
+        with zipfile.ZipFile(f) as z:
+            assert {"step.npy", "mean_age.npy"} <= set(z.namelist())
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["format_version"] = 3
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture
+def as_version3():
+    return _as_version3

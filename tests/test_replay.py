@@ -380,16 +380,21 @@ def test_record_then_read_back(tmp_path):
     np.testing.assert_array_equal(parent, sim.state.parent_id)
 
 
-def test_a_version_2_replay_reads_as_the_version_3_one(recorded, tmp_path, as_version2):
-    """Replays recorded before the frames were packed (format 2: one deflated array each) play as they did."""
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_replay_reads_as_the_new_one(recorded, tmp_path, as_version2, as_version3, version):
+    """Replays recorded before the frames were packed (format 2: one deflated array each), or before the step
+    numbers and mean ages were stored as differences (format 3), play as they did."""
     import shutil
 
-    shutil.copytree(recorded, tmp_path / "v2")
-    as_version2(tmp_path / "v2")
-    new, old = rp.open(recorded), rp.open(tmp_path / "v2")
-    assert new.packed and not old.packed and new.meta["format_version"] == rp.FORMAT_VERSION == 3
+    shutil.copytree(recorded, tmp_path / "old")
+    (as_version2 if version == 2 else as_version3)(tmp_path / "old")
+    new, old = rp.open(recorded), rp.open(tmp_path / "old")
+    assert new.meta["format_version"] == rp.FORMAT_VERSION == 4 and old.meta["format_version"] == version
+    assert new.packed and new.diffed and not old.diffed and old.packed == (version == 3)
     with np.load(old.files[0], allow_pickle=False) as z:
-        assert {"pos", "heading", "alive", "cursor", "counters"} <= set(z.files) and "packed" not in z.files
+        assert {"step", "mean_age"} <= set(z.files) and not {"step_d", "mean_age_d"} & set(z.files)
+        if version == 2:
+            assert {"pos", "heading", "alive", "cursor", "counters"} <= set(z.files) and "packed" not in z.files
     assert len(old) == len(new) > 1000
     for i in range(len(new)):
         a, b = new.frame(i), old.frame(i)
@@ -400,6 +405,47 @@ def test_a_version_2_replay_reads_as_the_version_3_one(recorded, tmp_path, as_ve
         np.testing.assert_array_equal(new.births[k], old.births[k])
     for k in new.deaths:
         np.testing.assert_array_equal(new.deaths[k], old.deaths[k])
+
+
+def test_step_numbers_and_mean_ages_are_stored_as_small_differences():
+    """Format 4 stores a chunk's step numbers and mean ages as int64 differences (the mean ages' of their float32
+    bits), which give back every value bit for bit, and deflate to little: a step is one more than the last, a mean
+    age one more while nobody is born or dies."""
+    import zlib
+
+    rng = np.random.default_rng(3)
+    f = 7200
+    step = 1000 + np.arange(f, dtype=np.int64)
+    step[4000:] += 17  # (steps need not be consecutive)
+    mean = (np.float32(5.0) + np.arange(f, dtype=np.float32)).astype(np.float32)
+    mean[[0, 900, 901, 5000]] = [0.0, 3.4e38, 1e-30, 123.456]  # zero, the largest, a tiny one, a drop
+    mean[6000:] = rng.uniform(0, 1e6, f - 6000).astype(np.float32)
+    arrays = {"step": step.copy(), "mean_age": mean.copy(), "icons": np.zeros((f, 0, 4), np.float32)}
+    rp.diffed(arrays)
+    assert set(arrays) == {"step_d", "mean_age_d", "icons"}
+    assert arrays["step_d"].dtype == arrays["mean_age_d"].dtype == np.int64
+    np.testing.assert_array_equal(arrays["step_d"][1:4000], 1)
+    assert len(zlib.compress(arrays["mean_age_d"][:5000].tobytes(), 1)) < 400  # (~40 kB as they are)
+    rp.undiffed(arrays)
+    np.testing.assert_array_equal(arrays["step"], step)
+    assert arrays["mean_age"].dtype == np.float32
+    np.testing.assert_array_equal(arrays["mean_age"].view(np.int32), mean.view(np.int32))
+    for bad in (np.array([-5], np.int64), np.array([0x7F800000], np.int64)):  # no float32 / infinity
+        with pytest.raises(ValueError, match="mean_age"):
+            rp.undiffed({"mean_age_d": bad})
+
+
+def test_a_recorded_mean_age_is_the_live_one(tmp_path):
+    """The mean age a replay gives for its last frame is the one the world had (its ages read directly)."""
+    sim = cursor_sim(agents=20)
+    rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=3.0)
+    sim.add_observer(rec)
+    sim.run(600)
+    ages = sim.state.age[sim.state.alive]
+    rec.close()
+    r = rp.open(rec.path)
+    assert r.diffed and len(r.files) > 2 and r.frame(len(r) - 1).step == sim.step_count
+    assert r.mean_age[-1] == np.float32(ages.mean()) and r.mean_age.dtype == np.float32
 
 
 def test_headless_replay_resimulates_frame_for_frame(recorded):
