@@ -12,11 +12,19 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
   rec-team     recording on the team step (set_threads(2))
   rec-nowrite  recording whose writer thread drops each chunk: what recording costs the stepping thread alone
   rec-team-nowrite  the same on the team step
+  rec-nopack   recording with no packing and no writing at all (the writer drops each chunk, the stepping thread
+               packs nothing): the frame copy in the step, the chunk ends' Python and the close
+  rec-v3       recording that stores the step numbers and mean ages as format version 3 did (as they are, deflated)
+  rec-sync     the stepping thread waits at each chunk end until the writer has encoded the chunk (so the writer
+               never works during the team steps that follow)
+  rec-idle     the writer and disk threads at the SCHED_IDLE policy (Linux): they run when a core is idle
   serial, team no recording, on that step alone: the floors of recordings on them
 
 Prints each variant's median time for the run and the median of its ratio to `plain` over the rounds, with a 95%
-bootstrap interval of that median and the worst round (variants take turns within a round, so a drift of the
-machine's speed falls on all of them).
+bootstrap interval of that median and the worst round (variants take turns within a round, in reverse order every
+other round, so a drift of the machine's speed falls on all of them), and for the other recording variants the
+same of their ratio to `rec`. The variants are one copy of the program changed by patching the recorder in this
+process, so their differences are the program's, not the loading's.
 
 --in-step: what recording costs inside the compiled step alone (the frame copy), without chunk ends, packing or
 writing: two worlds of the same seed, one recorded (one chunk for the whole measurement), step in turns, `--piece`
@@ -28,6 +36,8 @@ other see the same machine: the interval is a tenth of the whole-run comparison'
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -35,10 +45,49 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroevo import recorder
 from neuroevo.recorder import Recorder
 from neuroevo.sim import make
 
-VARIANTS = ("plain", "rec", "rec-serial", "rec-team", "rec-nowrite", "rec-team-nowrite", "serial", "team")
+VARIANTS = ("plain", "rec", "rec-serial", "rec-team", "rec-nowrite", "rec-team-nowrite", "rec-nopack", "rec-v3",
+            "rec-sync", "rec-idle", "serial", "team")
+
+
+@contextlib.contextmanager
+def patched(variant: str, rec: Recorder | None):
+    """The recorder (module and instance) as the variant wants it, for one run."""
+    saved = (recorder.diffed, recorder.DEFLATED_KEYS, recorder.ThreadPoolExecutor, recorder._Packing.work)
+    if rec is not None and variant.endswith(("nowrite", "nopack")):
+        def drop(path, arrays, bufs, packing, rec=rec):  # the writer drops the chunk (packs none of it)
+            packing.cancel()
+            rec._free.append(bufs)
+
+        rec._write_chunk = drop
+    if variant == "rec-nopack":
+        recorder._Packing.work = lambda self: None
+    if variant == "rec-v3":
+        recorder.diffed = lambda arrays: None
+        recorder.DEFLATED_KEYS = frozenset({"step", "mean_age", "icons"})
+    if rec is not None and variant == "rec-sync":
+        flush = rec.flush
+
+        def flush_and_wait(last=False, rec=rec, flush=flush):
+            flush(last)
+            if rec._pending:
+                rec._pending[-1][0].result()
+
+        rec.flush = flush_and_wait
+    if variant == "rec-idle" and hasattr(os, "SCHED_IDLE"):
+        class IdlePool(saved[2]):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, initializer=os.sched_setscheduler, initargs=(0, os.SCHED_IDLE,
+                                                                                     os.sched_param(0)), **kwargs)
+
+        recorder.ThreadPoolExecutor = IdlePool
+    try:
+        yield
+    finally:
+        recorder.diffed, recorder.DEFLATED_KEYS, recorder.ThreadPoolExecutor, recorder._Packing.work = saved
 
 
 def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
@@ -50,20 +99,15 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
     rec = None
     if variant.startswith("rec"):
         rec = Recorder(sim, tmp / "replay")
-        if variant.endswith("nowrite"):
-            def drop(path, arrays, bufs, packing, rec=rec):  # the writer drops the chunk (packs none of it)
-                packing.cancel()
-                rec._free.append(bufs)
-
-            rec._write_chunk = drop
         sim.add_observer(rec)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
     sim.run(0)
-    t = time.perf_counter()
-    sim.run(steps)
-    if rec is not None:
-        rec.close()
-    seconds = time.perf_counter() - t
+    with patched(variant, rec):
+        t = time.perf_counter()
+        sim.run(steps)
+        if rec is not None:
+            rec.close()
+        seconds = time.perf_counter() - t
     if rec is not None:
         shutil.rmtree(rec.path)
     return seconds
@@ -139,10 +183,10 @@ def main() -> None:
     variants = ["plain", *[v for v in args.variants if v != "plain"]]
     with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
         for v in variants:
-            run(v, args.agents, 0.2, Path(tmp))  # compiled, and the helpers started
+            run(v, args.agents, 2.1, Path(tmp))  # compiled (a chunk's end too), and the helpers started
         times: dict[str, list[float]] = {v: [] for v in variants}
-        for _ in range(args.rounds):
-            for v in variants:
+        for i in range(args.rounds):
+            for v in variants if i % 2 == 0 else variants[::-1]:
                 times[v].append(run(v, args.agents, args.minutes, Path(tmp)))
     base = np.array(times["plain"])
     print(f"cursor, {args.agents} agents, {args.minutes:g} sim-minutes from a new world, {args.rounds} rounds:")
@@ -150,8 +194,13 @@ def main() -> None:
         t = np.array(times[v])
         r = t / base
         lo, hi = interval(r)
-        print(f"  {v:>16}: {np.median(t) * 1e3:6.0f} ms | / plain median {np.median(r):.2f}x (95% {lo:.2f}-{hi:.2f}),"
+        print(f"  {v:>16}: {np.median(t) * 1e3:6.0f} ms | / plain median {np.median(r):.3f}x (95% {lo:.3f}-{hi:.3f}),"
               f" worst {r.max():.2f}x   (rounds: {' '.join(f'{x * 1e3:.0f}' for x in t)})", flush=True)
+    for v in variants:
+        if v.startswith("rec-") and "rec" in times:
+            r = np.array(times[v]) / np.array(times["rec"])
+            lo, hi = interval(r)
+            print(f"  {v:>16} / rec: median {np.median(r):.3f}x (95% {lo:.3f}-{hi:.3f})")
 
 
 if __name__ == "__main__":
