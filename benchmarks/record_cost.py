@@ -18,6 +18,7 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
   rec-sync     the stepping thread waits at each chunk end until the writer has encoded the chunk (so the writer
                never works during the team steps that follow)
   rec-idle     the writer and disk threads at the SCHED_IDLE policy (Linux): they run when a core is idle
+  rec-2min     recording in 2-minute chunks (the default for 50 agents until chunks grew to 5 minutes)
   serial, team no recording, on that step alone: the floors of recordings on them
 
 Prints each variant's median time for the run and the median of its ratio to `plain` over the rounds, with a 95%
@@ -50,7 +51,7 @@ from neuroevo.recorder import Recorder
 from neuroevo.sim import make
 
 VARIANTS = ("plain", "rec", "rec-serial", "rec-team", "rec-nowrite", "rec-team-nowrite", "rec-nopack", "rec-v3",
-            "rec-sync", "rec-idle", "serial", "team")
+            "rec-sync", "rec-idle", "rec-2min", "serial", "team")
 
 
 @contextlib.contextmanager
@@ -98,7 +99,7 @@ def run(variant: str, agents: int, minutes: float, tmp: Path) -> float:
         sim.set_threads(1)
     rec = None
     if variant.startswith("rec"):
-        rec = Recorder(sim, tmp / "replay")
+        rec = Recorder(sim, tmp / "replay", chunk_seconds=120.0 if variant == "rec-2min" else None)
         sim.add_observer(rec)
     steps = int(round(minutes * 60 / sim.settings.world.dt))
     sim.run(0)

@@ -3,9 +3,11 @@
     python benchmarks/replay_size.py [--minutes 60] [--agents 50] [--scenario cursor]
 
 Records every step of a headless run into a temporary folder and prints, at a few points, the replay's size on
-disk and the process's current and peak resident memory (flat memory = chunks go to disk). Also times the same
-run without recording, minute by minute in turns with the recorded one (so background load hits both alike), for
-the recording overhead over the whole run. --busy K starts K processes spinning on a core beside it.
+disk, the sim-minutes its chunks on disk hold (the writer thread may still be writing the latest), and the
+process's current and peak resident memory (flat memory = chunks go to disk); then the whole replay once closed.
+Also times the same run without recording, minute by minute in turns with the recorded one (so background load
+hits both alike), for the recording overhead over the whole run. --busy K starts K processes spinning on a core
+beside it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def main() -> None:
         rec = Recorder(sim, folder)
         sim.add_observer(rec)
         print(f"{args.scenario}, {args.agents} agents, every step recorded ({1 / settings.world.dt:.0f} per sim s)")
-        print(f"{'minute':>6} {'replay MB':>10} {'MB/min':>7} {'B/agent-frame':>14} {'RSS MB':>7} {'peak MB':>8}")
+        print(f"{'minute':>6} {'on disk':>8} {'replay MB':>10} {'MB/min':>7} {'B/agent-frame':>14} {'RSS MB':>7} "
+              f"{'peak MB':>8}")
         marks = sorted({1, 2, 5, 10, 20, 30, 45, 60, args.minutes} & set(range(1, args.minutes + 1)))
         for m in range(1, args.minutes + 1):
             t = time.perf_counter()
@@ -65,11 +68,13 @@ def main() -> None:
             t = time.perf_counter()
             sim.run(per_min)
             t_rec += time.perf_counter() - t
-            if m in marks:
-                size = sum(f.stat().st_size for f in folder.glob("chunk-*.npz"))
-                frames = rec.frames_written
-                print(f"{m:>6} {size / 1e6:>10.2f} {size / 1e6 / m:>7.3f} {size / max(1, frames * args.agents):>14.2f} "
-                      f"{rss_mb():>7.1f} {peak_mb():>8.1f}")
+            if m in marks:  # what is on disk so far: whole chunks (the writer thread may still hold the last ones)
+                files = list(folder.glob("chunk-*.npz"))
+                size = sum(f.stat().st_size for f in files)
+                frames = len(files) * rec.chunk_frames
+                disk_min = frames * settings.world.dt / 60
+                print(f"{m:>6} {disk_min:>8.1f} {size / 1e6:>10.2f} {size / 1e6 / max(disk_min, 1e-9):>7.3f} "
+                      f"{size / max(1, frames * args.agents):>14.2f} {rss_mb():>7.1f} {peak_mb():>8.1f}")
         t = time.perf_counter()
         rec.close()
         t_rec += time.perf_counter() - t
@@ -77,7 +82,9 @@ def main() -> None:
             b.kill()
             b.wait()
         r = open_replay(folder)
-        print(f"replay: {len(r)} frames, {r.births['gid'].size} births, {r.deaths['frame'].size} deaths")
+        size = sum(f.stat().st_size for f in folder.glob("chunk-*.npz"))
+        print(f"replay: {len(r)} frames, {r.births['gid'].size} births, {r.deaths['frame'].size} deaths; closed: "
+              f"{size / 1e6:.2f} MB in {len(r.files)} chunks, {size / (len(r) * args.agents):.2f} B/agent-frame")
     print(f"{args.minutes} sim-minutes: {t_plain:.2f} s without recording, {t_rec:.2f} s recording "
           f"({t_rec / t_plain:.2f}x), minute by minute in turns, {args.busy} busy process(es) beside it")
 

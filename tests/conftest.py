@@ -82,3 +82,13 @@ def _as_version3(folder):
 @pytest.fixture
 def as_version3():
     return _as_version3
+
+
+@pytest.fixture
+def short_chunks(monkeypatch):
+    """Replay chunks of at most 2 simulated minutes (what small populations wrote until chunks grew to 5), for
+    tests of what happens across several chunks of a short run."""
+    from neuroevo import recorder
+
+    monkeypatch.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
+    monkeypatch.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)

@@ -74,10 +74,16 @@ def pop(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory) -> Path:
-    """A recorded cursor run (20 agents, 10 simulated minutes: five chunks of 2 minutes)."""
+    """A recorded cursor run (20 agents, 10 simulated minutes: five chunks of 2 minutes, the chunks small
+    populations wrote before they grew to 5 minutes)."""
+    from neuroevo import recorder
+
     out = tmp_path_factory.mktemp("rec") / "r"
-    assert main(["run", "cursor", "--minutes", "10", "--agents", "20", "--out", str(out), "--quiet",
-                 "--no-plot", "--record"]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
+        mp.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+        assert main(["run", "cursor", "--minutes", "10", "--agents", "20", "--out", str(out), "--quiet",
+                     "--no-plot", "--record"]) == 0
     return out / "replay"
 
 
@@ -424,7 +430,7 @@ def test_f8_read_only_output_fails_before_the_run(capsys, mount_tmpfs):
     assert time.time() - t < 30  # refused up front, not after 30 simulated minutes
 
 
-def test_f8_full_disk_mid_run_keeps_the_last_checkpoint(capsys, mount_tmpfs):
+def test_f8_full_disk_mid_run_keeps_the_last_checkpoint(capsys, mount_tmpfs, short_chunks):
     d = mount_tmpfs("size=300k")
     out = d / "full"
     rc, lines = cli(capsys, "run", "cursor", "--agents", "10", "--minutes", "30", "--checkpoint-minutes", "0.1",
@@ -441,7 +447,7 @@ def test_f8_full_disk_mid_run_keeps_the_last_checkpoint(capsys, mount_tmpfs):
     assert len(r) > 0 and not r.meta.get("complete")
 
 
-def test_f8_failed_write_mid_run_without_a_mount(capsys, tmp_path, monkeypatch):
+def test_f8_failed_write_mid_run_without_a_mount(capsys, tmp_path, monkeypatch, short_chunks):
     """The same with a write that fails on the 5th replay chunk (no tmpfs needed)."""
     import errno
 

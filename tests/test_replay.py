@@ -26,10 +26,17 @@ def cursor_sim(agents=20, seed=5, **overrides):
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A 2-minute headless recording made through the CLI (one chunk of 7,200 frames and one of a frame)."""
+    """A 2-minute headless recording made through the CLI, in 2-minute chunks (one chunk of 7,200 frames and one of
+    a frame; by default 30 agents write 5-minute chunks)."""
+    from neuroevo import recorder
+
     out = tmp_path_factory.mktemp("run")
-    assert main(["run", "cursor", "--seed", "2", "--minutes", "2", "--agents", "30", "--record", "--quiet",
-                 "--no-plot", "--out", str(out)]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
+        mp.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+        assert main(["run", "cursor", "--seed", "2", "--minutes", "2", "--agents", "30", "--record", "--quiet",
+                     "--no-plot", "--out", str(out)]) == 0
+    assert len(list((out / "replay").glob("chunk-*.npz"))) == 2
     return out / "replay"
 
 
@@ -268,7 +275,7 @@ def test_chunk_lengths(tmp_path):
     dt = sim.settings.world.dt
     run = rp.Recorder(sim, tmp_path / "a")
     live = rp.Recorder(sim, tmp_path / "b", origin="live")
-    assert run.chunk_frames == round(recorder.MAX_CHUNK_SECONDS / dt) == 7200
+    assert run.chunk_frames == round(recorder.MAX_CHUNK_SECONDS / dt) == 18000
     assert live.chunk_frames == round(recorder.LIVE_CHUNK_SECONDS / dt)
     assert recorder.chunk_frames(5000, dt) == round(recorder.CHUNK_SECONDS / dt)
     assert rp.Recorder(sim, tmp_path / "c", chunk_seconds=1.0, origin="live").chunk_frames == round(1 / dt)
