@@ -32,7 +32,7 @@ from .state import WorldState
 
 # A chunk holds CHUNK_SECONDS of frames, or more for a small population (at least CHUNK_AGENT_FRAMES agent-frames, up
 # to MAX_CHUNK_SECONDS): each chunk costs a fixed price (a file with two fsyncs, a compiled call of the step ended
-# to hand its frames over, the Python of its end and the encoding of its small members: ~1.3 ms a chunk end at 50
+# to hand its frames over, the Python of its end and the encoding of its small members: ~1.5 ms a chunk end at 50
 # agents), which 300 frames of 50 agents did not pay off; 50 agents write 5-minute chunks (18,000 frames: 2 a
 # 10-minute run; 2-minute chunks cost 1.03x as much, 80 rounds of record_cost.py). A headless run steps ~200x
 # faster than real time, so a chunk is a fraction of a second of its work: what a crash (kill -9) may lose. The
