@@ -18,7 +18,7 @@ Variants (a fresh world each, `cursor` scenario, the recorder's closing write ti
   rec-sync     the stepping thread waits at each chunk end until the writer has encoded the chunk (so the writer
                never works during the team steps that follow)
   rec-idle     the writer and disk threads at the SCHED_IDLE policy (Linux): they run when a core is idle
-  rec-2min     recording in 2-minute chunks (the default for 50 agents until chunks grew to 5 minutes)
+  rec-2min     recording in 2-minute chunks (what 50 agents wrote until small populations' chunks grew to 5 minutes)
   serial, team no recording, on that step alone: the floors of recordings on them
 
 Prints each variant's median time for the run and the median of its ratio to `plain` over the rounds, with a 95%
@@ -184,7 +184,7 @@ def main() -> None:
     variants = ["plain", *[v for v in args.variants if v != "plain"]]
     with tempfile.TemporaryDirectory(prefix="neuroevo-record-cost-") as tmp:
         for v in variants:
-            run(v, args.agents, 2.1, Path(tmp))  # compiled (a chunk's end too), and the helpers started
+            run(v, args.agents, 5.1, Path(tmp))  # compiled (a chunk's end too), and the helpers started
         times: dict[str, list[float]] = {v: [] for v in variants}
         for i in range(args.rounds):
             for v in variants if i % 2 == 0 else variants[::-1]:

@@ -39,6 +39,7 @@ from .state import WorldState
 # live viewer, which runs in real time, keeps its chunks to LIVE_CHUNK_SECONDS at most, so a crash loses little of
 # a session.
 CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS, LIVE_CHUNK_SECONDS = 5.0, 900_000, 300.0, 20.0
+MAX_CHUNK_FRAMES = 100_000  # and never more frames than this (the reader takes up to validate's 10**6)
 # Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
 # fsyncs, little enough to keep a large population's recording in bounded memory.
 MAX_QUEUED_CHUNKS, MAX_QUEUED_BYTES = 8, 64 << 20
@@ -100,6 +101,7 @@ class Recorder:
         self.failed = False  # a chunk failed to write: nothing more is written
         self._reset_buffers(s)
         self.closed = False
+        self._ended = False  # close() has begun: no more frames
         self.observe(sim)  # the starting frame
 
     def settings_changed(self, sim: Any) -> None:
@@ -147,7 +149,7 @@ class Recorder:
         return np.zeros(self.n, np.int8) if team is None else np.asarray(team, np.int8).copy()
 
     def observe(self, sim: Any) -> None:
-        if self.closed:
+        if self._ended:
             raise RuntimeError(f"{self.path}: the recording is closed")
         s = sim.state
         k = self._k
@@ -224,7 +226,7 @@ class Recorder:
         piece starts a chunk) keyframe rows for the step to fill."""
         from .record import Rec
 
-        if self.closed:
+        if self._ended:
             raise RuntimeError(f"{self.path}: the recording is closed")
         k, n = self._k, self.n
         if self._rec is None:
@@ -267,7 +269,7 @@ class Recorder:
     def flush(self, last: bool = False) -> None:
         """Write the buffered frames as the next chunk (nothing if empty, or once a chunk failed to write: the
         replay then ends at the last whole chunk, never with a gap). last (close()): no frames follow, so no
-        buffers are taken for them (fresh ones, while the writer still holds the set before, cost ~3 ms at 50
+        buffers are taken for them (a fresh set, made when the writer still holds the one before, is 14 MB at 50
         agents)."""
         ev, n = self._events, self._k
         if n == 0 or self.failed:
@@ -389,6 +391,7 @@ class Recorder:
     def close(self) -> None:
         if self.closed:
             return
+        self._ended = True  # no frame after these (even if the close fails: its buffers may be the writer's)
         if self.failed:  # a chunk could not be written: what is on disk plays; meta.json stays "not complete"
             self._shutdown()
             self.closed = True
@@ -464,11 +467,12 @@ class _Packing:
 
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:
-    """Frames per chunk: `seconds` of them, or by default CHUNK_SECONDS, more for a small population."""
+    """Frames per chunk: `seconds` of them, or by default CHUNK_SECONDS, more for a small population; at most
+    MAX_CHUNK_FRAMES (a short step, dt down to 1e-4 s, would otherwise make chunks of millions of frames)."""
     if seconds is not None:
-        return max(1, int(round(seconds / dt)))
+        return max(1, min(MAX_CHUNK_FRAMES, int(round(seconds / dt))))
     small = min(math.ceil(CHUNK_AGENT_FRAMES / max(1, n_agents)), int(round(MAX_CHUNK_SECONDS / dt)))
-    return max(1, int(round(CHUNK_SECONDS / dt)), small)
+    return max(1, min(MAX_CHUNK_FRAMES, max(int(round(CHUNK_SECONDS / dt)), small)))
 
 
 def _joined(parts: list[np.ndarray], dtype: type, width: int = 0) -> np.ndarray:

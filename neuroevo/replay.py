@@ -12,7 +12,7 @@ bins and its alive flag, the cursor row (x, y, present, armed, click) and the ru
 byte stream ("packed", see packing.py: each column's residuals from a prediction, bit-packed in blocks of 64
 frames), and the step number and the mean age of the living, each as differences from the frame before (int64;
 the mean age's of its float32 bits; the first frame's from 0), deflated: a step is one more than the last, and
-the mean age one more while nobody is born or dies, so both deflate to a few hundred bytes at little cost.
+the mean age one more while nobody is born or dies, so both deflate to a kB or two at little cost.
 Format version 3 stored those two as they are (deflating them took the writer thread ~0.6 ms a 2-minute chunk of
 50 agents, half of its encoding); it is read as it was. Format version 2 stored the frames as separate deflated
 arrays ("pos" as uint16 second differences, "heading" as uint8 differences, "alive" as bits,
@@ -302,7 +302,7 @@ class Replay:
         return self._cache[c]
 
     def _unpack(self, f: Path, d: dict[str, np.ndarray]) -> None:
-        """A version-3 chunk's packed stream -> d["pos"], "heading", "alive", "cursor", "counters"."""
+        """A packed chunk's stream (versions 3 and 4) -> d["pos"], "heading", "alive", "cursor", "counters"."""
         src = d.pop("packed")
         frames = d["step"].shape[0]
         if src.shape[0] < packing.HEADER or src[0] != packing.MAGIC:

@@ -279,31 +279,32 @@ def test_chunk_lengths(tmp_path):
     assert live.chunk_frames == round(recorder.LIVE_CHUNK_SECONDS / dt)
     assert recorder.chunk_frames(5000, dt) == round(recorder.CHUNK_SECONDS / dt)
     assert rp.Recorder(sim, tmp_path / "c", chunk_seconds=1.0, origin="live").chunk_frames == round(1 / dt)
+    # a short step never makes chunks of millions of frames (the reader takes up to 10**6)
+    assert recorder.chunk_frames(1, 1e-4) == recorder.chunk_frames(1, 1e-4, 3600.0) == recorder.MAX_CHUNK_FRAMES
     for r in (run, live):
         r.close()
 
 def test_closing_takes_no_buffers_and_a_closed_recorder_refuses_frames(tmp_path):
-    """close() writes the last chunk without taking buffers for frames that never come (a fresh set, while the
-    writer still holds the one before, cost ~3 ms at 50 agents), and a closed recorder refuses new frames instead
-    of writing chunks after the replay was marked complete."""
+    """close() writes the last chunk without taking buffers for frames that never come (a fresh set, made while the
+    writer still holds the one before, is 14 MB at 50 agents), and a closed recorder refuses new frames instead of
+    writing chunks after the replay was marked complete: a world still observed by it does not step."""
     sim = cursor_sim(agents=20)
     rec = rp.Recorder(sim, tmp_path / "r", chunk_seconds=0.5)
     sim.add_observer(rec)
     sim.run(70)  # two full chunks of 30 frames, and 11 frames in the buffers
-    made = []
-    fresh = rec._fresh_set
-    rec._fresh_set = lambda c: made.append(c) or fresh(c)
+    taken = []
+    take = rec._new_frame_buffers
+    rec._new_frame_buffers = lambda c: taken.append(c) or take(c)
     rec.close()
-    assert made == []
+    assert taken == []
     r = rp.open(rec.path)
     assert len(r) == 71 and r.meta["complete"]
-    for call in (lambda: rec.observe(sim), lambda: rec.rec_buffers(sim)):
+    for call in (lambda: rec.observe(sim), lambda: rec.rec_buffers(sim), lambda: sim.run(5)):
         with pytest.raises(RuntimeError, match="closed"):
             call()
+    assert len(rp.open(rec.path)) == 71 and sorted(p.name for p in rec.path.iterdir())[-1] == "meta.json"
     sim.remove_observer(rec)
-    sim.run(5)
-    assert len(rp.open(rec.path)) == 71
-
+    sim.run(5)  # (without it, the world steps on)
 
 
 def test_packed_frames_are_small_for_smooth_flight():
