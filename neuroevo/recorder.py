@@ -31,13 +31,13 @@ from .replay import (
 from .state import WorldState
 
 # A chunk holds CHUNK_SECONDS of frames, or more for a small population (at least CHUNK_AGENT_FRAMES agent-frames, up
-# to MAX_CHUNK_SECONDS): each chunk costs a fixed price (a file with two fsyncs, a compiled call of the step ended
-# to hand its frames over, the Python of its end and the encoding of its small members: ~1.5 ms a chunk end at 50
+# to MAX_CHUNK_SECONDS): each chunk costs a fixed price (a file with two fsyncs, a compiled call of the step ended to
+# hand its frames over, the Python of its end and the encoding of its small members: ~1.5 ms a chunk end at 50
 # agents), which 300 frames of 50 agents did not pay off; 50 agents write 5-minute chunks (18,000 frames: 2 a
-# 10-minute run; 2-minute chunks cost 1.03x as much, 80 rounds of record_cost.py). A headless run steps ~200x
-# faster than real time, so a chunk is a fraction of a second of its work: what a crash (kill -9) may lose. The
-# live viewer, which runs in real time, keeps its chunks to LIVE_CHUNK_SECONDS at most, so a crash loses little of
-# a session.
+# 10-minute run; 2-minute chunks cost 1.03-1.04x as much, record_cost.py --variants plain rec rec-2min). A headless
+# run steps ~200x faster than real time, so a chunk is a fraction of a second of its work: what a crash (kill -9) may
+# lose. The live viewer, which runs in real time, keeps its chunks to LIVE_CHUNK_SECONDS at most, so a crash loses
+# little of a session.
 CHUNK_SECONDS, CHUNK_AGENT_FRAMES, MAX_CHUNK_SECONDS, LIVE_CHUNK_SECONDS = 5.0, 900_000, 300.0, 20.0
 MAX_CHUNK_FRAMES = 100_000  # and never more frames than this (the reader takes up to validate's 10**6)
 # Chunks that may wait for the writer thread at once (and their bytes before encoding): enough to ride out slow
