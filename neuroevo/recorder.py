@@ -468,7 +468,8 @@ class _Packing:
 
 def chunk_frames(n_agents: int, dt: float, seconds: float | None = None) -> int:
     """Frames per chunk: `seconds` of them, or by default CHUNK_SECONDS, more for a small population; at most
-    MAX_CHUNK_FRAMES (a short step, dt down to 1e-4 s, would otherwise make chunks of millions of frames)."""
+    MAX_CHUNK_FRAMES (with a short step, dt down to 1e-4 s, a lone agent would otherwise get 900,000 frames a
+    chunk, and a long `seconds` more than the reader takes)."""
     if seconds is not None:
         return max(1, min(MAX_CHUNK_FRAMES, int(round(seconds / dt))))
     small = min(math.ceil(CHUNK_AGENT_FRAMES / max(1, n_agents)), int(round(MAX_CHUNK_SECONDS / dt)))
