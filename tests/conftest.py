@@ -29,7 +29,6 @@ def rng():
 def _as_version2(folder):
     """Rewrite a replay folder as format version 2 wrote it: the frames as one array each (positions as uint16
     second differences, headings as uint8 differences, alive flags as bits), not packed into one stream."""
-    import json
     from pathlib import Path
 
     from neuroevo import replay as rp
@@ -46,8 +45,15 @@ def _as_version2(folder):
         arrays["alive"] = np.packbits(d["alive"], axis=1)
         arrays["cursor"], arrays["counters"] = d["cursor"], d["counters"]
         np.savez_compressed(f, **arrays)
+    _set_format_version(folder, 2)
+
+
+def _set_format_version(folder, version):
+    """Say in a replay folder's meta.json that its chunks are of this format version."""
+    import json
+
     meta = json.loads((folder / "meta.json").read_text())
-    meta["format_version"] = 2
+    meta["format_version"] = version
     (folder / "meta.json").write_text(json.dumps(meta))
 
 
@@ -59,7 +65,6 @@ def as_version2():
 def _as_version3(folder):
     """Rewrite a replay folder as format version 3 wrote it: the step numbers and mean ages as they are (deflated),
     not as differences."""
-    import json
     import zipfile
     from pathlib import Path
 
@@ -74,9 +79,7 @@ def _as_version3(folder):
         f.write_bytes(npz_bytes(arrays, 1, {"step", "mean_age", "icons"}))
         with zipfile.ZipFile(f) as z:
             assert {"step.npy", "mean_age.npy"} <= set(z.namelist())
-    meta = json.loads((folder / "meta.json").read_text())
-    meta["format_version"] = 3
-    (folder / "meta.json").write_text(json.dumps(meta))
+    _set_format_version(folder, 3)
 
 
 @pytest.fixture
@@ -84,11 +87,15 @@ def as_version3():
     return _as_version3
 
 
-@pytest.fixture
-def short_chunks(monkeypatch):
+def two_minute_chunks(mp):
     """Replay chunks of at most 2 simulated minutes (what small populations wrote until chunks grew to 5), for
-    tests of what happens across several chunks of a short run."""
+    tests of what happens across several chunks of a short run; mp: a pytest.MonkeyPatch."""
     from neuroevo import recorder
 
-    monkeypatch.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
-    monkeypatch.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+    mp.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
+    mp.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+
+
+@pytest.fixture
+def short_chunks(monkeypatch):
+    two_minute_chunks(monkeypatch)

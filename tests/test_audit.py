@@ -76,12 +76,11 @@ def pop(tmp_path_factory) -> Path:
 def rec(tmp_path_factory) -> Path:
     """A recorded cursor run (20 agents, 10 simulated minutes: five chunks of 2 minutes, the chunks small
     populations wrote before they grew to 5 minutes)."""
-    from neuroevo import recorder
+    from conftest import two_minute_chunks
 
     out = tmp_path_factory.mktemp("rec") / "r"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
-        mp.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+        two_minute_chunks(mp)
         assert main(["run", "cursor", "--minutes", "10", "--agents", "20", "--out", str(out), "--quiet",
                      "--no-plot", "--record"]) == 0
     return out / "replay"

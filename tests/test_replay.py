@@ -28,12 +28,11 @@ def cursor_sim(agents=20, seed=5, **overrides):
 def recorded(tmp_path_factory):
     """A 2-minute headless recording made through the CLI, in 2-minute chunks (one chunk of 7,200 frames and one of
     a frame; by default 30 agents write 5-minute chunks)."""
-    from neuroevo import recorder
+    from conftest import two_minute_chunks
 
     out = tmp_path_factory.mktemp("run")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(recorder, "MAX_CHUNK_SECONDS", 120.0)
-        mp.setattr(recorder, "CHUNK_AGENT_FRAMES", 360_000)
+        two_minute_chunks(mp)
         assert main(["run", "cursor", "--seed", "2", "--minutes", "2", "--agents", "30", "--record", "--quiet",
                      "--no-plot", "--out", str(out)]) == 0
     assert len(list((out / "replay").glob("chunk-*.npz"))) == 2
